@@ -1,0 +1,51 @@
+-- Statements the importer itself runs. Each starts with a "-- name:" line; "?" marks a bound
+-- value (the clickhouse crate sends it escaped, never spliced from user text).
+
+-- name: server_version
+SELECT version()
+
+-- name: readonly_setting
+SELECT value FROM system.settings WHERE name = 'readonly'
+
+-- name: schema_objects
+SELECT name, engine FROM system.tables WHERE database = ?
+
+-- name: schema_columns
+SELECT table, name, type FROM system.columns WHERE database = ?
+
+-- Proves the user may insert without inserting anything: the SELECT yields no row, but the
+-- server checks the INSERT right first.
+-- name: can_insert
+INSERT INTO ccusage_import_runs (run_id) SELECT 'verify' FROM system.one WHERE 0
+
+-- What this machine already stored, so unchanged rows are not written again. The key text
+-- must equal what rows.rs builds for the same row.
+-- name: existing_daily
+SELECT toString(date) AS key, content_hash, total_tokens
+FROM ccusage_usage_daily FINAL WHERE machine_name = ?
+
+-- name: existing_monthly
+SELECT month AS key, content_hash, total_tokens
+FROM ccusage_usage_monthly FINAL WHERE machine_name = ?
+
+-- name: existing_sessions
+SELECT session_id AS key, content_hash, total_tokens
+FROM ccusage_usage_sessions FINAL WHERE machine_name = ?
+
+-- name: existing_blocks
+SELECT block_id AS key, content_hash, total_tokens
+FROM ccusage_usage_blocks FINAL WHERE machine_name = ?
+
+-- name: existing_projects_daily
+SELECT concat(toString(date), ' ', project) AS key, content_hash, total_tokens
+FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ?
+
+-- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
+-- machine's usage counts once.
+-- name: fleet_totals
+SELECT
+    uniqExact(machine_name) AS machines,
+    uniqExact(date) AS days,
+    toFloat64(sum(total_cost)) AS cost_usd,
+    sum(total_tokens) AS total_tokens
+FROM ccusage_v_daily_summary

@@ -1,0 +1,260 @@
+-- ccusage-import schema. Applied at the start of every run; every statement is harmless to
+-- apply again. Runs unchanged on ClickHouse 18.16 and on current releases.
+--
+-- The importer runs the first statement without a database and the rest with the database
+-- named by CH_DATABASE selected, so no table name below is qualified. Statements are
+-- separated by a line holding only ";".
+--
+-- How rows stay correct when the same usage is imported again and again:
+--   * every usage table is a ReplacingMergeTree keyed by machine_name plus the report's
+--     natural key, so a re-import replaces a row instead of adding to it;
+--   * row_version = (token total << 24) | minutes since 2025-01-01 of the import. More usage
+--     always wins and equal usage takes the newest import, so a day or month that shrinks
+--     because Claude Code deleted old logs never lowers what is stored;
+--   * readers use FINAL (the views below do) so duplicates not yet merged are never counted;
+--   * child rows (model breakdowns, models used) carry their parent's row_version, and only
+--     the children of the winning parent import are read (ccusage_v_model_breakdowns);
+--   * nothing is ever deleted, and each machine only writes rows with its own machine_name.
+
+CREATE DATABASE IF NOT EXISTS `{database}`
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_daily
+(
+    machine_name String COMMENT 'machine that ran ccusage (MACHINE_NAME, default: hostname)',
+    date Date COMMENT 'UTC day',
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9) COMMENT 'USD, ccusage estimate',
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64 COMMENT 'token total << 24 | import minute: more usage wins',
+    content_hash UInt64 COMMENT 'hash of the row content, lets re-runs skip unchanged rows'
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, date)
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_monthly
+(
+    machine_name String,
+    month String COMMENT 'YYYY-MM (UTC)',
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64,
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, month)
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
+(
+    machine_name String,
+    session_id String,
+    project_path String COMMENT 'as ccusage prints it (an encoded directory, or Unknown Project)',
+    first_activity Nullable(DateTime('UTC')) COMMENT 'NULL where ccusage does not report it (before 20.0.8)',
+    last_activity DateTime('UTC') COMMENT 'midnight UTC where ccusage only reports a date',
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64,
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, session_id)
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_blocks
+(
+    machine_name String,
+    block_id String COMMENT 'ccusage block id: the block start time',
+    start_time DateTime('UTC'),
+    end_time DateTime('UTC'),
+    actual_end_time Nullable(DateTime('UTC')),
+    is_active UInt8,
+    entries UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    cost_usd Decimal(18, 9),
+    models Array(String),
+    burn_rate_cost_per_hour Float64 COMMENT '0 unless the block was active at import',
+    burn_rate_tokens_per_minute Float64,
+    projected_total_tokens UInt64,
+    projected_total_cost Decimal(18, 9),
+    projected_remaining_minutes UInt64,
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64,
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, block_id)
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
+(
+    machine_name String,
+    project String COMMENT 'encoded project directory, as in ccusage daily --instances',
+    date Date,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64,
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, project, date)
+;
+CREATE TABLE IF NOT EXISTS ccusage_model_breakdowns
+(
+    machine_name String,
+    parent_kind String COMMENT 'daily, monthly, session or project_daily',
+    parent_key String COMMENT 'date, month, session id, or project|date',
+    model_name String,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    cost Decimal(18, 9),
+    parent_version UInt64 COMMENT 'row_version of the parent row imported with it',
+    ccusage_version String,
+    imported_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree(parent_version)
+ORDER BY (machine_name, parent_kind, parent_key, model_name)
+;
+CREATE TABLE IF NOT EXISTS ccusage_models_used
+(
+    machine_name String,
+    parent_kind String COMMENT 'daily, monthly, session, block or project_daily',
+    parent_key String,
+    model_name String,
+    parent_version UInt64,
+    ccusage_version String,
+    imported_at DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree(parent_version)
+ORDER BY (machine_name, parent_kind, parent_key, model_name)
+;
+CREATE TABLE IF NOT EXISTS ccusage_import_runs
+(
+    run_id String,
+    machine_name String,
+    hostname String,
+    importer_version String,
+    ccusage_version String,
+    server_version String,
+    started_at DateTime('UTC'),
+    duration_ms UInt64,
+    dry_run UInt8,
+    exit_code UInt8,
+    daily_status String COMMENT 'ok, failed or skipped',
+    daily_rows UInt64 COMMENT 'rows in ccusage output',
+    monthly_status String,
+    monthly_rows UInt64,
+    session_status String,
+    session_rows UInt64,
+    blocks_status String,
+    blocks_rows UInt64,
+    projects_daily_status String,
+    projects_daily_rows UInt64,
+    rows_written UInt64 COMMENT 'usage rows inserted by this run',
+    rows_unchanged UInt64 COMMENT 'rows skipped because the database already held them',
+    error String
+)
+ENGINE = MergeTree
+ORDER BY (machine_name, started_at)
+;
+CREATE VIEW IF NOT EXISTS ccusage_v_daily_summary AS
+SELECT
+    machine_name,
+    date,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    total_cost,
+    models_used,
+    ccusage_version,
+    imported_at
+FROM ccusage_usage_daily FINAL
+;
+CREATE VIEW IF NOT EXISTS ccusage_v_session_summary AS
+SELECT
+    machine_name,
+    session_id,
+    project_path,
+    first_activity,
+    last_activity,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    total_cost,
+    models_used,
+    ccusage_version,
+    imported_at
+FROM ccusage_usage_sessions FINAL
+;
+CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
+SELECT
+    machine_name,
+    parent_kind,
+    parent_key,
+    model_name,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    cost,
+    ccusage_version,
+    imported_at
+FROM ccusage_model_breakdowns FINAL
+WHERE (machine_name, parent_kind, parent_key, parent_version) IN
+(
+    SELECT machine_name, parent_kind, parent_key, max(parent_version)
+    FROM ccusage_model_breakdowns
+    GROUP BY machine_name, parent_kind, parent_key
+)
+;
+CREATE VIEW IF NOT EXISTS ccusage_v_models_used AS
+SELECT
+    machine_name,
+    parent_kind,
+    parent_key,
+    model_name,
+    ccusage_version,
+    imported_at
+FROM ccusage_models_used FINAL
+WHERE (machine_name, parent_kind, parent_key, parent_version) IN
+(
+    SELECT machine_name, parent_kind, parent_key, max(parent_version)
+    FROM ccusage_models_used
+    GROUP BY machine_name, parent_kind, parent_key
+)

@@ -1,0 +1,137 @@
+//! The command line: what can be said, and the help text. No logic lives here; `config.rs`
+//! turns a parsed [`Cli`] into a checked [`crate::config::Config`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Settings come from flags, then the environment, then the .env file (--env-file, default
+./.env), then the defaults shown above.
+
+Exit codes:
+  0  every report was imported (or, with --verify, every check passed)
+  1  anything else went wrong
+  2  bad usage or configuration
+  3  ClickHouse failed (connection, authentication, schema, write)
+  4  one or more ccusage reports failed; the others were imported
+";
+
+/// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
+///
+/// Runs the five ccusage reports (daily, monthly, session, blocks, daily --instances) at
+/// once, tags every row with this machine's name and writes them into ClickHouse. Running it
+/// again changes nothing unless usage changed; rows of other machines and days whose logs
+/// were deleted are never touched.
+#[derive(Debug, Parser)]
+#[command(name = "ccusage-import", version, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    /// Check the connection, the schema and write access instead of importing.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+
+    /// Run ccusage and map its output, but write nothing to ClickHouse.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the run's summary as one JSON object on stdout, and nothing else there.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only errors and one closing line.
+    #[arg(long, short, conflicts_with = "json")]
+    pub quiet: bool,
+
+    /// When to use colours and spinners.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, env = "CCUSAGE_IMPORT_COLOR")]
+    pub color: ColorChoice,
+
+    /// The name rows are tagged with [default: the hostname, lowercased].
+    #[arg(long, env = "MACHINE_NAME", value_name = "NAME")]
+    pub machine_name: Option<String>,
+
+    /// Read settings from this file instead of ./.env.
+    #[arg(long, env = "CCUSAGE_IMPORT_ENV_FILE", value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// ClickHouse URL; overrides CH_HOST, CH_PORT and CH_SECURE (e.g. https://host:8443).
+    #[arg(long, env = "CH_URL", value_name = "URL")]
+    pub ch_url: Option<String>,
+
+    /// ClickHouse host.
+    #[arg(
+        long,
+        env = "CH_HOST",
+        default_value = "localhost",
+        value_name = "HOST"
+    )]
+    pub ch_host: String,
+
+    /// ClickHouse HTTP port [default: 8123, or 8443 with CH_SECURE].
+    #[arg(long, env = "CH_PORT", value_name = "PORT")]
+    pub ch_port: Option<u16>,
+
+    /// Use HTTPS (TLS with certificate verification).
+    #[arg(long, env = "CH_SECURE", value_name = "BOOL", default_value = "false",
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub ch_secure: bool,
+
+    /// ClickHouse user.
+    #[arg(long, env = "CH_USER", default_value = "default", value_name = "USER")]
+    pub ch_user: String,
+
+    /// ClickHouse password (prefer the environment or .env: flags show in `ps`).
+    #[arg(
+        long,
+        env = "CH_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub ch_password: Option<String>,
+
+    /// ClickHouse database; created if missing.
+    #[arg(
+        long,
+        env = "CH_DATABASE",
+        default_value = "ccusage",
+        value_name = "NAME"
+    )]
+    pub ch_database: String,
+
+    /// The ccusage executable [default: ccusage on PATH, else npx --yes ccusage@20.0.24].
+    #[arg(long, env = "CCUSAGE_BIN", value_name = "PATH")]
+    pub ccusage_bin: Option<PathBuf>,
+
+    /// Seconds each ccusage report may take before it is killed.
+    #[arg(long, env = "CCUSAGE_TIMEOUT", default_value_t = 300, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Largest output, in bytes, a ccusage report may print before it is killed.
+    #[arg(long, env = "CCUSAGE_MAX_OUTPUT", default_value_t = 1 << 30, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_output: u64,
+
+    /// Seconds a ClickHouse request may take.
+    #[arg(long, env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ch_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

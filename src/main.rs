@@ -1,0 +1,93 @@
+//! ccusage-import: ccusage reports → rows → ClickHouse → summary.
+
+mod cli;
+mod config;
+mod exit;
+mod pipeline;
+mod report;
+mod sink;
+mod source;
+mod sqlfile;
+mod transform;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::config::{Config, Mode, Output};
+use crate::exit::{Exit, ExitContext, Failure};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(exit) => exit.into(),
+        Err(failure) => {
+            eprintln!("ccusage-import: error: {failure}");
+            failure.exit.into()
+        }
+    }
+}
+
+fn run() -> Result<Exit, Failure> {
+    // Parse once to learn --env-file, load it (never overriding the real environment), then
+    // parse again so its values reach clap's env fallbacks: flags > environment > file.
+    let first = Cli::parse();
+    config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
+    let cli = Cli::parse();
+    let config = Config::from_cli(cli, local_hostname).exit_code(Exit::Usage)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .exit_code(Exit::Other)?;
+    runtime.block_on(dispatch(config))
+}
+
+fn local_hostname() -> Option<String> {
+    hostname::get().ok()?.into_string().ok()
+}
+
+async fn dispatch(config: Config) -> Result<Exit, Failure> {
+    match config.mode {
+        Mode::Verify => verify(&config).await,
+        Mode::Import | Mode::DryRun => import(&config).await,
+    }
+}
+
+async fn import(config: &Config) -> Result<Exit, Failure> {
+    let run = pipeline::import(config, &report::Silent)
+        .await
+        .exit_code(Exit::Other)?;
+    match config.output {
+        Output::Json => println!("{}", report::json::to_json(&run)),
+        Output::Quiet => println!("{}", report::summary::closing_line(&run)),
+        Output::Human { .. } => print!("{}", report::summary::render(&run)),
+    }
+    for error in run.errors() {
+        eprintln!("ccusage-import: error: {error}");
+    }
+    Ok(run.exit())
+}
+
+async fn verify(config: &Config) -> Result<Exit, Failure> {
+    let mut sink = sink::Sink::connect(&config.clickhouse)
+        .await
+        .exit_code(Exit::ClickHouse)?;
+    let checks = sink::verify::run(&mut sink).await;
+    let mut all_ok = true;
+    for check in &checks {
+        let mark = if check.ok { "ok  " } else { "FAIL" };
+        println!("{mark} {}: {}", check.what, check.detail);
+        all_ok &= check.ok;
+    }
+    if all_ok {
+        Ok(Exit::Ok)
+    } else {
+        Err(Failure {
+            exit: Exit::ClickHouse,
+            error: anyhow::anyhow!(
+                "the schema check failed: run ccusage-import once to create or repair it"
+            ),
+        })
+    }
+}

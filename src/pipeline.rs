@@ -1,0 +1,465 @@
+//! One import: ccusage (five reports at once) → rows → ClickHouse → a [`RunReport`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use tokio::task::JoinSet;
+
+use crate::config::{Config, Mode};
+use crate::exit::Exit;
+use crate::report::Reporter;
+use crate::sink::ledger::{self, RunRow};
+use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
+use crate::source::{self, CommandSet, Launcher, ReportKind};
+use crate::transform::json::{self};
+use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens};
+
+/// Everything a run found out, for the summary, `--json` and the ledger.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: String,
+    pub machine_name: String,
+    pub hostname: String,
+    pub ccusage_version: Option<String>,
+    pub ccusage_command: Option<String>,
+    pub server_version: Option<String>,
+    pub clickhouse_url: String,
+    pub database: String,
+    pub dry_run: bool,
+    pub started_at: DateTime<Utc>,
+    pub reports: BTreeMap<ReportKind, ReportOutcome>,
+    /// Rows written per table (with `--dry-run`: rows that would be written).
+    pub tables: BTreeMap<&'static str, usize>,
+    pub rows_unchanged: usize,
+    pub totals: Tokens,
+    pub total_cost: Nanodollars,
+    pub first_date: Option<NaiveDate>,
+    pub last_date: Option<NaiveDate>,
+    pub fetch_time: Duration,
+    pub write_time: Duration,
+    pub duration: Duration,
+    /// Why ClickHouse failed, if it did.
+    pub clickhouse_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportOutcome {
+    /// Rows in ccusage's output (blocks include gaps).
+    pub rows: usize,
+    pub elapsed: Duration,
+    pub error: Option<String>,
+}
+
+impl RunReport {
+    pub fn exit(&self) -> Exit {
+        if self.clickhouse_error.is_some() {
+            Exit::ClickHouse
+        } else if self.reports.values().any(|r| r.error.is_some()) || self.reports.is_empty() {
+            Exit::Reports
+        } else {
+            Exit::Ok
+        }
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        let reports = self.reports.iter().filter_map(|(kind, r)| {
+            r.error
+                .as_ref()
+                .map(|e| format!("{kind} report failed: {e}"))
+        });
+        reports.chain(self.clickhouse_error.clone()).collect()
+    }
+}
+
+/// A report mapped into rows, ready to write.
+enum Mapped {
+    Daily(Vec<Record<rows::DailyRow>>),
+    Monthly(Vec<Record<rows::MonthlyRow>>),
+    Session(Vec<Record<rows::SessionRow>>),
+    Blocks(Vec<Record<rows::BlockRow>>),
+    ProjectsDaily(Vec<Record<rows::ProjectDailyRow>>),
+}
+
+impl Mapped {
+    fn len(&self) -> usize {
+        match self {
+            Mapped::Daily(r) => r.len(),
+            Mapped::Monthly(r) => r.len(),
+            Mapped::Session(r) => r.len(),
+            Mapped::Blocks(r) => r.len(),
+            Mapped::ProjectsDaily(r) => r.len(),
+        }
+    }
+
+    fn children(&self) -> (usize, usize) {
+        fn count<R>(records: &[Record<R>]) -> (usize, usize) {
+            records.iter().fold((0, 0), |(b, m), r| {
+                (b + r.breakdowns.len(), m + r.models.len())
+            })
+        }
+        match self {
+            Mapped::Daily(r) => count(r),
+            Mapped::Monthly(r) => count(r),
+            Mapped::Session(r) => count(r),
+            Mapped::Blocks(r) => count(r),
+            Mapped::ProjectsDaily(r) => count(r),
+        }
+    }
+
+    fn table(&self) -> &'static str {
+        use crate::sink::Table;
+        match self {
+            Mapped::Daily(_) => rows::DailyRow::TABLE,
+            Mapped::Monthly(_) => rows::MonthlyRow::TABLE,
+            Mapped::Session(_) => rows::SessionRow::TABLE,
+            Mapped::Blocks(_) => rows::BlockRow::TABLE,
+            Mapped::ProjectsDaily(_) => rows::ProjectDailyRow::TABLE,
+        }
+    }
+}
+
+/// Runs one import (or dry run) from start to end. Failures of single reports or of
+/// ClickHouse end up in the report; only setup errors are returned as `Err`.
+pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport> {
+    let started = Instant::now();
+    let started_at = Utc::now().trunc_subsecs(0);
+    let mut run = RunReport {
+        run_id: uuid::Uuid::new_v4().to_string(),
+        machine_name: config.machine_name.clone(),
+        hostname: local_hostname().unwrap_or_default(),
+        ccusage_version: None,
+        ccusage_command: None,
+        server_version: None,
+        clickhouse_url: config.clickhouse.url.clone(),
+        database: config.clickhouse.database.clone(),
+        dry_run: config.mode == Mode::DryRun,
+        started_at,
+        reports: BTreeMap::new(),
+        tables: BTreeMap::new(),
+        rows_unchanged: 0,
+        totals: Tokens::default(),
+        total_cost: 0,
+        first_date: None,
+        last_date: None,
+        fetch_time: Duration::ZERO,
+        write_time: Duration::ZERO,
+        duration: Duration::ZERO,
+        clickhouse_error: None,
+    };
+
+    // ClickHouse first: when it is down there is no point in running ccusage for minutes.
+    let mut sink = None;
+    if !run.dry_run {
+        match connect(config).await {
+            Ok(connected) => {
+                run.server_version = Some(connected.server_version.clone());
+                sink = Some(connected);
+            }
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        }
+    }
+
+    let fetch_started = Instant::now();
+    let mapped = fetch_all(config, &mut run, started_at, reporter).await;
+    run.fetch_time = fetch_started.elapsed();
+    summarise_daily(&mut run, &mapped);
+
+    let write_started = Instant::now();
+    match &sink {
+        Some(sink) => {
+            if let Err(e) = write_all(sink, &config.machine_name, &mapped, &mut run, reporter).await
+            {
+                run.clickhouse_error = Some(format!("{e:#}"));
+            }
+        }
+        None => count_dry_run(&mapped, &mut run),
+    }
+    run.write_time = write_started.elapsed();
+    run.duration = started.elapsed();
+    if let Some(sink) = &sink {
+        record_run(sink, &mut run).await;
+    }
+    Ok(run)
+}
+
+async fn connect(config: &Config) -> Result<Sink> {
+    let mut sink = Sink::connect(&config.clickhouse).await?;
+    sink.apply_schema().await?;
+    Ok(sink)
+}
+
+fn local_hostname() -> Option<String> {
+    hostname::get().ok()?.into_string().ok()
+}
+
+/// Finds ccusage, asks its version, runs the five reports at once and maps each as it ends.
+async fn fetch_all(
+    config: &Config,
+    run: &mut RunReport,
+    imported_at: DateTime<Utc>,
+    reporter: &dyn Reporter,
+) -> Vec<Mapped> {
+    let fail_all = |run: &mut RunReport, error: String| {
+        for kind in ReportKind::ALL {
+            run.reports.insert(
+                kind,
+                ReportOutcome {
+                    rows: 0,
+                    elapsed: Duration::ZERO,
+                    error: Some(error.clone()),
+                },
+            );
+        }
+    };
+    let launcher = match Launcher::locate(config.ccusage_bin.as_deref()) {
+        Ok(launcher) => launcher,
+        Err(e) => {
+            fail_all(run, format!("{e:#}"));
+            return Vec::new();
+        }
+    };
+    let version = match source::version(&launcher, config.limits).await {
+        Ok(version) => version,
+        Err(e) => {
+            fail_all(run, format!("{e:#}"));
+            return Vec::new();
+        }
+    };
+    run.ccusage_version = Some(version.to_string());
+    run.ccusage_command = Some(launcher.display(&[]));
+    let empty_config = match empty_config_file() {
+        Ok(file) => file,
+        Err(e) => {
+            fail_all(run, format!("{e:#}"));
+            return Vec::new();
+        }
+    };
+    let set = CommandSet::for_major(version.major);
+    let ctx = Context {
+        machine_name: config.machine_name.clone(),
+        ccusage_version: version.to_string(),
+        imported_at,
+    };
+
+    let mut tasks = JoinSet::new();
+    for kind in ReportKind::ALL {
+        reporter.report_started(kind);
+        let args = set.args(kind, empty_config.path());
+        let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let result = fetch_one(kind, &launcher, &args, limits, &ctx).await;
+            (kind, started.elapsed(), result)
+        });
+    }
+    let mut mapped = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (kind, elapsed, result) = joined.expect("report tasks do not panic");
+        let outcome = match result {
+            Ok((rows, records)) => {
+                mapped.push(records);
+                ReportOutcome {
+                    rows,
+                    elapsed,
+                    error: None,
+                }
+            }
+            Err(error) => ReportOutcome {
+                rows: 0,
+                elapsed,
+                error: Some(error),
+            },
+        };
+        reporter.report_finished(kind, &outcome);
+        run.reports.insert(kind, outcome);
+    }
+    mapped
+}
+
+/// ccusage 16+ reads `--config`; pointing it at `{}` keeps a user's own ccusage.json from
+/// changing mode, order or timezone.
+fn empty_config_file() -> Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("ccusage-import-config-")
+        .suffix(".json")
+        .tempfile()
+        .context("cannot create a temporary file for ccusage's --config")?;
+    file.write_all(b"{}\n")
+        .context("cannot write ccusage's empty --config file")?;
+    Ok(file)
+}
+
+/// Runs, parses and maps one report. The error is one line: the cause, the command line,
+/// and the start of what ccusage printed.
+async fn fetch_one(
+    kind: ReportKind,
+    launcher: &Launcher,
+    args: &[String],
+    limits: source::Limits,
+    ctx: &Context,
+) -> Result<(usize, Mapped), String> {
+    let output = source::run(launcher, args, limits)
+        .await
+        .map_err(|e| e.to_string())?;
+    let command_line = launcher.display(args);
+    map_output(kind, &output.stdout, ctx).map_err(|e| {
+        format!(
+            "{e:#} (ccusage {}; command: {command_line}; output began: {})",
+            ctx.ccusage_version,
+            source::quote(&output.stdout)
+        )
+    })
+}
+
+/// Parses and maps one report's stdout; returns the number of rows ccusage printed.
+fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, Mapped)> {
+    let invalid = || "output is not the expected JSON".to_owned();
+    Ok(match kind {
+        ReportKind::Daily => {
+            let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
+            let rows = report.as_ref().map_or(0, |r| r.daily.len());
+            (rows, Mapped::Daily(rows::map_daily(report.as_ref(), ctx)?))
+        }
+        ReportKind::Monthly => {
+            let report = json::parse_report::<json::MonthlyReport>(stdout).with_context(invalid)?;
+            let rows = report.as_ref().map_or(0, |r| r.monthly.len());
+            (
+                rows,
+                Mapped::Monthly(rows::map_monthly(report.as_ref(), ctx)?),
+            )
+        }
+        ReportKind::Session => {
+            let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
+            let rows = report.as_ref().map_or(0, |r| r.sessions.len());
+            (
+                rows,
+                Mapped::Session(rows::map_sessions(report.as_ref(), ctx)?),
+            )
+        }
+        ReportKind::Blocks => {
+            let report = json::parse_report::<json::BlocksReport>(stdout).with_context(invalid)?;
+            let rows = report.as_ref().map_or(0, |r| r.blocks.len());
+            (
+                rows,
+                Mapped::Blocks(rows::map_blocks(report.as_ref(), ctx)?),
+            )
+        }
+        ReportKind::ProjectsDaily => {
+            let report =
+                json::parse_report::<json::ProjectsReport>(stdout).with_context(invalid)?;
+            let rows = report
+                .as_ref()
+                .map_or(0, |r| r.projects.values().map(Vec::len).sum());
+            let records = rows::map_projects_daily(report.as_ref(), ctx)?;
+            (rows, Mapped::ProjectsDaily(records))
+        }
+    })
+}
+
+/// `totals` and the date range come from the daily report, like ccusage's own totals.
+fn summarise_daily(run: &mut RunReport, mapped: &[Mapped]) {
+    for report in mapped {
+        if let Mapped::Daily(records) = report {
+            for record in records {
+                let row = &record.row;
+                run.totals.add(&Tokens {
+                    input: row.input_tokens,
+                    output: row.output_tokens,
+                    cache_creation: row.cache_creation_tokens,
+                    cache_read: row.cache_read_tokens,
+                });
+                run.total_cost = run.total_cost.saturating_add(row.total_cost);
+                run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
+                run.last_date = run.last_date.max(Some(row.date));
+            }
+        }
+    }
+}
+
+async fn write_all(
+    sink: &Sink,
+    machine: &str,
+    mapped: &[Mapped],
+    run: &mut RunReport,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    for report in mapped {
+        let table = report.table();
+        reporter.write_started(table);
+        let stats = match report {
+            Mapped::Daily(r) => sink.write(machine, r).await,
+            Mapped::Monthly(r) => sink.write(machine, r).await,
+            Mapped::Session(r) => sink.write(machine, r).await,
+            Mapped::Blocks(r) => sink.write(machine, r).await,
+            Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
+        };
+        reporter.write_finished(table, stats.as_ref().ok());
+        let stats: WriteStats = stats?;
+        *run.tables.entry(table).or_default() += stats.written;
+        *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
+        *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
+        run.rows_unchanged += stats.unchanged;
+    }
+    Ok(())
+}
+
+fn count_dry_run(mapped: &[Mapped], run: &mut RunReport) {
+    for report in mapped {
+        let (breakdowns, models) = report.children();
+        *run.tables.entry(report.table()).or_default() += report.len();
+        *run.tables.entry(BREAKDOWNS_TABLE).or_default() += breakdowns;
+        *run.tables.entry(MODELS_USED_TABLE).or_default() += models;
+    }
+}
+
+/// Appends the run to the ledger. A failure here is reported but never hides the run's own
+/// outcome.
+async fn record_run(sink: &Sink, run: &mut RunReport) {
+    let status = |kind: ReportKind| match run.reports.get(&kind) {
+        Some(r) if r.error.is_none() => ("ok".to_owned(), r.rows as u64),
+        Some(r) => ("failed".to_owned(), r.rows as u64),
+        None => ("skipped".to_owned(), 0),
+    };
+    let (daily_status, daily_rows) = status(ReportKind::Daily);
+    let (monthly_status, monthly_rows) = status(ReportKind::Monthly);
+    let (session_status, session_rows) = status(ReportKind::Session);
+    let (blocks_status, blocks_rows) = status(ReportKind::Blocks);
+    let (projects_daily_status, projects_daily_rows) = status(ReportKind::ProjectsDaily);
+    let row = RunRow {
+        run_id: run.run_id.clone(),
+        machine_name: run.machine_name.clone(),
+        hostname: run.hostname.clone(),
+        importer_version: env!("CARGO_PKG_VERSION").to_owned(),
+        ccusage_version: run.ccusage_version.clone().unwrap_or_default(),
+        server_version: run.server_version.clone().unwrap_or_default(),
+        started_at: run.started_at,
+        duration_ms: run.duration.as_millis() as u64,
+        dry_run: u8::from(run.dry_run),
+        exit_code: run.exit().code(),
+        daily_status,
+        daily_rows,
+        monthly_status,
+        monthly_rows,
+        session_status,
+        session_rows,
+        blocks_status,
+        blocks_rows,
+        projects_daily_status,
+        projects_daily_rows,
+        rows_written: run.tables.values().sum::<usize>() as u64,
+        rows_unchanged: run.rows_unchanged as u64,
+        error: run.errors().join("\n"),
+    };
+    if let Err(e) = sink.insert(ledger::TABLE, std::iter::once(&row)).await {
+        if run.clickhouse_error.is_none() {
+            run.clickhouse_error = Some(format!("{e:#}"));
+        }
+    }
+}

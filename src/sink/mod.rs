@@ -1,0 +1,293 @@
+//! Sink: ClickHouse. Connects, applies `sql/schema.sql`, and writes rows so that a re-import
+//! replaces instead of adding, and unchanged rows are not sent at all.
+
+pub mod ledger;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _, Result};
+use clickhouse::sql::Identifier;
+use clickhouse::{Client, Row, RowOwned, RowWrite};
+use serde::Deserialize;
+
+use crate::config::ClickHouse;
+use crate::sqlfile;
+use crate::transform::rows::{
+    BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow, ProjectDailyRow, Record,
+    SessionRow, UsageRecord,
+};
+
+/// A connected ClickHouse with the database selected.
+pub struct Sink {
+    client: Client,
+    pub url: String,
+    pub database: String,
+    pub server_version: String,
+    timeout: Duration,
+}
+
+/// How one table's write went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Report rows inserted.
+    pub written: usize,
+    /// Report rows left out because the database already holds them (or a larger figure).
+    pub unchanged: usize,
+    /// Model breakdown rows inserted with them.
+    pub breakdowns: usize,
+    /// Models-used rows inserted with them.
+    pub models: usize,
+}
+
+/// The table a row type is written to, and how to read back what this machine stored.
+pub trait Table: RowOwned + RowWrite + UsageRecord + Send + Sync {
+    const TABLE: &'static str;
+    const EXISTING: &'static str;
+}
+
+macro_rules! table {
+    ($row:ty, $name:literal, $existing:literal) => {
+        impl Table for $row {
+            const TABLE: &'static str = $name;
+            const EXISTING: &'static str = $existing;
+        }
+    };
+}
+
+table!(DailyRow, "ccusage_usage_daily", "existing_daily");
+table!(MonthlyRow, "ccusage_usage_monthly", "existing_monthly");
+table!(SessionRow, "ccusage_usage_sessions", "existing_sessions");
+table!(BlockRow, "ccusage_usage_blocks", "existing_blocks");
+table!(
+    ProjectDailyRow,
+    "ccusage_usage_projects_daily",
+    "existing_projects_daily"
+);
+
+pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
+pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
+
+#[derive(Debug, Row, Deserialize)]
+struct Stored {
+    key: String,
+    content_hash: u64,
+    total_tokens: u64,
+}
+
+impl Sink {
+    /// Connects and asks the server's version. The database may not exist yet.
+    pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
+        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
+        // columns either way, and --verify checks every column's type against the schema.
+        let client = Client::default()
+            .with_url(&cfg.url)
+            .with_user(&cfg.user)
+            .with_password(cfg.password.expose())
+            .with_validation(false)
+            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+        let mut sink = Sink {
+            client,
+            url: cfg.url.clone(),
+            database: cfg.database.clone(),
+            server_version: String::new(),
+            timeout: cfg.timeout,
+        };
+        let version_sql = sqlfile::import("server_version");
+        sink.server_version = sink
+            .bounded(sink.client.query(&version_sql).fetch_one::<String>())
+            .await
+            .map_err(|e| describe(e, &sink.url))?;
+        Ok(sink)
+    }
+
+    /// Applies `sql/schema.sql`: creates the database, then every table and view in it.
+    pub async fn apply_schema(&mut self) -> Result<()> {
+        let statements = sqlfile::schema_statements();
+        let (create_database, rest) = statements.split_first().expect("schema is not empty");
+        let create_database = create_database.replace("`{database}`", "?");
+        self.bounded(
+            self.client
+                .query(&create_database)
+                .bind(Identifier(&self.database))
+                .execute(),
+        )
+        .await
+        .map_err(|e| describe(e, &self.url))
+        .with_context(|| format!("cannot create the database {}", self.database))?;
+        self.client = self.client.clone().with_database(&self.database);
+        for statement in rest {
+            self.bounded(self.client.query(statement).execute())
+                .await
+                .map_err(|e| describe(e, &self.url))
+                .with_context(|| {
+                    format!("cannot apply sql/schema.sql ({})", headline(statement))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Selects the database without creating anything (for --verify).
+    pub fn use_database(&mut self) {
+        self.client = self.client.clone().with_database(&self.database);
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Writes the records this machine's database does not already hold, children first so a
+    /// stored parent never points at children that are missing.
+    pub async fn write<R: Table>(
+        &self,
+        machine: &str,
+        records: &[Record<R>],
+    ) -> Result<WriteStats> {
+        let stored = self.stored::<R>(machine).await?;
+        let fresh: Vec<&Record<R>> = records
+            .iter()
+            .filter(|record| needs_writing(record, stored.get(&record.key)))
+            .collect();
+        let breakdowns: Vec<&ModelBreakdownRow> =
+            fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
+        let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
+        self.insert(BREAKDOWNS_TABLE, breakdowns.iter().copied())
+            .await?;
+        self.insert(MODELS_USED_TABLE, models.iter().copied())
+            .await?;
+        self.insert(R::TABLE, fresh.iter().map(|r| &r.row)).await?;
+        Ok(WriteStats {
+            written: fresh.len(),
+            unchanged: records.len() - fresh.len(),
+            breakdowns: breakdowns.len(),
+            models: models.len(),
+        })
+    }
+
+    async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {
+        let sql = sqlfile::import(R::EXISTING);
+        let rows = self
+            .bounded(self.client.query(&sql).bind(machine).fetch_all::<Stored>())
+            .await
+            .map_err(|e| describe(e, &self.url))
+            .with_context(|| format!("cannot read {}", R::TABLE))?;
+        Ok(rows.into_iter().map(|s| (s.key.clone(), s)).collect())
+    }
+
+    /// One INSERT with named columns, sent as RowBinary: values never become SQL text.
+    pub async fn insert<'a, T>(&self, table: &str, rows: impl Iterator<Item = &'a T>) -> Result<()>
+    where
+        T: RowOwned + RowWrite,
+    {
+        let mut rows = rows.peekable();
+        if rows.peek().is_none() {
+            return Ok(());
+        }
+        let work = async {
+            let mut insert = self
+                .client
+                .insert::<T>(table)
+                .await?
+                .with_timeouts(Some(self.timeout), Some(self.timeout));
+            for row in rows {
+                insert.write(row).await?;
+            }
+            insert.end().await
+        };
+        self.bounded(work)
+            .await
+            .map_err(|e| describe(e, &self.url))
+            .with_context(|| format!("cannot write {table}"))
+    }
+
+    /// Runs a request under the configured timeout.
+    pub async fn bounded<T>(
+        &self,
+        work: impl Future<Output = clickhouse::error::Result<T>>,
+    ) -> clickhouse::error::Result<T> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(clickhouse::error::Error::TimedOut),
+        }
+    }
+}
+
+/// A row is written unless the database holds exactly it, or a figure with more usage (the
+/// complete figure from before Claude Code deleted some of its logs).
+fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) -> bool {
+    match stored {
+        None => true,
+        Some(s) => {
+            s.content_hash != record.row.content_hash()
+                && s.total_tokens <= record.row.total_tokens()
+        }
+    }
+}
+
+/// The first line of a statement, for messages.
+fn headline(statement: &str) -> String {
+    statement
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Turns a client error into one line that says what failed and what to do. The password is
+/// never part of it: the client does not echo it, and URLs cannot carry credentials.
+pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
+    use clickhouse::error::Error;
+    let text = match &error {
+        Error::Network(source) => {
+            let chain = error_chain(source.as_ref());
+            let hint = if chain.contains("refused") {
+                "is the server running? check CH_HOST and CH_PORT"
+            } else if chain.contains("dns") || chain.contains("resolve") || chain.contains("lookup")
+            {
+                "check CH_HOST"
+            } else {
+                "check CH_HOST, CH_PORT and CH_SECURE"
+            };
+            format!("cannot reach ClickHouse at {url}: {chain}; {hint}")
+        }
+        Error::TimedOut => format!(
+            "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
+        ),
+        Error::BadResponse(message) => {
+            let first = message.lines().next().unwrap_or_default();
+            let hint = server_error_hint(first);
+            format!("ClickHouse at {url} refused: {first}{hint}")
+        }
+        other => format!("ClickHouse at {url}: {other}"),
+    };
+    anyhow!(text)
+}
+
+fn server_error_hint(message: &str) -> &'static str {
+    let code = message
+        .strip_prefix("Code: ")
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse::<u32>().ok());
+    match code {
+        Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
+        Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
+        Some(81) => "; check CH_DATABASE",
+        _ => "",
+    }
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}

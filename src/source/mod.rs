@@ -1,0 +1,329 @@
+//! Source: finds ccusage, asks its version, and runs the reports as child processes.
+//!
+//! Each report runs in its own process group with a timeout and an output limit, so a hung
+//! `npx` wrapper or a runaway child is killed with everything it started.
+
+mod command;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+pub use command::{CommandSet, ReportKind};
+
+/// The version ccusage-import falls back to through npx, and tests against.
+pub const PINNED_CCUSAGE: &str = "20.0.24";
+
+/// How many bytes of a failed report's output the error message quotes.
+const OUTPUT_QUOTE_BYTES: usize = 300;
+
+/// How to start ccusage: the program and the arguments that come before the report's own.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    pub program: PathBuf,
+    pub prefix: Vec<String>,
+}
+
+impl Launcher {
+    /// `--ccusage-bin` / `CCUSAGE_BIN`, else `ccusage` on PATH, else `npx --yes ccusage@PIN`.
+    pub fn locate(explicit: Option<&Path>) -> Result<Self> {
+        if let Some(path) = explicit {
+            return Ok(Launcher::direct(path.to_path_buf()));
+        }
+        if let Some(path) = find_on_path("ccusage") {
+            return Ok(Launcher::direct(path));
+        }
+        if let Some(npx) = find_on_path("npx") {
+            return Ok(Launcher {
+                program: npx,
+                prefix: vec!["--yes".into(), format!("ccusage@{PINNED_CCUSAGE}")],
+            });
+        }
+        bail!(
+            "ccusage was not found: install it (npm install -g ccusage@{PINNED_CCUSAGE}) \
+             or name it with --ccusage-bin"
+        )
+    }
+
+    fn direct(program: PathBuf) -> Self {
+        Launcher {
+            program,
+            prefix: Vec::new(),
+        }
+    }
+
+    fn command(&self, args: &[String]) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.prefix).args(args);
+        command
+    }
+
+    /// The command line as a person would type it, for messages.
+    pub fn display(&self, args: &[String]) -> String {
+        let mut words = vec![self.program.display().to_string()];
+        words.extend(self.prefix.iter().cloned());
+        words.extend(args.iter().cloned());
+        words.join(" ")
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// A parsed `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl Version {
+    /// Finds the version in `ccusage --version` output: `18.0.11` on old versions,
+    /// `ccusage 20.0.24` on new ones.
+    pub fn find_in(text: &str) -> Option<Version> {
+        text.split(|c: char| c.is_whitespace() || c == 'v')
+            .find_map(|word| {
+                let mut parts = word.trim().splitn(3, '.');
+                let major = parts.next()?.parse().ok()?;
+                let minor = parts.next()?.parse().ok()?;
+                let patch_text = parts.next()?;
+                let digits: String = patch_text
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                Some(Version {
+                    major,
+                    minor,
+                    patch: digits.parse().ok()?,
+                })
+            })
+    }
+}
+
+/// Limits that apply to every child process.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_output: u64,
+}
+
+/// What a report printed.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+}
+
+/// Why a report failed; the message is one line naming the cause and what to do.
+#[derive(Debug)]
+pub struct RunError {
+    pub command_line: String,
+    pub cause: String,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (command: {})", self.cause, self.command_line)
+    }
+}
+
+/// Asks ccusage for its version.
+pub async fn version(launcher: &Launcher, limits: Limits) -> Result<Version> {
+    let args = vec!["--version".to_owned()];
+    let output = run(launcher, &args, limits)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not ask ccusage for its version: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    Version::find_in(&text).with_context(|| {
+        format!(
+            "`{}` printed no version number (it printed: {})",
+            launcher.display(&args),
+            quote(&output.stdout)
+        )
+    })
+}
+
+/// Runs ccusage with `args`; fails on a non-zero exit, a timeout, or too much output.
+pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result<Output, RunError> {
+    let command_line = launcher.display(args);
+    let fail = |cause: String| RunError {
+        command_line: command_line.clone(),
+        cause,
+    };
+    let mut command = launcher.command(args);
+    command
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(|e| {
+        fail(match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "{} does not exist: install ccusage or fix --ccusage-bin",
+                launcher.program.display()
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "{} is not executable: chmod +x it or fix --ccusage-bin",
+                launcher.program.display()
+            ),
+            _ => format!("could not start {}: {e}", launcher.program.display()),
+        })
+    })?;
+    let group = GroupKiller(child.id());
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+
+    let work = async {
+        let (out, err) = tokio::join!(
+            read_limited(stdout, limits.max_output),
+            read_limited(stderr, 64 * 1024)
+        );
+        let status = child.wait().await;
+        (out, err, status)
+    };
+    let (out, err, status) = match tokio::time::timeout(limits.timeout, work).await {
+        Ok(done) => done,
+        Err(_) => {
+            return Err(fail(format!(
+                "timed out after {} s and was killed: raise --timeout if ccusage needs longer",
+                limits.timeout.as_secs()
+            )))
+        }
+    };
+    let stdout = match out {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(fail(format!(
+                "printed more than {} bytes and was killed: raise --max-output",
+                limits.max_output
+            )))
+        }
+        Err(e) => return Err(fail(format!("could not read its output: {e}"))),
+    };
+    let stderr = err.ok().flatten().unwrap_or_default();
+    let status = status.map_err(|e| fail(format!("could not wait for it: {e}")))?;
+    drop(group);
+    if !status.success() {
+        let how = match (
+            status.code(),
+            std::os::unix::process::ExitStatusExt::signal(&status),
+        ) {
+            (Some(code), _) => format!("exited with code {code}"),
+            (None, Some(signal)) => format!("was killed by signal {signal}"),
+            (None, None) => "failed".to_owned(),
+        };
+        let said = if stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+            &stderr
+        } else {
+            &stdout
+        };
+        return Err(fail(format!("{how}; it printed: {}", quote(said))));
+    }
+    Ok(Output { stdout })
+}
+
+/// Reads everything, or returns `None` as soon as more than `limit` bytes arrive.
+async fn read_limited(
+    mut reader: impl AsyncRead + Unpin,
+    limit: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Some(bytes));
+        }
+        if bytes.len() as u64 + n as u64 > limit {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Kills the child's whole process group when dropped: on success that is a no-op (the group
+/// is gone), on timeout, output overflow or Ctrl-C it takes grandchildren (npx → node) along.
+struct GroupKiller(Option<u32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: killpg only sends a signal; the group id is the child's own pid because
+            // it was spawned with process_group(0).
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// The start of some output, on one line, for an error message.
+pub fn quote(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return "nothing".to_owned();
+    }
+    let mut one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if one_line.len() > OUTPUT_QUOTE_BYTES {
+        let mut end = OUTPUT_QUOTE_BYTES;
+        while !one_line.is_char_boundary(end) {
+            end -= 1;
+        }
+        one_line.truncate(end);
+        one_line.push('…');
+    }
+    format!("\"{one_line}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_versions_in_both_formats() {
+        let v = |s| Version::find_in(s).map(|v| v.to_string());
+        assert_eq!(v("18.0.11\n").as_deref(), Some("18.0.11"));
+        assert_eq!(v("ccusage 20.0.24\n").as_deref(), Some("20.0.24"));
+        assert_eq!(v("ccusage v19.0.3-beta").as_deref(), Some("19.0.3"));
+        assert_eq!(v("Command not found"), None);
+    }
+
+    #[test]
+    fn quotes_output_on_one_line_and_cuts_it() {
+        assert_eq!(quote(b"a\nb\tc"), "\"a b c\"");
+        assert_eq!(quote(b"  "), "nothing");
+        let long = "é".repeat(400);
+        assert!(quote(long.as_bytes()).chars().count() < 200);
+    }
+}

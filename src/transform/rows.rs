@@ -1,0 +1,655 @@
+//! Pure mapping from parsed ccusage reports to ClickHouse rows: no I/O, no clock, no hostname.
+//! Everything a row needs beyond the report comes in through [`Context`].
+
+use anyhow::{bail, ensure, Context as _, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use clickhouse::Row;
+use serde::Serialize;
+
+use super::json::{Block, BlocksReport, DailyReport, MonthlyReport, ProjectsReport, SessionReport};
+use super::json::{ModelBreakdown, UsageRow};
+
+/// What every row carries besides the report's own figures.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub machine_name: String,
+    pub ccusage_version: String,
+    /// Whole seconds, so the value stored equals the value compared.
+    pub imported_at: DateTime<Utc>,
+}
+
+/// One mapped report row: the row itself, its natural key as text (the same text that
+/// `sql/import.sql` builds for rows already stored, so the two can be compared), and the
+/// child rows that belong to exactly this version of it.
+#[derive(Debug, Clone)]
+pub struct Record<R> {
+    pub key: String,
+    pub row: R,
+    pub breakdowns: Vec<ModelBreakdownRow>,
+    pub models: Vec<ModelUsedRow>,
+}
+
+/// The token total stored in a row; the version rule and the skip rule both compare it.
+pub trait UsageRecord {
+    fn total_tokens(&self) -> u64;
+    fn content_hash(&self) -> u64;
+}
+
+/// Where the ClickHouse `Decimal(18, 9)` columns get their value: USD scaled by 1e9.
+pub type Nanodollars = i64;
+
+const NANOS_PER_USD: f64 = 1e9;
+/// Decimal(18, 9) holds up to 999,999,999.999999999.
+const MAX_USD: f64 = 999_999_999.0;
+
+/// Bits of `row_version` given to the import time, in minutes since [`VERSION_EPOCH`]:
+/// 2^24 minutes is about 31 years.
+const VERSION_TIME_BITS: u32 = 24;
+/// 2025-01-01T00:00:00Z.
+const VERSION_EPOCH: i64 = 1_735_689_600;
+
+/// `row_version` = token total in the high bits, import minute in the low bits. A row that
+/// shrank because Claude Code deleted old logs therefore never replaces the complete one,
+/// while a re-import of the same usage (say, re-priced by a newer ccusage) does.
+pub fn row_version(total_tokens: u64, imported_at: DateTime<Utc>) -> u64 {
+    let max_tokens = (1u64 << (64 - VERSION_TIME_BITS)) - 1;
+    let minutes = ((imported_at.timestamp() - VERSION_EPOCH).max(0) / 60) as u64;
+    let minutes = minutes.min((1u64 << VERSION_TIME_BITS) - 1);
+    (total_tokens.min(max_tokens) << VERSION_TIME_BITS) | minutes
+}
+
+/// Converts a ccusage cost (USD, float) into the stored decimal, refusing values that are not
+/// a cost: NaN, infinities, negatives and amounts no single machine can spend.
+pub fn usd(cost: f64) -> Result<Nanodollars> {
+    ensure!(cost.is_finite(), "cost {cost} is not a finite number");
+    ensure!(cost >= 0.0, "cost {cost} is negative");
+    ensure!(cost <= MAX_USD, "cost {cost} is larger than {MAX_USD} USD");
+    Ok((cost * NANOS_PER_USD).round() as Nanodollars)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_creation: u64,
+    pub cache_read: u64,
+}
+
+impl Tokens {
+    pub fn total(&self) -> Result<u64> {
+        [self.output, self.cache_creation, self.cache_read]
+            .iter()
+            .try_fold(self.input, |sum, n| sum.checked_add(*n))
+            .context("token counts add up to more than 2^64")
+    }
+
+    fn of_row(row: &UsageRow) -> Self {
+        Tokens {
+            input: row.input_tokens,
+            output: row.output_tokens,
+            cache_creation: row.cache_creation_tokens,
+            cache_read: row.cache_read_tokens,
+        }
+    }
+
+    pub fn add(&mut self, other: &Tokens) {
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cache_creation = self.cache_creation.saturating_add(other.cache_creation);
+        self.cache_read = self.cache_read.saturating_add(other.cache_read);
+    }
+}
+
+macro_rules! usage_row {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Row, Serialize)]
+        pub struct $name {
+            pub machine_name: String,
+            $($(#[$fmeta])* pub $field: $ty,)*
+            pub ccusage_version: String,
+            #[serde(with = "clickhouse::serde::chrono::datetime")]
+            pub imported_at: DateTime<Utc>,
+            pub row_version: u64,
+            pub content_hash: u64,
+        }
+
+        impl UsageRecord for $name {
+            fn total_tokens(&self) -> u64 {
+                self.total_tokens
+            }
+            fn content_hash(&self) -> u64 {
+                self.content_hash
+            }
+        }
+
+        impl $name {
+            /// Fills `row_version` and `content_hash`. The hash covers everything but the
+            /// import's own stamp, so an unchanged row hashes the same on every run.
+            fn seal(mut self) -> Self {
+                let imported_at = self.imported_at;
+                self.imported_at = DateTime::<Utc>::UNIX_EPOCH;
+                self.row_version = 0;
+                self.content_hash = 0;
+                let bytes = serde_json::to_vec(&self).expect("rows serialize to JSON");
+                self.content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+                self.imported_at = imported_at;
+                self.row_version = row_version(self.total_tokens, imported_at);
+                self
+            }
+        }
+    };
+}
+
+usage_row!(
+    /// A row of `ccusage_usage_daily`.
+    DailyRow {
+        #[serde(with = "clickhouse::serde::chrono::date")]
+        date: NaiveDate,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        total_tokens: u64,
+        total_cost: Nanodollars,
+        models_used: Vec<String>,
+    }
+);
+
+usage_row!(
+    /// A row of `ccusage_usage_monthly`.
+    MonthlyRow {
+        month: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        total_tokens: u64,
+        total_cost: Nanodollars,
+        models_used: Vec<String>,
+    }
+);
+
+usage_row!(
+    /// A row of `ccusage_usage_sessions`.
+    SessionRow {
+        session_id: String,
+        project_path: String,
+        #[serde(with = "clickhouse::serde::chrono::datetime::option")]
+        first_activity: Option<DateTime<Utc>>,
+        #[serde(with = "clickhouse::serde::chrono::datetime")]
+        last_activity: DateTime<Utc>,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        total_tokens: u64,
+        total_cost: Nanodollars,
+        models_used: Vec<String>,
+    }
+);
+
+usage_row!(
+    /// A row of `ccusage_usage_blocks`: one 5-hour billing block (gaps are not stored).
+    BlockRow {
+        block_id: String,
+        #[serde(with = "clickhouse::serde::chrono::datetime")]
+        start_time: DateTime<Utc>,
+        #[serde(with = "clickhouse::serde::chrono::datetime")]
+        end_time: DateTime<Utc>,
+        #[serde(with = "clickhouse::serde::chrono::datetime::option")]
+        actual_end_time: Option<DateTime<Utc>>,
+        is_active: u8,
+        entries: u64,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        total_tokens: u64,
+        cost_usd: Nanodollars,
+        models: Vec<String>,
+        burn_rate_cost_per_hour: f64,
+        burn_rate_tokens_per_minute: f64,
+        projected_total_tokens: u64,
+        projected_total_cost: Nanodollars,
+        projected_remaining_minutes: u64,
+    }
+);
+
+usage_row!(
+    /// A row of `ccusage_usage_projects_daily`: one project on one day.
+    ProjectDailyRow {
+        project: String,
+        #[serde(with = "clickhouse::serde::chrono::date")]
+        date: NaiveDate,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        total_tokens: u64,
+        total_cost: Nanodollars,
+        models_used: Vec<String>,
+    }
+);
+
+/// A row of `ccusage_model_breakdowns`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct ModelBreakdownRow {
+    pub machine_name: String,
+    pub parent_kind: String,
+    pub parent_key: String,
+    pub model_name: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub cost: Nanodollars,
+    pub parent_version: u64,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+}
+
+/// A row of `ccusage_models_used`.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct ModelUsedRow {
+    pub machine_name: String,
+    pub parent_kind: String,
+    pub parent_key: String,
+    pub model_name: String,
+    pub parent_version: u64,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+}
+
+/// The parent kinds child rows refer to.
+#[derive(Debug, Clone, Copy)]
+enum ParentKind {
+    Daily,
+    Monthly,
+    Session,
+    Block,
+    ProjectDaily,
+}
+
+impl ParentKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ParentKind::Daily => "daily",
+            ParentKind::Monthly => "monthly",
+            ParentKind::Session => "session",
+            ParentKind::Block => "block",
+            ParentKind::ProjectDaily => "project_daily",
+        }
+    }
+}
+
+/// The figures every classic report row has, checked and converted once.
+struct Figures {
+    tokens: Tokens,
+    total_tokens: u64,
+    total_cost: Nanodollars,
+    models_used: Vec<String>,
+}
+
+fn figures(row: &UsageRow) -> Result<Figures> {
+    let tokens = Tokens::of_row(row);
+    Ok(Figures {
+        total_tokens: tokens.total()?,
+        tokens,
+        total_cost: usd(row.total_cost).context("totalCost")?,
+        models_used: sorted_models(&row.models_used),
+    })
+}
+
+/// Model lists are sets; ccusage's order varies between runs and versions, so sort them to
+/// keep the content hash stable.
+fn sorted_models(models: &[String]) -> Vec<String> {
+    let mut models = models.to_vec();
+    models.sort();
+    models.dedup();
+    models
+}
+
+fn children<P>(
+    ctx: &Context,
+    kind: ParentKind,
+    key: &str,
+    row: P,
+    parent_version: u64,
+    models: &[String],
+    breakdowns: &[ModelBreakdown],
+) -> Result<Record<P>> {
+    let breakdown_rows = breakdowns
+        .iter()
+        .map(|b| {
+            let tokens = Tokens {
+                input: b.input_tokens,
+                output: b.output_tokens,
+                cache_creation: b.cache_creation_tokens,
+                cache_read: b.cache_read_tokens,
+            };
+            Ok(ModelBreakdownRow {
+                machine_name: ctx.machine_name.clone(),
+                parent_kind: kind.as_str().to_owned(),
+                parent_key: key.to_owned(),
+                model_name: b.model_name.clone(),
+                input_tokens: tokens.input,
+                output_tokens: tokens.output,
+                cache_creation_tokens: tokens.cache_creation,
+                cache_read_tokens: tokens.cache_read,
+                total_tokens: tokens.total()?,
+                cost: usd(b.cost).with_context(|| format!("cost of model {}", b.model_name))?,
+                parent_version,
+                ccusage_version: ctx.ccusage_version.clone(),
+                imported_at: ctx.imported_at,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let model_rows = models
+        .iter()
+        .map(|model| ModelUsedRow {
+            machine_name: ctx.machine_name.clone(),
+            parent_kind: kind.as_str().to_owned(),
+            parent_key: key.to_owned(),
+            model_name: model.clone(),
+            parent_version,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+        })
+        .collect();
+    Ok(Record {
+        key: key.to_owned(),
+        row,
+        breakdowns: breakdown_rows,
+        models: model_rows,
+    })
+}
+
+fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
+    value
+        .as_deref()
+        .with_context(|| format!("missing field `{field}`"))
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("`{text}` is not a YYYY-MM-DD date"))
+}
+
+/// ccusage prints activity times as a date (up to 20.0.7) or an RFC 3339 timestamp (20.0.8+).
+/// A bare date is taken as midnight UTC.
+fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    Ok(parse_date(text)
+        .with_context(|| format!("`{text}` is neither a timestamp nor a date"))?
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc())
+}
+
+fn parse_month(text: &str) -> Result<String> {
+    parse_date(&format!("{text}-01"))
+        .with_context(|| format!("`{text}` is not a YYYY-MM month"))?;
+    Ok(text.to_owned())
+}
+
+/// Maps rows one by one, naming the failing row in the error.
+fn each<T, R>(items: &[T], what: &str, map: impl Fn(&T) -> Result<R>) -> Result<Vec<R>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| map(item).with_context(|| format!("{what} {}", i + 1)))
+        .collect()
+}
+
+pub fn map_daily(report: Option<&DailyReport>, ctx: &Context) -> Result<Vec<Record<DailyRow>>> {
+    let rows = report.map_or(&[][..], |r| &r.daily[..]);
+    each(rows, "daily row", |src| {
+        let date = parse_date(required(&src.date, "date")?)?;
+        let f = figures(src)?;
+        let row = DailyRow {
+            machine_name: ctx.machine_name.clone(),
+            date,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cache_creation_tokens: f.tokens.cache_creation,
+            cache_read_tokens: f.tokens.cache_read,
+            total_tokens: f.total_tokens,
+            total_cost: f.total_cost,
+            models_used: f.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: 0,
+            content_hash: 0,
+        }
+        .seal();
+        let (version, models) = (row.row_version, row.models_used.clone());
+        let key = date.to_string();
+        children(
+            ctx,
+            ParentKind::Daily,
+            &key,
+            row,
+            version,
+            &models,
+            &src.model_breakdowns,
+        )
+    })
+}
+
+pub fn map_monthly(
+    report: Option<&MonthlyReport>,
+    ctx: &Context,
+) -> Result<Vec<Record<MonthlyRow>>> {
+    let rows = report.map_or(&[][..], |r| &r.monthly[..]);
+    each(rows, "monthly row", |src| {
+        let month = parse_month(required(&src.month, "month")?)?;
+        let f = figures(src)?;
+        let row = MonthlyRow {
+            machine_name: ctx.machine_name.clone(),
+            month: month.clone(),
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cache_creation_tokens: f.tokens.cache_creation,
+            cache_read_tokens: f.tokens.cache_read,
+            total_tokens: f.total_tokens,
+            total_cost: f.total_cost,
+            models_used: f.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: 0,
+            content_hash: 0,
+        }
+        .seal();
+        let (version, models) = (row.row_version, row.models_used.clone());
+        children(
+            ctx,
+            ParentKind::Monthly,
+            &month,
+            row,
+            version,
+            &models,
+            &src.model_breakdowns,
+        )
+    })
+}
+
+pub fn map_sessions(
+    report: Option<&SessionReport>,
+    ctx: &Context,
+) -> Result<Vec<Record<SessionRow>>> {
+    let rows = report.map_or(&[][..], |r| &r.sessions[..]);
+    each(rows, "session", |src| {
+        let session_id = required(&src.session_id, "sessionId")?.to_owned();
+        ensure!(!session_id.is_empty(), "empty sessionId");
+        let last_activity = parse_time(required(&src.last_activity, "lastActivity")?)?;
+        let first_activity = src.first_activity.as_deref().map(parse_time).transpose()?;
+        let f = figures(src)?;
+        let row = SessionRow {
+            machine_name: ctx.machine_name.clone(),
+            session_id: session_id.clone(),
+            project_path: src.project_path.clone().unwrap_or_default(),
+            first_activity,
+            last_activity,
+            input_tokens: f.tokens.input,
+            output_tokens: f.tokens.output,
+            cache_creation_tokens: f.tokens.cache_creation,
+            cache_read_tokens: f.tokens.cache_read,
+            total_tokens: f.total_tokens,
+            total_cost: f.total_cost,
+            models_used: f.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: 0,
+            content_hash: 0,
+        }
+        .seal();
+        let (version, models) = (row.row_version, row.models_used.clone());
+        let kind = ParentKind::Session;
+        children(
+            ctx,
+            kind,
+            &session_id,
+            row,
+            version,
+            &models,
+            &src.model_breakdowns,
+        )
+    })
+}
+
+/// The key text of a project-day; the date comes first because its width is fixed, which
+/// keeps the key unambiguous whatever characters the project name holds.
+pub fn project_day_key(date: NaiveDate, project: &str) -> String {
+    format!("{date} {project}")
+}
+
+pub fn map_projects_daily(
+    report: Option<&ProjectsReport>,
+    ctx: &Context,
+) -> Result<Vec<Record<ProjectDailyRow>>> {
+    let Some(report) = report else {
+        return Ok(Vec::new());
+    };
+    let mut records = Vec::new();
+    for (project, rows) in &report.projects {
+        let mapped = each(rows, &format!("project {project:?} row"), |src| {
+            let date = parse_date(required(&src.date, "date")?)?;
+            let f = figures(src)?;
+            let row = ProjectDailyRow {
+                machine_name: ctx.machine_name.clone(),
+                project: project.clone(),
+                date,
+                input_tokens: f.tokens.input,
+                output_tokens: f.tokens.output,
+                cache_creation_tokens: f.tokens.cache_creation,
+                cache_read_tokens: f.tokens.cache_read,
+                total_tokens: f.total_tokens,
+                total_cost: f.total_cost,
+                models_used: f.models_used,
+                ccusage_version: ctx.ccusage_version.clone(),
+                imported_at: ctx.imported_at,
+                row_version: 0,
+                content_hash: 0,
+            }
+            .seal();
+            let (version, models) = (row.row_version, row.models_used.clone());
+            let key = project_day_key(date, project);
+            let kind = ParentKind::ProjectDaily;
+            children(
+                ctx,
+                kind,
+                &key,
+                row,
+                version,
+                &models,
+                &src.model_breakdowns,
+            )
+        })?;
+        records.extend(mapped);
+    }
+    Ok(records)
+}
+
+pub fn map_blocks(report: Option<&BlocksReport>, ctx: &Context) -> Result<Vec<Record<BlockRow>>> {
+    let blocks = report.map_or(&[][..], |r| &r.blocks[..]);
+    let mapped = each(blocks, "block", |src| {
+        if src.is_gap {
+            return Ok(None);
+        }
+        map_block(src, ctx).map(Some)
+    })?;
+    Ok(mapped.into_iter().flatten().collect())
+}
+
+fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
+    ensure!(!src.id.is_empty(), "empty block id");
+    let tokens = Tokens {
+        input: src.token_counts.input_tokens,
+        output: src.token_counts.output_tokens,
+        cache_creation: src.token_counts.cache_creation_input_tokens,
+        cache_read: src.token_counts.cache_read_input_tokens,
+    };
+    let burn = src.burn_rate.clone().unwrap_or(super::json::BurnRate {
+        cost_per_hour: 0.0,
+        tokens_per_minute: 0.0,
+    });
+    ensure!(
+        burn.cost_per_hour.is_finite() && burn.tokens_per_minute.is_finite(),
+        "burnRate is not a finite number"
+    );
+    let (projected_tokens, projected_cost, remaining) = match &src.projection {
+        Some(p) => (
+            non_negative_whole(p.total_tokens).context("projection.totalTokens")?,
+            usd(p.total_cost).context("projection.totalCost")?,
+            non_negative_whole(p.remaining_minutes).context("projection.remainingMinutes")?,
+        ),
+        None => (0, 0, 0),
+    };
+    let models = sorted_models(&src.models);
+    let row = BlockRow {
+        machine_name: ctx.machine_name.clone(),
+        block_id: src.id.clone(),
+        start_time: parse_time(&src.start_time).context("startTime")?,
+        end_time: parse_time(&src.end_time).context("endTime")?,
+        actual_end_time: src
+            .actual_end_time
+            .as_deref()
+            .map(parse_time)
+            .transpose()
+            .context("actualEndTime")?,
+        is_active: u8::from(src.is_active),
+        entries: src.entries,
+        input_tokens: tokens.input,
+        output_tokens: tokens.output,
+        cache_creation_tokens: tokens.cache_creation,
+        cache_read_tokens: tokens.cache_read,
+        total_tokens: tokens.total()?,
+        cost_usd: usd(src.cost_usd).context("costUSD")?,
+        models: models.clone(),
+        burn_rate_cost_per_hour: burn.cost_per_hour,
+        burn_rate_tokens_per_minute: burn.tokens_per_minute,
+        projected_total_tokens: projected_tokens,
+        projected_total_cost: projected_cost,
+        projected_remaining_minutes: remaining,
+        ccusage_version: ctx.ccusage_version.clone(),
+        imported_at: ctx.imported_at,
+        row_version: 0,
+        content_hash: 0,
+    }
+    .seal();
+    let version = row.row_version;
+    children(ctx, ParentKind::Block, &src.id, row, version, &models, &[])
+}
+
+fn non_negative_whole(value: f64) -> Result<u64> {
+    if !value.is_finite() || value < 0.0 || value > u64::MAX as f64 {
+        bail!("{value} is not a non-negative number");
+    }
+    Ok(value.round() as u64)
+}

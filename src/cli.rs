@@ -26,6 +26,9 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "ccusage-import", version, after_long_help = AFTER_HELP)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Check the connection, the schema and write access instead of importing.
     #[arg(long, conflicts_with = "dry_run")]
     pub verify: bool,
@@ -116,6 +119,34 @@ pub struct Cli {
     #[arg(long, env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ch_timeout: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Run one of the named queries of sql/queries.sql and print its answer.
+    Query(QueryArgs),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct QueryArgs {
+    /// List the named queries with what each answers.
+    #[arg(long, conflicts_with = "name")]
+    pub list: bool,
+
+    /// The query to run (see --list).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+
+    /// How to print the answer.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

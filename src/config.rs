@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
-use crate::cli::{Cli, ColorChoice};
+use crate::cli::{Cli, ColorChoice, Command, QueryArgs};
 use crate::source::Limits;
 
 #[derive(Debug, Clone)]
@@ -21,11 +21,12 @@ pub struct Config {
     pub limits: Limits,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Import,
     DryRun,
     Verify,
+    Query(QueryArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,9 @@ pub fn load_env_file(explicit: Option<&Path>) -> Result<()> {
 
 impl Config {
     pub fn from_cli(cli: Cli, hostname: impl FnOnce() -> Option<String>) -> Result<Config> {
-        let mode = if cli.verify {
+        let mode = if let Some(Command::Query(args)) = cli.command {
+            Mode::Query(args)
+        } else if cli.verify {
             Mode::Verify
         } else if cli.dry_run {
             Mode::DryRun

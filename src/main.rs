@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod exit;
 mod pipeline;
+mod query;
 mod report;
 mod sink;
 mod source;
@@ -50,6 +51,7 @@ fn local_hostname() -> Option<String> {
 async fn dispatch(config: Config) -> Result<Exit, Failure> {
     match config.mode {
         Mode::Verify => verify(&config).await,
+        Mode::Query(ref args) => query::run(&config, args).await,
         Mode::Import | Mode::DryRun => import(&config).await,
     }
 }

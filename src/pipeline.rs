@@ -14,7 +14,7 @@ use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::json::{self};
-use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens};
+use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
 
 /// Everything a run found out, for the summary, `--json` and the ledger.
 #[derive(Debug, Clone)]
@@ -369,12 +369,7 @@ fn summarise_daily(run: &mut RunReport, mapped: &[Mapped]) {
         if let Mapped::Daily(records) = report {
             for record in records {
                 let row = &record.row;
-                run.totals.add(&Tokens {
-                    input: row.input_tokens,
-                    output: row.output_tokens,
-                    cache_creation: row.cache_creation_tokens,
-                    cache_read: row.cache_read_tokens,
-                });
+                run.totals.add(&row.tokens());
                 run.total_cost = run.total_cost.saturating_add(row.total_cost);
                 run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
                 run.last_date = run.last_date.max(Some(row.date));

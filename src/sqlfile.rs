@@ -28,14 +28,16 @@ pub fn parse_named(text: &str) -> Vec<Named<'_>> {
                 sql: String::new(),
             });
             comments.clear();
+        } else if trimmed.is_empty() {
+            // A blank line ends a comment block: only the comments right above a name
+            // describe it.
+            comments.clear();
         } else if let Some(comment) = trimmed.strip_prefix("--") {
             comments.push(comment.trim());
         } else if let Some(current) = out.last_mut() {
-            if !trimmed.is_empty() {
-                comments.clear();
-                current.sql.push_str(line);
-                current.sql.push('\n');
-            }
+            comments.clear();
+            current.sql.push_str(line);
+            current.sql.push('\n');
         }
     }
     for named in &mut out {

@@ -31,6 +31,7 @@ pub struct Record<R> {
 
 /// The token total stored in a row; the version rule and the skip rule both compare it.
 pub trait UsageRecord {
+    fn tokens(&self) -> Tokens;
     fn total_tokens(&self) -> u64;
     fn content_hash(&self) -> u64;
 }
@@ -115,6 +116,14 @@ macro_rules! usage_row {
         }
 
         impl UsageRecord for $name {
+            fn tokens(&self) -> Tokens {
+                Tokens {
+                    input: self.input_tokens,
+                    output: self.output_tokens,
+                    cache_creation: self.cache_creation_tokens,
+                    cache_read: self.cache_read_tokens,
+                }
+            }
             fn total_tokens(&self) -> u64 {
                 self.total_tokens
             }
@@ -652,4 +661,228 @@ fn non_negative_whole(value: f64) -> Result<u64> {
         bail!("{value} is not a non-negative number");
     }
     Ok(value.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::json::parse_report;
+    use serde_json::Value;
+    use std::path::PathBuf;
+
+    fn fixture(version: &str, file: &str) -> Vec<u8> {
+        let path: PathBuf = [
+            env!("CARGO_MANIFEST_DIR"),
+            "tests/fixtures/ccusage",
+            version,
+            file,
+        ]
+        .iter()
+        .collect();
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn expected() -> Value {
+        serde_json::from_slice(&fixture("", "expected-summary.json")).unwrap()
+    }
+
+    /// ccusage up to 18 keeps the first copy of a repeated API response, 19+ the largest.
+    fn truth_for(version: &str) -> Value {
+        let policy = if version.starts_with("18.") {
+            "firstWins"
+        } else {
+            "maxWins"
+        };
+        expected()[policy].clone()
+    }
+
+    fn ctx() -> Context {
+        Context {
+            machine_name: "laptop".into(),
+            ccusage_version: "20.0.24".into(),
+            imported_at: "2026-11-22T18:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn tokens_of<R: UsageRecord>(records: &[Record<R>]) -> Tokens {
+        let mut sum = Tokens::default();
+        for record in records {
+            sum.add(&record.row.tokens());
+        }
+        sum
+    }
+
+    fn truth_tokens(v: &Value) -> Tokens {
+        Tokens {
+            input: v["input"].as_u64().unwrap(),
+            output: v["output"].as_u64().unwrap(),
+            cache_creation: v["cacheCreate"].as_u64().unwrap(),
+            cache_read: v["cacheRead"].as_u64().unwrap(),
+        }
+    }
+
+    /// The classic (Claude-only) file names of each captured version.
+    fn classic(version: &str, report: &str) -> String {
+        if version.starts_with("18.") {
+            format!("{report}.json")
+        } else {
+            format!("claude-{report}.json")
+        }
+    }
+
+    const VERSIONS: [&str; 2] = ["18.0.11", "20.0.24"];
+
+    #[test]
+    fn daily_rows_match_the_ground_truth_day_by_day() {
+        for version in VERSIONS {
+            let truth = truth_for(version);
+            let report = parse_report(&fixture(version, &classic(version, "daily"))).unwrap();
+            let records = map_daily(report.as_ref(), &ctx()).unwrap();
+            assert_eq!(tokens_of(&records), truth_tokens(&truth["totals"]));
+            for record in &records {
+                let day = &truth["daily"][record.key.as_str()];
+                assert_eq!(
+                    record.row.tokens(),
+                    truth_tokens(day),
+                    "{version} {}",
+                    record.key
+                );
+                let models: Vec<String> = serde_json::from_value(day["models"].clone()).unwrap();
+                assert_eq!(record.row.models_used, models);
+                let breakdown_total: u64 = record.breakdowns.iter().map(|b| b.total_tokens).sum();
+                assert_eq!(breakdown_total, record.row.total_tokens);
+            }
+        }
+    }
+
+    #[test]
+    fn monthly_session_and_project_rows_add_up_to_the_same_totals() {
+        for version in VERSIONS {
+            let want = truth_tokens(&truth_for(version)["totals"]);
+            let monthly = parse_report(&fixture(version, &classic(version, "monthly"))).unwrap();
+            let monthly = map_monthly(monthly.as_ref(), &ctx()).unwrap();
+            assert_eq!(tokens_of(&monthly), want, "{version} monthly");
+
+            let sessions = parse_report(&fixture(version, &classic(version, "session"))).unwrap();
+            let sessions = map_sessions(sessions.as_ref(), &ctx()).unwrap();
+            assert_eq!(tokens_of(&sessions), want, "{version} sessions");
+
+            let projects =
+                parse_report(&fixture(version, &classic(version, "daily-instances"))).unwrap();
+            let projects = map_projects_daily(projects.as_ref(), &ctx()).unwrap();
+            assert_eq!(tokens_of(&projects), want, "{version} projects");
+            let by_project = &truth_for(version)["dailyByProject"];
+            for record in &projects {
+                let key = format!("{}|{}", record.row.date, record.row.project);
+                assert_eq!(
+                    record.row.tokens(),
+                    truth_tokens(&by_project[&key]),
+                    "{key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_add_up_and_gaps_are_left_out() {
+        for version in VERSIONS {
+            let file = if version.starts_with("18.") {
+                "blocks.json"
+            } else {
+                "claude-blocks.json"
+            };
+            let report: Option<BlocksReport> = parse_report(&fixture(version, file)).unwrap();
+            let gaps = report
+                .as_ref()
+                .unwrap()
+                .blocks
+                .iter()
+                .filter(|b| b.is_gap)
+                .count();
+            let records = map_blocks(report.as_ref(), &ctx()).unwrap();
+            assert!(gaps > 0);
+            assert_eq!(records.len() + gaps, report.as_ref().unwrap().blocks.len());
+            let want = truth_tokens(&truth_for(version)["totals"]);
+            assert_eq!(tokens_of(&records), want, "{version} blocks");
+            let active: Vec<_> = records.iter().filter(|r| r.row.is_active == 1).collect();
+            assert_eq!(active.len(), 1);
+            assert!(active[0].row.projected_total_tokens > 0);
+        }
+    }
+
+    #[test]
+    fn session_times_are_dates_in_old_versions_and_timestamps_in_new_ones() {
+        let old = parse_report(&fixture("18.0.11", "session.json")).unwrap();
+        let old = map_sessions(old.as_ref(), &ctx()).unwrap();
+        assert!(old.iter().all(|r| r.row.first_activity.is_none()));
+        assert!(old
+            .iter()
+            .all(|r| r.row.last_activity.timestamp() % 86_400 == 0));
+        let new = parse_report(&fixture("20.0.24", "claude-session.json")).unwrap();
+        let new = map_sessions(new.as_ref(), &ctx()).unwrap();
+        assert!(new.iter().all(|r| r.row.first_activity.is_some()));
+    }
+
+    #[test]
+    fn more_usage_always_wins_and_equal_usage_takes_the_newest_import() {
+        let early: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let late: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+        assert!(row_version(1001, early) > row_version(1000, late));
+        assert!(row_version(1000, late) > row_version(1000, early));
+        assert!(row_version(u64::MAX, early) > row_version(1 << 39, late));
+    }
+
+    #[test]
+    fn the_content_hash_ignores_the_import_time_but_not_the_content() {
+        let report = parse_report(&fixture("20.0.24", "claude-daily.json")).unwrap();
+        let first = map_daily(report.as_ref(), &ctx()).unwrap();
+        let mut later_ctx = ctx();
+        later_ctx.imported_at = "2026-11-23T18:00:00Z".parse().unwrap();
+        let later = map_daily(report.as_ref(), &later_ctx).unwrap();
+        assert_eq!(first[0].row.content_hash, later[0].row.content_hash);
+        assert!(first[0].row.row_version < later[0].row.row_version);
+        assert_ne!(first[0].row.content_hash, first[1].row.content_hash);
+    }
+
+    #[test]
+    fn bad_costs_are_refused_with_the_field_named() {
+        assert!(usd(f64::NAN).is_err());
+        assert!(usd(-0.01).is_err());
+        assert!(usd(f64::INFINITY).is_err());
+        assert_eq!(usd(7.9602784).unwrap(), 7_960_278_400);
+        let text = br#"{"daily":[{"date":"2026-11-14","inputTokens":1,"outputTokens":1,
+            "cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":-1}]}"#;
+        let report = parse_report(text).unwrap();
+        let error = map_daily(report.as_ref(), &ctx()).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("daily row 1: totalCost"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_field_is_named() {
+        let text = br#"{"daily":[{"inputTokens":1,"outputTokens":1,
+            "cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":0}]}"#;
+        let report = parse_report(text).unwrap();
+        let error = map_daily(report.as_ref(), &ctx()).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("missing field `date`"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn every_row_carries_machine_version_and_import_time() {
+        let report = parse_report(&fixture("20.0.24", "claude-daily.json")).unwrap();
+        for record in map_daily(report.as_ref(), &ctx()).unwrap() {
+            assert_eq!(record.row.machine_name, "laptop");
+            assert_eq!(record.row.ccusage_version, "20.0.24");
+            assert_eq!(record.row.imported_at, ctx().imported_at);
+            for child in &record.breakdowns {
+                assert_eq!(child.parent_version, record.row.row_version);
+                assert_eq!(child.parent_key, record.key);
+            }
+        }
+    }
 }

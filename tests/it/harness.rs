@@ -1,0 +1,308 @@
+//! The test harness: a real ClickHouse server, real ccusage on generated logs, a stand-in
+//! ccusage for versions and failures, and a cleared environment for every run of the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ccusage-import");
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The server every test uses: `CLICKHOUSE_URL` when set (scripts/test.sh sets it), else one
+/// started once under target/ by scripts/clickhouse-server.sh and left running for the next run.
+pub fn server_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("CLICKHOUSE_URL") {
+            return url;
+        }
+        let dir = Path::new(ROOT).join("target/it-clickhouse");
+        let out = Command::new("bash")
+            .arg(Path::new(ROOT).join("scripts/clickhouse-server.sh"))
+            .args(["start", "--dir"])
+            .arg(&dir)
+            .args(["--http-port", "28124", "--tcp-port", "29001"])
+            .output()
+            .expect("run scripts/clickhouse-server.sh");
+        assert!(
+            out.status.success(),
+            "could not start ClickHouse for the tests (set CLICKHOUSE_URL or run scripts/test.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout.lines().last().expect("the script prints the URL").trim().to_owned()
+    })
+}
+
+/// Runs SQL on the test server and returns TabSeparated text.
+pub fn sql(database: &str, query: &str) -> String {
+    sql_as(database, query, "default", "")
+}
+
+pub fn sql_as(database: &str, query: &str, user: &str, password: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--data-binary", "@-"])
+        .args(["-H", &format!("X-ClickHouse-User: {user}")])
+        .args(["-H", &format!("X-ClickHouse-Key: {password}")])
+        .arg(format!("{}/?database={database}", server_url()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(query.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "query failed: {query}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One test's world: a temp dir, a database of its own, logs and settings.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub database: String,
+}
+
+impl TestEnv {
+    pub fn new(name: &str) -> TestEnv {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let database = format!("it_{name}_{}_{n}", std::process::id());
+        TestEnv {
+            dir: tempfile::tempdir().unwrap(),
+            database,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes Claude Code logs with the project's generator; returns the config dir.
+    pub fn generate_logs(&self, name: &str, args: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        let run = Command::new("python3")
+            .arg(Path::new(ROOT).join("scripts/gen_claude_logs.py"))
+            .arg("--out")
+            .arg(&out)
+            .args(args)
+            .output()
+            .expect("run python3");
+        assert!(
+            run.status.success(),
+            "the log generator failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        out
+    }
+
+    /// A run of the importer with a cleared environment: nothing leaks in from the
+    /// developer's shell, and no stray .env is read (the cwd is the temp dir).
+    pub fn importer(&self, machine: &str) -> Importer {
+        let mut command = Command::new(BIN);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path())
+            .env("CH_URL", server_url())
+            .env("CH_DATABASE", &self.database)
+            .args(["--machine-name", machine]);
+        Importer { command }
+    }
+
+    pub fn sql(&self, query: &str) -> String {
+        sql(&self.database, query)
+    }
+
+    /// A stand-in ccusage that prints `version` for --version and the file named after the
+    /// report for each report (daily, monthly, session, blocks, instances), from `dir`.
+    /// Every call's arguments are appended to dir/calls.log.
+    pub fn stand_in(&self, dir: &Path, version: &str) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let script = dir.join("ccusage");
+        let body = format!(
+            r#"#!/bin/sh
+d='{dir}'
+echo "$*" >> "$d/calls.log"
+case " $* " in
+  *" --version "*) echo '{version}'; exit 0 ;;
+  *" --instances "*) r=instances ;;
+  *" monthly "*) r=monthly ;;
+  *" session "*) r=session ;;
+  *" blocks "*) r=blocks ;;
+  *" daily "*) r=daily ;;
+  *) echo "stand-in: unexpected arguments $*" >&2; exit 64 ;;
+esac
+if [ -x "$d/$r.sh" ]; then exec "$d/$r.sh"; fi
+if [ -f "$d/$r.json" ]; then cat "$d/$r.json"; exit 0; fi
+echo '[]'
+"#,
+            dir = dir.display()
+        );
+        std::fs::write(&script, body).unwrap();
+        make_executable(&script);
+        script
+    }
+}
+
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Copies a captured fixture into a stand-in's directory under the report's name.
+pub fn use_fixture(dir: &Path, version: &str, file: &str, report: &str) {
+    let from = Path::new(ROOT)
+        .join("tests/fixtures/ccusage")
+        .join(version)
+        .join(file);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(&from, dir.join(format!("{report}.json"))).unwrap();
+}
+
+pub struct Importer {
+    pub command: Command,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
+        })
+    }
+}
+
+impl Importer {
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn logs(self, claude_dir: &Path) -> Self {
+        self.env("CLAUDE_CONFIG_DIR", claude_dir)
+    }
+
+    pub fn run(mut self) -> Run {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = self.command.output().expect("run ccusage-import");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// Runs with --json and insists on exit 0.
+    pub fn import_ok(self) -> Value {
+        let run = self.arg("--json").run();
+        assert_eq!(
+            run.code, 0,
+            "import failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run.json()
+    }
+}
+
+/// Runs the real ccusage (the pinned version on PATH) and returns its JSON.
+pub fn ccusage(claude_dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new("ccusage")
+        .args(args)
+        .args([
+            "--json",
+            "--offline",
+            "--mode",
+            "auto",
+            "--order",
+            "asc",
+            "--timezone",
+            "UTC",
+        ])
+        .env("CLAUDE_CONFIG_DIR", claude_dir)
+        .env("TZ", "UTC")
+        .output()
+        .expect("ccusage is installed (scripts/ensure-deps.sh)");
+    assert!(
+        out.status.success(),
+        "ccusage failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The totals of ccusage's own Claude daily report, as [input, output, cache create, cache read].
+pub fn ccusage_totals(claude_dir: &Path) -> ([u64; 4], f64) {
+    let report = ccusage(claude_dir, &["claude", "daily"]);
+    let t = &report["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    (
+        [
+            n("inputTokens"),
+            n("outputTokens"),
+            n("cacheCreationTokens"),
+            n("cacheReadTokens"),
+        ],
+        t["totalCost"].as_f64().unwrap(),
+    )
+}
+
+/// The same four token sums and the cost from a query that returns them in one TSV line.
+pub fn tsv_totals(line: &str) -> ([u64; 4], f64) {
+    let fields: Vec<&str> = line.trim().split('\t').collect();
+    assert_eq!(fields.len(), 5, "expected 5 fields in {line:?}");
+    let n = |i: usize| fields[i].parse::<u64>().unwrap();
+    ([n(0), n(1), n(2), n(3)], fields[4].parse().unwrap())
+}
+
+pub const DAILY_TOTALS: &str = "SELECT sum(input_tokens), sum(output_tokens), \
+    sum(cache_creation_tokens), sum(cache_read_tokens), toFloat64(sum(total_cost)) \
+    FROM ccusage_v_daily_summary";
+
+/// Every view and FINAL table of the schema, dumped in a fixed order, to compare states.
+pub fn snapshot(env: &TestEnv) -> String {
+    let objects = [
+        "ccusage_v_daily_summary",
+        "ccusage_v_session_summary",
+        "ccusage_v_model_breakdowns",
+        "ccusage_v_models_used",
+        "ccusage_usage_daily FINAL",
+        "ccusage_usage_monthly FINAL",
+        "ccusage_usage_sessions FINAL",
+        "ccusage_usage_blocks FINAL",
+        "ccusage_usage_projects_daily FINAL",
+    ];
+    objects
+        .iter()
+        .map(|object| {
+            let rows = env.sql(&format!("SELECT * FROM {object} FORMAT TSV"));
+            let mut lines: Vec<&str> = rows.lines().collect();
+            lines.sort_unstable();
+            format!("== {object}\n{}\n", lines.join("\n"))
+        })
+        .collect()
+}

@@ -29,7 +29,7 @@ SELECT month AS key, content_hash, total_tokens
 FROM ccusage_usage_monthly FINAL WHERE machine_name = ?
 
 -- name: existing_sessions
-SELECT session_id AS key, content_hash, total_tokens
+SELECT concat(project_path, '/', session_id) AS key, content_hash, total_tokens
 FROM ccusage_usage_sessions FINAL WHERE machine_name = ?
 
 -- name: existing_blocks
@@ -39,6 +39,10 @@ FROM ccusage_usage_blocks FINAL WHERE machine_name = ?
 -- name: existing_projects_daily
 SELECT concat(toString(date), ' ', project) AS key, content_hash, total_tokens
 FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ?
+
+-- name: existing_agents_daily
+SELECT concat(toString(date), ' ', agent) AS key, content_hash, total_tokens
+FROM ccusage_usage_agents_daily FINAL WHERE machine_name = ?
 
 -- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
 -- machine's usage counts once.

@@ -7,14 +7,17 @@
 --
 -- How rows stay correct when the same usage is imported again and again:
 --   * every usage table is a ReplacingMergeTree keyed by machine_name plus the report's
---     natural key, so a re-import replaces a row instead of adding to it;
+--     natural key, so a re-import replaces a row instead of adding to it (sessions are keyed
+--     by project and session id: ccusage 15-18 reuse the id "subagents" across projects);
 --   * row_version = (token total << 24) | minutes since 2025-01-01 of the import. More usage
 --     always wins and equal usage takes the newest import, so a day or month that shrinks
 --     because Claude Code deleted old logs never lowers what is stored;
 --   * readers use FINAL (the views below do) so duplicates not yet merged are never counted;
 --   * child rows (model breakdowns, models used) carry their parent's row_version, and only
 --     the children of the winning parent import are read (ccusage_v_model_breakdowns);
---   * nothing is ever deleted, and each machine only writes rows with its own machine_name.
+--   * nothing is ever deleted, and each machine only writes rows with its own machine_name;
+--   * ccusage_usage_agents_daily holds every agent's usage (Claude's too): never add it to the
+--     Claude tables, and filter model breakdowns by parent_kind.
 
 CREATE DATABASE IF NOT EXISTS `{database}`
 ;
@@ -76,7 +79,7 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
     content_hash UInt64
 )
 ENGINE = ReplacingMergeTree(row_version)
-ORDER BY (machine_name, session_id)
+ORDER BY (machine_name, project_path, session_id)
 ;
 CREATE TABLE IF NOT EXISTS ccusage_usage_blocks
 (
@@ -127,11 +130,31 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, project, date)
 ;
+CREATE TABLE IF NOT EXISTS ccusage_usage_agents_daily
+(
+    machine_name String,
+    agent String COMMENT 'claude, codex, opencode, amp, … (all where ccusage did not split the day)',
+    date Date,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64,
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, agent, date)
+;
 CREATE TABLE IF NOT EXISTS ccusage_model_breakdowns
 (
     machine_name String,
-    parent_kind String COMMENT 'daily, monthly, session or project_daily',
-    parent_key String COMMENT 'date, month, session id, or project|date',
+    parent_kind String COMMENT 'daily, monthly, session, project_daily or agent_daily',
+    parent_key String COMMENT 'date, month, "project_path/session_id", "date project" or "date agent"',
     model_name String,
     input_tokens UInt64,
     output_tokens UInt64,
@@ -149,7 +172,7 @@ ORDER BY (machine_name, parent_kind, parent_key, model_name)
 CREATE TABLE IF NOT EXISTS ccusage_models_used
 (
     machine_name String,
-    parent_kind String COMMENT 'daily, monthly, session, block or project_daily',
+    parent_kind String COMMENT 'daily, monthly, session, block, project_daily or agent_daily',
     parent_key String,
     model_name String,
     parent_version UInt64,
@@ -181,6 +204,8 @@ CREATE TABLE IF NOT EXISTS ccusage_import_runs
     blocks_rows UInt64,
     projects_daily_status String,
     projects_daily_rows UInt64,
+    agents_daily_status String COMMENT 'skipped before ccusage 19',
+    agents_daily_rows UInt64,
     rows_written UInt64 COMMENT 'usage rows inserted by this run',
     rows_unchanged UInt64 COMMENT 'rows skipped because the database already held them',
     error String
@@ -257,4 +282,128 @@ WHERE (machine_name, parent_kind, parent_key, parent_version) IN
     SELECT machine_name, parent_kind, parent_key, max(parent_version)
     FROM ccusage_models_used
     GROUP BY machine_name, parent_kind, parent_key
+)
+;
+-- The views below answer the common questions (sql/queries.sql reads them). Each reads one
+-- report kind through FINAL, with the cost as Float64 USD (cost_usd) for arithmetic, and the
+-- week (Monday) and month ("YYYY-MM") of each day for grouping.
+CREATE VIEW IF NOT EXISTS ccusage_v_machine_daily AS
+SELECT
+    machine_name,
+    date,
+    week,
+    month,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    cost_usd,
+    model_count
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        toMonday(date) AS week,
+        substring(toString(date), 1, 7) AS month,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        toFloat64(total_cost) AS cost_usd,
+        length(models_used) AS model_count
+    FROM ccusage_usage_daily FINAL
+)
+;
+CREATE VIEW IF NOT EXISTS ccusage_v_machine_monthly AS
+SELECT
+    machine_name,
+    month,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    cost_usd,
+    model_count
+FROM
+(
+    SELECT
+        machine_name,
+        month,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        toFloat64(total_cost) AS cost_usd,
+        length(models_used) AS model_count
+    FROM ccusage_usage_monthly FINAL
+)
+;
+-- One row per machine, day and model: the daily report's model breakdowns (current children
+-- only, through ccusage_v_model_breakdowns).
+CREATE VIEW IF NOT EXISTS ccusage_v_model_daily AS
+SELECT
+    machine_name,
+    date,
+    week,
+    month,
+    model_name,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    cost_usd
+FROM
+(
+    SELECT
+        machine_name,
+        toDate(parent_key) AS date,
+        toMonday(toDate(parent_key)) AS week,
+        substring(parent_key, 1, 7) AS month,
+        model_name,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        toFloat64(cost) AS cost_usd
+    FROM ccusage_v_model_breakdowns
+    WHERE parent_kind = 'daily'
+)
+;
+CREATE VIEW IF NOT EXISTS ccusage_v_project_daily AS
+SELECT
+    machine_name,
+    project,
+    date,
+    week,
+    month,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    cost_usd,
+    model_count
+FROM
+(
+    SELECT
+        machine_name,
+        project,
+        date,
+        toMonday(date) AS week,
+        substring(toString(date), 1, 7) AS month,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        toFloat64(total_cost) AS cost_usd,
+        length(models_used) AS model_count
+    FROM ccusage_usage_projects_daily FINAL
 )

@@ -19,6 +19,8 @@ pub struct Config {
     pub clickhouse: ClickHouse,
     pub ccusage_bin: Option<PathBuf>,
     pub limits: Limits,
+    /// `--jobs`; `None` picks by ccusage version and memory.
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +147,7 @@ impl Config {
                 timeout: Duration::from_secs(cli.ch_timeout),
             },
             ccusage_bin: cli.ccusage_bin,
+            jobs: cli.jobs.map(|n| n as usize),
             limits: Limits {
                 timeout: Duration::from_secs(cli.timeout),
                 max_output: cli.max_output,

@@ -65,6 +65,9 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         Output::Quiet => println!("{}", report::summary::closing_line(&run)),
         Output::Human { .. } => print!("{}", report::summary::render(&run)),
     }
+    for warning in &run.warnings {
+        eprintln!("ccusage-import: warning: {warning}");
+    }
     for error in run.errors() {
         eprintln!("ccusage-import: error: {error}");
     }

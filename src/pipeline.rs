@@ -42,6 +42,8 @@ pub struct RunReport {
     pub duration: Duration,
     /// Why ClickHouse failed, if it did.
     pub clickhouse_error: Option<String>,
+    /// Things worth knowing that did not stop the run (an untested ccusage version, …).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +82,7 @@ enum Mapped {
     Session(Vec<Record<rows::SessionRow>>),
     Blocks(Vec<Record<rows::BlockRow>>),
     ProjectsDaily(Vec<Record<rows::ProjectDailyRow>>),
+    AgentsDaily(Vec<Record<rows::AgentDailyRow>>),
 }
 
 impl Mapped {
@@ -90,6 +93,7 @@ impl Mapped {
             Mapped::Session(r) => r.len(),
             Mapped::Blocks(r) => r.len(),
             Mapped::ProjectsDaily(r) => r.len(),
+            Mapped::AgentsDaily(r) => r.len(),
         }
     }
 
@@ -105,6 +109,7 @@ impl Mapped {
             Mapped::Session(r) => count(r),
             Mapped::Blocks(r) => count(r),
             Mapped::ProjectsDaily(r) => count(r),
+            Mapped::AgentsDaily(r) => count(r),
         }
     }
 
@@ -116,6 +121,7 @@ impl Mapped {
             Mapped::Session(_) => rows::SessionRow::TABLE,
             Mapped::Blocks(_) => rows::BlockRow::TABLE,
             Mapped::ProjectsDaily(_) => rows::ProjectDailyRow::TABLE,
+            Mapped::AgentsDaily(_) => rows::AgentDailyRow::TABLE,
         }
     }
 }
@@ -147,6 +153,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         write_time: Duration::ZERO,
         duration: Duration::ZERO,
         clickhouse_error: None,
+        warnings: Vec::new(),
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.
@@ -206,7 +213,7 @@ async fn fetch_all(
     reporter: &dyn Reporter,
 ) -> Vec<Mapped> {
     let fail_all = |run: &mut RunReport, error: String| {
-        for kind in ReportKind::ALL {
+        for kind in ReportKind::CLAUDE {
             run.reports.insert(
                 kind,
                 ReportOutcome {
@@ -233,6 +240,23 @@ async fn fetch_all(
     };
     run.ccusage_version = Some(version.to_string());
     run.ccusage_command = Some(launcher.display(&[]));
+    if version.major < source::OLDEST_SUPPORTED_MAJOR {
+        let error = format!(
+            "ccusage {version} is too old: ccusage-import reads ccusage {} and newer; \
+             upgrade with npm install -g ccusage@{}",
+            source::OLDEST_SUPPORTED_MAJOR,
+            source::PINNED_CCUSAGE
+        );
+        fail_all(run, error);
+        return Vec::new();
+    }
+    if version.major > source::NEWEST_TESTED_MAJOR {
+        run.warnings.push(format!(
+            "ccusage {version} is newer than the newest tested major version ({}); \
+             using its command set",
+            source::NEWEST_TESTED_MAJOR
+        ));
+    }
     let empty_config = match empty_config_file() {
         Ok(file) => file,
         Err(e) => {
@@ -241,6 +265,10 @@ async fn fetch_all(
         }
     };
     let set = CommandSet::for_major(version.major);
+    let jobs = config
+        .jobs
+        .unwrap_or_else(|| set.default_jobs(source::available_memory()));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
     let ctx = Context {
         machine_name: config.machine_name.clone(),
         ccusage_version: version.to_string(),
@@ -248,11 +276,16 @@ async fn fetch_all(
     };
 
     let mut tasks = JoinSet::new();
-    for kind in ReportKind::ALL {
+    for kind in set.reports() {
         reporter.report_started(kind);
         let args = set.args(kind, empty_config.path());
         let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
+        let slots = slots.clone();
         tasks.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let started = Instant::now();
             let result = fetch_one(kind, &launcher, &args, limits, &ctx).await;
             (kind, started.elapsed(), result)
@@ -360,6 +393,12 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let records = rows::map_projects_daily(report.as_ref(), ctx)?;
             (rows, Mapped::ProjectsDaily(records))
         }
+        ReportKind::AgentsDaily => {
+            let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
+            let rows = report.as_ref().map_or(0, |r| r.daily.len());
+            let records = rows::map_agents_daily(report.as_ref(), ctx)?;
+            (rows, Mapped::AgentsDaily(records))
+        }
     })
 }
 
@@ -394,6 +433,7 @@ async fn write_all(
             Mapped::Session(r) => sink.write(machine, r).await,
             Mapped::Blocks(r) => sink.write(machine, r).await,
             Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
+            Mapped::AgentsDaily(r) => sink.write(machine, r).await,
         };
         reporter.write_finished(table, stats.as_ref().ok());
         let stats: WriteStats = stats?;
@@ -427,6 +467,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
     let (session_status, session_rows) = status(ReportKind::Session);
     let (blocks_status, blocks_rows) = status(ReportKind::Blocks);
     let (projects_daily_status, projects_daily_rows) = status(ReportKind::ProjectsDaily);
+    let (agents_daily_status, agents_daily_rows) = status(ReportKind::AgentsDaily);
     let row = RunRow {
         run_id: run.run_id.clone(),
         machine_name: run.machine_name.clone(),
@@ -448,6 +489,8 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         blocks_rows,
         projects_daily_status,
         projects_daily_rows,
+        agents_daily_status,
+        agents_daily_rows,
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
         error: run.errors().join("\n"),

@@ -50,5 +50,6 @@ pub fn to_json(run: &RunReport) -> Value {
         "last_date": run.last_date.map(|d| d.to_string()),
         "duration_ms": run.duration.as_millis() as u64,
         "errors": run.errors(),
+        "warnings": run.warnings,
     })
 }

@@ -27,6 +27,8 @@ pub struct RunRow {
     pub blocks_rows: u64,
     pub projects_daily_status: String,
     pub projects_daily_rows: u64,
+    pub agents_daily_status: String,
+    pub agents_daily_rows: u64,
     pub rows_written: u64,
     pub rows_unchanged: u64,
     pub error: String,

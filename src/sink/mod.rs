@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::config::ClickHouse;
 use crate::sqlfile;
 use crate::transform::rows::{
-    BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow, ProjectDailyRow, Record,
-    SessionRow, UsageRecord,
+    AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
+    ProjectDailyRow, Record, SessionRow, UsageRecord,
 };
 
 /// A connected ClickHouse with the database selected.
@@ -65,6 +65,11 @@ table!(
     ProjectDailyRow,
     "ccusage_usage_projects_daily",
     "existing_projects_daily"
+);
+table!(
+    AgentDailyRow,
+    "ccusage_usage_agents_daily",
+    "existing_agents_daily"
 );
 
 pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::path::Path;
 
-/// The five reports an import runs.
+/// The reports an import runs: five Claude reports, plus the all-agent daily report from
+/// ccusage 19 on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReportKind {
     Daily,
@@ -11,10 +12,12 @@ pub enum ReportKind {
     Session,
     Blocks,
     ProjectsDaily,
+    AgentsDaily,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 5] = [
+    /// The Claude reports every supported version has.
+    pub const CLAUDE: [ReportKind; 5] = [
         ReportKind::Daily,
         ReportKind::Monthly,
         ReportKind::Session,
@@ -30,6 +33,7 @@ impl ReportKind {
             ReportKind::Session => "session",
             ReportKind::Blocks => "blocks",
             ReportKind::ProjectsDaily => "projects_daily",
+            ReportKind::AgentsDaily => "agents_daily",
         }
     }
 }
@@ -39,6 +43,11 @@ impl fmt::Display for ReportKind {
         f.write_str(self.name())
     }
 }
+
+/// The oldest major version whose output ccusage-import understands.
+pub const OLDEST_SUPPORTED_MAJOR: u32 = 15;
+/// The newest major version tested; newer ones get a warning and this command set.
+pub const NEWEST_TESTED_MAJOR: u32 = 20;
 
 /// The argument lists of one ccusage generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +68,29 @@ impl CommandSet {
         }
     }
 
+    /// The reports this generation can give.
+    pub fn reports(self) -> Vec<ReportKind> {
+        let mut kinds = ReportKind::CLAUDE.to_vec();
+        if self == CommandSet::ClaudeSubcommand {
+            kinds.push(ReportKind::AgentsDaily);
+        }
+        kinds
+    }
+
+    /// How many reports may run at once by default. Up to 18 a report can take 1 to 3.6 GB on
+    /// a heavy user's logs, so run as many as a 4 GB share of the available memory allows;
+    /// from 19 on a report takes about 200 MB and all run at once.
+    pub fn default_jobs(self, available_memory: Option<u64>) -> usize {
+        const PER_OLD_REPORT: u64 = 4 << 30;
+        match self {
+            CommandSet::ClaudeSubcommand => self.reports().len(),
+            CommandSet::Classic => {
+                let fit = available_memory.map_or(1, |bytes| bytes / PER_OLD_REPORT);
+                (fit as usize).clamp(1, ReportKind::CLAUDE.len())
+            }
+        }
+    }
+
     /// The full argument list for `kind`, with the flags that make output dependable:
     /// JSON, no network for prices, UTC days, ascending order, and an empty config file so a
     /// user's own `ccusage.json` cannot change any of that.
@@ -69,24 +101,20 @@ impl CommandSet {
             ReportKind::Daily | ReportKind::ProjectsDaily => vec!["daily"],
             ReportKind::Monthly => vec!["monthly"],
             ReportKind::Session => vec!["session"],
+            // The top-level report covers every agent; 20 rejects the unknown --mode there.
+            ReportKind::AgentsDaily => vec!["daily", "--by-agent"],
         };
-        if claude && kind != ReportKind::Blocks {
+        if claude && !matches!(kind, ReportKind::Blocks | ReportKind::AgentsDaily) {
             args.insert(0, "claude");
         }
         if kind == ReportKind::ProjectsDaily {
             args.push("--instances");
         }
-        args.extend([
-            "--json",
-            "--offline",
-            "--mode",
-            "auto",
-            "--order",
-            "asc",
-            "--timezone",
-            "UTC",
-            "--config",
-        ]);
+        args.extend(["--json", "--offline"]);
+        if kind != ReportKind::AgentsDaily {
+            args.extend(["--mode", "auto"]);
+        }
+        args.extend(["--order", "asc", "--timezone", "UTC", "--config"]);
         let mut args: Vec<String> = args.into_iter().map(str::to_owned).collect();
         args.push(empty_config.display().to_string());
         args
@@ -126,8 +154,36 @@ mod tests {
     }
 
     #[test]
+    fn the_all_agent_report_comes_with_19_only() {
+        assert!(!CommandSet::for_major(18)
+            .reports()
+            .contains(&ReportKind::AgentsDaily));
+        let set = CommandSet::for_major(19);
+        assert!(set.reports().contains(&ReportKind::AgentsDaily));
+        assert_eq!(
+            first_words(set, ReportKind::AgentsDaily),
+            "daily --by-agent"
+        );
+        let args = set
+            .args(ReportKind::AgentsDaily, Path::new("/e.json"))
+            .join(" ");
+        assert!(!args.contains("--mode"), "{args}");
+    }
+
+    #[test]
+    fn old_versions_run_as_many_reports_as_memory_allows() {
+        let gib = 1u64 << 30;
+        let old = CommandSet::Classic;
+        assert_eq!(old.default_jobs(Some(3 * gib)), 1);
+        assert_eq!(old.default_jobs(Some(9 * gib)), 2);
+        assert_eq!(old.default_jobs(Some(64 * gib)), 5);
+        assert_eq!(old.default_jobs(None), 1);
+        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 6);
+    }
+
+    #[test]
     fn every_report_gets_the_dependable_flags() {
-        for kind in ReportKind::ALL {
+        for kind in ReportKind::CLAUDE {
             let args = CommandSet::Classic.args(kind, Path::new("/e.json"));
             let line = args.join(" ");
             assert!(line.ends_with(

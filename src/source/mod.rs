@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-pub use command::{CommandSet, ReportKind};
+pub use command::{CommandSet, ReportKind, NEWEST_TESTED_MAJOR, OLDEST_SUPPORTED_MAJOR};
 
 /// The version ccusage-import falls back to through npx, and tests against.
 pub const PINNED_CCUSAGE: &str = "20.0.24";
@@ -84,6 +84,14 @@ fn is_executable(path: &Path) -> bool {
     path.metadata()
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
+}
+
+/// `MemAvailable` from /proc/meminfo, in bytes; `None` where it cannot be read.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A parsed `major.minor.patch`.

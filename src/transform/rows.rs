@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::Row;
 use serde::Serialize;
 
+use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
 use super::json::{Block, BlocksReport, DailyReport, MonthlyReport, ProjectsReport, SessionReport};
-use super::json::{ModelBreakdown, UsageRow};
 
 /// What every row carries besides the report's own figures.
 #[derive(Debug, Clone)]
@@ -241,6 +241,22 @@ usage_row!(
     }
 );
 
+usage_row!(
+    /// A row of `ccusage_usage_agents_daily`: one agent on one day (ccusage 19+).
+    AgentDailyRow {
+        agent: String,
+        #[serde(with = "clickhouse::serde::chrono::date")]
+        date: NaiveDate,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_creation_tokens: u64,
+        cache_read_tokens: u64,
+        total_tokens: u64,
+        total_cost: Nanodollars,
+        models_used: Vec<String>,
+    }
+);
+
 /// A row of `ccusage_model_breakdowns`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize)]
 pub struct ModelBreakdownRow {
@@ -281,6 +297,7 @@ enum ParentKind {
     Session,
     Block,
     ProjectDaily,
+    AgentDaily,
 }
 
 impl ParentKind {
@@ -291,6 +308,7 @@ impl ParentKind {
             ParentKind::Session => "session",
             ParentKind::Block => "block",
             ParentKind::ProjectDaily => "project_daily",
+            ParentKind::AgentDaily => "agent_daily",
         }
     }
 }
@@ -495,14 +513,18 @@ pub fn map_sessions(
     let rows = report.map_or(&[][..], |r| &r.sessions[..]);
     each(rows, "session", |src| {
         let session_id = required(&src.session_id, "sessionId")?.to_owned();
-        ensure!(!session_id.is_empty(), "empty sessionId");
+        ensure!(
+            !session_id.is_empty() && !session_id.contains('/'),
+            "sessionId {session_id:?} is not a file name"
+        );
+        let project_path = src.project_path.clone().unwrap_or_default();
         let last_activity = parse_time(required(&src.last_activity, "lastActivity")?)?;
         let first_activity = src.first_activity.as_deref().map(parse_time).transpose()?;
         let f = figures(src)?;
         let row = SessionRow {
             machine_name: ctx.machine_name.clone(),
             session_id: session_id.clone(),
-            project_path: src.project_path.clone().unwrap_or_default(),
+            project_path: project_path.clone(),
             first_activity,
             last_activity,
             input_tokens: f.tokens.input,
@@ -519,17 +541,24 @@ pub fn map_sessions(
         }
         .seal();
         let (version, models) = (row.row_version, row.models_used.clone());
+        let key = session_key(&project_path, &session_id);
         let kind = ParentKind::Session;
         children(
             ctx,
             kind,
-            &session_id,
+            &key,
             row,
             version,
             &models,
             &src.model_breakdowns,
         )
     })
+}
+
+/// The key text of a session. Session ids are file names, so the last `/` splits the key
+/// unambiguously; ccusage 15-18 reuse the id `subagents` in every project.
+pub fn session_key(project_path: &str, session_id: &str) -> String {
+    format!("{project_path}/{session_id}")
 }
 
 /// The key text of a project-day; the date comes first because its width is fixed, which
@@ -583,6 +612,93 @@ pub fn map_projects_daily(
         records.extend(mapped);
     }
     Ok(records)
+}
+
+/// The key text of an agent-day, built like [`project_day_key`].
+pub fn agent_day_key(date: NaiveDate, agent: &str) -> String {
+    format!("{date} {agent}")
+}
+
+/// Maps the all-agent report: one row per agent and day. Where ccusage did not split a day by
+/// agent, the day goes to its only agent, or to `all` when it names several.
+pub fn map_agents_daily(
+    report: Option<&AgentsReport>,
+    ctx: &Context,
+) -> Result<Vec<Record<AgentDailyRow>>> {
+    let periods = report.map_or(&[][..], |r| &r.daily[..]);
+    let per_period = each(periods, "agent day", |period| {
+        let date = parse_date(&period.period)?;
+        each(&agents_of(period), "agent", |(agent, usage)| {
+            map_agent_day(date, agent, usage, ctx)
+        })
+    })?;
+    Ok(per_period.into_iter().flatten().collect())
+}
+
+fn agents_of(period: &AgentPeriod) -> Vec<(String, &AgentUsage)> {
+    match &period.agents {
+        Some(agents) if !agents.is_empty() => agents
+            .iter()
+            .map(|usage| {
+                (
+                    usage.agent.clone().unwrap_or_else(|| "unknown".into()),
+                    usage,
+                )
+            })
+            .collect(),
+        _ => {
+            let named = period.metadata.as_ref().map_or(&[][..], |m| &m.agents[..]);
+            let agent = match named {
+                [only] => only.clone(),
+                _ => "all".to_owned(),
+            };
+            vec![(agent, &period.usage)]
+        }
+    }
+}
+
+fn map_agent_day(
+    date: NaiveDate,
+    agent: &str,
+    usage: &AgentUsage,
+    ctx: &Context,
+) -> Result<Record<AgentDailyRow>> {
+    ensure!(!agent.is_empty(), "empty agent name");
+    let tokens = Tokens {
+        input: usage.input_tokens,
+        output: usage.output_tokens,
+        cache_creation: usage.cache_creation_tokens,
+        cache_read: usage.cache_read_tokens,
+    };
+    let row = AgentDailyRow {
+        machine_name: ctx.machine_name.clone(),
+        agent: agent.to_owned(),
+        date,
+        input_tokens: tokens.input,
+        output_tokens: tokens.output,
+        cache_creation_tokens: tokens.cache_creation,
+        cache_read_tokens: tokens.cache_read,
+        total_tokens: tokens.total()?,
+        total_cost: usd(usage.total_cost).context("totalCost")?,
+        models_used: sorted_models(&usage.models_used),
+        ccusage_version: ctx.ccusage_version.clone(),
+        imported_at: ctx.imported_at,
+        row_version: 0,
+        content_hash: 0,
+    }
+    .seal();
+    let (version, models) = (row.row_version, row.models_used.clone());
+    let key = agent_day_key(date, agent);
+    let kind = ParentKind::AgentDaily;
+    children(
+        ctx,
+        kind,
+        &key,
+        row,
+        version,
+        &models,
+        &usage.model_breakdowns,
+    )
 }
 
 pub fn map_blocks(report: Option<&BlocksReport>, ctx: &Context) -> Result<Vec<Record<BlockRow>>> {
@@ -808,6 +924,35 @@ mod tests {
             assert_eq!(active.len(), 1);
             assert!(active[0].row.projected_total_tokens > 0);
         }
+    }
+
+    #[test]
+    fn the_all_agent_report_splits_days_by_agent_and_adds_up() {
+        let want = truth_tokens(&truth_for("20.0.24")["totals"]);
+        for file in ["daily.json", "daily-sections-by-agent.json"] {
+            let report = parse_report(&fixture("20.0.24", file)).unwrap();
+            let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
+            assert_eq!(records.len(), 8, "{file}");
+            assert!(records.iter().all(|r| r.row.agent == "claude"), "{file}");
+            assert_eq!(tokens_of(&records), want, "{file}");
+            assert!(records.iter().all(|r| !r.breakdowns.is_empty()));
+        }
+        let mixed = br#"{"daily":[{"period":"2026-11-20","agent":"all",
+            "agents":[{"agent":"claude","inputTokens":1,"outputTokens":2,"cacheCreationTokens":0,
+                       "cacheReadTokens":0,"totalCost":0.1},
+                      {"agent":"codex","inputTokens":3,"outputTokens":4,"cacheCreationTokens":0,
+                       "cacheReadTokens":0,"totalCost":0.2}],
+            "metadata":{"agents":["claude","codex"]},
+            "inputTokens":4,"outputTokens":6,"cacheCreationTokens":0,"cacheReadTokens":0,
+            "totalCost":0.3}]}"#;
+        let report = parse_report(mixed).unwrap();
+        let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
+        let agents: Vec<(&str, u64)> = records
+            .iter()
+            .map(|r| (r.row.agent.as_str(), r.row.total_tokens))
+            .collect();
+        assert_eq!(agents, [("claude", 3), ("codex", 7)]);
+        assert_eq!(records[1].key, "2026-11-20 codex");
     }
 
     #[test]

@@ -126,7 +126,8 @@ impl TestEnv {
     }
 
     /// A stand-in ccusage that prints `version` for --version and the file named after the
-    /// report for each report (daily, monthly, session, blocks, instances), from `dir`.
+    /// report for each report (daily, monthly, session, blocks, instances, agents), from `dir`;
+    /// an executable `<report>.sh` there runs instead.
     /// Every call's arguments are appended to dir/calls.log.
     pub fn stand_in(&self, dir: &Path, version: &str) -> PathBuf {
         std::fs::create_dir_all(dir).unwrap();
@@ -138,6 +139,7 @@ echo "$*" >> "$d/calls.log"
 case " $* " in
   *" --version "*) echo '{version}'; exit 0 ;;
   *" --instances "*) r=instances ;;
+  *" --by-agent "*) r=agents ;;
   *" monthly "*) r=monthly ;;
   *" session "*) r=session ;;
   *" blocks "*) r=blocks ;;

@@ -84,6 +84,8 @@ fn a_second_import_changes_nothing() {
         "ccusage_usage_monthly",
         "ccusage_usage_sessions",
         "ccusage_usage_projects_daily",
+        "ccusage_usage_sessions",
+        "ccusage_usage_agents_daily",
         "ccusage_model_breakdowns",
     ] {
         assert_eq!(again["tables"][table], 0, "{table} was written again");
@@ -303,6 +305,7 @@ fn a_project_path_with_quotes_backslashes_newlines_and_unicode_arrives_intact() 
     // A re-import recognises the odd keys as already stored.
     let again = env.importer("laptop").logs(&claude).import_ok();
     assert_eq!(again["tables"]["ccusage_usage_projects_daily"], 0);
+    assert_eq!(again["tables"]["ccusage_usage_sessions"], 0);
 }
 
 #[test]

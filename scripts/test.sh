@@ -98,6 +98,7 @@ step() {
 step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --all-targets -- -D warnings
 step "cargo test" cargo test --all-targets
+step "tests/cron/run.sh" bash tests/cron/run.sh
 if [[ -f tests/chdb/run.sh ]]; then
     step "tests/chdb/run.sh" env PATH="$root/target/venv/bin:$PATH" bash tests/chdb/run.sh
 fi

@@ -53,3 +53,12 @@ SELECT
     toFloat64(sum(total_cost)) AS cost_usd,
     sum(total_tokens) AS total_tokens
 FROM ccusage_v_daily_summary
+
+-- The start of this machine's last import before this run, for the summary's "new since the
+-- previous import" (the run's own ledger row is written after this is read).
+-- name: previous_import
+SELECT started_at
+FROM ccusage_import_runs
+WHERE machine_name = ? AND run_id != ? AND dry_run = 0
+ORDER BY started_at DESC
+LIMIT 1

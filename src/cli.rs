@@ -15,6 +15,7 @@ Exit codes:
   2  bad usage or configuration
   3  ClickHouse failed (connection, authentication, schema, write)
   4  one or more ccusage reports failed; the others were imported
+  5  another import is still running (it holds the lock file)
 ";
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
@@ -120,6 +121,27 @@ pub struct Cli {
     #[arg(long, env = "CCUSAGE_JOBS", value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=16))]
     pub jobs: Option<u64>,
+
+    /// How often a ClickHouse request that failed for a passing reason (network, timeout,
+    /// server busy) is tried again. Authentication, permission and SQL errors are not retried.
+    #[arg(long, env = "CH_MAX_RETRIES", default_value_t = 3, value_name = "N")]
+    pub max_retries: u32,
+
+    /// Milliseconds before the first retry; each further retry waits about twice as long,
+    /// with jitter.
+    #[arg(long, env = "CH_RETRY_DELAY", default_value_t = 1000, value_name = "MS")]
+    pub retry_delay: u64,
+
+    /// Where the lock that keeps two imports from overlapping lives
+    /// [default: ~/.local/state/ccusage-import/import.lock].
+    #[arg(long, env = "CCUSAGE_IMPORT_LOCK", value_name = "PATH")]
+    pub lock_file: Option<PathBuf>,
+
+    /// Show each command run and each ClickHouse request with its timing on stderr.
+    #[arg(long, short, env = "CCUSAGE_IMPORT_VERBOSE",
+          value_parser = clap::builder::BoolishValueParser::new(),
+          action = clap::ArgAction::SetTrue)]
+    pub verbose: bool,
 
     /// Seconds a ClickHouse request may take.
     #[arg(long, env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",

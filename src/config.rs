@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context as _, Result};
 
 use crate::cli::{Cli, ColorChoice, Command, QueryArgs};
+use crate::sink::retry::RetryPolicy;
 use crate::source::Limits;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Config {
     pub limits: Limits,
     /// `--jobs`; `None` picks by ccusage version and memory.
     pub jobs: Option<usize>,
+    pub lock_file: PathBuf,
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,7 @@ pub struct ClickHouse {
     pub password: Secret,
     pub database: String,
     pub timeout: Duration,
+    pub retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClickHouse {
@@ -58,6 +62,7 @@ impl fmt::Debug for ClickHouse {
             .field("password", &self.password)
             .field("database", &self.database)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -79,21 +84,29 @@ impl fmt::Debug for Secret {
 }
 
 /// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
-/// flags beat the environment, which beats the file.
-pub fn load_env_file(explicit: Option<&Path>) -> Result<()> {
-    match explicit {
-        Some(path) => {
-            dotenvy::from_path(path)
-                .with_context(|| format!("cannot read the settings file {}", path.display()))?;
-        }
-        None => {
-            let default = Path::new(".env");
-            if default.exists() {
-                dotenvy::from_path(default).context("cannot read the settings file ./.env")?;
-            }
-        }
-    }
-    Ok(())
+/// flags beat the environment, which beats the file. Returns a warning when others may read
+/// the file, since it usually holds the ClickHouse password.
+pub fn load_env_file(explicit: Option<&Path>) -> Result<Option<String>> {
+    let path = match explicit {
+        Some(path) => path,
+        None if Path::new(".env").exists() => Path::new(".env"),
+        None => return Ok(None),
+    };
+    dotenvy::from_path(path)
+        .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+    Ok(readable_by_others(path).then(|| {
+        format!(
+            "{} is readable by other users and may hold the ClickHouse password: chmod 600 {0}",
+            path.display()
+        )
+    }))
+}
+
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.permissions().mode() & 0o044 != 0)
+        .unwrap_or(false)
 }
 
 impl Config {
@@ -145,9 +158,15 @@ impl Config {
                 password: Secret(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
                 timeout: Duration::from_secs(cli.ch_timeout),
+                retry: RetryPolicy {
+                    max_retries: cli.max_retries,
+                    base_delay: Duration::from_millis(cli.retry_delay),
+                },
             },
             ccusage_bin: cli.ccusage_bin,
             jobs: cli.jobs.map(|n| n as usize),
+            lock_file: cli.lock_file.unwrap_or_else(crate::lock::default_path),
+            verbose: cli.verbose,
             limits: Limits {
                 timeout: Duration::from_secs(cli.timeout),
                 max_output: cli.max_output,

@@ -14,6 +14,8 @@ pub enum Exit {
     ClickHouse = 3,
     /// One or more ccusage reports failed; the others were imported.
     Reports = 4,
+    /// Another import holds the lock.
+    Locked = 5,
 }
 
 impl Exit {
@@ -66,6 +68,7 @@ mod tests {
             (Exit::Usage, 2),
             (Exit::ClickHouse, 3),
             (Exit::Reports, 4),
+            (Exit::Locked, 5),
         ];
         for (exit, code) in table {
             assert_eq!(exit.code(), code);

@@ -3,6 +3,8 @@
 mod cli;
 mod config;
 mod exit;
+mod lock;
+mod log;
 mod pipeline;
 mod query;
 mod report;
@@ -33,9 +35,13 @@ fn run() -> Result<Exit, Failure> {
     // Parse once to learn --env-file, load it (never overriding the real environment), then
     // parse again so its values reach clap's env fallbacks: flags > environment > file.
     let first = Cli::parse();
-    config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
+    let env_warning = config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
     let cli = Cli::parse();
     let config = Config::from_cli(cli, local_hostname).exit_code(Exit::Usage)?;
+    log::enable(config.verbose);
+    if let Some(warning) = env_warning {
+        eprintln!("ccusage-import: warning: {warning}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -52,18 +58,51 @@ async fn dispatch(config: Config) -> Result<Exit, Failure> {
     match config.mode {
         Mode::Verify => verify(&config).await,
         Mode::Query(ref args) => query::run(&config, args).await,
-        Mode::Import | Mode::DryRun => import(&config).await,
+        Mode::DryRun => import(&config).await,
+        Mode::Import => {
+            // Held until the import returns; the kernel frees it if the process dies.
+            let _lock = match lock::acquire(&config.lock_file).exit_code(Exit::Other)? {
+                lock::Acquired::Locked(lock) => lock,
+                lock::Acquired::HeldBy(holder) => {
+                    return Err(Failure {
+                        exit: Exit::Locked,
+                        error: anyhow::anyhow!(
+                            "another import is still running ({holder}; lock file {}): \
+                             this run did nothing, the next one will catch up",
+                            config.lock_file.display()
+                        ),
+                    })
+                }
+            };
+            import(&config).await
+        }
     }
 }
 
 async fn import(config: &Config) -> Result<Exit, Failure> {
-    let run = pipeline::import(config, &report::Silent)
-        .await
-        .exit_code(Exit::Other)?;
+    use std::io::IsTerminal;
+    // The live view (spinners on stderr) only on a terminal that takes colour; --json,
+    // --quiet and plain output (cron logs, pipes, NO_COLOR) show nothing while the run goes.
+    let live = matches!(config.output, Output::Human { fancy: true }).then(report::Live::new);
+    let reporter: &dyn report::Reporter = match &live {
+        Some(live) => live,
+        None => &report::Silent,
+    };
+    let run = pipeline::import(config, reporter).await;
+    if let Some(live) = &live {
+        live.finish();
+    }
+    let run = run.exit_code(Exit::Other)?;
     match config.output {
         Output::Json => println!("{}", report::json::to_json(&run)),
         Output::Quiet => println!("{}", report::summary::closing_line(&run)),
-        Output::Human { .. } => print!("{}", report::summary::render(&run)),
+        Output::Human { fancy } => {
+            let look = report::summary::Look {
+                color: fancy && std::io::stdout().is_terminal(),
+                live: fancy && std::io::stderr().is_terminal(),
+            };
+            print!("{}", report::summary::render(&run, look));
+        }
     }
     for warning in &run.warnings {
         eprintln!("ccusage-import: warning: {warning}");

@@ -9,6 +9,8 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
 use crate::exit::Exit;
+use crate::report::digest::{Digest, DigestBuilder};
+use crate::report::history::{self, Fleet, PreviousImport};
 use crate::report::Reporter;
 use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
@@ -37,9 +39,23 @@ pub struct RunReport {
     pub total_cost: Nanodollars,
     pub first_date: Option<NaiveDate>,
     pub last_date: Option<NaiveDate>,
+    /// Wall time of running the reports (mapping included, as each report maps when it ends).
     pub fetch_time: Duration,
+    /// Of that, the time spent parsing and mapping, summed over the reports.
+    pub map_time: Duration,
     pub write_time: Duration,
     pub duration: Duration,
+    /// Models, sessions, projects and the active block, from this run's rows.
+    pub digest: Digest,
+    /// Per usage table, the written rows whose key was new to the database (a new day,
+    /// session, block, …); the other written rows replaced a changed figure.
+    pub new_rows: BTreeMap<&'static str, usize>,
+    /// This machine's import before this one (from the ledger).
+    pub previous_import: PreviousImport,
+    /// Every machine's totals, read back after writing (`None` in a dry run).
+    pub fleet: Option<Fleet>,
+    /// Why `previous_import` or `fleet` could not be read; the run itself is not failed.
+    pub history_error: Option<String>,
     /// Why ClickHouse failed, if it did.
     pub clickhouse_error: Option<String>,
     /// Things worth knowing that did not stop the run (an untested ccusage version, …).
@@ -150,8 +166,14 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         first_date: None,
         last_date: None,
         fetch_time: Duration::ZERO,
+        map_time: Duration::ZERO,
         write_time: Duration::ZERO,
         duration: Duration::ZERO,
+        digest: Digest::default(),
+        new_rows: BTreeMap::new(),
+        previous_import: PreviousImport::Unknown,
+        fleet: None,
+        history_error: None,
         clickhouse_error: None,
         warnings: Vec::new(),
     };
@@ -159,12 +181,15 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.
     let mut sink = None;
     if !run.dry_run {
+        reporter.connect_started(&config.clickhouse.url, &config.clickhouse.database);
         match connect(config).await {
             Ok(connected) => {
+                reporter.connect_finished(Ok(&connected.server_version));
                 run.server_version = Some(connected.server_version.clone());
                 sink = Some(connected);
             }
             Err(e) => {
+                reporter.connect_finished(Err(&format!("{e:#}")));
                 run.clickhouse_error = Some(format!("{e:#}"));
                 run.duration = started.elapsed();
                 return Ok(run);
@@ -175,7 +200,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let fetch_started = Instant::now();
     let mapped = fetch_all(config, &mut run, started_at, reporter).await;
     run.fetch_time = fetch_started.elapsed();
-    summarise_daily(&mut run, &mapped);
+    summarise(&mut run, &mapped);
 
     let write_started = Instant::now();
     match &sink {
@@ -188,6 +213,9 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         None => count_dry_run(&mapped, &mut run),
     }
     run.write_time = write_started.elapsed();
+    if let Some(sink) = &sink {
+        history::read(sink, &mut run).await;
+    }
     run.duration = started.elapsed();
     if let Some(sink) = &sink {
         record_run(sink, &mut run).await;
@@ -295,7 +323,8 @@ async fn fetch_all(
     while let Some(joined) = tasks.join_next().await {
         let (kind, elapsed, result) = joined.expect("report tasks do not panic");
         let outcome = match result {
-            Ok((rows, records)) => {
+            Ok((rows, records, map_time)) => {
+                run.map_time += map_time;
                 mapped.push(records);
                 ReportOutcome {
                     rows,
@@ -337,18 +366,20 @@ async fn fetch_one(
     args: &[String],
     limits: source::Limits,
     ctx: &Context,
-) -> Result<(usize, Mapped), String> {
+) -> Result<(usize, Mapped, Duration), String> {
     let output = source::run(launcher, args, limits)
         .await
         .map_err(|e| e.to_string())?;
     let command_line = launcher.display(args);
-    map_output(kind, &output.stdout, ctx).map_err(|e| {
+    let map_started = Instant::now();
+    let (rows, mapped) = map_output(kind, &output.stdout, ctx).map_err(|e| {
         format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
             source::quote(&output.stdout)
         )
-    })
+    })?;
+    Ok((rows, mapped, map_started.elapsed()))
 }
 
 /// Parses and maps one report's stdout; returns the number of rows ccusage printed.
@@ -402,19 +433,29 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
     })
 }
 
-/// `totals` and the date range come from the daily report, like ccusage's own totals.
-fn summarise_daily(run: &mut RunReport, mapped: &[Mapped]) {
+/// `totals` and the date range come from the daily report, like ccusage's own totals; the
+/// digest (models, sessions, projects, active block) from the report that holds each.
+fn summarise(run: &mut RunReport, mapped: &[Mapped]) {
+    let mut digest = DigestBuilder::default();
     for report in mapped {
-        if let Mapped::Daily(records) = report {
-            for record in records {
-                let row = &record.row;
-                run.totals.add(&row.tokens());
-                run.total_cost = run.total_cost.saturating_add(row.total_cost);
-                run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
-                run.last_date = run.last_date.max(Some(row.date));
+        match report {
+            Mapped::Daily(records) => {
+                for record in records {
+                    let row = &record.row;
+                    run.totals.add(&row.tokens());
+                    run.total_cost = run.total_cost.saturating_add(row.total_cost);
+                    run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
+                    run.last_date = run.last_date.max(Some(row.date));
+                }
+                digest.daily(records);
             }
+            Mapped::Session(records) => digest.sessions(records),
+            Mapped::Blocks(records) => digest.blocks(records),
+            Mapped::ProjectsDaily(records) => digest.projects_daily(records),
+            Mapped::Monthly(_) | Mapped::AgentsDaily(_) => {}
         }
     }
+    run.digest = digest.finish();
 }
 
 async fn write_all(
@@ -441,6 +482,7 @@ async fn write_all(
         *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
         *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
         run.rows_unchanged += stats.unchanged;
+        *run.new_rows.entry(table).or_default() += stats.new;
     }
     Ok(())
 }

@@ -1,86 +1,455 @@
-//! The plain summary printed after a run: pure `RunReport` → text.
+//! The summary printed after a run: pure `RunReport` → text, in sections, one fact a line.
+//! The same text serves terminals (with colour) and cron logs (without: no escape codes, no
+//! symbols, greppable `label  value` lines).
 
-use std::fmt::Write as _;
+use chrono::{DateTime, Utc};
+use console::Style;
 
-use super::format::{compact, duration, nano_usd, thousands};
+use super::format::{ago, compact, count, duration, minutes, nano_usd, percent, thousands, usd};
+use super::history::PreviousImport;
 use crate::pipeline::RunReport;
+use crate::sink::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
+use crate::source::ReportKind;
 
-/// The full summary, one fact a line, for terminals and cron logs alike.
-pub fn render(run: &RunReport) -> String {
+/// Usage older than this many days gets a warning.
+pub const STALE_AFTER_DAYS: i64 = 3;
+/// How many models and projects the summary lists.
+const TOP_MODELS: usize = 5;
+const TOP_PROJECTS: usize = 3;
+
+/// How the summary should look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    /// Colours and bold section titles (only when stdout is a terminal).
+    pub color: bool,
+    /// The live view already showed each report's outcome, so only failures are repeated.
+    pub live: bool,
+}
+
+#[cfg(test)]
+impl Look {
+    /// Cron logs, pipes, `NO_COLOR`.
+    pub const PLAIN: Look = Look {
+        color: false,
+        live: false,
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Normal,
+    Good,
+    Warn,
+    Bad,
+}
+
+/// One titled block of `label  value` lines.
+struct Section {
+    title: &'static str,
+    lines: Vec<(String, String, Tone)>,
+}
+
+impl Section {
+    fn new(title: &'static str) -> Self {
+        Section {
+            title,
+            lines: Vec::new(),
+        }
+    }
+
+    fn line(&mut self, label: impl Into<String>, value: impl Into<String>) {
+        self.lines.push((label.into(), value.into(), Tone::Normal));
+    }
+
+    fn toned(&mut self, label: impl Into<String>, value: impl Into<String>, tone: Tone) {
+        self.lines.push((label.into(), value.into(), tone));
+    }
+
+    fn render(&self, look: Look, out: &mut String) {
+        if self.lines.is_empty() {
+            return;
+        }
+        out.push('\n');
+        out.push_str(&paint(look, Style::new().bold(), self.title));
+        out.push('\n');
+        let width = self
+            .lines
+            .iter()
+            .map(|(label, _, _)| label.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(14)
+            + 2;
+        for (label, value, tone) in &self.lines {
+            let padded = format!("{label:<width$}");
+            let value_style = match tone {
+                Tone::Normal => Style::new(),
+                Tone::Good => Style::new().green(),
+                Tone::Warn => Style::new().yellow(),
+                Tone::Bad => Style::new().red(),
+            };
+            out.push_str("  ");
+            out.push_str(&paint(look, Style::new().dim(), &padded));
+            out.push_str(&paint(look, value_style, value));
+            out.push('\n');
+        }
+    }
+}
+
+/// Styles text only when the look has colour, so plain output never holds an escape code.
+fn paint(look: Look, style: Style, text: &str) -> String {
+    if look.color {
+        style.force_styling(true).apply_to(text).to_string()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The full summary.
+pub fn render(run: &RunReport, look: Look) -> String {
     let mut out = String::new();
     let mode = if run.dry_run {
         " (dry run: nothing written)"
     } else {
         ""
     };
-    let _ = writeln!(out, "ccusage-import: machine {}{mode}", run.machine_name);
-    let _ = writeln!(out, "Reports:");
+    out.push_str(&paint(
+        look,
+        Style::new().bold(),
+        &format!(
+            "ccusage-import: machine {}, run at {}{mode}",
+            run.machine_name,
+            run.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    ));
+    out.push('\n');
+    let ran = !run.reports.is_empty();
+    let mut sections = vec![reports(run, look)];
+    if ran {
+        sections.push(records(run));
+        sections.push(cost_and_tokens(run));
+        sections.push(date_range(run));
+        sections.push(models(run));
+        sections.push(sessions(run));
+        sections.push(active_block(run));
+    }
+    sections.push(machine(run));
+    for section in &sections {
+        section.render(look, &mut out);
+    }
+    if let Some(line) = fleet_line(run) {
+        out.push('\n');
+        out.push_str(&paint(look, Style::new().bold(), &line));
+        out.push('\n');
+    }
+    out
+}
+
+fn reports(run: &RunReport, look: Look) -> Section {
+    let mut s = Section::new("Reports");
+    if run.clickhouse_error.is_some() {
+        let what = if run.reports.is_empty() {
+            "failed before ccusage ran"
+        } else {
+            "failed"
+        };
+        s.toned("ClickHouse", format!("{what} (see the error below)"), Tone::Bad);
+    }
     for (kind, outcome) in &run.reports {
         match &outcome.error {
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  {:<15} ok      {:>7} rows  {}",
-                    kind.name(),
-                    thousands(outcome.rows as u64),
+            None if look.live => {}
+            None => s.toned(
+                kind.name(),
+                format!(
+                    "ok, {}, {}",
+                    count(outcome.rows as u64, "row", "rows"),
                     duration(outcome.elapsed)
-                );
-            }
-            Some(error) => {
-                let _ = writeln!(out, "  {:<15} FAILED  {error}", kind.name());
-            }
+                ),
+                Tone::Good,
+            ),
+            Some(_) => s.toned(
+                kind.name(),
+                format!(
+                    "failed after {} (see the error below)",
+                    duration(outcome.elapsed)
+                ),
+                Tone::Bad,
+            ),
         }
     }
-    let verb = if run.dry_run {
-        "would write"
-    } else {
-        "written"
-    };
-    let _ = writeln!(out, "Rows {verb}:");
-    for (table, rows) in &run.tables {
-        let _ = writeln!(out, "  {table:<30} {:>7}", thousands(*rows as u64));
+    s
+}
+
+/// Tables in the order of the reports they come from, then the child tables.
+fn table_rank(table: &str) -> usize {
+    use crate::sink::Table;
+    use crate::transform::rows;
+    let order = [
+        rows::DailyRow::TABLE,
+        rows::MonthlyRow::TABLE,
+        rows::SessionRow::TABLE,
+        rows::BlockRow::TABLE,
+        rows::ProjectDailyRow::TABLE,
+        rows::AgentDailyRow::TABLE,
+        BREAKDOWNS_TABLE,
+        MODELS_USED_TABLE,
+    ];
+    order
+        .iter()
+        .position(|t| *t == table)
+        .unwrap_or(order.len())
+}
+
+fn records(run: &RunReport) -> Section {
+    let mut s = Section::new("Records");
+    let verb = if run.dry_run { "to write" } else { "written" };
+    let mut tables: Vec<(&str, String)> = run
+        .tables
+        .iter()
+        .map(|(table, rows)| (*table, thousands(*rows as u64)))
+        .collect();
+    tables.sort_by_key(|(table, _)| (table_rank(table), *table));
+    let width = tables.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+    for (table, rows) in tables {
+        s.line(table, format!("{rows:>width$} {verb}"));
     }
-    if !run.dry_run {
-        let _ = writeln!(
-            out,
-            "  {:<30} {:>7}",
-            "unchanged (skipped)",
-            thousands(run.rows_unchanged as u64)
+    if run.dry_run {
+        return s;
+    }
+    s.line(
+        "unchanged",
+        count(run.rows_unchanged as u64, "row", "rows") + " already stored",
+    );
+    match run.previous_import {
+        PreviousImport::Unknown => {}
+        PreviousImport::Never => s.line("previous import", "none: the first import of this machine"),
+        PreviousImport::At(at) => s.line(
+            "previous import",
+            format!("{} ({})", minute(at), ago(run.started_at - at)),
+        ),
+    }
+    if run.clickhouse_error.is_none() {
+        let new = |table: &str| run.new_rows.get(table).copied().unwrap_or(0) as u64;
+        s.line("new days", thousands(new("ccusage_usage_daily")));
+        s.line("new sessions", thousands(new("ccusage_usage_sessions")));
+        s.line("new blocks", thousands(new("ccusage_usage_blocks")));
+        let written: usize = run
+            .new_rows
+            .keys()
+            .map(|table| run.tables.get(table).copied().unwrap_or(0))
+            .sum();
+        let new_total: usize = run.new_rows.values().sum();
+        s.line(
+            "updated rows",
+            thousands(written.saturating_sub(new_total) as u64),
         );
     }
-    let total = run.totals.total().unwrap_or(u64::MAX);
-    let _ = writeln!(out, "Usage (daily report):");
-    let _ = writeln!(out, "  cost            {}", nano_usd(run.total_cost));
-    let _ = writeln!(out, "  total tokens    {}", compact(total));
-    let _ = writeln!(out, "  input           {}", compact(run.totals.input));
-    let _ = writeln!(out, "  output          {}", compact(run.totals.output));
-    let _ = writeln!(
-        out,
-        "  cache creation  {}",
-        compact(run.totals.cache_creation)
-    );
-    let _ = writeln!(out, "  cache read      {}", compact(run.totals.cache_read));
-    if let (Some(first), Some(last)) = (run.first_date, run.last_date) {
-        let _ = writeln!(out, "  days            {first} to {last}");
+    s
+}
+
+fn cost_and_tokens(run: &RunReport) -> Section {
+    let mut s = Section::new("Cost and tokens");
+    if !report_ok(run, ReportKind::Daily) {
+        s.toned("daily report", "failed: no totals", Tone::Bad);
+        return s;
     }
-    let _ = writeln!(
-        out,
-        "Machine: {} (host {}), ccusage {}, ClickHouse {} at {} database {}",
-        run.machine_name,
-        run.hostname,
-        run.ccusage_version.as_deref().unwrap_or("unknown"),
-        run.server_version.as_deref().unwrap_or("not contacted"),
-        run.clickhouse_url,
-        run.database,
+    s.line("total cost", nano_usd(run.total_cost));
+    let days = run.digest.active_days;
+    if days > 0 {
+        s.line(
+            "per active day",
+            format!(
+                "{} (over {})",
+                nano_usd(run.total_cost / days as i64),
+                count(days as u64, "day", "days")
+            ),
+        );
+    }
+    let t = &run.totals;
+    s.line("input", compact(t.input));
+    s.line("output", compact(t.output));
+    s.line("cache creation", compact(t.cache_creation));
+    s.line("cache read", compact(t.cache_read));
+    s.line("total tokens", compact(t.total().unwrap_or(u64::MAX)));
+    s
+}
+
+fn date_range(run: &RunReport) -> Section {
+    let mut s = Section::new("Date range");
+    if !report_ok(run, ReportKind::Daily) {
+        return s;
+    }
+    let (Some(first), Some(last)) = (run.first_date, run.last_date) else {
+        s.toned(
+            "warning",
+            "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)",
+            Tone::Warn,
+        );
+        return s;
+    };
+    let span = (last - first).num_days() + 1;
+    s.line("first day", first.to_string());
+    s.line("last day", last.to_string());
+    s.line(
+        "active days",
+        format!(
+            "{} of {}",
+            thousands(run.digest.active_days as u64),
+            thousands(span.max(0) as u64)
+        ),
     );
-    let _ = writeln!(
-        out,
-        "Time: fetch {}, write {}, total {}",
-        duration(run.fetch_time),
-        duration(run.write_time),
-        duration(run.duration)
+    let age = (run.started_at.date_naive() - last).num_days();
+    if age > STALE_AFTER_DAYS {
+        s.toned(
+            "warning",
+            format!(
+                "the newest usage is {age} days old: stale logs, or ccusage is looking in \
+                 the wrong place (CLAUDE_CONFIG_DIR)"
+            ),
+            Tone::Warn,
+        );
+    }
+    s
+}
+
+fn models(run: &RunReport) -> Section {
+    let mut s = Section::new("Top models by cost");
+    let digest = &run.digest;
+    let costs: Vec<String> = digest
+        .models
+        .iter()
+        .take(TOP_MODELS)
+        .map(|m| nano_usd(m.cost))
+        .collect();
+    let width = costs.iter().map(String::len).max().unwrap_or(0);
+    for (model, cost) in digest.models.iter().zip(&costs) {
+        s.line(
+            &model.model,
+            format!("{cost:>width$}  {:>6}", percent(digest.model_share(model))),
+        );
+    }
+    let more = digest.models.len().saturating_sub(TOP_MODELS);
+    if more > 0 {
+        s.line("others", count(more as u64, "more model", "more models"));
+    }
+    s
+}
+
+fn sessions(run: &RunReport) -> Section {
+    let mut s = Section::new("Sessions");
+    let sessions = &run.digest.sessions;
+    if report_ok(run, ReportKind::Session) {
+        s.line("sessions", thousands(sessions.count as u64));
+        if let Some(average) = sessions.average_cost() {
+            s.line("average cost", nano_usd(average));
+        }
+        if let Some(top) = &sessions.most_expensive {
+            let project = if top.project.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", top.project)
+            };
+            s.line(
+                "most expensive",
+                format!("{} {}{project}", nano_usd(top.cost), top.session_id),
+            );
+        }
+    }
+    for project in run.digest.projects.iter().take(TOP_PROJECTS) {
+        s.line(
+            "project",
+            format!("{} {}", nano_usd(project.cost), project.project),
+        );
+    }
+    s
+}
+
+fn active_block(run: &RunReport) -> Section {
+    let mut s = Section::new("Active block");
+    let Some(block) = &run.digest.active_block else {
+        return s;
+    };
+    let now = run.started_at;
+    s.line(
+        "started",
+        format!("{} ({})", minute(block.start), ago(now - block.start)),
     );
-    out
+    s.line("time left", minutes(block.minutes_left(now)));
+    s.line(
+        "so far",
+        format!("{} tokens, {}", compact(block.tokens), nano_usd(block.cost)),
+    );
+    s.line(
+        "burn rate",
+        format!(
+            "{}/h, {} tokens/min",
+            usd(block.cost_per_hour),
+            compact(block.tokens_per_minute.max(0.0).round() as u64)
+        ),
+    );
+    s.line(
+        "projected",
+        format!(
+            "{} tokens, {}",
+            compact(block.projected_tokens),
+            nano_usd(block.projected_cost)
+        ),
+    );
+    s
+}
+
+fn machine(run: &RunReport) -> Section {
+    let mut s = Section::new("Machine");
+    s.line("machine name", &run.machine_name);
+    let hostname = if run.hostname.is_empty() {
+        "unknown"
+    } else {
+        &run.hostname
+    };
+    s.line("hostname", hostname);
+    s.line(
+        "ccusage",
+        run.ccusage_version.as_deref().unwrap_or("not found"),
+    );
+    let clickhouse = match &run.server_version {
+        Some(version) => format!(
+            "{version}, database {} at {}",
+            run.database, run.clickhouse_url
+        ),
+        None if run.dry_run => "not contacted (dry run)".to_owned(),
+        None => format!("unreachable at {}", run.clickhouse_url),
+    };
+    s.line("ClickHouse", clickhouse);
+    s.line("fetch", duration(run.fetch_time));
+    s.line("map", duration(run.map_time));
+    if !run.dry_run {
+        s.line("write", duration(run.write_time));
+    }
+    s.line("total", duration(run.duration));
+    s
+}
+
+/// `all machines: 4 machines, $812.40 in 93 days`, from the database after writing.
+fn fleet_line(run: &RunReport) -> Option<String> {
+    if let Some(fleet) = &run.fleet {
+        return Some(format!(
+            "all machines: {}, {} in {}",
+            count(fleet.machines, "machine", "machines"),
+            usd(fleet.cost_usd),
+            count(fleet.days, "day", "days")
+        ));
+    }
+    run.history_error
+        .as_ref()
+        .map(|e| format!("all machines: not read ({e})"))
+}
+
+fn report_ok(run: &RunReport, kind: ReportKind) -> bool {
+    run.reports.get(&kind).is_some_and(|r| r.error.is_none())
+}
+
+fn minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The one closing line of `--quiet`.
@@ -92,11 +461,16 @@ pub fn closing_line(run: &RunReport) -> String {
     } else {
         "failed"
     };
-    format!(
+    let mut line = format!(
         "ccusage-import: {status}: machine {}, {} rows written, {} unchanged, {failed} reports failed, {}",
         run.machine_name,
         thousands(written as u64),
         thousands(run.rows_unchanged as u64),
         duration(run.duration)
-    )
+    );
+    if let Some(fleet) = fleet_line(run) {
+        line.push_str("; ");
+        line.push_str(&fleet);
+    }
+    line
 }

@@ -2,6 +2,7 @@
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
 pub mod ledger;
+pub mod retry;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -14,6 +15,8 @@ use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
 use crate::config::ClickHouse;
+use crate::log::verbose;
+use retry::RetryPolicy;
 use crate::sqlfile;
 use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
@@ -27,6 +30,7 @@ pub struct Sink {
     pub database: String,
     pub server_version: String,
     timeout: Duration,
+    retry: RetryPolicy,
 }
 
 /// How one table's write went.
@@ -40,6 +44,9 @@ pub struct WriteStats {
     pub breakdowns: usize,
     /// Models-used rows inserted with them.
     pub models: usize,
+    /// Of `written`, the rows whose key the database did not hold yet (a new day, session,
+    /// block, …); the rest replaced a stored row with a changed figure. For the summary.
+    pub new: usize,
 }
 
 /// The table a row type is written to, and how to read back what this machine stored.
@@ -99,12 +106,14 @@ impl Sink {
             database: cfg.database.clone(),
             server_version: String::new(),
             timeout: cfg.timeout,
+            retry: cfg.retry,
         };
         let version_sql = sqlfile::import("server_version");
         sink.server_version = sink
-            .bounded(sink.client.query(&version_sql).fetch_one::<String>())
-            .await
-            .map_err(|e| describe(e, &sink.url))?;
+            .request("ask the server version", || {
+                sink.client.query(&version_sql).fetch_one::<String>()
+            })
+            .await?;
         Ok(sink)
     }
 
@@ -113,23 +122,20 @@ impl Sink {
         let statements = sqlfile::schema_statements();
         let (create_database, rest) = statements.split_first().expect("schema is not empty");
         let create_database = create_database.replace("`{database}`", "?");
-        self.bounded(
+        self.request("create the database", || {
             self.client
                 .query(&create_database)
                 .bind(Identifier(&self.database))
-                .execute(),
-        )
+                .execute()
+        })
         .await
-        .map_err(|e| describe(e, &self.url))
         .with_context(|| format!("cannot create the database {}", self.database))?;
         self.client = self.client.clone().with_database(&self.database);
         for statement in rest {
-            self.bounded(self.client.query(statement).execute())
+            let what = format!("apply sql/schema.sql: {}", headline(statement));
+            self.request(&what, || self.client.query(statement).execute())
                 .await
-                .map_err(|e| describe(e, &self.url))
-                .with_context(|| {
-                    format!("cannot apply sql/schema.sql ({})", headline(statement))
-                })?;
+                .with_context(|| format!("cannot {what}"))?;
         }
         Ok(())
     }
@@ -168,46 +174,76 @@ impl Sink {
             unchanged: records.len() - fresh.len(),
             breakdowns: breakdowns.len(),
             models: models.len(),
+            new: fresh
+                .iter()
+                .filter(|r| !stored.contains_key(&r.key))
+                .count(),
         })
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {
         let sql = sqlfile::import(R::EXISTING);
+        let what = format!("read what {} holds for this machine", R::TABLE);
         let rows = self
-            .bounded(self.client.query(&sql).bind(machine).fetch_all::<Stored>())
+            .request(&what, || self.client.query(&sql).bind(machine).fetch_all::<Stored>())
             .await
-            .map_err(|e| describe(e, &self.url))
             .with_context(|| format!("cannot read {}", R::TABLE))?;
         Ok(rows.into_iter().map(|s| (s.key.clone(), s)).collect())
     }
 
     /// One INSERT with named columns, sent as RowBinary: values never become SQL text.
+    /// A retried insert sends the same rows again; the tables replace equal keys, so a retry
+    /// after a lost answer never counts anything twice.
     pub async fn insert<'a, T>(&self, table: &str, rows: impl Iterator<Item = &'a T>) -> Result<()>
     where
         T: RowOwned + RowWrite,
     {
-        let mut rows = rows.peekable();
-        if rows.peek().is_none() {
+        let rows: Vec<&T> = rows.collect();
+        if rows.is_empty() {
             return Ok(());
         }
-        let work = async {
+        let what = format!("insert {} rows into {table}", rows.len());
+        self.request(&what, || async {
             let mut insert = self
                 .client
                 .insert::<T>(table)
                 .await?
                 .with_timeouts(Some(self.timeout), Some(self.timeout));
-            for row in rows {
+            for row in &rows {
                 insert.write(row).await?;
             }
             insert.end().await
-        };
-        self.bounded(work)
-            .await
-            .map_err(|e| describe(e, &self.url))
-            .with_context(|| format!("cannot write {table}"))
+        })
+        .await
+        .with_context(|| format!("cannot write {table}"))
     }
 
-    /// Runs a request under the configured timeout.
+    /// Sends one request, bounded by the timeout, again after a transient failure with
+    /// backoff; the final error is one line that says what to do.
+    pub async fn request<T, F, Fut>(&self, what: &str, mut send: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = clickhouse::error::Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let result = self.bounded(send()).await;
+            verbose!("{what}: {} ms", started.elapsed().as_millis());
+            match result {
+                Ok(value) => return Ok(value),
+                Err(e) if attempt < self.retry.max_retries && retry::is_transient(&e) => {
+                    let delay = self.retry.delay(attempt, retry::jitter());
+                    attempt += 1;
+                    verbose!("{what} failed ({e}); retry {attempt} in {} ms", delay.as_millis());
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(describe(e, &self.url)),
+            }
+        }
+    }
+
+    /// Runs a request under the configured timeout, once; [`Sink::request`] adds retries.
     pub async fn bounded<T>(
         &self,
         work: impl Future<Output = clickhouse::error::Result<T>>,
@@ -272,11 +308,7 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
 }
 
 fn server_error_hint(message: &str) -> &'static str {
-    let code = message
-        .strip_prefix("Code: ")
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|digits| digits.parse::<u32>().ok());
-    match code {
+    match retry::server_code(message) {
         Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",

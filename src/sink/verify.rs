@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::{describe, Sink};
+use super::Sink;
 use crate::sqlfile;
 
 /// One check and how it went.
@@ -83,20 +83,17 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
     }];
     let objects_sql = sqlfile::import("schema_objects");
     let objects = sink
-        .bounded(
+        .request("list the schema's tables", || {
             sink.client()
                 .query(&objects_sql)
                 .bind(&sink.database)
-                .fetch_all::<ObjectRow>(),
-        )
+                .fetch_all::<ObjectRow>()
+        })
         .await;
     let objects: HashMap<String, String> = match objects {
         Ok(rows) => rows.into_iter().map(|r| (r.name, r.engine)).collect(),
         Err(e) => {
-            checks.push(failed(
-                "read the schema",
-                describe(e, &sink.url).to_string(),
-            ));
+            checks.push(failed("read the schema", format!("{e:#}")));
             return checks;
         }
     };
@@ -113,12 +110,12 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
     ));
     let columns_sql = sqlfile::import("schema_columns");
     let columns = sink
-        .bounded(
+        .request("list the schema's columns", || {
             sink.client()
                 .query(&columns_sql)
                 .bind(&sink.database)
-                .fetch_all::<ColumnRow>(),
-        )
+                .fetch_all::<ColumnRow>()
+        })
         .await
         .unwrap_or_default();
     let mut actual: HashMap<(String, String), String> = HashMap::new();
@@ -136,11 +133,11 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
     sink.use_database();
     let can_insert = sqlfile::import("can_insert");
     let write = sink
-        .bounded(sink.client().query(&can_insert).execute())
+        .request("check write access", || sink.client().query(&can_insert).execute())
         .await;
     checks.push(match write {
         Ok(()) => passed("write access", "the user may insert".into()),
-        Err(e) => failed("write access", describe(e, &sink.url).to_string()),
+        Err(e) => failed("write access", format!("{e:#}")),
     });
     checks
 }

@@ -176,6 +176,8 @@ pub async fn version(launcher: &Launcher, limits: Limits) -> Result<Version> {
 /// Runs ccusage with `args`; fails on a non-zero exit, a timeout, or too much output.
 pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result<Output, RunError> {
     let command_line = launcher.display(args);
+    crate::log::verbose!("run {command_line}");
+    let started = std::time::Instant::now();
     let fail = |cause: String| RunError {
         command_line: command_line.clone(),
         cause,
@@ -235,6 +237,11 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
     let stderr = err.ok().flatten().unwrap_or_default();
     let status = status.map_err(|e| fail(format!("could not wait for it: {e}")))?;
     drop(group);
+    crate::log::verbose!(
+        "{command_line}: {} ms, {} bytes of output",
+        started.elapsed().as_millis(),
+        stdout.len()
+    );
     if !status.success() {
         let how = match (
             status.code(),

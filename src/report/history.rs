@@ -1,0 +1,90 @@
+//! What the summary reads back from ClickHouse after writing: the previous import of this
+//! machine (from the `ccusage_import_runs` ledger) and the totals of all machines (from the
+//! `FINAL` views). Statements live in `sql/import.sql`; values are bound, never spliced.
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use clickhouse::Row;
+use serde::Deserialize;
+
+use crate::pipeline::RunReport;
+use crate::sink::{describe, Sink};
+use crate::sqlfile;
+
+/// Every machine's usage in the database, each counted once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Row, Deserialize)]
+pub struct Fleet {
+    pub machines: u64,
+    pub days: u64,
+    pub cost_usd: f64,
+    pub total_tokens: u64,
+}
+
+/// This machine's import before this one, as far as the ledger knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PreviousImport {
+    /// Not read: a dry run, or ClickHouse failed.
+    #[default]
+    Unknown,
+    /// The ledger holds no earlier import of this machine.
+    Never,
+    At(DateTime<Utc>),
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct PreviousRow {
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    started_at: DateTime<Utc>,
+}
+
+/// The start of this machine's last import before `run_id` that wrote to the database.
+pub async fn previous_import(
+    sink: &Sink,
+    machine: &str,
+    run_id: &str,
+) -> Result<PreviousImport> {
+    let sql = sqlfile::import("previous_import");
+    let row = sink
+        .bounded(
+            sink.client()
+                .query(&sql)
+                .bind(machine)
+                .bind(run_id)
+                .fetch_optional::<PreviousRow>(),
+        )
+        .await
+        .map_err(|e| describe(e, &sink.url))
+        .context("cannot read the previous import from ccusage_import_runs")?;
+    Ok(row.map_or(PreviousImport::Never, |r| PreviousImport::At(r.started_at)))
+}
+
+pub async fn fleet(sink: &Sink) -> Result<Fleet> {
+    let sql = sqlfile::import("fleet_totals");
+    sink.bounded(sink.client().query(&sql).fetch_one::<Fleet>())
+        .await
+        .map_err(|e| describe(e, &sink.url))
+        .context("cannot read the totals of all machines")
+}
+
+/// Fills the run's `previous_import` and `fleet` after a successful write, before the run's
+/// own ledger row exists. A failed read only costs the summary a line: it is noted in
+/// `history_error` and does not change the exit code.
+pub async fn read(sink: &Sink, run: &mut RunReport) {
+    if run.clickhouse_error.is_some() {
+        return;
+    }
+    let previous = previous_import(sink, &run.machine_name, &run.run_id).await;
+    let fleet = fleet(sink).await;
+    let mut errors = Vec::new();
+    match previous {
+        Ok(previous) => run.previous_import = previous,
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    match fleet {
+        Ok(fleet) => run.fleet = Some(fleet),
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    if !errors.is_empty() {
+        run.history_error = Some(errors.join("; "));
+    }
+}

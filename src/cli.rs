@@ -129,7 +129,12 @@ pub struct Cli {
 
     /// Milliseconds before the first retry; each further retry waits about twice as long,
     /// with jitter.
-    #[arg(long, env = "CH_RETRY_DELAY", default_value_t = 1000, value_name = "MS")]
+    #[arg(
+        long,
+        env = "CH_RETRY_DELAY",
+        default_value_t = 1000,
+        value_name = "MS"
+    )]
     pub retry_delay: u64,
 
     /// Where the lock that keeps two imports from overlapping lives

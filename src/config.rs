@@ -129,7 +129,7 @@ impl Config {
                 fancy: wants_fancy(cli.color),
             }
         };
-        let machine_name = match cli.machine_name {
+        let machine_name = match cli.machine_name.filter(|name| !name.is_empty()) {
             Some(name) => name,
             None => hostname()
                 .context("cannot read the hostname: set MACHINE_NAME or --machine-name")?
@@ -137,7 +137,8 @@ impl Config {
         };
         check_machine_name(&machine_name)?;
         check_database_name(&cli.ch_database)?;
-        let url = match cli.ch_url {
+        // An empty setting (`CH_URL=` in a .env) means "not set".
+        let url = match cli.ch_url.filter(|url| !url.trim().is_empty()) {
             Some(url) => url,
             None => {
                 let scheme = if cli.ch_secure { "https" } else { "http" };

@@ -78,7 +78,10 @@ mod tests {
         assert!(matches!(first, Acquired::Locked(_)));
         match acquire(&path).unwrap() {
             Acquired::HeldBy(holder) => {
-                assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}")
+                assert!(
+                    holder.contains(&format!("pid {}", std::process::id())),
+                    "{holder}"
+                )
             }
             Acquired::Locked(_) => panic!("locked twice"),
         }

@@ -16,12 +16,12 @@ use serde::Deserialize;
 
 use crate::config::ClickHouse;
 use crate::log::verbose;
-use retry::RetryPolicy;
 use crate::sqlfile;
 use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
     ProjectDailyRow, Record, SessionRow, UsageRecord,
 };
+use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
 pub struct Sink {
@@ -185,7 +185,9 @@ impl Sink {
         let sql = sqlfile::import(R::EXISTING);
         let what = format!("read what {} holds for this machine", R::TABLE);
         let rows = self
-            .request(&what, || self.client.query(&sql).bind(machine).fetch_all::<Stored>())
+            .request(&what, || {
+                self.client.query(&sql).bind(machine).fetch_all::<Stored>()
+            })
             .await
             .with_context(|| format!("cannot read {}", R::TABLE))?;
         Ok(rows.into_iter().map(|s| (s.key.clone(), s)).collect())
@@ -235,7 +237,10 @@ impl Sink {
                 Err(e) if attempt < self.retry.max_retries && retry::is_transient(&e) => {
                     let delay = self.retry.delay(attempt, retry::jitter());
                     attempt += 1;
-                    verbose!("{what} failed ({e}); retry {attempt} in {} ms", delay.as_millis());
+                    verbose!(
+                        "{what} failed ({e}); retry {attempt} in {} ms",
+                        delay.as_millis()
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => return Err(describe(e, &self.url)),

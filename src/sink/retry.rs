@@ -33,7 +33,9 @@ impl RetryPolicy {
 pub fn is_transient(error: &Error) -> bool {
     match error {
         Error::Network(_) | Error::TimedOut => true,
-        Error::BadResponse(message) => server_code(message).is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+        Error::BadResponse(message) => {
+            server_code(message).is_some_and(|c| TRANSIENT_CODES.contains(&c))
+        }
         _ => false,
     }
 }
@@ -63,8 +65,14 @@ mod tests {
 
     #[test]
     fn finds_codes_in_old_and_new_messages() {
-        assert_eq!(server_code("Code: 193, e.displayText() = DB::Exception: Wrong password"), Some(193));
-        assert_eq!(server_code("Code: 516. DB::Exception: default: Authentication failed"), Some(516));
+        assert_eq!(
+            server_code("Code: 193, e.displayText() = DB::Exception: Wrong password"),
+            Some(193)
+        );
+        assert_eq!(
+            server_code("Code: 516. DB::Exception: default: Authentication failed"),
+            Some(516)
+        );
         assert_eq!(server_code("<html>502 Bad Gateway</html>"), None);
     }
 
@@ -72,18 +80,30 @@ mod tests {
     fn only_transient_failures_are_retried() {
         let bad = |m: &str| Error::BadResponse(m.to_owned());
         assert!(is_transient(&Error::TimedOut));
-        assert!(is_transient(&bad("Code: 252. DB::Exception: Too many parts")));
+        assert!(is_transient(&bad(
+            "Code: 252. DB::Exception: Too many parts"
+        )));
         assert!(is_transient(&bad("Code: 209, e.displayText() = Timeout")));
-        for final_code in ["Code: 516. auth", "Code: 193, wrong password", "Code: 164, readonly",
-                           "Code: 60. no table", "Code: 81. no database", "Code: 117. bad data",
-                           "Code: 62. syntax", "something else"] {
+        for final_code in [
+            "Code: 516. auth",
+            "Code: 193, wrong password",
+            "Code: 164, readonly",
+            "Code: 60. no table",
+            "Code: 81. no database",
+            "Code: 117. bad data",
+            "Code: 62. syntax",
+            "something else",
+        ] {
             assert!(!is_transient(&bad(final_code)), "{final_code}");
         }
     }
 
     #[test]
     fn backoff_grows_is_jittered_and_capped() {
-        let policy = RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(1000) };
+        let policy = RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(1000),
+        };
         assert_eq!(policy.delay(0, 1.0), Duration::from_millis(1000));
         assert_eq!(policy.delay(0, 0.0), Duration::from_millis(500));
         assert_eq!(policy.delay(2, 1.0), Duration::from_millis(4000));

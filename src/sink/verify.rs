@@ -133,7 +133,9 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
     sink.use_database();
     let can_insert = sqlfile::import("can_insert");
     let write = sink
-        .request("check write access", || sink.client().query(&can_insert).execute())
+        .request("check write access", || {
+            sink.client().query(&can_insert).execute()
+        })
         .await;
     checks.push(match write {
         Ok(()) => passed("write access", "the user may insert".into()),

@@ -308,3 +308,74 @@ pub fn snapshot(env: &TestEnv) -> String {
         })
         .collect()
 }
+
+/// A free TCP port on loopback (free when asked; good enough for a test's own server).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A ClickHouse server of a test's own, which the test may stop and start again.
+pub struct PrivateServer {
+    pub dir: PathBuf,
+    pub http_port: u16,
+    tcp_port: u16,
+}
+
+impl PrivateServer {
+    pub fn start(dir: PathBuf) -> PrivateServer {
+        let server = PrivateServer {
+            dir,
+            http_port: free_port(),
+            tcp_port: free_port(),
+        };
+        server.resume();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    fn script(&self, command: &str) -> Command {
+        let mut script = Command::new("bash");
+        script
+            .arg(Path::new(ROOT).join("scripts/clickhouse-server.sh"))
+            .arg(command)
+            .arg("--dir")
+            .arg(&self.dir);
+        script
+    }
+
+    pub fn resume(&self) {
+        let out = self
+            .script("start")
+            .args(["--http-port", &self.http_port.to_string()])
+            .args(["--tcp-port", &self.tcp_port.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn stop(&self) {
+        let out = self.script("stop").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = self.script("stop").output();
+    }
+}

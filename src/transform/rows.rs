@@ -757,17 +757,27 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         total_tokens: tokens.total()?,
         cost_usd: usd(src.cost_usd).context("costUSD")?,
         models: models.clone(),
-        burn_rate_cost_per_hour: burn.cost_per_hour,
-        burn_rate_tokens_per_minute: burn.tokens_per_minute,
-        projected_total_tokens: projected_tokens,
-        projected_total_cost: projected_cost,
-        projected_remaining_minutes: remaining,
+        burn_rate_cost_per_hour: 0.0,
+        burn_rate_tokens_per_minute: 0.0,
+        projected_total_tokens: 0,
+        projected_total_cost: 0,
+        projected_remaining_minutes: 0,
         ccusage_version: ctx.ccusage_version.clone(),
         imported_at: ctx.imported_at,
         row_version: 0,
         content_hash: 0,
     }
     .seal();
+    // Burn rate and projection move with the clock, not with usage: they are filled after
+    // sealing, so an active block whose usage did not change is not written again.
+    let row = BlockRow {
+        burn_rate_cost_per_hour: burn.cost_per_hour,
+        burn_rate_tokens_per_minute: burn.tokens_per_minute,
+        projected_total_tokens: projected_tokens,
+        projected_total_cost: projected_cost,
+        projected_remaining_minutes: remaining,
+        ..row
+    };
     let version = row.row_version;
     children(ctx, ParentKind::Block, &src.id, row, version, &models, &[])
 }
@@ -987,6 +997,36 @@ mod tests {
         assert_eq!(first[0].row.content_hash, later[0].row.content_hash);
         assert!(first[0].row.row_version < later[0].row.row_version);
         assert_ne!(first[0].row.content_hash, first[1].row.content_hash);
+    }
+
+    #[test]
+    fn an_active_block_hashes_the_same_while_only_its_projection_moves() {
+        let text = std::str::from_utf8(&fixture("20.0.24", "claude-blocks.json"))
+            .unwrap()
+            .to_owned();
+        let later = text.replace("\"remainingMinutes\": 215", "\"remainingMinutes\": 150");
+        assert_ne!(
+            text, later,
+            "the fixture's active block has remainingMinutes 215"
+        );
+        let active = |text: &str| {
+            let report = parse_report::<BlocksReport>(text.as_bytes()).unwrap();
+            let records = map_blocks(report.as_ref(), &ctx()).unwrap();
+            records
+                .into_iter()
+                .find(|r| r.row.is_active == 1)
+                .unwrap()
+                .row
+        };
+        let (now, then) = (active(&text), active(&later));
+        assert_eq!(now.content_hash, then.content_hash);
+        assert_eq!(
+            (
+                now.projected_remaining_minutes,
+                then.projected_remaining_minutes
+            ),
+            (215, 150)
+        );
     }
 
     #[test]

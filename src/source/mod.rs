@@ -209,7 +209,15 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
 
     let work = async {
         let (out, err) = tokio::join!(
-            read_limited(stdout, limits.max_output),
+            async {
+                let out = read_limited(stdout, limits.max_output).await;
+                if matches!(out, Ok(None)) {
+                    // Over the limit: kill now, or a report that keeps running (or a
+                    // grandchild holding stderr) would only end at the timeout.
+                    group.kill();
+                }
+                out
+            },
             read_limited(stderr, 64 * 1024)
         );
         let status = child.wait().await;
@@ -284,8 +292,8 @@ async fn read_limited(
 /// is gone), on timeout, output overflow or Ctrl-C it takes grandchildren (npx → node) along.
 struct GroupKiller(Option<u32>);
 
-impl Drop for GroupKiller {
-    fn drop(&mut self) {
+impl GroupKiller {
+    fn kill(&self) {
         if let Some(pid) = self.0 {
             // SAFETY: killpg only sends a signal; the group id is the child's own pid because
             // it was spawned with process_group(0).
@@ -293,6 +301,12 @@ impl Drop for GroupKiller {
                 libc::killpg(pid as libc::pid_t, libc::SIGKILL);
             }
         }
+    }
+}
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -61,7 +61,41 @@ pub struct SessionReport {
 /// `daily --instances`: rows grouped by encoded project directory.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ProjectsReport {
+    #[serde(deserialize_with = "unique_keys")]
     pub projects: BTreeMap<String, Vec<UsageRow>>,
+}
+
+/// A map that refuses a repeated key: serde's own maps keep the last copy, which would
+/// silently drop the usage of the first.
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate key {key:?}"
+                    )));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Unique(std::marker::PhantomData))
 }
 
 /// The all-agent daily report of ccusage 19+ (`ccusage daily --by-agent`): one row per
@@ -208,6 +242,16 @@ mod tests {
     fn duplicate_keys_are_rejected() {
         let text = r#"{"daily":[],"daily":[]}"#;
         assert!(parse_report::<DailyReport>(text.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_repeated_project_is_rejected() {
+        let text = r#"{"projects":{"-home-a":[],"-home-a":[]}}"#;
+        let error = parse_report::<ProjectsReport>(text.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().contains("duplicate key \"-home-a\""),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One integration-test binary: a real ClickHouse server, real ccusage on generated logs, and a
 //! stand-in ccusage for what cannot be produced for real. Each test has its own database.
 
+mod bad_input;
 mod faults;
 mod harness;
 mod import;

@@ -85,6 +85,31 @@ fn a_wrong_password_fails_fast_without_retrying_or_showing_the_password() {
 }
 
 #[test]
+fn a_host_that_does_not_resolve_says_check_ch_host() {
+    let env = TestEnv::new("dns");
+    let (dir, bin) = fixture_stand_in(&env);
+    let run = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--ch-url")
+        .arg("http://no-such-host.invalid:8123")
+        .arg("--max-retries")
+        .arg("0")
+        .run();
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let line = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        line.starts_with(
+            "ccusage-import: error: cannot reach ClickHouse at http://no-such-host.invalid:8123"
+        ),
+        "{line}"
+    );
+    assert!(line.ends_with("check CH_HOST"), "{line}");
+    assert!(!dir.join("calls.log").exists());
+}
+
+#[test]
 fn a_read_only_user_gets_a_clear_error_and_the_data_stays() {
     let env = TestEnv::new("readonly");
     let (_, bin) = fixture_stand_in(&env);

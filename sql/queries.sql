@@ -89,7 +89,7 @@ SELECT
 FROM
 (
     SELECT arrayJoin(arrayMap(i -> today() - i, range(7))) AS day
-)
+) AS days
 ANY LEFT JOIN
 (
     SELECT
@@ -98,7 +98,7 @@ ANY LEFT JOIN
         cost_usd AS usd
     FROM ccusage_v_machine_daily
     WHERE machine_name = ?
-) USING day
+) AS usage USING day
 ORDER BY date
 
 -- The ten most expensive days on this machine.
@@ -153,7 +153,7 @@ FROM
     FROM ccusage_v_machine_daily
     WHERE machine_name = ?
     GROUP BY week
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -168,7 +168,7 @@ ANY LEFT JOIN
         WHERE machine_name = ?
         GROUP BY week
     )
-) USING week
+) AS previous USING week
 ORDER BY week
 
 -- Month-over-month trend on this machine, from the monthly report: each month's cost, the
@@ -188,7 +188,7 @@ FROM
         cost_usd AS usd
     FROM ccusage_v_machine_monthly
     WHERE machine_name = ?
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -202,7 +202,7 @@ ANY LEFT JOIN
         FROM ccusage_v_machine_monthly
         WHERE machine_name = ?
     )
-) USING month
+) AS previous USING month
 ORDER BY month
 
 -- Running totals on this machine: cost and tokens from the first day up to each day.
@@ -258,7 +258,7 @@ ANY LEFT JOIN
         sum(cost_usd) AS all_usd
     FROM ccusage_v_model_daily
     GROUP BY machine_name
-) USING machine_name
+) AS total USING machine_name
 WHERE machine_name = ?
 GROUP BY model_name, all_usd
 ORDER BY cost DESC, model
@@ -281,7 +281,7 @@ FROM
     FROM ccusage_v_model_daily
     WHERE machine_name = ?
     GROUP BY week, model_name
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -290,7 +290,7 @@ ANY LEFT JOIN
     FROM ccusage_v_model_daily
     WHERE machine_name = ?
     GROUP BY week
-) USING week
+) AS total USING week
 ORDER BY week, usd DESC, model
 
 -- Model mix per month on this machine, from the monthly report's model breakdowns: each
@@ -312,7 +312,7 @@ FROM
     FROM ccusage_v_model_breakdowns
     WHERE machine_name = ? AND parent_kind = 'monthly'
     GROUP BY parent_key, model_name
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -321,7 +321,7 @@ ANY LEFT JOIN
     FROM ccusage_v_model_breakdowns
     WHERE machine_name = ? AND parent_kind = 'monthly'
     GROUP BY parent_key
-) USING month
+) AS total USING month
 ORDER BY month, usd DESC, model
 
 -- When this machine first and last used each model, and on how many days.
@@ -490,7 +490,7 @@ ANY LEFT JOIN
         sum(cost_usd) AS day_usd
     FROM ccusage_v_project_daily
     GROUP BY machine_name, date
-) USING machine_name, date
+) AS total USING machine_name, date
 WHERE machine_name = ?
 ORDER BY date, cost_usd DESC, project
 
@@ -514,7 +514,7 @@ FROM
     FROM ccusage_v_project_daily
     WHERE machine_name = ?
     GROUP BY month, project
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -523,7 +523,7 @@ ANY LEFT JOIN
     FROM ccusage_v_project_daily
     WHERE machine_name = ?
     GROUP BY month
-) USING month
+) AS total USING month
 ORDER BY month, usd DESC, project
 
 -- Every project on this machine over all time: first and last day, active days, cost and
@@ -545,7 +545,7 @@ ANY LEFT JOIN
         sum(cost_usd) AS all_usd
     FROM ccusage_v_project_daily
     GROUP BY machine_name
-) USING machine_name
+) AS total USING machine_name
 WHERE machine_name = ?
 GROUP BY project, all_usd
 ORDER BY cost DESC, project
@@ -573,7 +573,7 @@ SELECT
     total_tokens AS tokens,
     round(toFloat64(cost_usd), 2) AS cost,
     round(60 * toFloat64(cost_usd) / greatest(active_minutes, 1), 2) AS usd_per_hour,
-    round(total_tokens / greatest(active_minutes, 1)) AS tokens_per_minute
+    intDiv(total_tokens, greatest(active_minutes, 1)) AS tokens_per_minute
 FROM
 (
     SELECT
@@ -629,7 +629,7 @@ ANY LEFT JOIN
         max(total_tokens) AS max_tokens
     FROM ccusage_usage_blocks FINAL
     GROUP BY machine_name
-) USING machine_name
+) AS total USING machine_name
 WHERE machine_name = ?
 ORDER BY start_time DESC
 LIMIT 10
@@ -765,7 +765,7 @@ ANY LEFT JOIN
         sum(cost_usd) AS day_usd
     FROM ccusage_v_machine_daily
     GROUP BY date
-) USING date
+) AS total USING date
 ORDER BY date, machine
 
 -- The fleet's week-over-week trend: each week's cost, machines used, the week before and the
@@ -787,7 +787,7 @@ FROM
         sum(cost_usd) AS usd
     FROM ccusage_v_machine_daily
     GROUP BY week
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -801,7 +801,7 @@ ANY LEFT JOIN
         FROM ccusage_v_machine_daily
         GROUP BY week
     )
-) USING week
+) AS previous USING week
 ORDER BY week
 
 -- The fleet's month-over-month trend, from the monthly report: each month's cost, machines
@@ -823,7 +823,7 @@ FROM
         sum(cost_usd) AS usd
     FROM ccusage_v_machine_monthly
     GROUP BY month
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -837,7 +837,7 @@ ANY LEFT JOIN
         FROM ccusage_v_machine_monthly
         GROUP BY month
     )
-) USING month
+) AS previous USING month
 ORDER BY month
 
 -- Each machine's cost per month, from the monthly report, and its share of the fleet's month.
@@ -856,7 +856,7 @@ ANY LEFT JOIN
         sum(cost_usd) AS month_usd
     FROM ccusage_v_machine_monthly
     GROUP BY month
-) USING month
+) AS total USING month
 ORDER BY month, cost_usd DESC, machine
 
 -- The fleet's daily cost with its 7-day and 28-day moving averages, every calendar day from
@@ -935,7 +935,7 @@ ANY LEFT JOIN
         sum(cost_usd) AS machine_usd
     FROM ccusage_v_model_daily
     GROUP BY machine_name
-) USING machine_name
+) AS total USING machine_name
 GROUP BY machine_name, model_name, machine_usd
 ORDER BY machine, cost DESC, model
 
@@ -973,7 +973,7 @@ FROM
     FROM ccusage_v_model_breakdowns
     WHERE parent_kind = 'monthly'
     GROUP BY parent_key, model_name
-)
+) AS current
 ANY LEFT JOIN
 (
     SELECT
@@ -982,7 +982,7 @@ ANY LEFT JOIN
     FROM ccusage_v_model_breakdowns
     WHERE parent_kind = 'monthly'
     GROUP BY parent_key
-) USING month
+) AS total USING month
 ORDER BY month, usd DESC, model
 
 -- Projects across the fleet: on which machines each was worked on, active days and cost.

@@ -1,12 +1,574 @@
-//! `ccusage-import query`: runs a named query of `sql/queries.sql`.
+//! `ccusage-import query`: runs a named query of `sql/queries.sql` and prints its answer as an
+//! aligned table, CSV or a JSON array.
+//!
+//! Queries whose name starts with `fleet_` answer across machines. The others answer for one
+//! machine: every `?` in them is bound to the machine name (MACHINE_NAME or `--machine-name`),
+//! which the client escapes.
 
-use crate::cli::QueryArgs;
+use anyhow::{anyhow, Context as _};
+
+use crate::cli::{QueryArgs, QueryFormat};
 use crate::config::Config;
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, ExitContext, Failure};
+use crate::sink::{describe, Sink};
+use crate::sqlfile::{self, Named};
 
-pub async fn run(_config: &Config, _args: &QueryArgs) -> Result<Exit, Failure> {
-    Err(Failure {
-        exit: Exit::Usage,
-        error: anyhow::anyhow!("named queries are not available yet"),
-    })
+/// Names of queries that answer across machines start with this.
+pub const FLEET_PREFIX: &str = "fleet_";
+
+/// Width `--list` wraps descriptions to.
+const LIST_WIDTH: usize = 100;
+
+pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
+    let queries = sqlfile::parse_named(sqlfile::QUERIES);
+    if args.list {
+        print!("{}", render_list(&queries, &config.machine_name));
+        return Ok(Exit::Ok);
+    }
+    let name = args.name.as_deref().unwrap_or_default();
+    let Some(query) = queries.iter().find(|q| q.name == name) else {
+        return Err(Failure {
+            exit: Exit::Usage,
+            error: anyhow!(
+                "there is no query named {name:?}: `ccusage-import query --list` lists the {} named queries",
+                queries.len()
+            ),
+        });
+    };
+    let mut sink = Sink::connect(&config.clickhouse)
+        .await
+        .exit_code(Exit::ClickHouse)?;
+    sink.use_database();
+    let mut request = sink.client().query(&query.sql);
+    for _ in 0..placeholders(&query.sql) {
+        request = request.bind(config.machine_name.as_str());
+    }
+    let format = match args.format {
+        QueryFormat::Table => "TSVWithNamesAndTypes",
+        QueryFormat::Csv => "CSVWithNames",
+        QueryFormat::Json => {
+            // Token counts as JSON numbers, not strings (both old and new servers quote 64-bit
+            // integers by default).
+            request = request.with_setting("output_format_json_quote_64bit_integers", "0");
+            "JSONEachRow"
+        }
+    };
+    let bytes = sink
+        .bounded(async move { request.fetch_bytes(format)?.collect().await })
+        .await
+        .map_err(|e| describe(e, &sink.url))
+        .with_context(|| format!("the query {name} failed"))
+        .exit_code(Exit::ClickHouse)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let rows = match args.format {
+        QueryFormat::Table => {
+            let table = parse_tsv_with_names_and_types(&text)
+                .context("cannot read ClickHouse's answer")
+                .exit_code(Exit::Other)?;
+            print!("{}", render_table(&table));
+            table.rows.len()
+        }
+        QueryFormat::Csv => {
+            print!("{text}");
+            text.lines().count().saturating_sub(1)
+        }
+        QueryFormat::Json => {
+            print!("{}", json_array(&text));
+            text.lines().filter(|l| !l.trim().is_empty()).count()
+        }
+    };
+    if rows == 0 && !is_fleet(name) {
+        eprintln!(
+            "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \
+             before `query` (`ccusage-import query fleet_machines` lists the machines)",
+            config.machine_name
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn is_fleet(name: &str) -> bool {
+    name.starts_with(FLEET_PREFIX)
+}
+
+/// How many `?` bind markers a query holds (`??` is a literal `?` to the client).
+pub fn placeholders(sql: &str) -> usize {
+    sql.replace("??", "").matches('?').count()
+}
+
+/// `--list`: the machine queries, then the fleet queries, each with what it answers.
+pub fn render_list(queries: &[Named<'_>], machine: &str) -> String {
+    let width = queries.iter().map(|q| q.name.len()).max().unwrap_or(0) + 2;
+    let (fleet, one): (Vec<&Named<'_>>, Vec<&Named<'_>>) =
+        queries.iter().partition(|q| is_fleet(q.name));
+    let mut out = format!(
+        "{} named queries; run one with `ccusage-import query NAME [--format table|csv|json]`.\n",
+        queries.len()
+    );
+    let sections = [
+        (
+            format!(
+                "For one machine ({}): MACHINE_NAME, now {machine:?} (--machine-name NAME before \
+                 `query` picks another)",
+                one.len()
+            ),
+            one,
+        ),
+        (
+            format!("Across machines ({}): {FLEET_PREFIX}*", fleet.len()),
+            fleet,
+        ),
+    ];
+    for (title, list) in sections {
+        out.push_str(&format!("\n{title}\n"));
+        for query in list {
+            let lines = wrap(
+                &query.description,
+                LIST_WIDTH.saturating_sub(width + 2).max(30),
+            );
+            let mut lines = lines.into_iter();
+            let first = lines.next().unwrap_or_default();
+            let head = format!("  {:<width$}{first}", query.name);
+            out.push_str(head.trim_end());
+            out.push('\n');
+            for line in lines {
+                out.push_str(&format!("  {:width$}{line}\n", ""));
+            }
+        }
+    }
+    out
+}
+
+/// Splits text into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A result set: column names, their ClickHouse types, and rows of values (`None` is NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub names: Vec<String>,
+    pub types: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// Reads ClickHouse's TSVWithNamesAndTypes: a line of names, a line of types, then rows.
+pub fn parse_tsv_with_names_and_types(text: &str) -> anyhow::Result<Table> {
+    let mut lines = text.lines();
+    let names: Vec<String> = lines
+        .next()
+        .context("no header line")?
+        .split('\t')
+        .map(unescape)
+        .collect();
+    let types: Vec<String> = lines
+        .next()
+        .context("no line of types")?
+        .split('\t')
+        .map(unescape)
+        .collect();
+    anyhow::ensure!(
+        names.len() == types.len(),
+        "{} names but {} types",
+        names.len(),
+        types.len()
+    );
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let row: Vec<Option<String>> = line
+            .split('\t')
+            .map(|field| (field != "\\N").then(|| unescape(field)))
+            .collect();
+        anyhow::ensure!(
+            row.len() == names.len(),
+            "row {} has {} fields, expected {}",
+            i + 1,
+            row.len(),
+            names.len()
+        );
+        rows.push(row);
+    }
+    Ok(Table { names, types, rows })
+}
+
+/// Undoes TSV escaping (`\t`, `\n`, `\\`, `\'` and the rest).
+fn unescape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// A value as one line of a table: control characters shown as escapes.
+fn display(value: &Option<String>) -> String {
+    let Some(value) = value else {
+        return "-".to_owned();
+    };
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_numeric(column_type: &str) -> bool {
+    let inner = column_type
+        .strip_prefix("Nullable(")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(column_type);
+    ["Int", "UInt", "Float", "Decimal"]
+        .iter()
+        .any(|prefix| inner.starts_with(prefix))
+}
+
+/// An aligned table: numbers right-aligned, NULL as `-`, and the row count last.
+pub fn render_table(table: &Table) -> String {
+    let cells: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(display).collect())
+        .collect();
+    let widths: Vec<usize> = table
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            cells
+                .iter()
+                .map(|row| console::measure_text_width(&row[i]))
+                .chain(std::iter::once(console::measure_text_width(name)))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let right: Vec<bool> = table.types.iter().map(|t| is_numeric(t)).collect();
+    let line = |values: &[String]| -> String {
+        let padded: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let pad = " ".repeat(widths[i] - console::measure_text_width(value));
+                if right[i] {
+                    format!("{pad}{value}")
+                } else {
+                    format!("{value}{pad}")
+                }
+            })
+            .collect();
+        padded.join("  ").trim_end().to_owned() + "\n"
+    };
+    let mut out = line(&table.names);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&line(&rule));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    let n = table.rows.len();
+    out.push_str(&format!("({n} row{})\n", if n == 1 { "" } else { "s" }));
+    out
+}
+
+/// JSONEachRow (one object a line) as one JSON array.
+pub fn json_array(each_row: &str) -> String {
+    let objects: Vec<&str> = each_row
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if objects.is_empty() {
+        "[]\n".to_owned()
+    } else {
+        format!("[\n{}\n]\n", objects.join(",\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn queries() -> Vec<Named<'static>> {
+        sqlfile::parse_named(sqlfile::QUERIES)
+    }
+
+    #[test]
+    fn there_are_forty_named_queries_and_thirteen_across_machines() {
+        let all = queries();
+        let fleet = all.iter().filter(|q| is_fleet(q.name)).count();
+        assert!(all.len() >= 40, "{} queries", all.len());
+        assert!(fleet >= 13, "{fleet} fleet queries");
+        let names: BTreeSet<&str> = all.iter().map(|q| q.name).collect();
+        assert_eq!(names.len(), all.len(), "a name is used twice");
+    }
+
+    #[test]
+    fn every_query_says_what_it_answers_and_is_one_select() {
+        for q in queries() {
+            assert!(
+                q.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{}",
+                q.name
+            );
+            assert!(
+                q.description.len() > 20,
+                "{} has no description above it",
+                q.name
+            );
+            assert!(q.sql.starts_with("SELECT"), "{}", q.name);
+            assert!(!q.sql.contains(';'), "{}: one statement only", q.name);
+            let upper = q.sql.to_uppercase();
+            for word in [
+                "INSERT", "DELETE", "DROP", "ALTER", "TRUNCATE", "CREATE", " OVER ",
+            ] {
+                assert!(!upper.contains(word), "{}: {word}", q.name);
+            }
+            assert!(
+                !upper.contains("FORMAT "),
+                "{}: the client picks the format",
+                q.name
+            );
+        }
+    }
+
+    #[test]
+    fn machine_queries_bind_the_machine_and_fleet_queries_bind_nothing() {
+        for q in queries() {
+            let n = placeholders(&q.sql);
+            if is_fleet(q.name) {
+                assert_eq!(n, 0, "{} answers across machines", q.name);
+            } else {
+                assert!(n > 0, "{} must filter on machine_name = ?", q.name);
+                assert_eq!(
+                    n,
+                    q.sql.matches("machine_name = ?").count(),
+                    "{}: every ? is a machine_name",
+                    q.name
+                );
+            }
+        }
+    }
+
+    /// The report kind an object of the schema holds (`None`: the kind comes from a
+    /// `parent_kind = '…'` filter).
+    fn kind_of(object: &str) -> Option<&'static str> {
+        match object {
+            "ccusage_usage_daily"
+            | "ccusage_v_daily_summary"
+            | "ccusage_v_machine_daily"
+            | "ccusage_v_model_daily" => Some("daily"),
+            "ccusage_usage_monthly" | "ccusage_v_machine_monthly" => Some("monthly"),
+            "ccusage_usage_sessions" | "ccusage_v_session_summary" => Some("sessions"),
+            "ccusage_usage_blocks" => Some("blocks"),
+            "ccusage_usage_projects_daily" | "ccusage_v_project_daily" => Some("projects_daily"),
+            "ccusage_usage_agents_daily" => Some("agents"),
+            "ccusage_import_runs" => Some("ledger"),
+            "ccusage_v_model_breakdowns" | "ccusage_v_models_used" => None,
+            other => panic!("{other} is not an object queries may read"),
+        }
+    }
+
+    fn parent_kind(literal: &str) -> &'static str {
+        match literal {
+            "daily" => "daily",
+            "monthly" => "monthly",
+            "session" => "sessions",
+            "block" => "blocks",
+            "project_daily" => "projects_daily",
+            "agent_daily" => "agents",
+            other => panic!("unknown parent_kind {other}"),
+        }
+    }
+
+    fn objects(sql: &str) -> Vec<(usize, String)> {
+        let bytes = sql.as_bytes();
+        let mut found = Vec::new();
+        let mut at = 0;
+        while let Some(i) = sql[at..].find("ccusage_") {
+            let start = at + i;
+            let end = sql[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(sql.len(), |n| start + n);
+            let preceded =
+                start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+            if !preceded {
+                found.push((end, sql[start..end].to_owned()));
+            }
+            at = end;
+        }
+        found
+    }
+
+    #[test]
+    fn every_query_reads_one_report_kind_and_usage_tables_only_with_final() {
+        let schema = crate::sink::verify::expected_objects();
+        for q in queries() {
+            let mut kinds = BTreeSet::new();
+            let read = objects(&q.sql);
+            assert!(!read.is_empty(), "{} reads no table", q.name);
+            for (end, object) in read {
+                if !schema.contains_key(&object) {
+                    // A column such as ccusage_version, not a table or view.
+                    continue;
+                }
+                if object.starts_with("ccusage_usage_") {
+                    assert!(
+                        q.sql[end..].starts_with(" FINAL"),
+                        "{}: {object} without FINAL",
+                        q.name
+                    );
+                }
+                match kind_of(&object) {
+                    Some(kind) => {
+                        kinds.insert(kind);
+                    }
+                    None => {
+                        let literals: Vec<&str> = q
+                            .sql
+                            .split("parent_kind = '")
+                            .skip(1)
+                            .map(|rest| rest.split('\'').next().unwrap())
+                            .collect();
+                        assert!(
+                            !literals.is_empty(),
+                            "{}: {object} without parent_kind",
+                            q.name
+                        );
+                        kinds.extend(literals.into_iter().map(parent_kind));
+                    }
+                }
+            }
+            assert_eq!(kinds.len(), 1, "{} reads {kinds:?}", q.name);
+        }
+    }
+
+    #[test]
+    fn agent_queries_come_last() {
+        let all = queries();
+        let first_agent = all
+            .iter()
+            .position(|q| q.sql.contains("ccusage_usage_agents_daily"))
+            .unwrap();
+        assert!(all[first_agent..]
+            .iter()
+            .all(|q| q.sql.contains("ccusage_usage_agents_daily")));
+        assert!(all.len() - first_agent <= 2);
+    }
+
+    #[test]
+    fn the_list_shows_every_query_under_its_scope() {
+        let all = queries();
+        let list = render_list(&all, "laptop");
+        for q in &all {
+            assert!(
+                list.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{} ", q.name))),
+                "{}",
+                q.name
+            );
+        }
+        let fleet_at = list.find("Across machines").unwrap();
+        assert!(list.find("\n  totals ").unwrap() < fleet_at);
+        assert!(list.find("\n  fleet_totals ").unwrap() > fleet_at);
+        assert!(list.contains("\"laptop\""));
+        assert!(
+            list.lines().all(|l| l.chars().count() <= LIST_WIDTH),
+            "{list}"
+        );
+    }
+
+    #[test]
+    fn descriptions_wrap_at_spaces() {
+        assert_eq!(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+        assert_eq!(wrap("", 5), Vec::<String>::new());
+        assert_eq!(wrap("longerword x", 5), ["longerword", "x"]);
+    }
+
+    #[test]
+    fn placeholders_count_bind_markers_only() {
+        assert_eq!(placeholders("SELECT 1 WHERE a = ? AND b = ?"), 2);
+        assert_eq!(placeholders("SELECT '??'"), 0);
+        assert_eq!(placeholders("SELECT 1"), 0);
+    }
+
+    const TSV: &str = "date\tproject\ttokens\tcost\tchange_pct\tmodels\n\
+        Date\tString\tUInt64\tFloat64\tNullable(Float64)\tArray(String)\n\
+        2026-01-01\t-home-o\\'neil-caf\u{e9}\t1234567\t1.5\t\\N\t['a','b']\n\
+        2026-01-02\ttab\\there\\nline\t7\t12.25\t-3.5\t[]\n";
+
+    #[test]
+    fn tsv_with_names_and_types_is_read_with_escapes_and_nulls() {
+        let table = parse_tsv_with_names_and_types(TSV).unwrap();
+        assert_eq!(table.names.len(), 6);
+        assert_eq!(table.types[4], "Nullable(Float64)");
+        assert_eq!(table.rows[0][1].as_deref(), Some("-home-o'neil-caf\u{e9}"));
+        assert_eq!(table.rows[0][4], None);
+        assert_eq!(table.rows[1][1].as_deref(), Some("tab\there\nline"));
+        assert!(parse_tsv_with_names_and_types("a\tb\nUInt8\n").is_err());
+        assert!(parse_tsv_with_names_and_types("a\nUInt8\n1\t2\n").is_err());
+        assert!(parse_tsv_with_names_and_types("").is_err());
+    }
+
+    #[test]
+    fn tables_align_numbers_right_and_text_left() {
+        let table = parse_tsv_with_names_and_types(TSV).unwrap();
+        let expected = "\
+date        project             tokens   cost  change_pct  models
+----------  -----------------  -------  -----  ----------  ---------
+2026-01-01  -home-o'neil-caf\u{e9}  1234567    1.5           -  ['a','b']
+2026-01-02  tab\\there\\nline          7  12.25        -3.5  []
+(2 rows)
+";
+        assert_eq!(render_table(&table), expected);
+        let empty = parse_tsv_with_names_and_types("a\nUInt8\n").unwrap();
+        assert_eq!(render_table(&empty), "a\n-\n(0 rows)\n");
+    }
+
+    #[test]
+    fn json_rows_become_one_array() {
+        assert_eq!(json_array(""), "[]\n");
+        assert_eq!(
+            json_array("{\"a\":1}\n{\"a\":2}\n"),
+            "[\n{\"a\":1},\n{\"a\":2}\n]\n"
+        );
+        let parsed: serde_json::Value =
+            serde_json::from_str(&json_array("{\"a\":1}\n{\"a\":2}\n")).unwrap();
+        assert_eq!(parsed.as_array().unwrap().len(), 2);
+    }
 }

@@ -5,6 +5,8 @@
 pub const SCHEMA: &str = include_str!("../sql/schema.sql");
 /// The statements the importer runs.
 pub const IMPORT: &str = include_str!("../sql/import.sql");
+/// The named queries of `ccusage-import query`.
+pub const QUERIES: &str = include_str!("../sql/queries.sql");
 
 /// A statement from a file of `-- name: NAME` blocks.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,4 +5,5 @@ mod bad_input;
 mod faults;
 mod harness;
 mod import;
+mod queries;
 mod versions;

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Runs every named query of sql/queries.sql on both ends of the ClickHouse range.
+
+    check_queries.py --url URL --database DB --machine NAME=CLAUDE_DIR [--machine ...]
+
+The database DB on the server at URL (ClickHouse 18.16 in the tests) must hold what the real
+importer wrote for each named machine, from the Claude Code logs in CLAUDE_DIR (run.sh does
+that). This script
+
+  1. creates the same schema (sql/schema.sql) in chdb, a current ClickHouse engine running in
+     this process, and copies every table's rows from the server into it, unmerged;
+  2. runs every named query on both engines (machine queries once per machine) and checks that
+     both succeed and give the same answer (numbers within rounding, rows in the same order);
+  3. checks the key answers against ccusage's own totals (`ccusage claude daily --json`): each
+     machine's `totals` and its `fleet_machine_totals` row equal that machine's ccusage totals,
+     and `fleet_totals` equals their sum.
+
+Prints one line per check and `N passed, M failed` last; exits 1 when anything failed.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COST_TOLERANCE = 1e-6
+
+
+def parse_named(text):
+    """The same rules as src/sqlfile.rs::parse_named: comments right above `-- name:` describe
+    the block, a blank line ends a comment block, SQL runs to the next block."""
+    blocks, comments = [], []
+    for line in text.splitlines():
+        trimmed = line.strip()
+        if trimmed.startswith("-- name:"):
+            blocks.append({"name": trimmed[len("-- name:"):].strip(),
+                           "description": " ".join(comments), "sql": ""})
+            comments = []
+        elif not trimmed:
+            comments = []
+        elif trimmed.startswith("--"):
+            comments.append(trimmed[2:].strip())
+        elif blocks:
+            comments = []
+            blocks[-1]["sql"] += line + "\n"
+    for block in blocks:
+        block["sql"] = block["sql"].strip().rstrip(";")
+    return blocks
+
+
+def schema_statements(text):
+    """The same rules as src/sqlfile.rs::schema_statements."""
+    statements = []
+    for chunk in text.split("\n;\n"):
+        kept = [l for l in chunk.splitlines() if not l.lstrip().startswith("--")]
+        statement = "\n".join(kept).strip()
+        if statement:
+            statements.append(statement)
+    return statements
+
+
+def quote(value):
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def bind(sql, machine):
+    """Binds every `?` to the machine's name, as the clickhouse crate does."""
+    return sql.replace("?", quote(machine)) if machine is not None else sql
+
+
+class Server:
+    """The ClickHouse server over HTTP."""
+
+    def __init__(self, url, database):
+        self.url = url.rstrip("/")
+        self.database = database
+
+    def query(self, sql, database=True):
+        params = {"output_format_json_quote_64bit_integers": "0"}
+        if database:
+            params["database"] = self.database
+        request = urllib.request.Request(
+            f"{self.url}/?{urllib.parse.urlencode(params)}", data=sql.encode())
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(e.read().decode().strip().splitlines()[0]) from None
+
+
+class Chdb:
+    """chdb: the current ClickHouse engine in this process."""
+
+    def __init__(self):
+        from chdb import session
+        self.session = session.Session()
+
+    def query(self, sql, fmt="JSONEachRow"):
+        result = self.session.query(sql, fmt)
+        return result.bytes().decode()
+
+    def version(self):
+        return self.query("SELECT version()", "TSV").strip()
+
+    def close(self):
+        self.session.close()
+
+
+def rows(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def decimals(value):
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return 0
+    return len(text.split(".")[1].rstrip("0"))
+
+
+def same_value(a, b):
+    """Numbers equal within float noise, or one unit of the rounding both were rounded to
+    (a sum of floats added in another order can round the other way); the rest exactly."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)):
+            return True
+        places = max(decimals(a), decimals(b))
+        return 0 < places <= 4 and abs(a - b) <= 1.0001 * 10 ** -places
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def same_rows(old, new):
+    if len(old) != len(new):
+        return False
+    for x, y in zip(old, new):
+        if list(x.keys()) != list(y.keys()):
+            return False
+        if not all(same_value(x[k], y[k]) for k in x):
+            return False
+    return True
+
+
+def describe_difference(old, new):
+    if len(old) != len(new):
+        return f"{len(old)} rows on the server, {len(new)} in chdb"
+    for i, (x, y) in enumerate(zip(old, new)):
+        if list(x.keys()) != list(y.keys()):
+            return f"columns differ: {list(x.keys())} vs {list(y.keys())}"
+        for k in x:
+            if not same_value(x[k], y[k]):
+                return f"row {i + 1}, {k}: {x[k]!r} on the server, {y[k]!r} in chdb"
+    return "no difference"
+
+
+def ccusage_totals(claude_dir):
+    """ccusage's own totals for the logs in claude_dir, as the integration tests read them."""
+    env = dict(os.environ, CLAUDE_CONFIG_DIR=str(claude_dir), TZ="UTC")
+    out = subprocess.run(
+        ["ccusage", "claude", "daily", "--json", "--offline", "--mode", "auto",
+         "--order", "asc", "--timezone", "UTC"],
+        env=env, capture_output=True, text=True, check=True).stdout
+    totals = json.loads(out)["totals"]
+    return {
+        "input": totals["inputTokens"],
+        "output": totals["outputTokens"],
+        "cache_write": totals["cacheCreationTokens"],
+        "cache_read": totals["cacheReadTokens"],
+        "cost": totals["totalCost"],
+    }
+
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, what):
+        self.passed += 1
+        print(f"ok    {what}")
+
+    def fail(self, what, why):
+        self.failed += 1
+        print(f"FAIL  {what}: {why}")
+
+    def check(self, condition, what, why):
+        if condition:
+            self.ok(what)
+        else:
+            self.fail(what, why)
+
+
+def load_chdb(chdb, server, database):
+    """The schema of this tree in chdb, and every table's rows copied from the server as they
+    are stored there, merged or not. Rows of ReplacingMergeTree tables are inserted twice, in
+    two parts, so a query that forgot FINAL counts them twice and no longer matches the
+    server. Returns table -> (rows copied, rows in chdb, rows there through FINAL or None)."""
+    statements = schema_statements((ROOT / "sql/schema.sql").read_text())
+    # Keep every copied row as it is: by default the engine would already apply
+    # ReplacingMergeTree's rule to each inserted block, hiding what FINAL has to do.
+    chdb.query("SET optimize_on_insert = 0", "TSV")
+    chdb.query(statements[0].replace("`{database}`", f"`{database}`"), "TSV")
+    chdb.query(f"USE `{database}`", "TSV")
+    for statement in statements[1:]:
+        chdb.query(statement, "TSV")
+    tables = [line.split("\t") for line in chdb.query(
+        f"SELECT name, engine FROM system.tables WHERE database = {quote(database)} "
+        "AND engine NOT LIKE '%View' ORDER BY name", "TSV").splitlines()]
+    copied = {}
+    for table, engine in tables:
+        columns = chdb.query(
+            f"SELECT name FROM system.columns WHERE database = {quote(database)} "
+            f"AND table = {quote(table)} ORDER BY position", "TSV").split()
+        column_list = ", ".join(f"`{c}`" for c in columns)
+        data = server.query(f"SELECT {column_list} FROM {table} FORMAT TabSeparated")
+        replacing = engine.startswith("Replacing")
+        for _ in range(2 if replacing and data else 1 if data else 0):
+            chdb.query(f"INSERT INTO {table} ({column_list}) FORMAT TabSeparated\n{data}", "TSV")
+        stored = int(chdb.query(f"SELECT count() FROM {table}", "TSV"))
+        final = (int(chdb.query(f"SELECT count() FROM {table} FINAL", "TSV"))
+                 if replacing else None)
+        copied[table] = (data.count("\n"), stored, final)
+    return copied
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--machine", action="append", required=True, metavar="NAME=CLAUDE_DIR")
+    args = parser.parse_args()
+    machines = dict(m.split("=", 1) for m in args.machine)
+
+    report = Report()
+    server = Server(args.url, args.database)
+    chdb = Chdb()
+    # today() and now() must mean the same on both engines.
+    timezone = server.query("SELECT timezone()", database=False).strip()
+    chdb.query(f"SET session_timezone = {quote(timezone)}", "TSV")
+    print(f"server: ClickHouse {server.query('SELECT version()', database=False).strip()} "
+          f"at {args.url}, database {args.database}, time zone {timezone}")
+    print(f"chdb:   ClickHouse {chdb.version()} in process")
+    copied = load_chdb(chdb, server, args.database)
+    for table, (rows_copied, stored, final) in copied.items():
+        if final is None:
+            report.check(stored == rows_copied, f"{table}: {rows_copied} rows copied into chdb",
+                         f"chdb holds {stored}")
+        else:
+            report.check(rows_copied > 0 and stored == 2 * rows_copied and final < stored,
+                         f"{table}: {rows_copied} rows copied into chdb twice, "
+                         f"{final} rows through FINAL",
+                         f"{stored} stored, {final} through FINAL")
+
+    queries = parse_named((ROOT / "sql/queries.sql").read_text())
+    fleet = [q for q in queries if q["name"].startswith("fleet_")]
+    print(f"{len(queries)} named queries, {len(fleet)} across machines")
+    report.check(len(queries) >= 40, "at least 40 named queries", f"only {len(queries)}")
+    report.check(len(fleet) >= 13, "at least 13 fleet queries", f"only {len(fleet)}")
+
+    answers = {}  # (name, machine) -> rows on the server, rows in chdb
+    for query in queries:
+        name = query["name"]
+        scopes = [None] if name.startswith("fleet_") else list(machines)
+        for machine in scopes:
+            what = name if machine is None else f"{name} [{machine}]"
+            sql = bind(query["sql"], machine)
+            try:
+                on_server = rows(server.query(sql + "\nFORMAT JSONEachRow"))
+            except RuntimeError as e:
+                report.fail(what, f"fails on the server: {e}")
+                continue
+            try:
+                in_chdb = rows(chdb.query(sql, "JSONEachRow"))
+            except Exception as e:  # chdb raises its own error type
+                report.fail(what, f"fails in chdb: {str(e).splitlines()[0]}")
+                continue
+            answers[(name, machine)] = (on_server, in_chdb)
+            if same_rows(on_server, in_chdb):
+                report.ok(f"{what}: {len(on_server)} rows, the same on both")
+            else:
+                report.fail(what, describe_difference(on_server, in_chdb))
+
+    # Key answers against ccusage's own totals.
+    expected = {machine: ccusage_totals(Path(d)) for machine, d in machines.items()}
+    keys = ["input", "output", "cache_write", "cache_read"]
+
+    def matches(row, want):
+        return (row is not None and all(row[k] == want[k] for k in keys)
+                and abs(float(row["cost"]) - want["cost"]) < COST_TOLERANCE)
+
+    for engine, index in (("server", 0), ("chdb", 1)):
+        for machine, want in expected.items():
+            got = answers.get(("totals", machine))
+            row = got[index][0] if got and got[index] else None
+            report.check(matches(row, want), f"totals [{machine}] on {engine} = ccusage's",
+                         f"{row} != {want}")
+            got = answers.get(("fleet_machine_totals", None))
+            row = next((r for r in got[index] if r["machine"] == machine), None) if got else None
+            report.check(matches(row, want),
+                         f"fleet_machine_totals row {machine} on {engine} = ccusage's",
+                         f"{row} != {want}")
+        fleet_want = {k: sum(w[k] for w in expected.values()) for k in keys + ["cost"]}
+        got = answers.get(("fleet_totals", None))
+        row = got[index][0] if got and got[index] else None
+        report.check(matches(row, fleet_want) and row["machines"] == len(expected),
+                     f"fleet_totals on {engine} = the sum of every machine's ccusage totals",
+                     f"{row} != {fleet_want}")
+
+    chdb.close()
+    print(f"{report.passed} passed, {report.failed} failed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,6 +13,11 @@ SELECT name, engine FROM system.tables WHERE database = ?
 -- name: schema_columns
 SELECT table, name, type FROM system.columns WHERE database = ?
 
+-- Adds a column that sql/schema.sql gained after the table was created by an older release.
+-- {type} is the column's type as sql/schema.sql declares it.
+-- name: add_column
+ALTER TABLE ? ADD COLUMN ? {type}
+
 -- Proves the user may insert without inserting anything: the SELECT yields no row, but the
 -- server checks the INSERT right first.
 -- name: can_insert

@@ -106,8 +106,15 @@ mod tests {
         let import = parse_named(IMPORT).into_iter().map(|n| n.sql);
         for statement in schema_statements().into_iter().chain(import) {
             let upper = statement.to_uppercase();
-            for word in ["DELETE", "DROP", "TRUNCATE", "ALTER"] {
+            for word in ["DELETE", "DROP", "TRUNCATE", "UPDATE", "MODIFY", "RENAME"] {
                 assert!(!upper.contains(word), "{statement}");
+            }
+            // The only change to an existing table: adding a column.
+            if upper.contains("ALTER") {
+                assert!(
+                    upper.starts_with("ALTER TABLE ? ADD COLUMN ?"),
+                    "{statement}"
+                );
             }
         }
     }

@@ -5,7 +5,7 @@ pub mod ledger;
 pub mod retry;
 pub mod verify;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -136,6 +136,44 @@ impl Sink {
             self.request(&what, || self.client.query(statement).execute())
                 .await
                 .with_context(|| format!("cannot {what}"))?;
+        }
+        self.add_missing_columns().await
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` leaves a table made by an older release as it was, so
+    /// columns added to `sql/schema.sql` since are added here, with the schema's own
+    /// definition. Nothing is ever dropped or changed.
+    async fn add_missing_columns(&self) -> Result<()> {
+        let columns_sql = sqlfile::import("schema_columns");
+        let existing = self
+            .request("list the schema's columns", || {
+                self.client
+                    .query(&columns_sql)
+                    .bind(&self.database)
+                    .fetch_all::<verify::ColumnRow>()
+            })
+            .await?;
+        let have: HashSet<(String, String)> =
+            existing.into_iter().map(|c| (c.table, c.name)).collect();
+        let add_column = sqlfile::import("add_column");
+        for (table, columns) in verify::expected_objects() {
+            for (name, column_type) in columns {
+                if column_type.is_empty() || have.contains(&(table.clone(), name.clone())) {
+                    continue;
+                }
+                // The type comes from sql/schema.sql, never from input; names are bound.
+                let sql = add_column.replace("{type}", &column_type);
+                let what = format!("add column {name} to {table}");
+                self.request(&what, || {
+                    self.client
+                        .query(&sql)
+                        .bind(Identifier(&table))
+                        .bind(Identifier(&name))
+                        .execute()
+                })
+                .await
+                .with_context(|| format!("cannot {what}"))?;
+            }
         }
         Ok(())
     }

@@ -67,11 +67,11 @@ struct ObjectRow {
 }
 
 #[derive(Debug, Row, Deserialize)]
-struct ColumnRow {
-    table: String,
-    name: String,
+pub(super) struct ColumnRow {
+    pub table: String,
+    pub name: String,
     #[serde(rename = "type")]
-    column_type: String,
+    pub column_type: String,
 }
 
 /// Runs every check; the connection itself was checked by [`Sink::connect`].

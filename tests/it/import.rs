@@ -431,3 +431,22 @@ fn an_unreachable_server_exits_3_without_running_ccusage() {
         "ccusage ran although ClickHouse was down"
     );
 }
+
+#[test]
+fn a_table_made_by_an_older_release_gains_the_new_columns_and_keeps_its_rows() {
+    let env = TestEnv::new("upgrade");
+    sql("default", &format!("CREATE DATABASE {}", env.database));
+    // The ledger as the first release made it, before the all-agent report existed.
+    env.sql(
+        "CREATE TABLE ccusage_import_runs (run_id String, machine_name String, \
+         started_at DateTime('UTC'), exit_code UInt8, error String) \
+         ENGINE = MergeTree ORDER BY (machine_name, started_at)",
+    );
+    env.sql("INSERT INTO ccusage_import_runs (run_id, machine_name) VALUES ('old-run', 'laptop')");
+    let claude = env.generate_logs("claude", SMALL);
+    env.importer("laptop").logs(&claude).import_ok();
+    let runs = env.sql("SELECT run_id = 'old-run', agents_daily_status FROM ccusage_import_runs ORDER BY started_at FORMAT TSV");
+    assert_eq!(runs, "1\t\n0\tok\n");
+    let verify = env.importer("laptop").arg("--verify").run();
+    assert_eq!(verify.code, 0, "{}", verify.stdout);
+}

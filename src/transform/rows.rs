@@ -135,16 +135,16 @@ macro_rules! usage_row {
         impl $name {
             /// Fills `row_version` and `content_hash`. The hash covers everything but the
             /// import's own stamp, so an unchanged row hashes the same on every run.
-            fn seal(mut self) -> Self {
+            fn seal(mut self) -> Result<Self> {
                 let imported_at = self.imported_at;
                 self.imported_at = DateTime::<Utc>::UNIX_EPOCH;
                 self.row_version = 0;
                 self.content_hash = 0;
-                let bytes = serde_json::to_vec(&self).expect("rows serialize to JSON");
+                let bytes = serde_json::to_vec(&self).context("the row cannot be stored")?;
                 self.content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
                 self.imported_at = imported_at;
                 self.row_version = row_version(self.total_tokens, imported_at);
-                self
+                Ok(self)
             }
         }
     };
@@ -401,16 +401,29 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
         .with_context(|| format!("missing field `{field}`"))
 }
 
+/// ClickHouse's `Date` and `DateTime` (both used, for 18.16) start at 1970 and end in 2149
+/// and 2106; a time outside that cannot be stored, so it fails the report instead.
+const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2105, 12, 31).unwrap();
+
 fn parse_date(text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .with_context(|| format!("`{text}` is not a YYYY-MM-DD date"))
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("`{text}` is not a YYYY-MM-DD date"))?;
+    ensure!(
+        (FIRST_DAY..=LAST_DAY).contains(&date),
+        "`{text}` is outside the dates ClickHouse stores ({FIRST_DAY} to {LAST_DAY})"
+    );
+    Ok(date)
 }
 
 /// ccusage prints activity times as a date (up to 20.0.7) or an RFC 3339 timestamp (20.0.8+).
 /// A bare date is taken as midnight UTC.
 fn parse_time(text: &str) -> Result<DateTime<Utc>> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
+        let time = time.with_timezone(&Utc);
+        parse_date(&time.date_naive().to_string())
+            .with_context(|| format!("`{text}` cannot be stored"))?;
+        return Ok(time);
     }
     Ok(parse_date(text)
         .with_context(|| format!("`{text}` is neither a timestamp nor a date"))?
@@ -454,7 +467,7 @@ pub fn map_daily(report: Option<&DailyReport>, ctx: &Context) -> Result<Vec<Reco
             row_version: 0,
             content_hash: 0,
         }
-        .seal();
+        .seal()?;
         let (version, models) = (row.row_version, row.models_used.clone());
         let key = date.to_string();
         children(
@@ -492,7 +505,7 @@ pub fn map_monthly(
             row_version: 0,
             content_hash: 0,
         }
-        .seal();
+        .seal()?;
         let (version, models) = (row.row_version, row.models_used.clone());
         children(
             ctx,
@@ -539,7 +552,7 @@ pub fn map_sessions(
             row_version: 0,
             content_hash: 0,
         }
-        .seal();
+        .seal()?;
         let (version, models) = (row.row_version, row.models_used.clone());
         let key = session_key(&project_path, &session_id);
         let kind = ParentKind::Session;
@@ -595,7 +608,7 @@ pub fn map_projects_daily(
                 row_version: 0,
                 content_hash: 0,
             }
-            .seal();
+            .seal()?;
             let (version, models) = (row.row_version, row.models_used.clone());
             let key = project_day_key(date, project);
             let kind = ParentKind::ProjectDaily;
@@ -686,7 +699,7 @@ fn map_agent_day(
         row_version: 0,
         content_hash: 0,
     }
-    .seal();
+    .seal()?;
     let (version, models) = (row.row_version, row.models_used.clone());
     let key = agent_day_key(date, agent);
     let kind = ParentKind::AgentDaily;
@@ -767,7 +780,7 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         row_version: 0,
         content_hash: 0,
     }
-    .seal();
+    .seal()?;
     // Burn rate and projection move with the clock, not with usage: they are filled after
     // sealing, so an active block whose usage did not change is not written again.
     let row = BlockRow {
@@ -1043,6 +1056,29 @@ mod tests {
             format!("{error:#}").contains("daily row 1: totalCost"),
             "{error:#}"
         );
+    }
+
+    #[test]
+    fn dates_clickhouse_cannot_store_fail_the_row_instead_of_panicking() {
+        let row = |date: &str| {
+            format!(
+                r#"{{"daily":[{{"date":"{date}","inputTokens":1,"outputTokens":1,
+                "cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":0}}]}}"#
+            )
+        };
+        for date in ["1013-11-21", "1969-12-31", "2106-01-01"] {
+            let report = parse_report(row(date).as_bytes()).unwrap();
+            let error = map_daily(report.as_ref(), &ctx()).unwrap_err();
+            assert!(
+                format!("{error:#}").contains("outside the dates ClickHouse stores"),
+                "{error:#}"
+            );
+        }
+        let session = br#"{"sessions":[{"sessionId":"s","lastActivity":"1013-11-21T05:00:00Z",
+            "inputTokens":1,"outputTokens":1,"cacheCreationTokens":0,"cacheReadTokens":0,
+            "totalCost":0}]}"#;
+        let report = parse_report(session).unwrap();
+        assert!(map_sessions(report.as_ref(), &ctx()).is_err());
     }
 
     #[test]

@@ -1,0 +1,80 @@
+//! ccusage JSON → rows: whatever ccusage prints, mapping returns rows or an error, never
+//! panics, and every row it returns is internally consistent.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+// The mapping code itself, compiled from the importer's sources: it has no I/O and no
+// dependency on the rest of the binary.
+#[path = "../../src/transform/mod.rs"]
+#[allow(dead_code)]
+mod transform;
+
+use transform::json::{self, parse_report};
+use transform::rows::{self, Context, Record, UsageRecord};
+
+fn check<R: UsageRecord>(records: &[Record<R>]) {
+    for record in records {
+        let tokens = record.row.tokens();
+        let sum = tokens.total().expect("a mapped row's tokens add up");
+        assert_eq!(sum, record.row.total_tokens());
+        for child in &record.breakdowns {
+            assert_eq!(child.parent_key, record.key);
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, text)) = data.split_first() else {
+        return;
+    };
+    let ctx = Context {
+        machine_name: "fuzz".into(),
+        ccusage_version: "20.0.24".into(),
+        imported_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+    };
+    match selector % 6 {
+        0 => {
+            if let Ok(report) = parse_report::<json::DailyReport>(text) {
+                if let Ok(records) = rows::map_daily(report.as_ref(), &ctx) {
+                    check(&records);
+                }
+            }
+        }
+        1 => {
+            if let Ok(report) = parse_report::<json::MonthlyReport>(text) {
+                if let Ok(records) = rows::map_monthly(report.as_ref(), &ctx) {
+                    check(&records);
+                }
+            }
+        }
+        2 => {
+            if let Ok(report) = parse_report::<json::SessionReport>(text) {
+                if let Ok(records) = rows::map_sessions(report.as_ref(), &ctx) {
+                    check(&records);
+                }
+            }
+        }
+        3 => {
+            if let Ok(report) = parse_report::<json::BlocksReport>(text) {
+                if let Ok(records) = rows::map_blocks(report.as_ref(), &ctx) {
+                    check(&records);
+                }
+            }
+        }
+        4 => {
+            if let Ok(report) = parse_report::<json::ProjectsReport>(text) {
+                if let Ok(records) = rows::map_projects_daily(report.as_ref(), &ctx) {
+                    check(&records);
+                }
+            }
+        }
+        _ => {
+            if let Ok(report) = parse_report::<json::AgentsReport>(text) {
+                if let Ok(records) = rows::map_agents_daily(report.as_ref(), &ctx) {
+                    check(&records);
+                }
+            }
+        }
+    }
+});

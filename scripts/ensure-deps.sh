@@ -17,7 +17,8 @@
 #   --test           ccusage 18.0.11 in target/ccusage-18 (a second, older ccusage for tests),
 #                    chdb (a modern ClickHouse engine in-process, for checking SQL) in a virtualenv
 #                    at target/venv: a venv sidesteps Debian's "externally managed" pip refusal
-#                    and never touches the system's Python packages.
+#                    and never touches the system's Python packages; tmux and openssl (the
+#                    live-view and TLS tests).
 #   --bench          hyperfine.
 #   --no-clickhouse  skip the ClickHouse packages (the database is on another host).
 #
@@ -124,6 +125,10 @@ elif ! have npm; then
     apt_missing+=(npm)
 fi
 ((want_bench == 0)) || have hyperfine || apt_missing+=(hyperfine)
+# The tests drive a real terminal (tmux) to check the live view, and make a TLS server
+# (openssl) to check certificate verification.
+((want_test == 0)) || have tmux || apt_missing+=(tmux)
+((want_test == 0)) || have openssl || apt_missing+=(openssl)
 ((${#apt_missing[@]} == 0)) || apt_install "${apt_missing[@]}"
 
 # Debian splits venv support (ensurepip) out of python3; pyenv and others ship it.

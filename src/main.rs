@@ -83,7 +83,9 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     use std::io::IsTerminal;
     // The live view (spinners on stderr) only on a terminal that takes colour; --json,
     // --quiet and plain output (cron logs, pipes, NO_COLOR) show nothing while the run goes.
-    let live = matches!(config.output, Output::Human { fancy: true }).then(report::Live::new);
+    // --verbose lines are the progress then: spinners would be torn by them.
+    let fancy = matches!(config.output, Output::Human { fancy: true });
+    let live = (fancy && !config.verbose).then(report::Live::new);
     let reporter: &dyn report::Reporter = match &live {
         Some(live) => live,
         None => &report::Silent,
@@ -99,7 +101,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         Output::Human { fancy } => {
             let look = report::summary::Look {
                 color: fancy && std::io::stdout().is_terminal(),
-                live: fancy && std::io::stderr().is_terminal(),
+                live: live.is_some() && std::io::stderr().is_terminal(),
             };
             print!("{}", report::summary::render(&run, look));
         }

@@ -18,8 +18,9 @@ use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
 
-/// Everything a run found out, for the summary, `--json` and the ledger.
-#[derive(Debug, Clone)]
+/// Everything a run found out, for the summary, `--json` and the ledger. `Default` is for
+/// tests that build one by hand.
+#[derive(Debug, Clone, Default)]
 pub struct RunReport {
     pub run_id: String,
     pub machine_name: String,

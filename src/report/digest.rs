@@ -104,10 +104,7 @@ impl DigestBuilder {
     pub fn daily(&mut self, records: &[Record<DailyRow>]) {
         self.digest.active_days += records.len();
         for breakdown in records.iter().flat_map(|r| &r.breakdowns) {
-            let entry = self
-                .models
-                .entry(breakdown.model_name.clone())
-                .or_default();
+            let entry = self.models.entry(breakdown.model_name.clone()).or_default();
             entry.0 = entry.0.saturating_add(breakdown.cost);
             entry.1 = entry.1.saturating_add(breakdown.total_tokens);
         }
@@ -258,7 +255,10 @@ mod tests {
         assert!(digest.projects.windows(2).all(|w| w[0].cost >= w[1].cost));
 
         let block = digest.active_block.unwrap();
-        assert_eq!(block.start, "2026-11-22T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            block.start,
+            "2026-11-22T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert_eq!(block.projected_cost, 5_330_000_000);
         assert_eq!(block.projected_tokens, 2_677_755);
         let now = "2026-11-22T17:25:30Z".parse().unwrap();

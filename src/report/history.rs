@@ -8,7 +8,7 @@ use clickhouse::Row;
 use serde::Deserialize;
 
 use crate::pipeline::RunReport;
-use crate::sink::{describe, Sink};
+use crate::sink::Sink;
 use crate::sqlfile;
 
 /// Every machine's usage in the database, each counted once.
@@ -38,32 +38,28 @@ struct PreviousRow {
 }
 
 /// The start of this machine's last import before `run_id` that wrote to the database.
-pub async fn previous_import(
-    sink: &Sink,
-    machine: &str,
-    run_id: &str,
-) -> Result<PreviousImport> {
+pub async fn previous_import(sink: &Sink, machine: &str, run_id: &str) -> Result<PreviousImport> {
     let sql = sqlfile::import("previous_import");
     let row = sink
-        .bounded(
+        .request("read this machine's previous import", || {
             sink.client()
                 .query(&sql)
                 .bind(machine)
                 .bind(run_id)
-                .fetch_optional::<PreviousRow>(),
-        )
+                .fetch_optional::<PreviousRow>()
+        })
         .await
-        .map_err(|e| describe(e, &sink.url))
         .context("cannot read the previous import from ccusage_import_runs")?;
     Ok(row.map_or(PreviousImport::Never, |r| PreviousImport::At(r.started_at)))
 }
 
 pub async fn fleet(sink: &Sink) -> Result<Fleet> {
     let sql = sqlfile::import("fleet_totals");
-    sink.bounded(sink.client().query(&sql).fetch_one::<Fleet>())
-        .await
-        .map_err(|e| describe(e, &sink.url))
-        .context("cannot read the totals of all machines")
+    sink.request("read the totals of all machines", || {
+        sink.client().query(&sql).fetch_one::<Fleet>()
+    })
+    .await
+    .context("cannot read the totals of all machines")
 }
 
 /// Fills the run's `previous_import` and `fleet` after a successful write, before the run's

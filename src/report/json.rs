@@ -77,6 +77,18 @@ fn changes(run: &RunReport) -> Value {
     })
 }
 
+/// This process's peak resident set size in bytes (children excluded), for benchmarks;
+/// `None` where getrusage fails.
+fn peak_rss_bytes() -> Option<u64> {
+    // SAFETY: getrusage only writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    // Linux reports ru_maxrss in KiB.
+    u64::try_from(usage.ru_maxrss).ok().map(|kib| kib * 1024)
+}
+
 pub fn to_json(run: &RunReport) -> Value {
     let reports: Map<String, Value> = run
         .reports
@@ -122,6 +134,7 @@ pub fn to_json(run: &RunReport) -> Value {
         "first_date": run.first_date.map(|d| d.to_string()),
         "last_date": run.last_date.map(|d| d.to_string()),
         "duration_ms": run.duration.as_millis() as u64,
+        "peak_rss_bytes": peak_rss_bytes(),
         "timings_ms": {
             "fetch": run.fetch_time.as_millis() as u64,
             "map": run.map_time.as_millis() as u64,
@@ -146,4 +159,42 @@ pub fn to_json(run: &RunReport) -> Value {
         "errors": run.errors(),
         "warnings": run.warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run;
+
+    #[test]
+    fn the_digest_changes_and_fleet_are_in_the_json() {
+        let value = to_json(&run());
+        assert_eq!(value["active_days"], 40);
+        assert_eq!(value["models"][0]["model"], "claude-opus-4-1-20250805");
+        assert!((value["models"][0]["share"].as_f64().unwrap() - 0.648).abs() < 1e-3);
+        assert_eq!(value["sessions"]["count"], 120);
+        assert_eq!(
+            value["sessions"]["most_expensive"]["project_path"],
+            "-home-alice-proj-a"
+        );
+        assert_eq!(value["projects"][0]["cost_usd"], 900.0);
+        assert_eq!(value["active_block"]["minutes_left"], 214);
+        assert_eq!(value["active_block"]["projected_total_cost_usd"], 5.33);
+        assert_eq!(
+            value["changes"]["previous_import"],
+            "2026-11-22T16:25:02+00:00"
+        );
+        assert_eq!(value["changes"]["new_rows"]["ccusage_usage_sessions"], 2);
+        assert_eq!(value["fleet"]["machines"], 4);
+        assert_eq!(value["timings_ms"]["map"], 38);
+
+        let mut dry = run();
+        dry.digest.active_block = None;
+        dry.previous_import = PreviousImport::Unknown;
+        dry.fleet = None;
+        let value = to_json(&dry);
+        assert!(value["active_block"].is_null());
+        assert!(value["changes"]["previous_import"].is_null());
+        assert!(value["fleet"].is_null());
+    }
 }

@@ -2,6 +2,8 @@
 //! only this module knows about terminals.
 
 pub mod digest;
+#[cfg(test)]
+pub mod fixture;
 pub mod format;
 pub mod history;
 pub mod json;

@@ -153,7 +153,11 @@ fn reports(run: &RunReport, look: Look) -> Section {
         } else {
             "failed"
         };
-        s.toned("ClickHouse", format!("{what} (see the error below)"), Tone::Bad);
+        s.toned(
+            "ClickHouse",
+            format!("{what} (see the error below)"),
+            Tone::Bad,
+        );
     }
     for (kind, outcome) in &run.reports {
         match &outcome.error {
@@ -222,7 +226,9 @@ fn records(run: &RunReport) -> Section {
     );
     match run.previous_import {
         PreviousImport::Unknown => {}
-        PreviousImport::Never => s.line("previous import", "none: the first import of this machine"),
+        PreviousImport::Never => {
+            s.line("previous import", "none: the first import of this machine")
+        }
         PreviousImport::At(at) => s.line(
             "previous import",
             format!("{} ({})", minute(at), ago(run.started_at - at)),
@@ -355,11 +361,20 @@ fn sessions(run: &RunReport) -> Section {
             );
         }
     }
-    for project in run.digest.projects.iter().take(TOP_PROJECTS) {
-        s.line(
-            "project",
-            format!("{} {}", nano_usd(project.cost), project.project),
-        );
+    let projects: Vec<(String, &str)> = run
+        .digest
+        .projects
+        .iter()
+        .take(TOP_PROJECTS)
+        .map(|p| (nano_usd(p.cost), p.project.as_str()))
+        .collect();
+    let width = projects
+        .iter()
+        .map(|(cost, _)| cost.len())
+        .max()
+        .unwrap_or(0);
+    for (cost, project) in projects {
+        s.line("project", format!("{cost:>width$} {project}"));
     }
     s
 }
@@ -407,10 +422,12 @@ fn machine(run: &RunReport) -> Section {
         &run.hostname
     };
     s.line("hostname", hostname);
-    s.line(
-        "ccusage",
-        run.ccusage_version.as_deref().unwrap_or("not found"),
-    );
+    let ccusage = match &run.ccusage_version {
+        Some(version) => version.as_str(),
+        None if run.reports.is_empty() => "not run",
+        None => "not found",
+    };
+    s.line("ccusage", ccusage);
     let clickhouse = match &run.server_version {
         Some(version) => format!(
             "{version}, database {} at {}",
@@ -420,10 +437,12 @@ fn machine(run: &RunReport) -> Section {
         None => format!("unreachable at {}", run.clickhouse_url),
     };
     s.line("ClickHouse", clickhouse);
-    s.line("fetch", duration(run.fetch_time));
-    s.line("map", duration(run.map_time));
-    if !run.dry_run {
-        s.line("write", duration(run.write_time));
+    if !run.reports.is_empty() {
+        s.line("fetch", duration(run.fetch_time));
+        s.line("map", duration(run.map_time));
+        if !run.dry_run {
+            s.line("write", duration(run.write_time));
+        }
     }
     s.line("total", duration(run.duration));
     s
@@ -473,4 +492,210 @@ pub fn closing_line(run: &RunReport) -> String {
         line.push_str(&fleet);
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::report::fixture::{at, run};
+
+    /// The snapshot: what a cron log holds after a run. Update it deliberately.
+    const EXPECTED: &str = r"ccusage-import: machine laptop, run at 2026-11-22 17:25:30 UTC
+
+Reports
+  daily           ok, 8 rows, 1.9 s
+  monthly         ok, 1 row, 1.5 s
+  session         ok, 16 rows, 2.2 s
+  blocks          ok, 21 rows, 1.9 s
+  projects_daily  ok, 10 rows, 2.0 s
+
+Records
+  ccusage_usage_daily               2 written
+  ccusage_usage_monthly             1 written
+  ccusage_usage_sessions            3 written
+  ccusage_usage_blocks              1 written
+  ccusage_usage_projects_daily      2 written
+  ccusage_model_breakdowns      1,234 written
+  ccusage_models_used               0 written
+  unchanged                     40 rows already stored
+  previous import               2026-11-22 16:25 UTC (1 h 00 min ago)
+  new days                      1
+  new sessions                  2
+  new blocks                    1
+  updated rows                  4
+
+Cost and tokens
+  total cost      $1,234.56
+  per active day  $30.86 (over 40 days)
+  input           999
+  output          560.0K
+  cache creation  12.3M
+  cache read      5.6B
+  total tokens    5.6B
+
+Date range
+  first day       2026-10-01
+  last day        2026-11-22
+  active days     40 of 53
+
+Top models by cost
+  claude-opus-4-1-20250805    $800.00   64.8%
+  claude-sonnet-4-20250514    $300.00   24.3%
+  claude-sonnet-4-5-20250929  $100.00    8.1%
+  claude-haiku-4-5-20251001    $30.00    2.4%
+  claude-3-5-haiku-20241022     $4.56    0.4%
+  others                      1 more model
+
+Sessions
+  sessions        120
+  average cost    $10.29
+  most expensive  $98.77 108f43ef-5258-42c3-8b52-ed09bf61cfd4 in -home-alice-proj-a
+  project         $900.00 -home-alice-proj-a
+  project         $300.00 -home-alice-work-proj-b
+  project          $30.00 -tmp-scratch
+
+Active block
+  started         2026-11-22 16:00 UTC (1 h 25 min ago)
+  time left       3 h 34 min
+  so far          274.5K tokens, $0.55
+  burn rate       $1.33/h, 11.2K tokens/min
+  projected       2.7M tokens, $5.33
+
+Machine
+  machine name    laptop
+  hostname        laptop.example.org
+  ccusage         20.0.24
+  ClickHouse      25.3.2.39, database ccusage at http://localhost:8123
+  fetch           2.3 s
+  map             38 ms
+  write           412 ms
+  total           2.7 s
+
+all machines: 4 machines, $812.40 in 93 days
+";
+
+    #[test]
+    fn the_plain_summary_on_fixed_input() {
+        let text = render(&run(), Look::PLAIN);
+        assert_eq!(text, EXPECTED, "\n{text}");
+    }
+
+    #[test]
+    fn plain_output_has_no_escape_codes_and_colour_output_has() {
+        let plain = render(&run(), Look::PLAIN);
+        assert!(!plain.contains('\x1b'));
+        assert!(plain.is_ascii(), "plain output keeps to ASCII: {plain}");
+        let coloured = render(
+            &run(),
+            Look {
+                color: true,
+                live: false,
+            },
+        );
+        assert!(coloured.contains("\x1b["));
+        assert_eq!(console::strip_ansi_codes(&coloured), plain);
+    }
+
+    #[test]
+    fn under_the_live_view_only_failed_reports_are_repeated() {
+        let mut run = run();
+        run.reports.get_mut(&ReportKind::Blocks).unwrap().error = Some("boom".into());
+        let look = Look {
+            color: false,
+            live: true,
+        };
+        let text = render(&run, look);
+        assert!(text.starts_with("ccusage-import: machine laptop"), "{text}");
+        assert!(text.contains("\nReports\n  blocks  "), "{text}");
+        assert!(text.contains("failed after 1.9 s (see the error below)"));
+        assert!(!text.contains("ok, 8 rows"), "{text}");
+        let quiet = render(&self::run(), look);
+        assert!(!quiet.contains("Reports"), "{quiet}");
+    }
+
+    #[test]
+    fn old_usage_and_no_usage_give_a_warning() {
+        let mut run = run();
+        assert!(!render(&run, Look::PLAIN).contains("warning"));
+        run.started_at = at("2026-11-25T23:59:59Z");
+        assert!(!render(&run, Look::PLAIN).contains("warning"));
+        run.started_at = at("2026-11-26T00:00:00Z");
+        let stale = render(&run, Look::PLAIN);
+        assert!(
+            stale.contains("  warning         the newest usage is 4 days old: stale logs"),
+            "{stale}"
+        );
+        run.first_date = None;
+        run.last_date = None;
+        let empty = render(&run, Look::PLAIN);
+        assert!(empty.contains("no usage found"), "{empty}");
+    }
+
+    #[test]
+    fn a_dry_run_says_so_and_reads_nothing_back() {
+        let mut run = run();
+        run.dry_run = true;
+        run.server_version = None;
+        run.previous_import = PreviousImport::Unknown;
+        run.fleet = None;
+        run.new_rows.clear();
+        let text = render(&run, Look::PLAIN);
+        assert!(text.contains("(dry run: nothing written)"));
+        assert!(
+            text.contains("  ccusage_usage_daily               2 to write\n"),
+            "{text}"
+        );
+        assert!(text.contains("not contacted (dry run)"));
+        for absent in [
+            "all machines",
+            "previous import",
+            "new days",
+            "unchanged",
+            "write  ",
+        ] {
+            assert!(!text.contains(absent), "{absent}: {text}");
+        }
+    }
+
+    #[test]
+    fn a_clickhouse_failure_before_ccusage_shows_only_what_is_known() {
+        let run = RunReport {
+            machine_name: "laptop".into(),
+            clickhouse_url: "http://db:8123".into(),
+            started_at: at("2026-11-22T17:25:30Z"),
+            clickhouse_error: Some("cannot reach ClickHouse".into()),
+            duration: Duration::from_millis(12),
+            ..RunReport::default()
+        };
+        let text = render(&run, Look::PLAIN);
+        assert!(text.contains("failed before ccusage ran (see the error below)"));
+        assert!(text.contains("unreachable at http://db:8123"));
+        assert!(text.contains("  ccusage         not run\n"), "{text}");
+        assert!(text.contains("  total           12 ms\n"), "{text}");
+        for absent in [
+            "Records",
+            "Cost and tokens",
+            "all machines",
+            "fetch",
+            "write",
+        ] {
+            assert!(!text.contains(absent), "{absent}: {text}");
+        }
+    }
+
+    #[test]
+    fn the_closing_line_holds_the_run_and_the_fleet() {
+        assert_eq!(
+            closing_line(&run()),
+            "ccusage-import: ok: machine laptop, 1,243 rows written, 40 unchanged, \
+             0 reports failed, 2.7 s; all machines: 4 machines, $812.40 in 93 days"
+        );
+        let mut failed = run();
+        failed.fleet = None;
+        failed.history_error = Some("cannot read the totals of all machines".into());
+        assert!(closing_line(&failed)
+            .ends_with("; all machines: not read (cannot read the totals of all machines)"));
+    }
 }

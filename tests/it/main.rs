@@ -6,4 +6,5 @@ mod faults;
 mod harness;
 mod import;
 mod queries;
+mod report;
 mod versions;

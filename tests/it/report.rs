@@ -1,0 +1,380 @@
+//! The run as a person sees it (issue 4): the live view in a real terminal (tmux), a clean
+//! plain log without one, and --quiet and --json printing only their own.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+const SMALL: &[&str] = &[
+    "--projects",
+    "2",
+    "--days",
+    "8",
+    "--lines",
+    "400",
+    "--seed",
+    "1",
+    "--active",
+];
+
+const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// Removes CSI escape sequences (colours, cursor moves) from captured terminal text.
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The summary's value for `label` (the text after the padded label), first match.
+fn value<'a>(summary: &'a str, label: &str) -> Option<&'a str> {
+    summary.lines().find_map(|line| {
+        let rest = line.strip_prefix("  ")?.strip_prefix(label)?;
+        rest.starts_with("  ").then(|| rest.trim())
+    })
+}
+
+#[test]
+fn report_without_a_terminal_is_plain_complete_and_clean() {
+    let env = TestEnv::new("report_plain");
+    let claude = env.generate_logs("claude", SMALL);
+    // --color always asks for colour, but neither stdout nor stderr is a terminal here: the
+    // summary stays plain and indicatif draws nothing.
+    for color in ["auto", "never", "always"] {
+        let run = env
+            .importer(&format!("cron-{color}"))
+            .logs(&claude)
+            .arg("--color")
+            .arg(color)
+            .run();
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains('\x1b'),
+            "escape code in stdout: {:?}",
+            run.stdout
+        );
+        assert!(
+            run.stderr.is_empty(),
+            "stderr is not empty: {:?}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains(SPINNER), "{}", run.stdout);
+        assert!(!run.stdout.contains('✓'), "{}", run.stdout);
+    }
+
+    let first = env.importer("cron-box").logs(&claude).run();
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    let out = &first.stdout;
+    assert!(
+        out.starts_with("ccusage-import: machine cron-box, run at "),
+        "{out}"
+    );
+    for section in [
+        "\nReports\n",
+        "\nRecords\n",
+        "\nCost and tokens\n",
+        "\nDate range\n",
+        "\nTop models by cost\n",
+        "\nSessions\n",
+        "\nActive block\n",
+        "\nMachine\n",
+    ] {
+        assert!(out.contains(section), "no {section:?} in\n{out}");
+    }
+    let (_, cost) = ccusage_totals(&claude);
+    assert_eq!(
+        value(out, "total cost"),
+        Some(format!("${cost:.2}").as_str()),
+        "{out}"
+    );
+    assert!(
+        value(out, "daily").unwrap().starts_with("ok, 8 rows, "),
+        "{out}"
+    );
+    assert_eq!(
+        value(out, "previous import"),
+        Some("none: the first import of this machine")
+    );
+    assert_eq!(value(out, "new days"), Some("8"), "{out}");
+    assert_eq!(value(out, "active days"), Some("8 of 8"), "{out}");
+    assert_eq!(value(out, "ccusage"), Some("20.0.24"));
+    assert!(
+        value(out, "time left").is_some(),
+        "the active block is missing:\n{out}"
+    );
+    // The fleet line reads the database: the four machines of the colour loop and this one.
+    assert!(
+        out.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("all machines: 4 machines, $"),
+        "{out}"
+    );
+    assert!(!out.contains("warning"), "{out}");
+
+    // Again: nothing new, and the previous import is the first run.
+    let second = env.importer("cron-box").logs(&claude).run();
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    let out = &second.stdout;
+    let previous = value(out, "previous import").unwrap();
+    assert!(previous.ends_with(" UTC (just now)"), "{out}");
+    for label in ["new days", "new sessions", "new blocks", "updated rows"] {
+        assert_eq!(value(out, label), Some("0"), "{label}: {out}");
+    }
+    assert!(value(out, "ccusage_usage_daily")
+        .unwrap()
+        .starts_with("0 written"));
+}
+
+#[test]
+fn report_stale_logs_get_a_warning() {
+    let env = TestEnv::new("report_stale");
+    // Logs that ended ten days ago.
+    let now = chrono::Utc::now() - chrono::Duration::days(10);
+    let claude = env.generate_logs(
+        "claude",
+        &[
+            "--projects",
+            "1",
+            "--days",
+            "3",
+            "--lines",
+            "60",
+            "--seed",
+            "3",
+            "--now",
+            &now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ],
+    );
+    let run = env.importer("stale-box").logs(&claude).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let warning = value(&run.stdout, "warning").unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(warning.starts_with("the newest usage is "), "{warning}");
+    assert!(warning.contains("CLAUDE_CONFIG_DIR"), "{warning}");
+    assert!(!run.stdout.contains("\nActive block\n"), "{}", run.stdout);
+}
+
+#[test]
+fn report_quiet_and_json_print_only_their_own() {
+    let env = TestEnv::new("report_quiet");
+    let claude = env.generate_logs("claude", SMALL);
+    let quiet = env.importer("quiet-box").logs(&claude).arg("--quiet").run();
+    assert_eq!(quiet.code, 0, "{}\n{}", quiet.stdout, quiet.stderr);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    let lines: Vec<&str> = quiet.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", quiet.stdout);
+    assert!(lines[0].starts_with("ccusage-import: ok: machine quiet-box, "));
+    assert!(
+        lines[0].contains("; all machines: 1 machine, $"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].ends_with(" in 8 days"), "{}", lines[0]);
+
+    let json = env
+        .importer("json-box")
+        .logs(&claude)
+        .arg("--json")
+        .arg("--color")
+        .arg("always")
+        .run();
+    assert_eq!(json.code, 0, "{}\n{}", json.stdout, json.stderr);
+    assert!(json.stderr.is_empty(), "{}", json.stderr);
+    let value = json.json();
+    assert_eq!(value["fleet"]["machines"], 2);
+    assert_eq!(value["changes"]["previous_import"], "none");
+    assert_eq!(value["changes"]["new_rows"]["ccusage_usage_daily"], 8);
+    assert_eq!(value["active_days"], 8);
+    assert!(
+        value["active_block"]["projected_total_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(value["models"].as_array().unwrap().len() >= 2);
+    assert!(value["sessions"]["count"].as_u64().unwrap() > 0);
+}
+
+/// A tmux server of the test's own (its own socket), killed when the test ends however it
+/// ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed")
+    }
+
+    /// The pane with its scrollback, escape codes kept.
+    fn capture(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-e", "-J", "-S", "-", "-t", "live"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+#[test]
+fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
+    let env = TestEnv::new("report_tty");
+    let claude = env.generate_logs("claude", SMALL);
+    // Each report waits a second before running the real ccusage, so the spinners are on
+    // screen long enough to be seen however fast the machine is.
+    let slow = env.path("slow-ccusage");
+    std::fs::write(
+        &slow,
+        "#!/bin/sh\ncase \" $* \" in *\" --version \"*) ;; *) sleep 1 ;; esac\nexec ccusage \"$@\"\n",
+    )
+    .unwrap();
+    make_executable(&slow);
+    let script = env.path("run.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncd '{dir}'\nenv -i PATH='{path}' HOME='{dir}' TERM=\"$TERM\" \
+             CLAUDE_CONFIG_DIR='{claude}' CH_URL='{url}' CH_DATABASE='{db}' \
+             CCUSAGE_BIN='{slow}' '{bin}' --machine-name tty-box\n\
+             echo \"exit=$?\"\nsleep 120\n",
+            dir = env.dir.path().display(),
+            path = std::env::var("PATH").unwrap_or_default(),
+            claude = claude.display(),
+            url = server_url(),
+            db = env.database,
+            slow = slow.display(),
+            bin = BIN,
+        ),
+    )
+    .unwrap();
+    make_executable(&script);
+
+    let tmux = Tmux {
+        socket: format!("ccusage-import-it-{}", std::process::id()),
+    };
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "live",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &script.display().to_string(),
+    ]);
+    assert!(
+        started.status.success(),
+        "tmux new-session failed: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut saw_spinner = false;
+    let mut saw_counter = false;
+    let last = loop {
+        let screen = tmux.capture();
+        let plain = strip_escapes(&screen);
+        for line in plain.lines() {
+            let line = line.trim_start();
+            if line.starts_with(SPINNER) && line.contains("running") {
+                saw_spinner = true;
+            }
+            if line.starts_with(SPINNER) && line.contains(" reports") && line.contains('/') {
+                saw_counter = true;
+            }
+        }
+        if plain.contains("exit=") {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not end in time; screen:\n{plain}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let plain = strip_escapes(&last);
+    assert!(plain.contains("exit=0"), "{plain}");
+    assert!(saw_spinner, "no running spinner was ever on screen");
+    assert!(saw_counter, "no n/N reports counter was ever on screen");
+
+    // The live view ended: every step is a ✓ line, nothing spins, nothing is left running.
+    assert!(
+        !plain.contains(SPINNER),
+        "a spinner was left on screen:\n{plain}"
+    );
+    assert!(!plain.contains("running"), "{plain}");
+    assert!(!plain.contains("interrupted"), "{plain}");
+    assert!(!plain.contains('✗'), "{plain}");
+    let line = |start: &str| {
+        plain
+            .lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in\n{plain}"))
+    };
+    assert!(line("✓ ClickHouse").contains(&env.database), "{plain}");
+    let counter = line("✓ ccusage");
+    assert!(counter.contains("6/6 reports"), "{counter}");
+    for report in [
+        "daily",
+        "monthly",
+        "session",
+        "blocks",
+        "projects_daily",
+        "agents_daily",
+    ] {
+        line(&format!("✓ {report} "));
+    }
+    assert!(line("✓ ccusage_usage_daily").contains("8 new, 0 updated, 0 unchanged"));
+    assert!(plain.contains("tables written"), "{plain}");
+
+    // Then the summary, after the live view, in colour.
+    let live_end = plain.find("tables written").unwrap();
+    let summary = plain
+        .find("ccusage-import: machine tty-box")
+        .unwrap_or_else(|| panic!("no summary in\n{plain}"));
+    assert!(live_end < summary, "{plain}");
+    // A blank line between the last ✓ line and the summary.
+    let before: Vec<&str> = plain[..summary].lines().rev().take(2).collect();
+    assert!(
+        before.len() == 2 && before[0].trim().is_empty() && before[1].contains('✓'),
+        "{plain}"
+    );
+    for section in [
+        "Records",
+        "Cost and tokens",
+        "Top models by cost",
+        "Machine",
+    ] {
+        assert!(plain[summary..].contains(section), "{section}: {plain}");
+    }
+    assert!(plain.contains("all machines: 1 machine, $"), "{plain}");
+    assert!(last.contains("\x1b["), "no colour on a terminal");
+    // Under the live view the summary does not repeat the reports that went well.
+    assert!(!plain[summary..].contains("\nReports\n"), "{plain}");
+}

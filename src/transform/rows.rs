@@ -150,36 +150,72 @@ macro_rules! usage_row {
     };
 }
 
-usage_row!(
+/// A row of one of the classic reports: its key columns, then the same usage columns in
+/// every table. `new` fills the usage from checked [`Figures`] and seals the row.
+macro_rules! classic_row {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        usage_row!(
+            $(#[$doc])*
+            $name {
+                $($(#[$fmeta])* $field: $ty,)*
+                input_tokens: u64,
+                output_tokens: u64,
+                cache_creation_tokens: u64,
+                cache_read_tokens: u64,
+                total_tokens: u64,
+                total_cost: Nanodollars,
+                models_used: Vec<String>,
+            }
+        );
+
+        impl $name {
+            fn new(ctx: &Context, figures: Figures, $($field: $ty),*) -> Result<Self> {
+                $name {
+                    machine_name: ctx.machine_name.clone(),
+                    $($field,)*
+                    input_tokens: figures.tokens.input,
+                    output_tokens: figures.tokens.output,
+                    cache_creation_tokens: figures.tokens.cache_creation,
+                    cache_read_tokens: figures.tokens.cache_read,
+                    total_tokens: figures.total_tokens,
+                    total_cost: figures.total_cost,
+                    models_used: figures.models_used,
+                    ccusage_version: ctx.ccusage_version.clone(),
+                    imported_at: ctx.imported_at,
+                    row_version: 0,
+                    content_hash: 0,
+                }
+                .seal()
+            }
+        }
+
+        impl ClassicRow for $name {
+            fn version_and_models(&self) -> (u64, &[String]) {
+                (self.row_version, &self.models_used)
+            }
+        }
+    };
+}
+
+/// What a classic row lends its child rows.
+trait ClassicRow {
+    fn version_and_models(&self) -> (u64, &[String]);
+}
+
+classic_row!(
     /// A row of `ccusage_usage_daily`.
     DailyRow {
         #[serde(with = "clickhouse::serde::chrono::date")]
         date: NaiveDate,
-        input_tokens: u64,
-        output_tokens: u64,
-        cache_creation_tokens: u64,
-        cache_read_tokens: u64,
-        total_tokens: u64,
-        total_cost: Nanodollars,
-        models_used: Vec<String>,
     }
 );
 
-usage_row!(
+classic_row!(
     /// A row of `ccusage_usage_monthly`.
-    MonthlyRow {
-        month: String,
-        input_tokens: u64,
-        output_tokens: u64,
-        cache_creation_tokens: u64,
-        cache_read_tokens: u64,
-        total_tokens: u64,
-        total_cost: Nanodollars,
-        models_used: Vec<String>,
-    }
+    MonthlyRow { month: String }
 );
 
-usage_row!(
+classic_row!(
     /// A row of `ccusage_usage_sessions`.
     SessionRow {
         session_id: String,
@@ -188,13 +224,24 @@ usage_row!(
         first_activity: Option<DateTime<Utc>>,
         #[serde(with = "clickhouse::serde::chrono::datetime")]
         last_activity: DateTime<Utc>,
-        input_tokens: u64,
-        output_tokens: u64,
-        cache_creation_tokens: u64,
-        cache_read_tokens: u64,
-        total_tokens: u64,
-        total_cost: Nanodollars,
-        models_used: Vec<String>,
+    }
+);
+
+classic_row!(
+    /// A row of `ccusage_usage_projects_daily`: one project on one day.
+    ProjectDailyRow {
+        project: String,
+        #[serde(with = "clickhouse::serde::chrono::date")]
+        date: NaiveDate,
+    }
+);
+
+classic_row!(
+    /// A row of `ccusage_usage_agents_daily`: one agent on one day (ccusage 19+).
+    AgentDailyRow {
+        agent: String,
+        #[serde(with = "clickhouse::serde::chrono::date")]
+        date: NaiveDate,
     }
 );
 
@@ -222,38 +269,6 @@ usage_row!(
         projected_total_tokens: u64,
         projected_total_cost: Nanodollars,
         projected_remaining_minutes: u64,
-    }
-);
-
-usage_row!(
-    /// A row of `ccusage_usage_projects_daily`: one project on one day.
-    ProjectDailyRow {
-        project: String,
-        #[serde(with = "clickhouse::serde::chrono::date")]
-        date: NaiveDate,
-        input_tokens: u64,
-        output_tokens: u64,
-        cache_creation_tokens: u64,
-        cache_read_tokens: u64,
-        total_tokens: u64,
-        total_cost: Nanodollars,
-        models_used: Vec<String>,
-    }
-);
-
-usage_row!(
-    /// A row of `ccusage_usage_agents_daily`: one agent on one day (ccusage 19+).
-    AgentDailyRow {
-        agent: String,
-        #[serde(with = "clickhouse::serde::chrono::date")]
-        date: NaiveDate,
-        input_tokens: u64,
-        output_tokens: u64,
-        cache_creation_tokens: u64,
-        cache_read_tokens: u64,
-        total_tokens: u64,
-        total_cost: Nanodollars,
-        models_used: Vec<String>,
     }
 );
 
@@ -321,14 +336,19 @@ struct Figures {
     models_used: Vec<String>,
 }
 
-fn figures(row: &UsageRow) -> Result<Figures> {
-    let tokens = Tokens::of_row(row);
-    Ok(Figures {
-        total_tokens: tokens.total()?,
-        tokens,
-        total_cost: usd(row.total_cost).context("totalCost")?,
-        models_used: sorted_models(&row.models_used),
-    })
+impl Figures {
+    fn check(tokens: Tokens, total_cost: f64, models_used: &[String]) -> Result<Figures> {
+        Ok(Figures {
+            total_tokens: tokens.total()?,
+            tokens,
+            total_cost: usd(total_cost).context("totalCost")?,
+            models_used: sorted_models(models_used),
+        })
+    }
+
+    fn of_row(row: &UsageRow) -> Result<Figures> {
+        Figures::check(Tokens::of_row(row), row.total_cost, &row.models_used)
+    }
 }
 
 /// Model lists are sets; ccusage's order varies between runs and versions, so sort them to
@@ -395,6 +415,19 @@ fn children<P>(
     })
 }
 
+/// A classic row with the child rows that belong to exactly this version of it.
+fn classic_record<R: ClassicRow>(
+    ctx: &Context,
+    kind: ParentKind,
+    key: String,
+    row: R,
+    breakdowns: &[ModelBreakdown],
+) -> Result<Record<R>> {
+    let (version, models) = row.version_and_models();
+    let models = models.to_vec();
+    children(ctx, kind, &key, row, version, &models, breakdowns)
+}
+
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
     value
         .as_deref()
@@ -451,32 +484,12 @@ pub fn map_daily(report: Option<&DailyReport>, ctx: &Context) -> Result<Vec<Reco
     let rows = report.map_or(&[][..], |r| &r.daily[..]);
     each(rows, "daily row", |src| {
         let date = parse_date(required(&src.date, "date")?)?;
-        let f = figures(src)?;
-        let row = DailyRow {
-            machine_name: ctx.machine_name.clone(),
-            date,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cache_creation_tokens: f.tokens.cache_creation,
-            cache_read_tokens: f.tokens.cache_read,
-            total_tokens: f.total_tokens,
-            total_cost: f.total_cost,
-            models_used: f.models_used,
-            ccusage_version: ctx.ccusage_version.clone(),
-            imported_at: ctx.imported_at,
-            row_version: 0,
-            content_hash: 0,
-        }
-        .seal()?;
-        let (version, models) = (row.row_version, row.models_used.clone());
-        let key = date.to_string();
-        children(
+        let row = DailyRow::new(ctx, Figures::of_row(src)?, date)?;
+        classic_record(
             ctx,
             ParentKind::Daily,
-            &key,
+            date.to_string(),
             row,
-            version,
-            &models,
             &src.model_breakdowns,
         )
     })
@@ -489,33 +502,8 @@ pub fn map_monthly(
     let rows = report.map_or(&[][..], |r| &r.monthly[..]);
     each(rows, "monthly row", |src| {
         let month = parse_month(required(&src.month, "month")?)?;
-        let f = figures(src)?;
-        let row = MonthlyRow {
-            machine_name: ctx.machine_name.clone(),
-            month: month.clone(),
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cache_creation_tokens: f.tokens.cache_creation,
-            cache_read_tokens: f.tokens.cache_read,
-            total_tokens: f.total_tokens,
-            total_cost: f.total_cost,
-            models_used: f.models_used,
-            ccusage_version: ctx.ccusage_version.clone(),
-            imported_at: ctx.imported_at,
-            row_version: 0,
-            content_hash: 0,
-        }
-        .seal()?;
-        let (version, models) = (row.row_version, row.models_used.clone());
-        children(
-            ctx,
-            ParentKind::Monthly,
-            &month,
-            row,
-            version,
-            &models,
-            &src.model_breakdowns,
-        )
+        let row = MonthlyRow::new(ctx, Figures::of_row(src)?, month.clone())?;
+        classic_record(ctx, ParentKind::Monthly, month, row, &src.model_breakdowns)
     })
 }
 
@@ -533,38 +521,16 @@ pub fn map_sessions(
         let project_path = src.project_path.clone().unwrap_or_default();
         let last_activity = parse_time(required(&src.last_activity, "lastActivity")?)?;
         let first_activity = src.first_activity.as_deref().map(parse_time).transpose()?;
-        let f = figures(src)?;
-        let row = SessionRow {
-            machine_name: ctx.machine_name.clone(),
-            session_id: session_id.clone(),
-            project_path: project_path.clone(),
+        let key = session_key(&project_path, &session_id);
+        let row = SessionRow::new(
+            ctx,
+            Figures::of_row(src)?,
+            session_id,
+            project_path,
             first_activity,
             last_activity,
-            input_tokens: f.tokens.input,
-            output_tokens: f.tokens.output,
-            cache_creation_tokens: f.tokens.cache_creation,
-            cache_read_tokens: f.tokens.cache_read,
-            total_tokens: f.total_tokens,
-            total_cost: f.total_cost,
-            models_used: f.models_used,
-            ccusage_version: ctx.ccusage_version.clone(),
-            imported_at: ctx.imported_at,
-            row_version: 0,
-            content_hash: 0,
-        }
-        .seal()?;
-        let (version, models) = (row.row_version, row.models_used.clone());
-        let key = session_key(&project_path, &session_id);
-        let kind = ParentKind::Session;
-        children(
-            ctx,
-            kind,
-            &key,
-            row,
-            version,
-            &models,
-            &src.model_breakdowns,
-        )
+        )?;
+        classic_record(ctx, ParentKind::Session, key, row, &src.model_breakdowns)
     })
 }
 
@@ -591,34 +557,13 @@ pub fn map_projects_daily(
     for (project, rows) in &report.projects {
         let mapped = each(rows, &format!("project {project:?} row"), |src| {
             let date = parse_date(required(&src.date, "date")?)?;
-            let f = figures(src)?;
-            let row = ProjectDailyRow {
-                machine_name: ctx.machine_name.clone(),
-                project: project.clone(),
-                date,
-                input_tokens: f.tokens.input,
-                output_tokens: f.tokens.output,
-                cache_creation_tokens: f.tokens.cache_creation,
-                cache_read_tokens: f.tokens.cache_read,
-                total_tokens: f.total_tokens,
-                total_cost: f.total_cost,
-                models_used: f.models_used,
-                ccusage_version: ctx.ccusage_version.clone(),
-                imported_at: ctx.imported_at,
-                row_version: 0,
-                content_hash: 0,
-            }
-            .seal()?;
-            let (version, models) = (row.row_version, row.models_used.clone());
+            let row = ProjectDailyRow::new(ctx, Figures::of_row(src)?, project.clone(), date)?;
             let key = project_day_key(date, project);
-            let kind = ParentKind::ProjectDaily;
-            children(
+            classic_record(
                 ctx,
-                kind,
-                &key,
+                ParentKind::ProjectDaily,
+                key,
                 row,
-                version,
-                &models,
                 &src.model_breakdowns,
             )
         })?;
@@ -683,33 +628,14 @@ fn map_agent_day(
         cache_creation: usage.cache_creation_tokens,
         cache_read: usage.cache_read_tokens,
     };
-    let row = AgentDailyRow {
-        machine_name: ctx.machine_name.clone(),
-        agent: agent.to_owned(),
-        date,
-        input_tokens: tokens.input,
-        output_tokens: tokens.output,
-        cache_creation_tokens: tokens.cache_creation,
-        cache_read_tokens: tokens.cache_read,
-        total_tokens: tokens.total()?,
-        total_cost: usd(usage.total_cost).context("totalCost")?,
-        models_used: sorted_models(&usage.models_used),
-        ccusage_version: ctx.ccusage_version.clone(),
-        imported_at: ctx.imported_at,
-        row_version: 0,
-        content_hash: 0,
-    }
-    .seal()?;
-    let (version, models) = (row.row_version, row.models_used.clone());
+    let figures = Figures::check(tokens, usage.total_cost, &usage.models_used)?;
+    let row = AgentDailyRow::new(ctx, figures, agent.to_owned(), date)?;
     let key = agent_day_key(date, agent);
-    let kind = ParentKind::AgentDaily;
-    children(
+    classic_record(
         ctx,
-        kind,
-        &key,
+        ParentKind::AgentDaily,
+        key,
         row,
-        version,
-        &models,
         &usage.model_breakdowns,
     )
 }

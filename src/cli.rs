@@ -47,24 +47,31 @@ pub struct Cli {
     pub quiet: bool,
 
     /// When to use colours and spinners.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, env = "CCUSAGE_IMPORT_COLOR")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true,
+        env = "CCUSAGE_IMPORT_COLOR")]
     pub color: ColorChoice,
 
     /// The name rows are tagged with [default: the hostname, lowercased].
-    #[arg(long, env = "MACHINE_NAME", value_name = "NAME")]
+    #[arg(long, global = true, env = "MACHINE_NAME", value_name = "NAME")]
     pub machine_name: Option<String>,
 
     /// Read settings from this file instead of ./.env.
-    #[arg(long, env = "CCUSAGE_IMPORT_ENV_FILE", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "CCUSAGE_IMPORT_ENV_FILE",
+        value_name = "PATH"
+    )]
     pub env_file: Option<PathBuf>,
 
     /// ClickHouse URL; overrides CH_HOST, CH_PORT and CH_SECURE (e.g. https://host:8443).
-    #[arg(long, env = "CH_URL", value_name = "URL")]
+    #[arg(long, global = true, env = "CH_URL", value_name = "URL")]
     pub ch_url: Option<String>,
 
     /// ClickHouse host.
     #[arg(
         long,
+        global = true,
         env = "CH_HOST",
         default_value = "localhost",
         value_name = "HOST"
@@ -72,21 +79,29 @@ pub struct Cli {
     pub ch_host: String,
 
     /// ClickHouse HTTP port [default: 8123, or 8443 with CH_SECURE].
-    #[arg(long, env = "CH_PORT", value_name = "PORT")]
+    #[arg(long, global = true, env = "CH_PORT", value_name = "PORT")]
     pub ch_port: Option<u16>,
 
     /// Use HTTPS (TLS with certificate verification).
-    #[arg(long, env = "CH_SECURE", value_name = "BOOL", default_value = "false",
+    #[arg(long, global = true,
+        env = "CH_SECURE", value_name = "BOOL", default_value = "false",
           action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ch_secure: bool,
 
     /// ClickHouse user.
-    #[arg(long, env = "CH_USER", default_value = "default", value_name = "USER")]
+    #[arg(
+        long,
+        global = true,
+        env = "CH_USER",
+        default_value = "default",
+        value_name = "USER"
+    )]
     pub ch_user: String,
 
     /// ClickHouse password (prefer the environment or .env: flags show in `ps`).
     #[arg(
         long,
+        global = true,
         env = "CH_PASSWORD",
         hide_env_values = true,
         value_name = "PASSWORD"
@@ -96,6 +111,7 @@ pub struct Cli {
     /// ClickHouse database; created if missing.
     #[arg(
         long,
+        global = true,
         env = "CH_DATABASE",
         default_value = "ccusage",
         value_name = "NAME"
@@ -124,13 +140,20 @@ pub struct Cli {
 
     /// How often a ClickHouse request that failed for a passing reason (network, timeout,
     /// server busy) is tried again. Authentication, permission and SQL errors are not retried.
-    #[arg(long, env = "CH_MAX_RETRIES", default_value_t = 3, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "CH_MAX_RETRIES",
+        default_value_t = 3,
+        value_name = "N"
+    )]
     pub max_retries: u32,
 
     /// Milliseconds before the first retry; each further retry waits about twice as long,
     /// with jitter.
     #[arg(
         long,
+        global = true,
         env = "CH_RETRY_DELAY",
         default_value_t = 1000,
         value_name = "MS"
@@ -143,13 +166,15 @@ pub struct Cli {
     pub lock_file: Option<PathBuf>,
 
     /// Show each command run and each ClickHouse request with its timing on stderr.
-    #[arg(long, short, env = "CCUSAGE_IMPORT_VERBOSE",
+    #[arg(long, short, global = true,
+        env = "CCUSAGE_IMPORT_VERBOSE",
           value_parser = clap::builder::BoolishValueParser::new(),
           action = clap::ArgAction::SetTrue)]
     pub verbose: bool,
 
     /// Seconds a ClickHouse request may take.
-    #[arg(long, env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
+    #[arg(long, global = true,
+        env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ch_timeout: u64,
 }

@@ -80,7 +80,7 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
     if rows == 0 && !is_fleet(name) {
         eprintln!(
             "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \
-             before `query` (`ccusage-import query fleet_machines` lists the machines)",
+             (`ccusage-import query fleet_machines` lists the machines)",
             config.machine_name
         );
     }
@@ -108,8 +108,8 @@ pub fn render_list(queries: &[Named<'_>], machine: &str) -> String {
     let sections = [
         (
             format!(
-                "For one machine ({}): MACHINE_NAME, now {machine:?} (--machine-name NAME before \
-                 `query` picks another)",
+                "For one machine ({}): MACHINE_NAME, now {machine:?} (--machine-name NAME picks \
+                 another)",
                 one.len()
             ),
             one,

@@ -16,6 +16,7 @@ Exit codes:
   3  ClickHouse failed (connection, authentication, schema, write)
   4  one or more ccusage reports failed; the others were imported
   5  another import is still running (it holds the lock file)
+  130, 143  stopped by Ctrl-C or SIGTERM; the ccusage reports were killed
 ";
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.

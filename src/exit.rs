@@ -16,6 +16,10 @@ pub enum Exit {
     Reports = 4,
     /// Another import holds the lock.
     Locked = 5,
+    /// Stopped by Ctrl-C (SIGINT), 128 + 2 as shells report it.
+    Interrupted = 130,
+    /// Stopped by SIGTERM, 128 + 15.
+    Terminated = 143,
 }
 
 impl Exit {
@@ -69,6 +73,8 @@ mod tests {
             (Exit::ClickHouse, 3),
             (Exit::Reports, 4),
             (Exit::Locked, 5),
+            (Exit::Interrupted, 130),
+            (Exit::Terminated, 143),
         ];
         for (exit, code) in table {
             assert_eq!(exit.code(), code);

@@ -90,11 +90,22 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         Some(live) => live,
         None => &report::Silent,
     };
-    let run = pipeline::import(config, reporter).await;
+    // On Ctrl-C or SIGTERM the import is dropped, which kills every ccusage process group
+    // it started; nothing half-written stays, since every insert is whole or not at all.
+    let run = tokio::select! {
+        run = pipeline::import(config, reporter) => run.exit_code(Exit::Other),
+        exit = stop_signal() => Err(Failure {
+            exit,
+            error: anyhow::anyhow!(
+                "stopped by a signal: the ccusage reports were killed and nothing more was \
+                 written; rows already stored are intact"
+            ),
+        }),
+    };
     if let Some(live) = &live {
         live.finish();
     }
-    let run = run.exit_code(Exit::Other)?;
+    let run = run?;
     match config.output {
         Output::Json => println!("{}", report::json::to_json(&run)),
         Output::Quiet => println!("{}", report::summary::closing_line(&run)),
@@ -113,6 +124,21 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         eprintln!("ccusage-import: error: {error}");
     }
     Ok(run.exit())
+}
+
+/// Resolves when the process is asked to stop, with the exit code that says how.
+async fn stop_signal() -> Exit {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => Exit::Interrupted,
+        _ = terminate.recv() => Exit::Terminated,
+    }
 }
 
 async fn verify(config: &Config) -> Result<Exit, Failure> {

@@ -468,34 +468,6 @@ fn a_report_that_fails_or_prints_no_valid_report_fails_alone_and_names_the_cause
 }
 
 /// Whether `pid` is a live process (a zombie is dead: it only waits to be reaped).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-            !state.starts_with('Z') && !state.starts_with('X')
-        }
-        Err(_) => false,
-    }
-}
-
-fn read_pid(path: &Path) -> u32 {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the hung report never started?)", path.display()));
-    text.trim().parse().unwrap()
-}
-
-/// Waits up to `limit` for `pid` to end.
-fn ends_within(pid: u32, limit: Duration) -> bool {
-    let started = Instant::now();
-    while alive(pid) {
-        if started.elapsed() > limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    true
-}
-
 /// A hung report is killed after --timeout together with everything it started, the run ends
 /// soon after, and the other reports are imported.
 #[test]

@@ -460,3 +460,54 @@ fn tls_is_used_with_certificate_verification() {
     );
     assert!(!dir.join("calls.log").exists());
 }
+
+#[test]
+fn ctrl_c_or_sigterm_kills_every_report_and_exits_130_or_143() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let env = TestEnv::new("signal");
+        let (dir, bin) = fixture_stand_in(&env);
+        let script = dir.join("daily.sh");
+        let body = format!(
+            "#!/bin/sh\nsleep 300 &\necho $! > '{d}/grandchild.pid'\necho $$ > '{d}/script.pid'\nsleep 300\n",
+            d = dir.display()
+        );
+        std::fs::write(&script, body).unwrap();
+        make_executable(&script);
+        let mut command = env
+            .importer("laptop")
+            .arg("--ccusage-bin")
+            .arg(&bin)
+            .command;
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the hung report", Duration::from_secs(20), || {
+            dir.join("script.pid").exists() && dir.join("grandchild.pid").exists()
+        });
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(exit.code(), Some(code), "{signal}: {stderr}");
+        assert!(stderr.contains("stopped by a signal"), "{stderr}");
+        for pid_file in ["script.pid", "grandchild.pid"] {
+            let pid = read_pid(&dir.join(pid_file));
+            assert!(
+                ends_within(pid, Duration::from_secs(5)),
+                "{pid_file} {pid} still runs"
+            );
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -378,4 +379,33 @@ impl Drop for PrivateServer {
     fn drop(&mut self) {
         let _ = self.script("stop").output();
     }
+}
+
+/// Whether a process is running (a zombie counts as ended).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z') && !state.starts_with('X')
+        }
+        Err(_) => false,
+    }
+}
+
+pub fn read_pid(path: &Path) -> u32 {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the hung report never started?)", path.display()));
+    text.trim().parse().unwrap()
+}
+
+/// Waits up to `limit` for `pid` to end.
+pub fn ends_within(pid: u32, limit: Duration) -> bool {
+    let started = Instant::now();
+    while alive(pid) {
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
 }

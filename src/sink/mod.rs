@@ -1,6 +1,7 @@
 //! Sink: ClickHouse. Connects, applies `sql/schema.sql`, and writes rows so that a re-import
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
+mod http;
 pub mod ledger;
 pub mod retry;
 pub mod verify;
@@ -94,7 +95,7 @@ impl Sink {
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
         // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
         // columns either way, and --verify checks every column's type against the schema.
-        let client = Client::default()
+        let client = Client::with_http_client(http::client())
             .with_url(&cfg.url)
             .with_user(&cfg.user)
             .with_password(cfg.password.expose())

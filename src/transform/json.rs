@@ -60,9 +60,42 @@ pub struct SessionReport {
 
 /// `daily --instances`: rows grouped by encoded project directory.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawProjectsReport")]
 pub struct ProjectsReport {
-    #[serde(deserialize_with = "unique_keys")]
     pub projects: BTreeMap<String, Vec<UsageRow>>,
+}
+
+#[derive(Deserialize)]
+struct RawProjectsReport {
+    #[serde(default, deserialize_with = "some_unique_keys")]
+    projects: Option<BTreeMap<String, Vec<UsageRow>>>,
+    daily: Option<Vec<serde::de::IgnoredAny>>,
+}
+
+impl TryFrom<RawProjectsReport> for ProjectsReport {
+    type Error = &'static str;
+
+    fn try_from(raw: RawProjectsReport) -> Result<Self, Self::Error> {
+        match (raw.projects, raw.daily) {
+            (Some(projects), _) => Ok(ProjectsReport { projects }),
+            // With no usage at all, ccusage 20 answers `--instances` in the plain daily shape.
+            (None, Some(daily)) if daily.is_empty() => Ok(ProjectsReport {
+                projects: BTreeMap::new(),
+            }),
+            (None, Some(_)) => {
+                Err("ccusage printed daily rows without `projects`: it ignored --instances")
+            }
+            (None, None) => Err("missing field `projects`"),
+        }
+    }
+}
+
+fn some_unique_keys<'de, D, V>(deserializer: D) -> Result<Option<BTreeMap<String, V>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    unique_keys(deserializer).map(Some)
 }
 
 /// A map that refuses a repeated key: serde's own maps keep the last copy, which would
@@ -251,6 +284,23 @@ mod tests {
         assert!(
             error.to_string().contains("duplicate key \"-home-a\""),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn an_empty_instances_report_in_the_daily_shape_means_no_rows() {
+        let empty = br#"{"daily": [], "totals": {"inputTokens": 0, "totalCost": -0.0}}"#;
+        let report = parse_report::<ProjectsReport>(empty).unwrap().unwrap();
+        assert!(report.projects.is_empty());
+        let ignored = br#"{"daily": [{"date": "2026-11-20"}], "totals": {}}"#;
+        let error = parse_report::<ProjectsReport>(ignored)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ignored --instances"), "{error}");
+        let neither = parse_report::<ProjectsReport>(br#"{"totals": {}}"#).unwrap_err();
+        assert!(
+            neither.to_string().contains("missing field `projects`"),
+            "{neither}"
         );
     }
 

@@ -450,3 +450,18 @@ fn a_table_made_by_an_older_release_gains_the_new_columns_and_keeps_its_rows() {
     let verify = env.importer("laptop").arg("--verify").run();
     assert_eq!(verify.code, 0, "{}", verify.stdout);
 }
+
+#[test]
+fn a_machine_without_usage_imports_nothing_and_succeeds() {
+    let env = TestEnv::new("empty");
+    let claude = env.path("claude");
+    std::fs::create_dir_all(claude.join("projects")).unwrap();
+    let summary = env.importer("fresh").logs(&claude).import_ok();
+    for (report, outcome) in summary["reports"].as_object().unwrap() {
+        assert_eq!(outcome["status"], "ok", "{report}: {outcome}");
+        assert_eq!(outcome["rows"], 0, "{report}");
+    }
+    assert_eq!(summary["reports"].as_object().unwrap().len(), 6);
+    assert_eq!(env.sql("SELECT count() FROM ccusage_usage_daily").trim(), "0");
+    assert_eq!(env.sql("SELECT count() FROM ccusage_import_runs").trim(), "1");
+}

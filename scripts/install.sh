@@ -94,8 +94,9 @@ header "configuration (.env)"
 if [[ -e .env ]]; then
     echo ".env exists: keeping it"
 elif [[ -f .env.example ]]; then
-    cp .env.example .env
-    echo "created .env from .env.example: edit it to point at your ClickHouse"
+    # It will hold the ClickHouse password: readable by you alone from the start.
+    (umask 077 && cp .env.example .env)
+    echo "created .env from .env.example (mode 600): edit it to point at your ClickHouse"
 else
     echo "no .env and no .env.example: using the environment and built-in defaults"
 fi

@@ -1,27 +1,11 @@
 //! Unattended runs (issue 6): ClickHouse faults, retries, overlapping runs, secrets.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-
-/// A stand-in 20.0.24 with all Claude fixtures; the agents report prints `[]`.
-fn fixture_stand_in(env: &TestEnv) -> (PathBuf, PathBuf) {
-    let dir = env.path("fake");
-    let bin = env.stand_in(&dir, "ccusage 20.0.24");
-    for (file, report) in [
-        ("claude-daily.json", "daily"),
-        ("claude-monthly.json", "monthly"),
-        ("claude-session.json", "session"),
-        ("claude-blocks.json", "blocks"),
-        ("claude-daily-instances.json", "instances"),
-    ] {
-        use_fixture(&dir, "20.0.24", file, report);
-    }
-    (dir, bin)
-}
 
 /// Makes every report of a stand-in wait until `dir/go` exists before printing.
 fn hold_reports_until_go(dir: &Path) {
@@ -55,7 +39,7 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 #[test]
 fn a_wrong_password_fails_fast_without_retrying_or_showing_the_password() {
     let env = TestEnv::new("password");
-    let (_, bin) = fixture_stand_in(&env);
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let started = Instant::now();
     let run = env
         .importer("laptop")
@@ -87,7 +71,7 @@ fn a_wrong_password_fails_fast_without_retrying_or_showing_the_password() {
 #[test]
 fn a_host_that_does_not_resolve_says_check_ch_host() {
     let env = TestEnv::new("dns");
-    let (dir, bin) = fixture_stand_in(&env);
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let run = env
         .importer("laptop")
         .arg("--ccusage-bin")
@@ -112,7 +96,7 @@ fn a_host_that_does_not_resolve_says_check_ch_host() {
 #[test]
 fn a_read_only_user_gets_a_clear_error_and_the_data_stays() {
     let env = TestEnv::new("readonly");
-    let (_, bin) = fixture_stand_in(&env);
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     env.importer("laptop")
         .arg("--ccusage-bin")
         .arg(&bin)
@@ -139,7 +123,7 @@ fn a_read_only_user_gets_a_clear_error_and_the_data_stays() {
 #[test]
 fn a_server_that_never_answers_times_out() {
     let env = TestEnv::new("silent");
-    let (dir, bin) = fixture_stand_in(&env);
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     // Accepts connections and never says a word.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -196,7 +180,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
     let env = TestEnv::new("restart");
     let server = PrivateServer::start(env.path("server"));
     let url = server.url();
-    let (dir, bin) = fixture_stand_in(&env);
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let totals = "SELECT sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens), \
                   sum(cache_read_tokens), toFloat64(sum(total_cost)) FROM ccusage_v_daily_summary";
     let query = |sql_text: &str| {
@@ -290,7 +274,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
 #[test]
 fn a_second_run_is_refused_while_the_first_holds_the_lock_and_a_killed_run_leaves_none() {
     let env = TestEnv::new("lock");
-    let (dir, bin) = fixture_stand_in(&env);
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     hold_reports_until_go(&dir);
     let mut first = env
         .importer("laptop")
@@ -326,7 +310,7 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock_and_a_killed_run_leave
 #[test]
 fn a_settings_file_others_can_read_gets_a_warning() {
     let env = TestEnv::new("envfile");
-    let (_, bin) = fixture_stand_in(&env);
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let file = env.path("settings.env");
     std::fs::write(&file, "CH_PASSWORD=\n").unwrap();
     let mode = |m| {
@@ -362,7 +346,7 @@ fn a_settings_file_others_can_read_gets_a_warning() {
 #[test]
 fn verbose_shows_commands_and_requests_with_timings() {
     let env = TestEnv::new("verbose");
-    let (_, bin) = fixture_stand_in(&env);
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let run = env
         .importer("laptop")
         .arg("--ccusage-bin")
@@ -388,7 +372,7 @@ fn verbose_shows_commands_and_requests_with_timings() {
 #[test]
 fn tls_is_used_with_certificate_verification() {
     let env = TestEnv::new("tls");
-    let (dir, bin) = fixture_stand_in(&env);
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     // A TLS server with a self-signed certificate: the handshake must be refused.
     let key = env.path("key.pem");
     let cert = env.path("cert.pem");
@@ -465,7 +449,7 @@ fn tls_is_used_with_certificate_verification() {
 fn ctrl_c_or_sigterm_kills_every_report_and_exits_130_or_143() {
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let env = TestEnv::new("signal");
-        let (dir, bin) = fixture_stand_in(&env);
+        let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
         let script = dir.join("daily.sh");
         let body = format!(
             "#!/bin/sh\nsleep 300 &\necho $! > '{d}/grandchild.pid'\necho $$ > '{d}/script.pid'\nsleep 300\n",

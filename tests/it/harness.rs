@@ -68,6 +68,19 @@ pub fn sql_as(database: &str, query: &str, user: &str, password: &str) -> String
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The small data set the fixtures were captured from: 2 projects, 8 days, an active block.
+pub const SMALL: &[&str] = &[
+    "--projects",
+    "2",
+    "--days",
+    "8",
+    "--lines",
+    "400",
+    "--seed",
+    "1",
+    "--active",
+];
+
 /// One test's world: a temp dir, a database of its own, logs and settings.
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
@@ -408,4 +421,54 @@ pub fn ends_within(pid: u32, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     true
+}
+
+/// A stand-in that prints the captured output of `fixtures` as version `version` prints it.
+pub fn fixture_stand_in(env: &TestEnv, version: &str, fixtures: &str) -> (PathBuf, PathBuf) {
+    let dir = env.path(&format!("fake-{version}"));
+    let printed = if version.starts_with("1") && !version.starts_with("19") {
+        version.to_owned() // 15–18 print the bare version
+    } else {
+        format!("ccusage {version}")
+    };
+    let bin = env.stand_in(&dir, &printed);
+    let classic = fixtures.starts_with("18.");
+    let name = |report: &str| {
+        if classic {
+            format!("{report}.json")
+        } else {
+            format!("claude-{report}.json")
+        }
+    };
+    use_fixture(&dir, fixtures, &name("daily"), "daily");
+    use_fixture(&dir, fixtures, &name("monthly"), "monthly");
+    use_fixture(&dir, fixtures, &name("session"), "session");
+    use_fixture(&dir, fixtures, &name("blocks"), "blocks");
+    use_fixture(&dir, fixtures, &name("daily-instances"), "instances");
+    if !classic {
+        use_fixture(&dir, fixtures, "daily-sections-by-agent.json", "agents");
+    }
+    (dir, bin)
+}
+
+/// How many UTC days hold usage in generated logs, from the generator's ground truth. The
+/// small data set ends at the current time, so this is 7 or 8 depending on the hour.
+pub fn usage_days(claude_dir: &Path) -> usize {
+    let truth = std::fs::read(claude_dir.join("expected-summary.json")).unwrap();
+    let truth: Value = serde_json::from_slice(&truth).unwrap();
+    truth["maxWins"]["daily"].as_object().unwrap().len()
+}
+
+/// How many calendar days lie between the first and the last day with usage, both included.
+pub fn usage_span_days(claude_dir: &Path) -> i64 {
+    let truth = std::fs::read(claude_dir.join("expected-summary.json")).unwrap();
+    let truth: Value = serde_json::from_slice(&truth).unwrap();
+    let days: Vec<chrono::NaiveDate> = truth["maxWins"]["daily"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|d| d.parse().unwrap())
+        .collect();
+    let (first, last) = (days.iter().min().unwrap(), days.iter().max().unwrap());
+    (*last - *first).num_days() + 1
 }

@@ -4,18 +4,6 @@ use std::path::Path;
 
 use crate::harness::*;
 
-const SMALL: &[&str] = &[
-    "--projects",
-    "2",
-    "--days",
-    "8",
-    "--lines",
-    "400",
-    "--seed",
-    "1",
-    "--active",
-];
-
 fn assert_totals_match(env: &TestEnv, claude: &Path, filter: &str) {
     let (want_tokens, want_cost) = ccusage_totals(claude);
     let (got_tokens, got_cost) = tsv_totals(&env.sql(&format!("{DAILY_TOTALS} {filter}")));
@@ -462,6 +450,12 @@ fn a_machine_without_usage_imports_nothing_and_succeeds() {
         assert_eq!(outcome["rows"], 0, "{report}");
     }
     assert_eq!(summary["reports"].as_object().unwrap().len(), 6);
-    assert_eq!(env.sql("SELECT count() FROM ccusage_usage_daily").trim(), "0");
-    assert_eq!(env.sql("SELECT count() FROM ccusage_import_runs").trim(), "1");
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
+        "0"
+    );
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_import_runs").trim(),
+        "1"
+    );
 }

@@ -6,18 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-const SMALL: &[&str] = &[
-    "--projects",
-    "2",
-    "--days",
-    "8",
-    "--lines",
-    "400",
-    "--seed",
-    "1",
-    "--active",
-];
-
 const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// Removes CSI escape sequences (colours, cursor moves) from captured terminal text.
@@ -55,6 +43,7 @@ fn value<'a>(summary: &'a str, label: &str) -> Option<&'a str> {
 fn report_without_a_terminal_is_plain_complete_and_clean() {
     let env = TestEnv::new("report_plain");
     let claude = env.generate_logs("claude", SMALL);
+    let days = usage_days(&claude);
     // --color always asks for colour, but neither stdout nor stderr is a terminal here: the
     // summary stays plain and indicatif draws nothing.
     for color in ["auto", "never", "always"] {
@@ -105,15 +94,26 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
         "{out}"
     );
     assert!(
-        value(out, "daily").unwrap().starts_with("ok, 8 rows, "),
+        value(out, "daily")
+            .unwrap()
+            .starts_with(&format!("ok, {days} rows, ")),
         "{out}"
     );
     assert_eq!(
         value(out, "previous import"),
         Some("none: the first import of this machine")
     );
-    assert_eq!(value(out, "new days"), Some("8"), "{out}");
-    assert_eq!(value(out, "active days"), Some("8 of 8"), "{out}");
+    assert_eq!(
+        value(out, "new days"),
+        Some(days.to_string().as_str()),
+        "{out}"
+    );
+    let span = usage_span_days(&claude);
+    assert_eq!(
+        value(out, "active days"),
+        Some(format!("{days} of {span}").as_str()),
+        "{out}"
+    );
     assert_eq!(value(out, "ccusage"), Some("20.0.24"));
     assert!(
         value(out, "time left").is_some(),
@@ -187,7 +187,12 @@ fn report_quiet_and_json_print_only_their_own() {
         "{}",
         lines[0]
     );
-    assert!(lines[0].ends_with(" in 8 days"), "{}", lines[0]);
+    let days = usage_days(&claude);
+    assert!(
+        lines[0].ends_with(&format!(" in {days} days")),
+        "{}",
+        lines[0]
+    );
 
     let json = env
         .importer("json-box")
@@ -201,8 +206,8 @@ fn report_quiet_and_json_print_only_their_own() {
     let value = json.json();
     assert_eq!(value["fleet"]["machines"], 2);
     assert_eq!(value["changes"]["previous_import"], "none");
-    assert_eq!(value["changes"]["new_rows"]["ccusage_usage_daily"], 8);
-    assert_eq!(value["active_days"], 8);
+    assert_eq!(value["changes"]["new_rows"]["ccusage_usage_daily"], days);
+    assert_eq!(value["active_days"], days);
     assert!(
         value["active_block"]["projected_total_tokens"]
             .as_u64()
@@ -350,7 +355,8 @@ fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
     ] {
         line(&format!("✓ {report} "));
     }
-    assert!(line("✓ ccusage_usage_daily").contains("8 new, 0 updated, 0 unchanged"));
+    let days = usage_days(&claude);
+    assert!(line("✓ ccusage_usage_daily").contains(&format!("{days} new, 0 updated, 0 unchanged")));
     assert!(plain.contains("tables written"), "{plain}");
 
     // Then the summary, after the live view, in colour.

@@ -5,34 +5,6 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::*;
 
-/// A stand-in that prints the captured output of `fixtures` as version `version` prints it.
-fn stand_in_for(env: &TestEnv, version: &str, fixtures: &str) -> (PathBuf, PathBuf) {
-    let dir = env.path(&format!("fake-{version}"));
-    let printed = if version.starts_with("1") && !version.starts_with("19") {
-        version.to_owned() // 15–18 print the bare version
-    } else {
-        format!("ccusage {version}")
-    };
-    let bin = env.stand_in(&dir, &printed);
-    let classic = fixtures.starts_with("18.");
-    let name = |report: &str| {
-        if classic {
-            format!("{report}.json")
-        } else {
-            format!("claude-{report}.json")
-        }
-    };
-    use_fixture(&dir, fixtures, &name("daily"), "daily");
-    use_fixture(&dir, fixtures, &name("monthly"), "monthly");
-    use_fixture(&dir, fixtures, &name("session"), "session");
-    use_fixture(&dir, fixtures, &name("blocks"), "blocks");
-    use_fixture(&dir, fixtures, &name("daily-instances"), "instances");
-    if !classic {
-        use_fixture(&dir, fixtures, "daily-sections-by-agent.json", "agents");
-    }
-    (dir, bin)
-}
-
 fn truth(policy: &str) -> [u64; 4] {
     let path = Path::new(ROOT).join("tests/fixtures/ccusage/expected-summary.json");
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -61,7 +33,7 @@ fn every_major_from_15_to_20_uses_its_command_set_and_matches_its_own_totals() {
     ];
     for (version, fixtures, policy) in cases {
         let env = TestEnv::new("matrix");
-        let (dir, bin) = stand_in_for(&env, version, fixtures);
+        let (dir, bin) = fixture_stand_in(&env, version, fixtures);
         let summary = env
             .importer("laptop")
             .arg("--ccusage-bin")
@@ -105,7 +77,7 @@ fn every_major_from_15_to_20_uses_its_command_set_and_matches_its_own_totals() {
 #[test]
 fn a_version_older_than_15_is_refused() {
     let env = TestEnv::new("too_old");
-    let (_, bin) = stand_in_for(&env, "14.3.0", "18.0.11");
+    let (_, bin) = fixture_stand_in(&env, "14.3.0", "18.0.11");
     let run = env.importer("laptop").arg("--ccusage-bin").arg(&bin).run();
     assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
     assert!(
@@ -122,7 +94,7 @@ fn a_version_older_than_15_is_refused() {
 #[test]
 fn a_newer_major_warns_once_and_uses_the_newest_command_set() {
     let env = TestEnv::new("newer");
-    let (dir, bin) = stand_in_for(&env, "21.1.0", "20.0.24");
+    let (dir, bin) = fixture_stand_in(&env, "21.1.0", "20.0.24");
     let run = env
         .importer("laptop")
         .arg("--ccusage-bin")
@@ -158,7 +130,7 @@ fn a_newer_major_warns_once_and_uses_the_newest_command_set() {
 #[test]
 fn the_agents_table_keeps_every_agent_and_the_claude_tables_only_claude() {
     let env = TestEnv::new("agents");
-    let (dir, bin) = stand_in_for(&env, "20.0.24", "20.0.24");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let codex_day = r#"{"daily":[{"period":"2026-11-20","agent":"all","metadata":{"agents":["claude","codex"]},
         "agents":[
           {"agent":"claude","inputTokens":10,"outputTokens":20,"cacheCreationTokens":0,"cacheReadTokens":0,
@@ -243,7 +215,7 @@ fn ccusage_18_for_real_end_to_end() {
 /// Each report of this stand-in logs its start and end around a short sleep, so the log shows
 /// whether two reports ever ran at once.
 fn overlapping(env: &TestEnv, jobs: Option<&str>) -> bool {
-    let (dir, bin) = stand_in_for(env, "20.0.24", "20.0.24");
+    let (dir, bin) = fixture_stand_in(env, "20.0.24", "20.0.24");
     for report in [
         "daily",
         "monthly",

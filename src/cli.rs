@@ -21,10 +21,10 @@ Exit codes:
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
 ///
-/// Runs the five ccusage reports (daily, monthly, session, blocks, daily --instances) at
-/// once, tags every row with this machine's name and writes them into ClickHouse. Running it
-/// again changes nothing unless usage changed; rows of other machines and days whose logs
-/// were deleted are never touched.
+/// Runs the five ccusage reports (daily, monthly, session, blocks, daily --instances), plus
+/// the all-agent daily report from ccusage 19, at once, tags every row with this machine's
+/// name and writes them into ClickHouse. Running it again changes nothing unless usage
+/// changed; rows of other machines and days whose logs were deleted are never touched.
 #[derive(Debug, Parser)]
 #[command(name = "ccusage-import", version, after_long_help = AFTER_HELP)]
 pub struct Cli {

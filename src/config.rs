@@ -17,6 +17,8 @@ pub struct Config {
     pub mode: Mode,
     pub output: Output,
     pub machine_name: String,
+    /// Recorded beside the machine name in the ledger; empty where it cannot be read.
+    pub hostname: String,
     pub clickhouse: ClickHouse,
     pub ccusage_bin: Option<PathBuf>,
     pub limits: Limits,
@@ -111,6 +113,7 @@ fn readable_by_others(path: &Path) -> bool {
 
 impl Config {
     pub fn from_cli(cli: Cli, hostname: impl FnOnce() -> Option<String>) -> Result<Config> {
+        let hostname = hostname();
         let mode = if let Some(Command::Query(args)) = cli.command {
             Mode::Query(args)
         } else if cli.verify {
@@ -131,7 +134,8 @@ impl Config {
         };
         let machine_name = match cli.machine_name.filter(|name| !name.is_empty()) {
             Some(name) => name,
-            None => hostname()
+            None => hostname
+                .clone()
                 .context("cannot read the hostname: set MACHINE_NAME or --machine-name")?
                 .to_lowercase(),
         };
@@ -153,6 +157,7 @@ impl Config {
             mode,
             output,
             machine_name,
+            hostname: hostname.unwrap_or_default(),
             clickhouse: ClickHouse {
                 url,
                 user: cli.ch_user,

@@ -1,4 +1,4 @@
-//! One import: ccusage (five reports at once) → rows → ClickHouse → a [`RunReport`].
+//! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -151,7 +151,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let mut run = RunReport {
         run_id: uuid::Uuid::new_v4().to_string(),
         machine_name: config.machine_name.clone(),
-        hostname: local_hostname().unwrap_or_default(),
+        hostname: config.hostname.clone(),
         ccusage_version: None,
         ccusage_command: None,
         server_version: None,
@@ -230,11 +230,7 @@ async fn connect(config: &Config) -> Result<Sink> {
     Ok(sink)
 }
 
-fn local_hostname() -> Option<String> {
-    hostname::get().ok()?.into_string().ok()
-}
-
-/// Finds ccusage, asks its version, runs the five reports at once and maps each as it ends.
+/// Finds ccusage, asks its version, runs its reports at once and maps each as it ends.
 async fn fetch_all(
     config: &Config,
     run: &mut RunReport,

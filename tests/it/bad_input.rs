@@ -108,12 +108,7 @@ enum Bad {
 fn break_report(dir: &Path, file: &str, bad: &Bad) {
     match bad {
         Bad::Prints(bytes) => std::fs::write(dir.join(format!("{file}.json")), bytes).unwrap(),
-        Bad::Script(body) => {
-            let script = dir.join(format!("{file}.sh"));
-            let text = format!("#!/bin/sh\nD='{}'\n{body}\n", dir.display());
-            std::fs::write(&script, text).unwrap();
-            make_executable(&script);
-        }
+        Bad::Script(body) => script_report(dir, file, body),
     }
 }
 

@@ -9,22 +9,12 @@ use crate::harness::*;
 
 /// Makes every report of a stand-in wait until `dir/go` exists before printing.
 fn hold_reports_until_go(dir: &Path) {
-    for report in [
-        "daily",
-        "monthly",
-        "session",
-        "blocks",
-        "instances",
-        "agents",
-    ] {
-        let script = dir.join(format!("{report}.sh"));
+    for report in REPORTS {
         let body = format!(
-            "#!/bin/sh\nwhile [ ! -e '{d}/go' ]; do sleep 0.1; done\n\
-             if [ -f '{d}/{report}.json' ]; then cat '{d}/{report}.json'; else echo '[]'; fi\n",
-            d = dir.display()
+            "while [ ! -e \"$D/go\" ]; do sleep 0.1; done\n\
+             if [ -f \"$D/{report}.json\" ]; then cat \"$D/{report}.json\"; else echo '[]'; fi"
         );
-        std::fs::write(&script, body).unwrap();
-        make_executable(&script);
+        script_report(dir, report, &body);
     }
 }
 
@@ -218,12 +208,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
         .arg("--max-retries")
         .arg("6")
         .arg("--json")
-        .command;
-    let mut child = child
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn(Stdio::piped(), Stdio::piped());
     // The schema is applied before ccusage runs; stop the server while the reports run.
     wait_for("the reports to start", Duration::from_secs(20), || {
         std::fs::read_to_string(dir.join("calls.log")).is_ok_and(|c| c.lines().count() >= 6)
@@ -280,12 +265,7 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock_and_a_killed_run_leave
         .importer("laptop")
         .arg("--ccusage-bin")
         .arg(&bin)
-        .command;
-    let mut first = first
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn(Stdio::null(), Stdio::null());
     wait_for("the first run's reports", Duration::from_secs(20), || {
         std::fs::read_to_string(dir.join("calls.log")).is_ok_and(|c| c.lines().count() >= 6)
     });
@@ -450,23 +430,16 @@ fn ctrl_c_or_sigterm_kills_every_report_and_exits_130_or_143() {
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let env = TestEnv::new("signal");
         let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
-        let script = dir.join("daily.sh");
-        let body = format!(
-            "#!/bin/sh\nsleep 300 &\necho $! > '{d}/grandchild.pid'\necho $$ > '{d}/script.pid'\nsleep 300\n",
-            d = dir.display()
+        script_report(
+            &dir,
+            "daily",
+            "sleep 300 &\necho $! > \"$D/grandchild.pid\"\necho $$ > \"$D/script.pid\"\nsleep 300",
         );
-        std::fs::write(&script, body).unwrap();
-        make_executable(&script);
-        let mut command = env
+        let mut child = env
             .importer("laptop")
             .arg("--ccusage-bin")
             .arg(&bin)
-            .command;
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .spawn(Stdio::null(), Stdio::piped());
         wait_for("the hung report", Duration::from_secs(20), || {
             dir.join("script.pid").exists() && dir.join("grandchild.pid").exists()
         });

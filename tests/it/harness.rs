@@ -172,6 +172,28 @@ echo '[]'
     }
 }
 
+/// The reports a stand-in answers, by the name of the file it prints.
+pub const REPORTS: [&str; 6] = [
+    "daily",
+    "monthly",
+    "session",
+    "blocks",
+    "instances",
+    "agents",
+];
+
+/// Makes a stand-in run `body` for `report` instead of printing its file; `$D` in the body is
+/// the stand-in's directory.
+pub fn script_report(dir: &Path, report: &str, body: &str) {
+    let script = dir.join(format!("{report}.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nD='{}'\n{body}\n", dir.display()),
+    )
+    .unwrap();
+    make_executable(&script);
+}
+
 pub fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -218,6 +240,20 @@ impl Importer {
 
     pub fn logs(self, claude_dir: &Path) -> Self {
         self.env("CLAUDE_CONFIG_DIR", claude_dir)
+    }
+
+    /// Starts the run in the background, stdin closed.
+    pub fn spawn(
+        mut self,
+        stdout: std::process::Stdio,
+        stderr: std::process::Stdio,
+    ) -> std::process::Child {
+        self.command
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("start ccusage-import")
     }
 
     pub fn run(mut self) -> Run {

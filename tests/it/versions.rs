@@ -216,21 +216,11 @@ fn ccusage_18_for_real_end_to_end() {
 /// whether two reports ever ran at once.
 fn overlapping(env: &TestEnv, jobs: Option<&str>) -> bool {
     let (dir, bin) = fixture_stand_in(env, "20.0.24", "20.0.24");
-    for report in [
-        "daily",
-        "monthly",
-        "session",
-        "blocks",
-        "instances",
-        "agents",
-    ] {
-        let script = dir.join(format!("{report}.sh"));
+    for report in REPORTS {
         let body = format!(
-            "#!/bin/sh\necho start >> '{d}/order.log'\nsleep 0.3\necho end >> '{d}/order.log'\ncat '{d}/{report}.json'\n",
-            d = dir.display()
+            "echo start >> \"$D/order.log\"\nsleep 0.3\necho end >> \"$D/order.log\"\ncat \"$D/{report}.json\""
         );
-        std::fs::write(&script, body).unwrap();
-        make_executable(&script);
+        script_report(&dir, report, &body);
     }
     let mut importer = env.importer("laptop").arg("--ccusage-bin").arg(&bin);
     if let Some(jobs) = jobs {

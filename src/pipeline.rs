@@ -61,6 +61,8 @@ pub struct RunReport {
     pub clickhouse_error: Option<String>,
     /// Things worth knowing that did not stop the run (an untested ccusage version, …).
     pub warnings: Vec<String>,
+    /// Months summed from the stored days (the monthly table's rows for this machine).
+    pub derived_months: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +179,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         history_error: None,
         clickhouse_error: None,
         warnings: Vec::new(),
+        derived_months: 0,
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.
@@ -198,20 +201,48 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
 
+    let last_tick = match &sink {
+        Some(sink) => match sink.last_tick(&config.machine_name).await {
+            Ok(tick) => tick,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => 0,
+    };
+
     let fetch_started = Instant::now();
-    let mapped = fetch_all(config, &mut run, started_at, reporter).await;
+    let (mapped, ctx, scheme) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
     summarise(&mut run, &mapped);
 
     let write_started = Instant::now();
     match &sink {
         Some(sink) => {
-            if let Err(e) = write_all(sink, &config.machine_name, &mapped, &mut run, reporter).await
-            {
+            let written = write_all(sink, &config.machine_name, &mapped, &mut run, reporter).await;
+            let months = match written {
+                Ok(()) => write_months(sink, &ctx, &mut run, reporter).await,
+                Err(e) => Err(e),
+            };
+            let months = match (months, scheme) {
+                (Ok(()), Some(scheme)) if report_ok(&run, ReportKind::Session) => sink
+                    .write_machine(&rows::MachineRow::new(&ctx, scheme))
+                    .await
+                    .map(drop),
+                (result, _) => result,
+            };
+            if let Err(e) = months {
                 run.clickhouse_error = Some(format!("{e:#}"));
             }
         }
-        None => count_dry_run(&mapped, &mut run),
+        None => {
+            count_dry_run(&mapped, &mut run);
+            if let Err(e) = count_dry_run_months(&mapped, &ctx, &mut run) {
+                run.warnings.push(format!("{e:#}"));
+            }
+        }
     }
     run.write_time = write_started.elapsed();
     if let Some(sink) = &sink {
@@ -235,8 +266,9 @@ async fn fetch_all(
     config: &Config,
     run: &mut RunReport,
     imported_at: DateTime<Utc>,
+    last_tick: u64,
     reporter: &dyn Reporter,
-) -> Vec<Mapped> {
+) -> (Vec<Mapped>, Context, Option<&'static str>) {
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -253,14 +285,22 @@ async fn fetch_all(
         Ok(launcher) => launcher,
         Err(e) => {
             fail_all(run, format!("{e:#}"));
-            return Vec::new();
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
         }
     };
     let version = match source::version(&launcher, config.limits).await {
         Ok(version) => version,
         Err(e) => {
             fail_all(run, format!("{e:#}"));
-            return Vec::new();
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
         }
     };
     run.ccusage_version = Some(version.to_string());
@@ -273,7 +313,11 @@ async fn fetch_all(
             source::PINNED_CCUSAGE
         );
         fail_all(run, error);
-        return Vec::new();
+        return (
+            Vec::new(),
+            Context::new(&config.machine_name, "", imported_at),
+            None,
+        );
     }
     if version.major > source::NEWEST_TESTED_MAJOR {
         run.warnings.push(format!(
@@ -286,7 +330,11 @@ async fn fetch_all(
         Ok(file) => file,
         Err(e) => {
             fail_all(run, format!("{e:#}"));
-            return Vec::new();
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
         }
     };
     let set = CommandSet::for_major(version.major);
@@ -294,19 +342,17 @@ async fn fetch_all(
         .jobs
         .unwrap_or_else(|| set.default_jobs(source::available_memory()));
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
-    let ctx = Context {
-        machine_name: config.machine_name.clone(),
-        ccusage_version: version.to_string(),
-        imported_at,
-    };
+    let mut ctx = Context::new(&config.machine_name, &version.to_string(), imported_at);
+    ctx.tick = rows::next_tick(ctx.tick, last_tick);
 
     let mut tasks = JoinSet::new();
+    let mut kinds = std::collections::HashMap::new();
     for kind in set.reports() {
         reporter.report_started(kind);
         let args = set.args(kind, empty_config.path());
         let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
         let slots = slots.clone();
-        tasks.spawn(async move {
+        let task = tasks.spawn(async move {
             let _slot = slots
                 .acquire_owned()
                 .await
@@ -315,10 +361,22 @@ async fn fetch_all(
             let result = fetch_one(kind, &launcher, &args, limits, &ctx).await;
             (kind, started.elapsed(), result)
         });
+        kinds.insert(task.id(), kind);
     }
     let mut mapped = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (kind, elapsed, result) = joined.expect("report tasks do not panic");
+        // A panic inside one report's task is that report's failure, not the run's.
+        let (kind, elapsed, result) = match joined {
+            Ok(done) => done,
+            Err(e) => (
+                kinds[&e.id()],
+                Duration::ZERO,
+                Err(format!(
+                    "ccusage-import crashed while reading this report ({}); please report it",
+                    panic_text(e)
+                )),
+            ),
+        };
         let outcome = match result {
             Ok((rows, records, map_time)) => {
                 run.map_time += map_time;
@@ -338,7 +396,24 @@ async fn fetch_all(
         reporter.report_finished(kind, &outcome);
         run.reports.insert(kind, outcome);
     }
-    mapped
+    (mapped, ctx, Some(set.session_scheme()))
+}
+
+/// Whether this run read `kind` without a failure.
+fn report_ok(run: &RunReport, kind: ReportKind) -> bool {
+    run.reports.get(&kind).is_some_and(|r| r.error.is_none())
+}
+
+fn panic_text(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return error.to_string();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// ccusage 16+ reads `--config`; pointing it at `{}` keeps a user's own ccusage.json from
@@ -387,14 +462,6 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
             (rows, Mapped::Daily(rows::map_daily(report.as_ref(), ctx)?))
-        }
-        ReportKind::Monthly => {
-            let report = json::parse_report::<json::MonthlyReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.monthly.len());
-            (
-                rows,
-                Mapped::Monthly(rows::map_monthly(report.as_ref(), ctx)?),
-            )
         }
         ReportKind::Session => {
             let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
@@ -478,14 +545,65 @@ async fn write_all(
         reporter.write_finished(table, stats.as_ref().ok());
         (table, stats)
     });
+    let mut first_error = None;
     for (table, stats) in futures_util::future::join_all(writes).await {
-        let stats: WriteStats = stats?;
-        *run.tables.entry(table).or_default() += stats.written;
-        *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
-        *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
-        run.rows_unchanged += stats.unchanged;
-        *run.new_rows.entry(table).or_default() += stats.new;
+        match stats {
+            Ok(stats) => add_stats(run, table, stats),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn add_stats(run: &mut RunReport, table: &'static str, stats: WriteStats) {
+    *run.tables.entry(table).or_default() += stats.written;
+    *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
+    *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
+    run.rows_unchanged += stats.unchanged;
+    *run.new_rows.entry(table).or_default() += stats.new;
+}
+
+/// Sums the monthly table from every day this machine stored, now that this run's days are
+/// written, and writes the months that changed.
+async fn write_months(
+    sink: &Sink,
+    ctx: &Context,
+    run: &mut RunReport,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    if !report_ok(run, ReportKind::Daily) {
+        return Ok(());
+    }
+    let days = sink.stored_days(&ctx.machine_name).await?;
+    let months = rows::months_from_days(&days, ctx)?;
+    run.derived_months = months.len();
+    let months = Mapped::Monthly(months);
+    let table = months.table();
+    reporter.write_started(table);
+    let stats = match &months {
+        Mapped::Monthly(records) => sink.write(&ctx.machine_name, records).await,
+        _ => unreachable!("built as monthly just above"),
+    };
+    reporter.write_finished(table, stats.as_ref().ok());
+    add_stats(run, table, stats?);
+    Ok(())
+}
+
+/// In a dry run the months are summed from this run's days only: nothing is read.
+fn count_dry_run_months(mapped: &[Mapped], ctx: &Context, run: &mut RunReport) -> Result<()> {
+    let days: Vec<rows::DayUsage> = mapped
+        .iter()
+        .filter_map(|m| match m {
+            Mapped::Daily(records) => Some(records.iter().map(rows::DayUsage::of_record)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let months = Mapped::Monthly(rows::months_from_days(&days, ctx)?);
+    run.derived_months = months.len();
+    count_dry_run(std::slice::from_ref(&months), run);
     Ok(())
 }
 
@@ -507,7 +625,11 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         None => ("skipped".to_owned(), 0),
     };
     let (daily_status, daily_rows) = status(ReportKind::Daily);
-    let (monthly_status, monthly_rows) = status(ReportKind::Monthly);
+    // The monthly table is summed from the stored days; it has no report of its own.
+    let (monthly_status, monthly_rows) = match status(ReportKind::Daily) {
+        (ok, _) if ok == "ok" => ("derived".to_owned(), run.derived_months as u64),
+        other => other,
+    };
     let (session_status, session_rows) = status(ReportKind::Session);
     let (blocks_status, blocks_rows) = status(ReportKind::Blocks);
     let (projects_daily_status, projects_daily_rows) = status(ReportKind::ProjectsDaily);

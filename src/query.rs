@@ -397,7 +397,7 @@ mod tests {
             "ccusage_usage_sessions" | "ccusage_v_session_summary" => Some("sessions"),
             "ccusage_usage_blocks" => Some("blocks"),
             "ccusage_usage_projects_daily" | "ccusage_v_project_daily" => Some("projects_daily"),
-            "ccusage_usage_agents_daily" => Some("agents"),
+            "ccusage_usage_agents_daily" | "ccusage_v_agent_daily" => Some("agents"),
             "ccusage_import_runs" => Some("ledger"),
             "ccusage_v_model_breakdowns" | "ccusage_v_models_used" => None,
             other => panic!("{other} is not an object queries may read"),
@@ -483,11 +483,11 @@ mod tests {
         let all = queries();
         let first_agent = all
             .iter()
-            .position(|q| q.sql.contains("ccusage_usage_agents_daily"))
+            .position(|q| q.sql.contains("ccusage_v_agent_daily"))
             .unwrap();
         assert!(all[first_agent..]
             .iter()
-            .all(|q| q.sql.contains("ccusage_usage_agents_daily")));
+            .all(|q| q.sql.contains("ccusage_v_agent_daily")));
         assert!(all.len() - first_agent <= 2);
     }
 

@@ -506,7 +506,6 @@ mod tests {
 
 Reports
   daily           ok, 8 rows, 1.9 s
-  monthly         ok, 1 row, 1.5 s
   session         ok, 16 rows, 2.2 s
   blocks          ok, 21 rows, 1.9 s
   projects_daily  ok, 10 rows, 2.0 s

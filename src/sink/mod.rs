@@ -19,8 +19,8 @@ use crate::config::ClickHouse;
 use crate::log::verbose;
 use crate::sqlfile;
 use crate::transform::rows::{
-    AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
-    ProjectDailyRow, Record, SessionRow, UsageRecord,
+    AgentDailyRow, BlockRow, DailyRow, DayUsage, MachineRow, ModelBreakdownRow, ModelFigures,
+    ModelUsedRow, MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
 };
 use retry::RetryPolicy;
 
@@ -82,6 +82,30 @@ table!(
 
 pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
 pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
+pub const MACHINES_TABLE: &str = "ccusage_machines";
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredDay {
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    date: chrono::NaiveDate,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    total_cost: i64,
+    models_used: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredDayModel {
+    parent_key: String,
+    model_name: String,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    cost: i64,
+}
 
 #[derive(Debug, Row, Deserialize)]
 struct Stored {
@@ -196,10 +220,12 @@ impl Sink {
         records: &[Record<R>],
     ) -> Result<WriteStats> {
         let stored = self.stored::<R>(machine).await?;
-        let fresh: Vec<&Record<R>> = records
-            .iter()
-            .filter(|record| needs_writing(record, stored.get(&record.key)))
-            .collect();
+        let fresh = with_their_groups(
+            records,
+            records
+                .iter()
+                .filter(|record| needs_writing(record, stored.get(&record.key))),
+        );
         let breakdowns: Vec<&ModelBreakdownRow> =
             fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
@@ -218,6 +244,92 @@ impl Sink {
                 .filter(|r| !stored.contains_key(&r.key))
                 .count(),
         })
+    }
+
+    /// Records the machine's session scheme when it changed, so the sessions view reads the
+    /// scheme of the ccusage it runs now. Returns whether a row was written.
+    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
+        let sql = sqlfile::import("stored_session_scheme");
+        let stored = self
+            .request("read this machine's session scheme", || {
+                self.client
+                    .query(&sql)
+                    .bind(&row.machine_name)
+                    .fetch_optional::<String>()
+            })
+            .await
+            .context("cannot read ccusage_machines")?;
+        if stored.as_deref() == Some(row.session_scheme.as_str()) {
+            return Ok(false);
+        }
+        self.insert(MACHINES_TABLE, std::iter::once(row)).await?;
+        Ok(true)
+    }
+
+    /// The tick of this machine's newest stored rows (0 when it stored none).
+    pub async fn last_tick(&self, machine: &str) -> Result<u64> {
+        let sql = sqlfile::import("last_tick");
+        self.request("read this machine's last import tick", || {
+            let mut query = self.client.query(&sql);
+            for _ in 0..6 {
+                query = query.bind(machine);
+            }
+            query.fetch_one::<u64>()
+        })
+        .await
+        .context("cannot read this machine's last import")
+    }
+
+    /// Every day this machine stored, with its model breakdowns: what its months sum up.
+    pub async fn stored_days(&self, machine: &str) -> Result<Vec<DayUsage>> {
+        let days_sql = sqlfile::import("stored_days");
+        let models_sql = sqlfile::import("stored_day_models");
+        let days = self
+            .request("read this machine's stored days", || {
+                self.client
+                    .query(&days_sql)
+                    .bind(machine)
+                    .fetch_all::<StoredDay>()
+            })
+            .await
+            .context("cannot read ccusage_usage_daily")?;
+        let models = self
+            .request("read this machine's stored day breakdowns", || {
+                self.client
+                    .query(&models_sql)
+                    .bind(machine)
+                    .fetch_all::<StoredDayModel>()
+            })
+            .await
+            .context("cannot read ccusage_model_breakdowns")?;
+        let mut by_day: HashMap<String, Vec<ModelFigures>> = HashMap::new();
+        for m in models {
+            by_day.entry(m.parent_key).or_default().push(ModelFigures {
+                model_name: m.model_name,
+                tokens: Tokens {
+                    input: m.input_tokens,
+                    output: m.output_tokens,
+                    cache_creation: m.cache_creation_tokens,
+                    cache_read: m.cache_read_tokens,
+                },
+                cost: m.cost,
+            });
+        }
+        Ok(days
+            .into_iter()
+            .map(|d| DayUsage {
+                date: d.date,
+                tokens: Tokens {
+                    input: d.input_tokens,
+                    output: d.output_tokens,
+                    cache_creation: d.cache_creation_tokens,
+                    cache_read: d.cache_read_tokens,
+                },
+                total_cost: d.total_cost,
+                models_used: d.models_used,
+                breakdowns: by_day.remove(&d.date.to_string()).unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {
@@ -297,6 +409,26 @@ impl Sink {
             Err(_) => Err(clickhouse::error::Error::TimedOut),
         }
     }
+}
+
+/// The records to write: `fresh`, and every record that shares a group with one of them, in
+/// the order of `records`.
+fn with_their_groups<'a, R>(
+    records: &'a [Record<R>],
+    fresh: impl Iterator<Item = &'a Record<R>>,
+) -> Vec<&'a Record<R>> {
+    let mut groups = HashSet::new();
+    let mut keys = HashSet::new();
+    for record in fresh {
+        keys.insert(record.key.as_str());
+        groups.extend(record.group.as_deref());
+    }
+    records
+        .iter()
+        .filter(|r| {
+            keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
+        })
+        .collect()
 }
 
 /// A row is written unless the database holds exactly it, or a figure with more usage (the

@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn every_table_and_view_of_the_schema_is_known_with_its_columns() {
         let objects = expected_objects();
-        assert_eq!(objects.len(), 17, "{:?}", objects.keys());
+        assert_eq!(objects.len(), 19, "{:?}", objects.keys());
         let daily = &objects["ccusage_usage_daily"];
         assert!(daily.contains(&("date".into(), "Date".into())));
         assert!(daily.contains(&("total_cost".into(), "Decimal(18, 9)".into())));

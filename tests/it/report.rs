@@ -344,10 +344,9 @@ fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
     };
     assert!(line("✓ ClickHouse").contains(&env.database), "{plain}");
     let counter = line("✓ ccusage");
-    assert!(counter.contains("6/6 reports"), "{counter}");
+    assert!(counter.contains("5/5 reports"), "{counter}");
     for report in [
         "daily",
-        "monthly",
         "session",
         "blocks",
         "projects_daily",

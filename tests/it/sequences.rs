@@ -26,10 +26,12 @@ fn add_logs(from: &Path, to: &Path) {
     }
 }
 
-/// This machine's months from the monthly table, and the same months summed from its days:
-/// (month, tokens, cost) each.
-fn months_and_their_days(env: &TestEnv) -> (Vec<(String, u64, f64)>, Vec<(String, u64, f64)>) {
-    let parse = |tsv: String| -> Vec<(String, u64, f64)> {
+/// (month, tokens, cost).
+type Month = (String, u64, f64);
+
+/// This machine's months from the monthly table, and the same months summed from its days.
+fn months_and_their_days(env: &TestEnv) -> (Vec<Month>, Vec<Month>) {
+    let parse = |tsv: String| -> Vec<Month> {
         tsv.lines()
             .map(|line| {
                 let f: Vec<&str> = line.split('\t').collect();

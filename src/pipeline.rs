@@ -15,6 +15,7 @@ use crate::report::Reporter;
 use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
+use crate::transform::derive;
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
 
@@ -214,33 +215,26 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     };
 
     let fetch_started = Instant::now();
-    let (mapped, ctx, scheme) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
+    let (mut mapped, ctx, set) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
     summarise(&mut run, &mapped);
+    if set == Some(CommandSet::Classic) {
+        leave_whole_projects_to_derive(&mut mapped);
+    }
 
     let write_started = Instant::now();
     match &sink {
         Some(sink) => {
-            let written = write_all(sink, &config.machine_name, &mapped, &mut run, reporter).await;
-            let months = match written {
-                Ok(()) => write_months(sink, &ctx, &mut run, reporter).await,
-                Err(e) => Err(e),
-            };
-            let months = match (months, scheme) {
-                (Ok(()), Some(scheme)) if report_ok(&run, ReportKind::Session) => sink
-                    .write_machine(&rows::MachineRow::new(&ctx, scheme))
-                    .await
-                    .map(drop),
-                (result, _) => result,
-            };
-            if let Err(e) = months {
+            if let Err(e) = write_everything(sink, &ctx, set, &mapped, &mut run, reporter).await {
                 run.clickhouse_error = Some(format!("{e:#}"));
             }
         }
         None => {
             count_dry_run(&mapped, &mut run);
-            if let Err(e) = count_dry_run_months(&mapped, &ctx, &mut run) {
-                run.warnings.push(format!("{e:#}"));
+            let stored = Stored::of_run(&mapped);
+            match derive(&stored, &ctx, set, &mut run) {
+                Ok(derived) => count_dry_run(&derived, &mut run),
+                Err(e) => run.warnings.push(format!("{e:#}")),
             }
         }
     }
@@ -268,7 +262,7 @@ async fn fetch_all(
     imported_at: DateTime<Utc>,
     last_tick: u64,
     reporter: &dyn Reporter,
-) -> (Vec<Mapped>, Context, Option<&'static str>) {
+) -> (Vec<Mapped>, Context, Option<CommandSet>) {
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -396,7 +390,7 @@ async fn fetch_all(
         reporter.report_finished(kind, &outcome);
         run.reports.insert(kind, outcome);
     }
-    (mapped, ctx, Some(set.session_scheme()))
+    (mapped, ctx, Some(set))
 }
 
 /// Whether this run read `kind` without a failure.
@@ -565,46 +559,137 @@ fn add_stats(run: &mut RunReport, table: &'static str, stats: WriteStats) {
     *run.new_rows.entry(table).or_default() += stats.new;
 }
 
-/// Sums the monthly table from every day this machine stored, now that this run's days are
-/// written, and writes the months that changed.
-async fn write_months(
+/// Writes this run's rows, then the rows summed from what is now stored, then (once the
+/// sessions are in) the machine's session scheme.
+async fn write_everything(
     sink: &Sink,
     ctx: &Context,
+    set: Option<CommandSet>,
+    mapped: &[Mapped],
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    if !report_ok(run, ReportKind::Daily) {
-        return Ok(());
+    let machine = &ctx.machine_name;
+    write_all(sink, machine, mapped, run, reporter).await?;
+    let stored = Stored::read(sink, machine, set, run).await?;
+    let derived = derive(&stored, ctx, set, run)?;
+    write_all(sink, machine, &derived, run, reporter).await?;
+    if let Some(set) = set {
+        if report_ok(run, ReportKind::Session) {
+            let row = rows::MachineRow::new(ctx, set.session_scheme());
+            sink.write_machine(&row).await?;
+        }
     }
-    let days = sink.stored_days(&ctx.machine_name).await?;
-    let months = rows::months_from_days(&days, ctx)?;
-    run.derived_months = months.len();
-    let months = Mapped::Monthly(months);
-    let table = months.table();
-    reporter.write_started(table);
-    let stats = match &months {
-        Mapped::Monthly(records) => sink.write(&ctx.machine_name, records).await,
-        _ => unreachable!("built as monthly just above"),
-    };
-    reporter.write_finished(table, stats.as_ref().ok());
-    add_stats(run, table, stats?);
     Ok(())
 }
 
-/// In a dry run the months are summed from this run's days only: nothing is read.
-fn count_dry_run_months(mapped: &[Mapped], ctx: &Context, run: &mut RunReport) -> Result<()> {
-    let days: Vec<rows::DayUsage> = mapped
-        .iter()
-        .filter_map(|m| match m {
-            Mapped::Daily(records) => Some(records.iter().map(rows::DayUsage::of_record)),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let months = Mapped::Monthly(rows::months_from_days(&days, ctx)?);
-    run.derived_months = months.len();
-    count_dry_run(std::slice::from_ref(&months), run);
-    Ok(())
+/// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed
+/// from the project's stored days instead (see `derive::project_sessions`).
+fn leave_whole_projects_to_derive(mapped: &mut [Mapped]) {
+    for report in mapped {
+        if let Mapped::Session(records) = report {
+            records.retain(|r| !derive::is_whole_project(&r.row));
+        }
+    }
+}
+
+/// The stored rows that coarse rows are summed from; empty where the report failed.
+#[derive(Default)]
+struct Stored {
+    days: Vec<derive::StoredDay>,
+    project_days: Vec<derive::StoredProjectDay>,
+    sub_sessions: Vec<derive::StoredSubSession>,
+}
+
+impl Stored {
+    async fn read(
+        sink: &Sink,
+        machine: &str,
+        set: Option<CommandSet>,
+        run: &RunReport,
+    ) -> Result<Stored> {
+        let mut stored = Stored::default();
+        if report_ok(run, ReportKind::Daily) {
+            let days = sink.stored_usage(machine, "stored_days", "daily").await?;
+            stored.days = days
+                .into_iter()
+                .map(|(_, date, usage)| derive::StoredDay { date, usage })
+                .collect();
+        }
+        if derives_project_sessions(set, run) {
+            let days = sink
+                .stored_usage(machine, "stored_project_days", "project_daily")
+                .await?;
+            stored.project_days = days
+                .into_iter()
+                .map(|(project, date, usage)| derive::StoredProjectDay {
+                    project,
+                    date,
+                    usage,
+                })
+                .collect();
+            let subs = sink
+                .stored_usage(machine, "stored_sub_sessions", "session")
+                .await?;
+            stored.sub_sessions = subs
+                .into_iter()
+                .map(|(project_path, _, usage)| derive::StoredSubSession {
+                    project_path,
+                    usage,
+                })
+                .collect();
+        }
+        Ok(stored)
+    }
+
+    /// In a dry run nothing is read: the coarse rows are summed from this run's rows alone.
+    fn of_run(mapped: &[Mapped]) -> Stored {
+        let mut stored = Stored::default();
+        for report in mapped {
+            match report {
+                Mapped::Daily(r) => {
+                    stored.days = r.iter().map(derive::StoredDay::of_record).collect()
+                }
+                Mapped::ProjectsDaily(r) => {
+                    stored.project_days =
+                        r.iter().map(derive::StoredProjectDay::of_record).collect()
+                }
+                Mapped::Session(r) => {
+                    stored.sub_sessions =
+                        r.iter().map(derive::StoredSubSession::of_record).collect()
+                }
+                _ => {}
+            }
+        }
+        stored
+    }
+}
+
+fn derives_project_sessions(set: Option<CommandSet>, run: &RunReport) -> bool {
+    set == Some(CommandSet::Classic)
+        && report_ok(run, ReportKind::ProjectsDaily)
+        && report_ok(run, ReportKind::Session)
+}
+
+/// The coarse rows summed from `stored`: the months, and with ccusage 15–18 the whole-project
+/// sessions.
+fn derive(
+    stored: &Stored,
+    ctx: &Context,
+    set: Option<CommandSet>,
+    run: &mut RunReport,
+) -> Result<Vec<Mapped>> {
+    let mut derived = Vec::new();
+    if report_ok(run, ReportKind::Daily) {
+        let months = derive::months(&stored.days, ctx)?;
+        run.derived_months = months.len();
+        derived.push(Mapped::Monthly(months));
+    }
+    if derives_project_sessions(set, run) {
+        let sessions = derive::project_sessions(&stored.project_days, &stored.sub_sessions, ctx)?;
+        derived.push(Mapped::Session(sessions));
+    }
+    Ok(derived)
 }
 
 fn count_dry_run(mapped: &[Mapped], run: &mut RunReport) {

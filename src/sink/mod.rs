@@ -18,9 +18,10 @@ use serde::Deserialize;
 use crate::config::ClickHouse;
 use crate::log::verbose;
 use crate::sqlfile;
+use crate::transform::derive::Usage;
 use crate::transform::rows::{
-    AgentDailyRow, BlockRow, DailyRow, DayUsage, MachineRow, ModelBreakdownRow, ModelFigures,
-    ModelUsedRow, MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
+    AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
+    MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
 };
 use retry::RetryPolicy;
 
@@ -84,8 +85,11 @@ pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
 pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
 pub const MACHINES_TABLE: &str = "ccusage_machines";
 
+/// A row of a `stored_*` statement in `sql/import.sql`.
 #[derive(Debug, Row, Deserialize)]
-struct StoredDay {
+struct StoredUsage {
+    key: String,
+    name: String,
     #[serde(with = "clickhouse::serde::chrono::date")]
     date: chrono::NaiveDate,
     input_tokens: u64,
@@ -97,7 +101,7 @@ struct StoredDay {
 }
 
 #[derive(Debug, Row, Deserialize)]
-struct StoredDayModel {
+struct StoredModel {
     parent_key: String,
     model_name: String,
     input_tokens: u64,
@@ -280,54 +284,67 @@ impl Sink {
         .context("cannot read this machine's last import")
     }
 
-    /// Every day this machine stored, with its model breakdowns: what its months sum up.
-    pub async fn stored_days(&self, machine: &str) -> Result<Vec<DayUsage>> {
-        let days_sql = sqlfile::import("stored_days");
-        let models_sql = sqlfile::import("stored_day_models");
-        let days = self
-            .request("read this machine's stored days", || {
+    /// Stored rows of one kind with their model breakdowns, for coarse rows summed from
+    /// them: `query` names a `stored_*` statement, `parent_kind` its breakdowns. Returns each
+    /// row's name, day and usage.
+    pub async fn stored_usage(
+        &self,
+        machine: &str,
+        query: &str,
+        parent_kind: &str,
+    ) -> Result<Vec<(String, chrono::NaiveDate, Usage)>> {
+        let rows_sql = sqlfile::import(query);
+        let models_sql = sqlfile::import("stored_models");
+        let rows = self
+            .request(&format!("read {query}"), || {
                 self.client
-                    .query(&days_sql)
+                    .query(&rows_sql)
                     .bind(machine)
-                    .fetch_all::<StoredDay>()
+                    .fetch_all::<StoredUsage>()
             })
             .await
-            .context("cannot read ccusage_usage_daily")?;
+            .with_context(|| format!("cannot read {query}"))?;
         let models = self
-            .request("read this machine's stored day breakdowns", || {
+            .request(&format!("read the {parent_kind} model breakdowns"), || {
                 self.client
                     .query(&models_sql)
                     .bind(machine)
-                    .fetch_all::<StoredDayModel>()
+                    .bind(parent_kind)
+                    .fetch_all::<StoredModel>()
             })
             .await
             .context("cannot read ccusage_model_breakdowns")?;
-        let mut by_day: HashMap<String, Vec<ModelFigures>> = HashMap::new();
+        let mut by_parent: HashMap<String, Vec<ModelFigures>> = HashMap::new();
         for m in models {
-            by_day.entry(m.parent_key).or_default().push(ModelFigures {
-                model_name: m.model_name,
-                tokens: Tokens {
-                    input: m.input_tokens,
-                    output: m.output_tokens,
-                    cache_creation: m.cache_creation_tokens,
-                    cache_read: m.cache_read_tokens,
-                },
-                cost: m.cost,
-            });
+            by_parent
+                .entry(m.parent_key)
+                .or_default()
+                .push(ModelFigures {
+                    model_name: m.model_name,
+                    tokens: Tokens {
+                        input: m.input_tokens,
+                        output: m.output_tokens,
+                        cache_creation: m.cache_creation_tokens,
+                        cache_read: m.cache_read_tokens,
+                    },
+                    cost: m.cost,
+                });
         }
-        Ok(days
+        Ok(rows
             .into_iter()
-            .map(|d| DayUsage {
-                date: d.date,
-                tokens: Tokens {
-                    input: d.input_tokens,
-                    output: d.output_tokens,
-                    cache_creation: d.cache_creation_tokens,
-                    cache_read: d.cache_read_tokens,
-                },
-                total_cost: d.total_cost,
-                models_used: d.models_used,
-                breakdowns: by_day.remove(&d.date.to_string()).unwrap_or_default(),
+            .map(|r| {
+                let usage = Usage {
+                    tokens: Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_creation: r.cache_creation_tokens,
+                        cache_read: r.cache_read_tokens,
+                    },
+                    total_cost: r.total_cost,
+                    models_used: r.models_used,
+                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
+                };
+                (r.name, r.date, usage)
             })
             .collect())
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// The reports an import runs: four Claude reports, plus the all-agent daily report from
 /// ccusage 19 on. ccusage's monthly report is not among them: the monthly table is summed
-/// from the stored days (see `rows::months_from_days`).
+/// from the stored days (see `derive::months`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReportKind {
     Daily,

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
 use super::json::{Block, BlocksReport, DailyReport, ProjectsReport, SessionReport};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// What every row carries besides the report's own figures.
 #[derive(Debug, Clone)]
@@ -202,7 +201,7 @@ macro_rules! classic_row {
         );
 
         impl $name {
-            fn new(ctx: &Context, figures: Figures, $($field: $ty),*) -> Result<Self> {
+            pub(super) fn new(ctx: &Context, figures: Figures, $($field: $ty),*) -> Result<Self> {
                 $name {
                     machine_name: ctx.machine_name.clone(),
                     $($field,)*
@@ -231,7 +230,7 @@ macro_rules! classic_row {
 }
 
 /// What a classic row lends its child rows.
-trait ClassicRow {
+pub(super) trait ClassicRow {
     fn version_and_models(&self) -> (u64, &[String]);
 }
 
@@ -366,7 +365,7 @@ pub struct ModelUsedRow {
 
 /// The parent kinds child rows refer to.
 #[derive(Debug, Clone, Copy)]
-enum ParentKind {
+pub(super) enum ParentKind {
     Daily,
     Monthly,
     Session,
@@ -389,11 +388,11 @@ impl ParentKind {
 }
 
 /// The figures every classic report row has, checked and converted once.
-struct Figures {
-    tokens: Tokens,
-    total_tokens: u64,
-    total_cost: Nanodollars,
-    models_used: Vec<String>,
+pub(super) struct Figures {
+    pub tokens: Tokens,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
 }
 
 impl Figures {
@@ -443,7 +442,7 @@ impl ModelFigures {
     }
 }
 
-fn children<P>(
+pub(super) fn children<P>(
     ctx: &Context,
     kind: ParentKind,
     key: &str,
@@ -568,130 +567,6 @@ pub fn map_daily(report: Option<&DailyReport>, ctx: &Context) -> Result<Vec<Reco
             row,
             &src.model_breakdowns,
         )
-    })
-}
-
-/// One day of usage as the monthly table is derived from it: a day stored in ClickHouse, or
-/// (in a dry run) one of this run's daily rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DayUsage {
-    pub date: NaiveDate,
-    pub tokens: Tokens,
-    pub total_cost: Nanodollars,
-    pub models_used: Vec<String>,
-    pub breakdowns: Vec<ModelFigures>,
-}
-
-impl DayUsage {
-    pub fn of_record(record: &Record<DailyRow>) -> DayUsage {
-        let row = &record.row;
-        DayUsage {
-            date: row.date,
-            tokens: row.tokens(),
-            total_cost: row.total_cost,
-            models_used: row.models_used.clone(),
-            breakdowns: record
-                .breakdowns
-                .iter()
-                .map(|b| ModelFigures {
-                    model_name: b.model_name.clone(),
-                    tokens: Tokens {
-                        input: b.input_tokens,
-                        output: b.output_tokens,
-                        cache_creation: b.cache_creation_tokens,
-                        cache_read: b.cache_read_tokens,
-                    },
-                    cost: b.cost,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The monthly table, derived from the days: each month is the sum of the machine's stored
-/// days of that month, with the models and model breakdowns of those days.
-///
-/// Why not ccusage's monthly report: a month shrinks when Claude Code deletes its oldest logs
-/// and grows with new usage in the same snapshot, so no version rule on one monthly row can
-/// keep what was deleted. A stored day only ever keeps its largest figure, so a month summed
-/// from stored days never loses usage, and always equals the daily table.
-pub fn months_from_days(days: &[DayUsage], ctx: &Context) -> Result<Vec<Record<MonthlyRow>>> {
-    let mut months: BTreeMap<String, MonthSum> = BTreeMap::new();
-    for day in days {
-        let month = day.date.format("%Y-%m").to_string();
-        months.entry(month).or_default().add(day)?;
-    }
-    months
-        .into_iter()
-        .map(|(month, sum)| {
-            let figures = Figures {
-                total_tokens: sum.tokens.total()?,
-                tokens: sum.tokens,
-                total_cost: sum.total_cost,
-                models_used: sum.models_used.into_iter().collect(),
-            };
-            let row = MonthlyRow::new(ctx, figures, month.clone())?;
-            let breakdowns: Vec<ModelFigures> = sum
-                .breakdowns
-                .into_iter()
-                .map(|(model_name, (tokens, cost))| ModelFigures {
-                    model_name,
-                    tokens,
-                    cost,
-                })
-                .collect();
-            let (version, models) = row.version_and_models();
-            let models = models.to_vec();
-            children(
-                ctx,
-                ParentKind::Monthly,
-                &month,
-                row,
-                version,
-                &models,
-                &breakdowns,
-            )
-        })
-        .collect()
-}
-
-#[derive(Default)]
-struct MonthSum {
-    tokens: Tokens,
-    total_cost: Nanodollars,
-    models_used: BTreeSet<String>,
-    breakdowns: BTreeMap<String, (Tokens, Nanodollars)>,
-}
-
-impl MonthSum {
-    fn add(&mut self, day: &DayUsage) -> Result<()> {
-        self.tokens = checked_sum(&self.tokens, &day.tokens)?;
-        self.total_cost = self
-            .total_cost
-            .checked_add(day.total_cost)
-            .context("a month's cost does not fit the stored decimal")?;
-        self.models_used.extend(day.models_used.iter().cloned());
-        for b in &day.breakdowns {
-            let (tokens, cost) = self.breakdowns.entry(b.model_name.clone()).or_default();
-            *tokens = checked_sum(tokens, &b.tokens)?;
-            *cost = cost
-                .checked_add(b.cost)
-                .context("a month's cost does not fit the stored decimal")?;
-        }
-        Ok(())
-    }
-}
-
-fn checked_sum(a: &Tokens, b: &Tokens) -> Result<Tokens> {
-    let add = |x: u64, y: u64| {
-        x.checked_add(y)
-            .context("a month's tokens add up past 2^64")
-    };
-    Ok(Tokens {
-        input: add(a.input, b.input)?,
-        output: add(a.output, b.output)?,
-        cache_creation: add(a.cache_creation, b.cache_creation)?,
-        cache_read: add(a.cache_read, b.cache_read)?,
     })
 }
 
@@ -945,6 +820,7 @@ fn non_negative_whole(value: f64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::derive::{months, StoredDay};
     use crate::transform::json::parse_report;
     use serde_json::Value;
     use std::path::PathBuf;
@@ -1036,8 +912,8 @@ mod tests {
             let want = truth_tokens(&truth_for(version)["totals"]);
             let daily = parse_report(&fixture(version, &classic(version, "daily"))).unwrap();
             let daily = map_daily(daily.as_ref(), &ctx()).unwrap();
-            let days: Vec<DayUsage> = daily.iter().map(DayUsage::of_record).collect();
-            let monthly = months_from_days(&days, &ctx()).unwrap();
+            let days: Vec<StoredDay> = daily.iter().map(StoredDay::of_record).collect();
+            let monthly = months(&days, &ctx()).unwrap();
             assert_eq!(tokens_of(&monthly), want, "{version} monthly");
 
             let sessions = parse_report(&fixture(version, &classic(version, "session"))).unwrap();
@@ -1152,8 +1028,8 @@ mod tests {
     fn a_month_is_the_sum_of_its_days_models_and_breakdowns_included() {
         let report = parse_report(&fixture("20.0.24", "claude-daily.json")).unwrap();
         let daily = map_daily(report.as_ref(), &ctx()).unwrap();
-        let days: Vec<DayUsage> = daily.iter().map(DayUsage::of_record).collect();
-        let months = months_from_days(&days, &ctx()).unwrap();
+        let days: Vec<StoredDay> = daily.iter().map(StoredDay::of_record).collect();
+        let months = months(&days, &ctx()).unwrap();
         let by_month = |month: &str| -> Vec<&Record<DailyRow>> {
             daily
                 .iter()

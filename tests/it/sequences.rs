@@ -339,3 +339,93 @@ fn two_imports_in_one_minute_with_equal_usage_leave_only_the_newest_children() {
     assert!(!models.contains("<synthetic>"), "{models}");
     assert!(!models.is_empty());
 }
+
+/// Per project: (its whole-project session, its sub-agent sessions, its stored days), in tokens.
+fn project_figures(env: &TestEnv) -> Vec<(String, u64, u64, u64)> {
+    let sums = |sql: &str| -> std::collections::BTreeMap<String, u64> {
+        env.sql(sql)
+            .lines()
+            .map(|line| {
+                let (name, tokens) = line.split_once('\t').unwrap();
+                (name.to_owned(), tokens.parse().unwrap())
+            })
+            .collect()
+    };
+    let days = sums(
+        "SELECT project, sum(total_tokens) FROM ccusage_usage_projects_daily FINAL \
+         WHERE machine_name = 'laptop' GROUP BY project FORMAT TSV",
+    );
+    let whole = sums(
+        "SELECT session_id, sum(total_tokens) FROM ccusage_v_session_summary \
+         WHERE machine_name = 'laptop' AND project_path = 'Unknown Project' \
+         GROUP BY session_id FORMAT TSV",
+    );
+    let subs = sums(
+        "SELECT splitByChar('/', project_path)[1] AS project, sum(total_tokens) \
+         FROM ccusage_v_session_summary WHERE machine_name = 'laptop' \
+         AND project_path != 'Unknown Project' GROUP BY project FORMAT TSV",
+    );
+    days.into_iter()
+        .map(|(project, days)| {
+            let whole = whole.get(&project).copied().unwrap_or(0);
+            let subs = subs.get(&project).copied().unwrap_or(0);
+            (project, whole, subs, days)
+        })
+        .collect()
+}
+
+#[test]
+fn ccusage_18_project_sessions_that_lose_old_logs_while_they_grow_keep_every_day() {
+    let env = TestEnv::new("project_sessions");
+    let old = ccusage18();
+    let logs = |name: &str, seed: &str, lines: &str, days: &str, now: &str| {
+        env.generate_logs(
+            name,
+            &[
+                "--project-cwd",
+                "/home/alice/proj-a",
+                "--project-cwd",
+                "/home/alice/work/proj-b",
+                "--days",
+                days,
+                "--lines",
+                lines,
+                "--seed",
+                seed,
+                "--touch-old",
+                "--now",
+                now,
+            ],
+        )
+    };
+    let claude = logs("claude", "31", "500", "10", "2026-11-10T12:00:00Z");
+    let import = || {
+        env.importer("laptop")
+            .logs(&claude)
+            .arg("--ccusage-bin")
+            .arg(&old)
+            .import_ok()
+    };
+    import();
+    let first = project_figures(&env);
+    assert_eq!(first.len(), 2, "{first:?}");
+    for (project, whole, subs, days) in &first {
+        assert_eq!(whole + subs, *days, "first import: {project}");
+    }
+
+    let cutoff = chrono::DateTime::parse_from_rfc3339("2026-11-05T00:00:00Z").unwrap();
+    assert!(delete_logs_older_than(&claude, std::time::SystemTime::from(cutoff)) > 0);
+    let later = logs("later", "32", "1500", "5", "2026-11-20T12:00:00Z");
+    add_logs(&later, &claude);
+    import();
+    let after = project_figures(&env);
+    for ((project, whole, subs, days), (_, first_whole, _, _)) in after.iter().zip(&first) {
+        assert_eq!(whole + subs, *days, "after deletion and growth: {project}");
+        assert!(
+            whole >= first_whole,
+            "{project} lost usage: {whole} < {first_whole}"
+        );
+    }
+    let (sessions, days) = session_and_daily_tokens(&env);
+    assert_eq!(sessions, days, "every session together is every day");
+}

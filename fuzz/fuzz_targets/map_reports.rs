@@ -4,14 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// The mapping code itself, compiled from the importer's sources: it has no I/O and no
-// dependency on the rest of the binary.
-#[path = "../../src/transform/mod.rs"]
-#[allow(dead_code)]
-mod transform;
-
-use transform::json::{self, parse_report};
-use transform::rows::{self, Context, Record, UsageRecord};
+use ccusage_import::transform::json::{self, parse_report};
+use ccusage_import::transform::rows::{self, Context, Record, UsageRecord};
 
 fn check<R: UsageRecord>(records: &[Record<R>]) {
     for record in records {

@@ -1,7 +1,6 @@
 //! Turns the parsed command line into a checked [`Config`]. Nothing after this reads the
 //! environment or the arguments.
 
-use std::fmt;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +9,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 
 use crate::cli::{Cli, ColorChoice, Command, QueryArgs};
 use crate::sink::retry::RetryPolicy;
+use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
 
 #[derive(Debug, Clone)]
@@ -44,45 +44,6 @@ pub enum Output {
     },
     Quiet,
     Json,
-}
-
-#[derive(Clone)]
-pub struct ClickHouse {
-    pub url: String,
-    pub user: String,
-    pub password: Secret,
-    pub database: String,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-}
-
-impl fmt::Debug for ClickHouse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClickHouse")
-            .field("url", &self.url)
-            .field("user", &self.user)
-            .field("password", &self.password)
-            .field("database", &self.database)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish()
-    }
-}
-
-/// A password: usable, never printed.
-#[derive(Clone, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
-    }
 }
 
 /// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
@@ -161,7 +122,7 @@ impl Config {
             clickhouse: ClickHouse {
                 url,
                 user: cli.ch_user,
-                password: Secret(cli.ch_password.unwrap_or_default()),
+                password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
                 timeout: Duration::from_secs(cli.ch_timeout),
                 retry: RetryPolicy {

@@ -4,6 +4,7 @@
 mod http;
 pub mod ledger;
 pub mod retry;
+mod settings;
 pub mod verify;
 
 use std::collections::{HashMap, HashSet};
@@ -15,7 +16,6 @@ use clickhouse::sql::Identifier;
 use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
-use crate::config::ClickHouse;
 use crate::log::verbose;
 use crate::sqlfile;
 use crate::transform::rows::{
@@ -23,6 +23,7 @@ use crate::transform::rows::{
     ProjectDailyRow, Record, SessionRow, UsageRecord,
 };
 use retry::RetryPolicy;
+pub use settings::{ClickHouse, Secret};
 
 /// A connected ClickHouse with the database selected.
 pub struct Sink {
@@ -157,7 +158,7 @@ impl Sink {
         let have: HashSet<(String, String)> =
             existing.into_iter().map(|c| (c.table, c.name)).collect();
         let add_column = sqlfile::import("add_column");
-        for (table, columns) in verify::expected_objects() {
+        for (table, columns) in sqlfile::schema_objects() {
             for (name, column_type) in columns {
                 if column_type.is_empty() || have.contains(&(table.clone(), name.clone())) {
                     continue;

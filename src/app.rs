@@ -71,12 +71,10 @@ async fn dispatch(config: Config) -> Result<Exit, Failure> {
 }
 
 async fn import(config: &Config) -> Result<Exit, Failure> {
-    use std::io::IsTerminal;
-    // The live view (spinners on stderr) only on a terminal that takes colour; --json,
-    // --quiet and plain output (cron logs, pipes, NO_COLOR) show nothing while the run goes.
-    // --verbose lines are the progress then: spinners would be torn by them.
-    let fancy = matches!(config.output, Output::Human { fancy: true });
-    let live = (fancy && !config.verbose).then(report::Live::new);
+    // The live view (spinners on stderr) only when config decided it (a terminal, colour
+    // allowed, no --verbose lines to tear it); --json, --quiet and plain output (cron logs,
+    // pipes, NO_COLOR) show nothing while the run goes.
+    let live = matches!(config.output, Output::Human { live: true, .. }).then(report::Live::new);
     let reporter: &dyn report::Reporter = match &live {
         Some(live) => live,
         None => &report::Silent,
@@ -100,11 +98,8 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     match config.output {
         Output::Json => println!("{}", report::json::to_json(&run)),
         Output::Quiet => println!("{}", report::summary::closing_line(&run)),
-        Output::Human { fancy } => {
-            let look = report::summary::Look {
-                color: fancy && std::io::stdout().is_terminal(),
-                live: live.is_some() && std::io::stderr().is_terminal(),
-            };
+        Output::Human { color, live } => {
+            let look = report::summary::Look { color, live };
             print!("{}", report::summary::render(&run, look));
         }
     }

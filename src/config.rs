@@ -38,12 +38,55 @@ pub enum Mode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
-    /// Progress and the full report; `fancy` when stderr is a terminal that takes colour.
+    /// The full report on stdout, decided once here so nothing later asks the terminal again.
     Human {
-        fancy: bool,
+        /// Colours in the summary on stdout.
+        color: bool,
+        /// Spinners on stderr while the run goes.
+        live: bool,
     },
     Quiet,
     Json,
+}
+
+/// What the process's streams and environment say about colour: read once, in
+/// [`Config::from_cli`], and passed in so the policy can be tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
+    /// `NO_COLOR` set and not empty, or `TERM=dumb`.
+    pub colorless: bool,
+}
+
+impl Terminal {
+    pub fn probe() -> Terminal {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Terminal {
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+            colorless: no_color || dumb,
+        }
+    }
+}
+
+/// The look of a human-readable run. `always` colours the summary wherever stdout goes
+/// (`| less -R`); spinners need a terminal on stderr whatever is asked, and `--verbose` lines
+/// would tear them. `auto` wants both streams on a terminal that takes colour.
+pub fn human_output(choice: ColorChoice, verbose: bool, terminal: Terminal) -> Output {
+    let (color, live) = match choice {
+        ColorChoice::Never => (false, false),
+        ColorChoice::Always => (true, terminal.stderr_is_terminal),
+        ColorChoice::Auto => {
+            let fancy = terminal.stderr_is_terminal && !terminal.colorless;
+            (fancy && terminal.stdout_is_terminal, fancy)
+        }
+    };
+    Output::Human {
+        color,
+        live: live && !verbose,
+    }
 }
 
 /// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
@@ -89,9 +132,7 @@ impl Config {
         } else if cli.quiet {
             Output::Quiet
         } else {
-            Output::Human {
-                fancy: wants_fancy(cli.color),
-            }
+            human_output(cli.color, cli.verbose, Terminal::probe())
         };
         let machine_name = match cli.machine_name.filter(|name| !name.is_empty()) {
             Some(name) => name,
@@ -139,18 +180,6 @@ impl Config {
                 max_output: cli.max_output,
             },
         })
-    }
-}
-
-fn wants_fancy(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-            std::io::stderr().is_terminal() && !no_color && !dumb
-        }
     }
 }
 
@@ -233,6 +262,31 @@ mod tests {
         assert!(config(&["--ch-database", "usage_2"]).is_ok());
         assert!(config(&["--ch-url", "localhost:8123"]).is_err());
         assert!(config(&["--ch-url", "http://u:p@h:1"]).is_err());
+    }
+
+    #[test]
+    fn colour_and_spinners_are_decided_from_the_choice_and_the_streams() {
+        let term = |stdout, stderr, colorless| Terminal {
+            stdout_is_terminal: stdout,
+            stderr_is_terminal: stderr,
+            colorless,
+        };
+        let look = |choice, verbose, t| match human_output(choice, verbose, t) {
+            Output::Human { color, live } => (color, live),
+            other => panic!("{other:?}"),
+        };
+        use ColorChoice::*;
+        // A terminal: colour and spinners, unless asked otherwise or --verbose.
+        assert_eq!(look(Auto, false, term(true, true, false)), (true, true));
+        assert_eq!(look(Auto, true, term(true, true, false)), (true, false));
+        assert_eq!(look(Never, false, term(true, true, false)), (false, false));
+        assert_eq!(look(Auto, false, term(true, true, true)), (false, false));
+        // `| less -R`: auto is plain, always keeps colour (but no spinners on a pipe).
+        assert_eq!(look(Auto, false, term(false, true, false)), (false, true));
+        assert_eq!(look(Always, false, term(false, true, false)), (true, true));
+        assert_eq!(look(Always, false, term(false, false, true)), (true, false));
+        // Cron: nothing is a terminal.
+        assert_eq!(look(Auto, false, term(false, false, false)), (false, false));
     }
 
     #[test]

@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::cli::Cli;
-use crate::config::{Config, Mode, Output};
+use crate::config::{Config, Mode, Output, Provenance};
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::{config, lock, log, pipeline, query, report, sink};
+use crate::{config, lock, log, pipeline, query, report, settings, sink};
 
 /// Runs the program: parses the command line, runs the mode it asks for, and turns the
 /// outcome into the process's exit code.
@@ -24,29 +24,40 @@ pub fn main() -> ExitCode {
 
 fn run() -> Result<Exit, Failure> {
     // Parse once to learn --env-file, load it (never overriding the real environment), then
-    // parse again so its values reach clap's env fallbacks: flags > environment > file.
+    // parse again so its values reach clap's env fallbacks: flags > environment > file. The
+    // names set before the file was loaded tell `config` the environment from the file.
+    let environment = std::env::vars_os().map(|(name, _)| name).collect();
     let first = Cli::parse();
-    let env_warning = config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
-    let cli = Cli::parse();
-    let config = Config::from_cli(cli, local_hostname).exit_code(Exit::Usage)?;
+    let file = config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let provenance = Provenance::new(matches, environment);
+    let config = Config::from_cli(cli.clone(), local_hostname).exit_code(Exit::Usage)?;
     log::enable(config.verbose);
-    if let Some(warning) = env_warning {
+    if let Some(warning) = &file.warning {
         eprintln!("ccusage-import: warning: {warning}");
     }
+    let resolved = settings::resolve(&cli, &config, &file, &provenance);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
         .exit_code(Exit::Other)?;
-    runtime.block_on(dispatch(config))
+    runtime.block_on(dispatch(config, &resolved, &file))
 }
 
 fn local_hostname() -> Option<String> {
     hostname::get().ok()?.into_string().ok()
 }
 
-async fn dispatch(config: Config) -> Result<Exit, Failure> {
+/// Runs the mode the command line asked for; `settings` and `file` are for `config`.
+async fn dispatch(
+    config: Config,
+    settings: &[settings::Setting],
+    file: &config::EnvFile,
+) -> Result<Exit, Failure> {
     match config.mode {
+        Mode::Config(ref args) => settings::run(args, settings, file),
         Mode::Verify => verify(&config).await,
         Mode::Query(ref args) => query::run(&config, args).await,
         Mode::DryRun => import(&config).await,

@@ -1,13 +1,15 @@
 //! Turns the parsed command line into a checked [`Config`]. Nothing after this reads the
 //! environment or the arguments.
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
-use crate::cli::{Cli, ColorChoice, Command, QueryArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, QueryArgs};
 use crate::sink::retry::RetryPolicy;
 use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
@@ -34,6 +36,8 @@ pub enum Mode {
     DryRun,
     Verify,
     Query(QueryArgs),
+    /// `ccusage-import config`: print the settings, run nothing.
+    Config(ConfigArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,23 +93,86 @@ pub fn human_output(choice: ColorChoice, verbose: bool, terminal: Terminal) -> O
     }
 }
 
+/// The settings file a run read, if any.
+#[derive(Debug, Clone, Default)]
+pub struct EnvFile {
+    pub path: Option<PathBuf>,
+    /// Set when others may read the file, since it usually holds the ClickHouse password.
+    pub warning: Option<String>,
+}
+
 /// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
-/// flags beat the environment, which beats the file. Returns a warning when others may read
-/// the file, since it usually holds the ClickHouse password.
-pub fn load_env_file(explicit: Option<&Path>) -> Result<Option<String>> {
+/// flags beat the environment, which beats the file. dotenvy never overrides a variable that
+/// is set, so of a name the file sets twice the first one counts.
+pub fn load_env_file(explicit: Option<&Path>) -> Result<EnvFile> {
     let path = match explicit {
         Some(path) => path,
         None if Path::new(".env").exists() => Path::new(".env"),
-        None => return Ok(None),
+        None => return Ok(EnvFile::default()),
     };
     dotenvy::from_path(path)
         .with_context(|| format!("cannot read the settings file {}", path.display()))?;
-    Ok(readable_by_others(path).then(|| {
-        format!(
-            "{} is readable by other users and may hold the ClickHouse password: chmod 600 {0}",
-            path.display()
-        )
-    }))
+    Ok(EnvFile {
+        path: Some(path.to_owned()),
+        warning: readable_by_others(path).then(|| {
+            format!(
+                "{} is readable by other users and may hold the ClickHouse password: chmod 600 {0}",
+                path.display()
+            )
+        }),
+    })
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Environment,
+    File,
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Environment => "environment",
+            Source::File => "file",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// What it takes to say where each setting came from: clap knows a flag from an environment
+/// variable, and the environment as it was before the settings file was loaded tells the
+/// real environment from the file.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    matches: clap::ArgMatches,
+    environment: HashSet<OsString>,
+}
+
+impl Provenance {
+    /// `environment` is the names set before [`load_env_file`] ran.
+    pub fn new(matches: clap::ArgMatches, environment: HashSet<OsString>) -> Provenance {
+        Provenance {
+            matches,
+            environment,
+        }
+    }
+
+    /// The source of a setting read from `variable`, and also from the flag whose clap id is
+    /// `arg` when there is one.
+    pub fn source(&self, arg: Option<&str>, variable: &str) -> Source {
+        use clap::parser::ValueSource;
+        match arg.and_then(|id| self.matches.value_source(id)) {
+            Some(ValueSource::CommandLine) => Source::Flag,
+            Some(ValueSource::DefaultValue) => Source::Default,
+            _ if self.environment.contains(OsStr::new(variable)) => Source::Environment,
+            _ if std::env::var_os(variable).is_some() => Source::File,
+            _ => Source::Default,
+        }
+    }
 }
 
 fn readable_by_others(path: &Path) -> bool {
@@ -118,14 +185,12 @@ fn readable_by_others(path: &Path) -> bool {
 impl Config {
     pub fn from_cli(cli: Cli, hostname: impl FnOnce() -> Option<String>) -> Result<Config> {
         let hostname = hostname();
-        let mode = if let Some(Command::Query(args)) = cli.command {
-            Mode::Query(args)
-        } else if cli.verify {
-            Mode::Verify
-        } else if cli.dry_run {
-            Mode::DryRun
-        } else {
-            Mode::Import
+        let mode = match cli.command {
+            Some(Command::Query(args)) => Mode::Query(args),
+            Some(Command::Config(args)) => Mode::Config(args),
+            None if cli.verify => Mode::Verify,
+            None if cli.dry_run => Mode::DryRun,
+            None => Mode::Import,
         };
         let output = if cli.json {
             Output::Json

@@ -13,6 +13,7 @@ pub mod log;
 pub mod pipeline;
 pub mod query;
 pub mod report;
+pub mod settings;
 pub mod sink;
 pub mod source;
 pub mod sqlfile;

@@ -1,10 +1,10 @@
 //! Sink: ClickHouse. Connects, applies `sql/schema.sql`, and writes rows so that a re-import
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
+mod connection;
 mod http;
 pub mod ledger;
 pub mod retry;
-mod settings;
 pub mod verify;
 
 use std::collections::{HashMap, HashSet};
@@ -22,8 +22,8 @@ use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
     ProjectDailyRow, Record, SessionRow, UsageRecord,
 };
+pub use connection::{ClickHouse, Secret};
 use retry::RetryPolicy;
-pub use settings::{ClickHouse, Secret};
 
 /// A connected ClickHouse with the database selected.
 pub struct Sink {

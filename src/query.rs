@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn every_query_reads_one_report_kind_and_usage_tables_only_with_final() {
-        let schema = crate::sink::verify::expected_objects();
+        let schema = sqlfile::schema_objects();
         for q in queries() {
             let mut kinds = BTreeSet::new();
             let read = objects(&q.sql);

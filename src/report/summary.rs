@@ -20,7 +20,7 @@ const TOP_PROJECTS: usize = 3;
 /// How the summary should look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Look {
-    /// Colours and bold section titles (only when stdout is a terminal).
+    /// Colours and bold section titles (a terminal on stdout, or `--color always`).
     pub color: bool,
     /// The live view already showed each report's outcome, so only failures are repeated.
     pub live: bool,

@@ -1,6 +1,7 @@
 //! Sink: ClickHouse. Connects, applies `sql/schema.sql`, and writes rows so that a re-import
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
+mod connection;
 mod http;
 pub mod ledger;
 pub mod retry;
@@ -15,7 +16,6 @@ use clickhouse::sql::Identifier;
 use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
-use crate::config::ClickHouse;
 use crate::log::verbose;
 use crate::sqlfile;
 use crate::transform::derive::Usage;
@@ -23,6 +23,7 @@ use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
     MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
 };
+pub use connection::{ClickHouse, Secret};
 use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
@@ -185,7 +186,7 @@ impl Sink {
         let have: HashSet<(String, String)> =
             existing.into_iter().map(|c| (c.table, c.name)).collect();
         let add_column = sqlfile::import("add_column");
-        for (table, columns) in verify::expected_objects() {
+        for (table, columns) in sqlfile::schema_objects() {
             for (name, column_type) in columns {
                 if column_type.is_empty() || have.contains(&(table.clone(), name.clone())) {
                     continue;

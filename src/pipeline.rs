@@ -17,6 +17,7 @@ use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
+use crate::transform::unique_keys;
 
 /// Everything a run found out, for the summary, `--json` and the ledger. `Default` is for
 /// tests that build one by hand.
@@ -386,14 +387,17 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
         ReportKind::Daily => {
             let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            (rows, Mapped::Daily(rows::map_daily(report.as_ref(), ctx)?))
+            (
+                rows,
+                Mapped::Daily(unique_keys(rows::map_daily(report.as_ref(), ctx)?)?),
+            )
         }
         ReportKind::Monthly => {
             let report = json::parse_report::<json::MonthlyReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.monthly.len());
             (
                 rows,
-                Mapped::Monthly(rows::map_monthly(report.as_ref(), ctx)?),
+                Mapped::Monthly(unique_keys(rows::map_monthly(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::Session => {
@@ -401,7 +405,7 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report.as_ref().map_or(0, |r| r.sessions.len());
             (
                 rows,
-                Mapped::Session(rows::map_sessions(report.as_ref(), ctx)?),
+                Mapped::Session(unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::Blocks => {
@@ -409,7 +413,7 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report.as_ref().map_or(0, |r| r.blocks.len());
             (
                 rows,
-                Mapped::Blocks(rows::map_blocks(report.as_ref(), ctx)?),
+                Mapped::Blocks(unique_keys(rows::map_blocks(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::ProjectsDaily => {
@@ -418,13 +422,13 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report
                 .as_ref()
                 .map_or(0, |r| r.projects.values().map(Vec::len).sum());
-            let records = rows::map_projects_daily(report.as_ref(), ctx)?;
+            let records = unique_keys(rows::map_projects_daily(report.as_ref(), ctx)?)?;
             (rows, Mapped::ProjectsDaily(records))
         }
         ReportKind::AgentsDaily => {
             let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            let records = rows::map_agents_daily(report.as_ref(), ctx)?;
+            let records = unique_keys(rows::map_agents_daily(report.as_ref(), ctx)?)?;
             (rows, Mapped::AgentsDaily(records))
         }
     })

@@ -5,6 +5,7 @@ mod bad_input;
 mod faults;
 mod harness;
 mod import;
+mod integrity;
 mod queries;
 mod report;
 mod versions;

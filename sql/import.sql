@@ -59,6 +59,11 @@ SELECT
     sum(total_tokens) AS total_tokens
 FROM ccusage_v_daily_summary
 
+-- Whether the ledger already holds a run: asked before its insert is sent again, since an
+-- insert whose answer was lost may have been stored.
+-- name: ledger_has_run
+SELECT count() FROM ccusage_import_runs WHERE run_id = ?
+
 -- The start of this machine's last import before this run, for the summary's "new since the
 -- previous import" (the run's own ledger row is written after this is read).
 -- name: previous_import

@@ -543,7 +543,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         rows_unchanged: run.rows_unchanged as u64,
         error: run.errors().join("\n"),
     };
-    if let Err(e) = sink.insert(ledger::TABLE, std::iter::once(&row)).await {
+    if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {
             run.clickhouse_error = Some(format!("{e:#}"));
         }

@@ -8,7 +8,7 @@ pub mod verify;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _, Result};
 use clickhouse::sql::Identifier;
@@ -32,6 +32,8 @@ pub struct Sink {
     pub server_version: String,
     timeout: Duration,
     retry: RetryPolicy,
+    /// After this, no retry starts (`--ch-deadline`, counted from connecting).
+    retries_end: Instant,
 }
 
 /// How one table's write went.
@@ -108,6 +110,7 @@ impl Sink {
             server_version: String::new(),
             timeout: cfg.timeout,
             retry: cfg.retry,
+            retries_end: Instant::now() + cfg.retry.deadline,
         };
         let version_sql = sqlfile::import("server_version");
         sink.server_version = sink
@@ -244,19 +247,25 @@ impl Sink {
             return Ok(());
         }
         let what = format!("insert {} rows into {table}", rows.len());
-        self.request(&what, || async {
-            let mut insert = self
-                .client
-                .insert::<T>(table)
-                .await?
-                .with_timeouts(Some(self.timeout), Some(self.timeout));
-            for row in &rows {
-                insert.write(row).await?;
-            }
-            insert.end().await
-        })
-        .await
-        .with_context(|| format!("cannot write {table}"))
+        self.request(&what, || self.insert_once(table, &rows))
+            .await
+            .with_context(|| format!("cannot write {table}"))
+    }
+
+    /// One try of an insert, without retries.
+    pub async fn insert_once<T>(&self, table: &str, rows: &[&T]) -> clickhouse::error::Result<()>
+    where
+        T: RowOwned + RowWrite,
+    {
+        let mut insert = self
+            .client
+            .insert::<T>(table)
+            .await?
+            .with_timeouts(Some(self.timeout), Some(self.timeout));
+        for row in rows {
+            insert.write(row).await?;
+        }
+        insert.end().await
     }
 
     /// Sends one request, bounded by the timeout, again after a transient failure with
@@ -268,22 +277,39 @@ impl Sink {
     {
         let mut attempt = 0;
         loop {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let result = self.bounded(send()).await;
             verbose!("{what}: {} ms", started.elapsed().as_millis());
-            match result {
+            let error = match result {
                 Ok(value) => return Ok(value),
-                Err(e) if attempt < self.retry.max_retries && retry::is_transient(&e) => {
-                    let delay = self.retry.delay(attempt, retry::jitter());
-                    attempt += 1;
-                    verbose!(
-                        "{what} failed ({e}); retry {attempt} in {} ms",
-                        delay.as_millis()
-                    );
-                    tokio::time::sleep(delay).await;
+                Err(e) => e,
+            };
+            let reason = match retry::classify(&error) {
+                retry::Verdict::Final(reason) => {
+                    verbose!("{what} failed ({error}); not retried: {reason}");
+                    return Err(describe(error, &self.url));
                 }
-                Err(e) => return Err(describe(e, &self.url)),
+                retry::Verdict::Retry(reason) => reason,
+            };
+            if attempt >= self.retry.max_retries {
+                verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
+                return Err(describe(error, &self.url));
             }
+            let delay = self.retry.delay(attempt, retry::jitter());
+            if Instant::now() + delay > self.retries_end {
+                verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
+                let budget = self.retry.deadline.as_secs();
+                return Err(describe(error, &self.url).context(format!(
+                    "ClickHouse kept failing and the run's retry budget (--ch-deadline \
+                     {budget} s) is spent; fix the server or raise --ch-deadline"
+                )));
+            }
+            attempt += 1;
+            verbose!(
+                "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
+                delay.as_millis()
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::harness::*;
+use crate::proxy::{Fault, Proxy};
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
@@ -45,9 +46,146 @@ fn a_report_that_repeats_a_key_fails_naming_the_key() {
     assert!(line.contains(&format!("the same key \"{date}\"")), "{line}");
     assert_eq!(run.json()["reports"]["daily"]["status"], "failed");
     // Nothing of the refused report is stored; the other reports are.
-    assert_eq!(env.sql("SELECT count() FROM ccusage_usage_daily").trim(), "0");
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
+        "0"
+    );
     assert_ne!(
         env.sql("SELECT count() FROM ccusage_usage_monthly").trim(),
         "0"
     );
+}
+
+/// Issue 15 point 7: a server that keeps answering "not now" is retried only while the run's
+/// retry budget lasts; then the run ends with exit 3 and says so. `--verbose` names why each
+/// failure was (not) retried.
+#[test]
+fn a_server_answering_code_252_is_retried_until_the_ch_deadline_is_spent() {
+    let env = TestEnv::new("deadline");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let server = Proxy::start(None);
+    server.fault(
+        "",
+        Fault::Refuse(
+            "Code: 252, e.displayText() = DB::Exception: Too many parts (300). Merges are \
+             processing significantly slower than inserts., e.what() = DB::Exception",
+        ),
+        usize::MAX,
+    );
+    let started = std::time::Instant::now();
+    let run = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--ch-url")
+        .arg(server.url())
+        .args(["--max-retries", "1000", "--retry-delay", "100"])
+        .args(["--ch-deadline", "2", "--verbose"])
+        .run();
+    let took = started.elapsed();
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("ccusage-import: error:"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        error.contains("the run's retry budget (--ch-deadline 2 s) is spent")
+            && error.contains("Code: 252"),
+        "{error}"
+    );
+    assert!(
+        run.stderr.contains("retried: code 252: too many parts"),
+        "{}",
+        run.stderr
+    );
+    // Backoff from 100 ms, doubling: a handful of tries in 2 s, not one and not hundreds.
+    let tries = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((3..=12).contains(&tries), "{tries} requests");
+    assert!(!dir.join("calls.log").exists(), "ccusage ran");
+}
+
+#[test]
+fn a_server_answering_code_516_is_not_retried_and_verbose_says_why() {
+    let env = TestEnv::new("final");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let server = Proxy::start(None);
+    server.fault(
+        "",
+        Fault::Refuse(
+            "Code: 516. DB::Exception: laptop: Authentication failed: password is incorrect, \
+             or there is no user with such name. (AUTHENTICATION_FAILED)",
+        ),
+        usize::MAX,
+    );
+    let run = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--ch-url")
+        .arg(server.url())
+        .args(["--max-retries", "5", "--retry-delay", "100", "--verbose"])
+        .run();
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        run.stderr
+            .contains("not retried: code 516 means authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("check CH_USER and CH_PASSWORD"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The harness server behind a proxy that can lose answers.
+fn proxied() -> Proxy {
+    let upstream = server_url().trim_start_matches("http://").to_owned();
+    Proxy::start(Some(upstream))
+}
+
+fn ledger_rows(env: &TestEnv, machine: &str) -> Vec<String> {
+    env.sql(&format!(
+        "SELECT exit_code, daily_status, rows_written > 0 FROM ccusage_import_runs \
+         WHERE machine_name = '{machine}' FORMAT TSV"
+    ))
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// Item 5: the ledger insert's answer is lost after the server stored the row. Retried, the
+/// run must still leave one row; not retried, the run must not call itself failed while its
+/// ledger row says it succeeded.
+#[test]
+fn a_lost_answer_to_the_ledger_insert_leaves_one_ledger_row_and_exit_0() {
+    let env = TestEnv::new("ledgerlost");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    for (machine, retries) in [("retried", "3"), ("not-retried", "0")] {
+        let proxy = proxied();
+        proxy.fault(
+            "INSERT+INTO+%60ccusage_import_runs%60",
+            Fault::LoseAnswer,
+            1,
+        );
+        let run = env
+            .importer(machine)
+            .arg("--ccusage-bin")
+            .arg(&bin)
+            .arg("--ch-url")
+            .arg(proxy.url())
+            .args(["--max-retries", retries, "--retry-delay", "100", "--json"])
+            .run();
+        assert_eq!(
+            proxy.faults.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "{machine}: the fault never happened"
+        );
+        assert_eq!(run.code, 0, "{machine}: {}{}", run.stdout, run.stderr);
+        assert_eq!(ledger_rows(&env, machine), ["0\tok\t1"], "{machine}");
+    }
 }

@@ -6,6 +6,7 @@ mod faults;
 mod harness;
 mod import;
 mod integrity;
+mod proxy;
 mod queries;
 mod report;
 mod versions;

@@ -13,7 +13,7 @@ use crate::report::digest::{Digest, DigestBuilder};
 use crate::report::history::{self, Fleet, PreviousImport};
 use crate::report::Reporter;
 use crate::sink::ledger::{self, RunRow};
-use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
+use crate::sink::{Sink, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
@@ -471,7 +471,7 @@ async fn write_all(
     let writes = mapped.iter().map(|report| async move {
         let table = report.table();
         reporter.write_started(table);
-        let stats = match report {
+        let (stats, result) = match report {
             Mapped::Daily(r) => sink.write(machine, r).await,
             Mapped::Monthly(r) => sink.write(machine, r).await,
             Mapped::Session(r) => sink.write(machine, r).await,
@@ -479,18 +479,23 @@ async fn write_all(
             Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
             Mapped::AgentsDaily(r) => sink.write(machine, r).await,
         };
-        reporter.write_finished(table, stats.as_ref().ok());
-        (table, stats)
+        reporter.write_finished(table, result.is_ok().then_some(&stats));
+        (table, stats, result)
     });
-    for (table, stats) in futures_util::future::join_all(writes).await {
-        let stats: WriteStats = stats?;
+    // Every table's rows are counted, written before a failure or not: the summary of a
+    // failed run says what it did store. The first error fails the run.
+    let mut first_error = None;
+    for (table, stats, result) in futures_util::future::join_all(writes).await {
         *run.tables.entry(table).or_default() += stats.written;
         *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
         *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
         run.rows_unchanged += stats.unchanged;
         *run.new_rows.entry(table).or_default() += stats.new;
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 fn count_dry_run(mapped: &[Mapped], run: &mut RunReport) {

@@ -192,12 +192,24 @@ impl Sink {
     }
 
     /// Writes the records this machine's database does not already hold, children first so a
-    /// stored parent never points at children that are missing.
+    /// stored parent never points at children that are missing. The stats count what was
+    /// written even when a later insert failed: a failed run's summary tells what it stored.
     pub async fn write<R: Table>(
         &self,
         machine: &str,
         records: &[Record<R>],
-    ) -> Result<WriteStats> {
+    ) -> (WriteStats, Result<()>) {
+        let mut stats = WriteStats::default();
+        let result = self.write_counting(machine, records, &mut stats).await;
+        (stats, result)
+    }
+
+    async fn write_counting<R: Table>(
+        &self,
+        machine: &str,
+        records: &[Record<R>],
+        stats: &mut WriteStats,
+    ) -> Result<()> {
         let stored = self.stored::<R>(machine).await?;
         let fresh: Vec<&Record<R>> = records
             .iter()
@@ -208,19 +220,18 @@ impl Sink {
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
         self.insert(BREAKDOWNS_TABLE, breakdowns.iter().copied())
             .await?;
+        stats.breakdowns = breakdowns.len();
         self.insert(MODELS_USED_TABLE, models.iter().copied())
             .await?;
+        stats.models = models.len();
         self.insert(R::TABLE, fresh.iter().map(|r| &r.row)).await?;
-        Ok(WriteStats {
-            written: fresh.len(),
-            unchanged: records.len() - fresh.len(),
-            breakdowns: breakdowns.len(),
-            models: models.len(),
-            new: fresh
-                .iter()
-                .filter(|r| !stored.contains_key(&r.key))
-                .count(),
-        })
+        stats.written = fresh.len();
+        stats.unchanged = records.len() - fresh.len();
+        stats.new = fresh
+            .iter()
+            .filter(|r| !stored.contains_key(&r.key))
+            .count();
+        Ok(())
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {

@@ -189,3 +189,64 @@ fn a_lost_answer_to_the_ledger_insert_leaves_one_ledger_row_and_exit_0() {
         assert_eq!(ledger_rows(&env, machine), ["0\tok\t1"], "{machine}");
     }
 }
+
+/// Item 9: the blocks insert is refused while every other table is written; the failed run's
+/// summary and ledger count exactly the rows that were stored.
+#[test]
+fn a_failed_run_counts_the_rows_it_did_write() {
+    let env = TestEnv::new("partial");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    // Blocks finish first, so its failure comes before the other tables' results.
+    for report in REPORTS.iter().filter(|r| **r != "blocks") {
+        script_report(
+            &dir,
+            report,
+            &format!("sleep 0.5; cat \"$D/{report}.json\""),
+        );
+    }
+    let proxy = proxied();
+    proxy.fault(
+        "INSERT+INTO+%60ccusage_usage_blocks%60",
+        Fault::Refuse("Code: 243, e.displayText() = DB::Exception: Cannot reserve 1.00 MiB, not enough space, e.what() = DB::Exception"),
+        usize::MAX,
+    );
+    let run = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--ch-url")
+        .arg(proxy.url())
+        .args(["--max-retries", "0", "--json"])
+        .run();
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("cannot write ccusage_usage_blocks"),
+        "{}",
+        run.stderr
+    );
+    let summary = run.json();
+    let tables = summary["tables"].as_object().unwrap();
+    let mut total = 0;
+    for table in [
+        "ccusage_usage_daily",
+        "ccusage_usage_monthly",
+        "ccusage_usage_sessions",
+        "ccusage_usage_blocks",
+        "ccusage_usage_projects_daily",
+        "ccusage_usage_agents_daily",
+        "ccusage_model_breakdowns",
+        "ccusage_models_used",
+    ] {
+        let stored: u64 = env
+            .sql(&format!("SELECT count() FROM {table}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(tables[table].as_u64(), Some(stored), "{table}: {summary}");
+        total += stored;
+    }
+    assert_eq!(tables["ccusage_usage_blocks"], 0);
+    assert!(total > 0);
+    let ledger = env.sql("SELECT exit_code, rows_written FROM ccusage_import_runs FORMAT TSV");
+    assert_eq!(ledger.trim(), format!("3\t{total}"));
+}

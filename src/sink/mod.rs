@@ -3,10 +3,11 @@
 
 mod http;
 pub mod ledger;
+pub mod migrate;
 pub mod retry;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -17,11 +18,11 @@ use serde::Deserialize;
 
 use crate::config::ClickHouse;
 use crate::log::verbose;
-use crate::sqlfile;
 use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
     ProjectDailyRow, Record, SessionRow, UsageRecord,
 };
+use crate::{schema, sqlfile};
 use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
@@ -121,65 +122,95 @@ impl Sink {
         Ok(sink)
     }
 
-    /// Applies `sql/schema.sql`: creates the database, then every table and view in it.
+    /// Brings the database to `sql/schema.sql` (see [`migrate`]): fails naming every
+    /// mismatch a person must fix, before anything is written; sends no DDL when the
+    /// database is up to date.
     pub async fn apply_schema(&mut self) -> Result<()> {
-        let statements = sqlfile::schema_statements();
-        let (create_database, rest) = statements.split_first().expect("schema is not empty");
-        let create_database = create_database.replace("`{database}`", "?");
-        self.request("create the database", || {
-            self.client
-                .query(&create_database)
-                .bind(Identifier(&self.database))
-                .execute()
-        })
-        .await
-        .with_context(|| format!("cannot create the database {}", self.database))?;
-        self.client = self.client.clone().with_database(&self.database);
-        for statement in rest {
-            let what = format!("apply sql/schema.sql: {}", headline(statement));
-            self.request(&what, || self.client.query(statement).execute())
-                .await
-                .with_context(|| format!("cannot {what}"))?;
+        let live = migrate::read(self).await?;
+        let findings = migrate::review(schema::schema(), &live, &self.database);
+        let mismatches = migrate::mismatches(&findings);
+        if !mismatches.is_empty() {
+            anyhow::bail!(
+                "the database {} does not match sql/schema.sql: {}",
+                self.database,
+                mismatches.join("; ")
+            );
         }
-        self.add_missing_columns().await
+        for step in migrate::plan(&live, &findings) {
+            self.apply(&step).await?;
+        }
+        self.use_database();
+        Ok(())
     }
 
-    /// `CREATE TABLE IF NOT EXISTS` leaves a table made by an older release as it was, so
-    /// columns added to `sql/schema.sql` since are added here, with the schema's own
-    /// definition. Nothing is ever dropped or changed.
-    async fn add_missing_columns(&self) -> Result<()> {
-        let columns_sql = sqlfile::import("schema_columns");
-        let existing = self
-            .request("list the schema's columns", || {
-                self.client
-                    .query(&columns_sql)
-                    .bind(&self.database)
-                    .fetch_all::<verify::ColumnRow>()
-            })
-            .await?;
-        let have: HashSet<(String, String)> =
-            existing.into_iter().map(|c| (c.table, c.name)).collect();
-        let add_column = sqlfile::import("add_column");
-        for (table, columns) in verify::expected_objects() {
-            for (name, column_type) in columns {
-                if column_type.is_empty() || have.contains(&(table.clone(), name.clone())) {
-                    continue;
-                }
-                // The type comes from sql/schema.sql, never from input; names are bound.
-                let sql = add_column.replace("{type}", &column_type);
-                let what = format!("add column {name} to {table}");
+    /// Runs one schema change. A refusal names the statement, so a user without DDL rights
+    /// learns which change the database still needs.
+    async fn apply(&mut self, step: &migrate::Step) -> Result<()> {
+        use migrate::Step;
+        let what = match step {
+            Step::CreateDatabase => format!("create the database {}", self.database),
+            Step::Create { what, .. } => format!("create the {what}"),
+            Step::AddColumn { table, column, .. } => format!("add column {column} to {table}"),
+            Step::ReplaceView { name, .. } => format!("re-create the view {name}"),
+        };
+        verbose!("schema: {what}");
+        let sent = match step {
+            Step::CreateDatabase => {
+                let sql = schema::schema()
+                    .create_database
+                    .replace("`{database}`", "?");
                 self.request(&what, || {
                     self.client
                         .query(&sql)
-                        .bind(Identifier(&table))
-                        .bind(Identifier(&name))
+                        .bind(Identifier(&self.database))
                         .execute()
                 })
                 .await
-                .with_context(|| format!("cannot {what}"))?;
             }
-        }
-        Ok(())
+            Step::Create { sql, .. } => self.ddl(&what, sql).await,
+            Step::AddColumn {
+                table,
+                column,
+                column_type,
+            } => {
+                // The type comes from sql/schema.sql, never from input; names are bound.
+                let sql = sqlfile::import("add_column").replace("{type}", column_type);
+                self.ddl_on(&what, &sql, table, Some(column)).await
+            }
+            Step::ReplaceView { name, sql } => {
+                let drop = sqlfile::import("drop_view");
+                match self.ddl_on(&what, &drop, name, None).await {
+                    Ok(()) => self.ddl(&what, sql).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        sent.with_context(|| format!("cannot {what} (sql/schema.sql)"))
+    }
+
+    async fn ddl(&self, what: &str, sql: &str) -> Result<()> {
+        let client = self.client.clone().with_database(&self.database);
+        self.request(what, || client.query(sql).execute()).await
+    }
+
+    /// A DDL statement whose `?` marks are the object's (and the column's) name.
+    async fn ddl_on(
+        &self,
+        what: &str,
+        sql: &str,
+        object: &str,
+        column: Option<&str>,
+    ) -> Result<()> {
+        let client = self.client.clone().with_database(&self.database);
+        self.request(what, || {
+            let query = client.query(sql).bind(Identifier(object));
+            match column {
+                Some(column) => query.bind(Identifier(column)),
+                None => query,
+            }
+            .execute()
+        })
+        .await
     }
 
     /// Selects the database without creating anything (for --verify).
@@ -348,16 +379,6 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
     }
 }
 
-/// The first line of a statement, for messages.
-fn headline(statement: &str) -> String {
-    statement
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
-
 /// Turns a client error into one line that says what failed and what to do. The password is
 /// never part of it: the client does not echo it, and URLs cannot carry credentials.
 pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
@@ -393,6 +414,10 @@ fn server_error_hint(message: &str) -> &'static str {
         Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",
+        Some(392) => {
+            "; the user may not run DDL (allow_ddl=0) and the database needs this change: \
+             run ccusage-import once as a user who may"
+        }
         _ => "",
     }
 }

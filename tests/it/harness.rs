@@ -378,14 +378,21 @@ pub struct PrivateServer {
     pub dir: PathBuf,
     pub http_port: u16,
     tcp_port: u16,
+    timezone: String,
 }
 
 impl PrivateServer {
     pub fn start(dir: PathBuf) -> PrivateServer {
+        PrivateServer::start_in(dir, "UTC")
+    }
+
+    /// A server whose time zone is `timezone`.
+    pub fn start_in(dir: PathBuf, timezone: &str) -> PrivateServer {
         let server = PrivateServer {
             dir,
             http_port: free_port(),
             tcp_port: free_port(),
+            timezone: timezone.to_owned(),
         };
         server.resume();
         server
@@ -410,6 +417,7 @@ impl PrivateServer {
             .script("start")
             .args(["--http-port", &self.http_port.to_string()])
             .args(["--tcp-port", &self.tcp_port.to_string()])
+            .args(["--timezone", &self.timezone])
             .output()
             .unwrap();
         assert!(

@@ -250,3 +250,247 @@ fn a_failed_run_counts_the_rows_it_did_write() {
     let ledger = env.sql("SELECT exit_code, rows_written FROM ccusage_import_runs FORMAT TSV");
     assert_eq!(ledger.trim(), format!("3\t{total}"));
 }
+
+/// A statement of sql/schema.sql by the object it creates, comments dropped.
+fn schema_statement(object: &str) -> String {
+    let schema = std::fs::read_to_string(Path::new(ROOT).join("sql/schema.sql")).unwrap();
+    schema
+        .split("\n;\n")
+        .map(|chunk| {
+            chunk
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .find(|s| {
+            let head = s.trim_start().lines().next().unwrap_or_default();
+            head.ends_with(&format!(" {object}")) || head.ends_with(&format!(" {object} AS"))
+        })
+        .unwrap_or_else(|| panic!("sql/schema.sql creates no {object}"))
+        .trim()
+        .to_owned()
+}
+
+fn error_line(run: &Run) -> &str {
+    run.stderr
+        .lines()
+        .find(|l| l.starts_with("ccusage-import: error:"))
+        .unwrap_or_else(|| panic!("no error line in:\n{}{}", run.stdout, run.stderr))
+}
+
+fn import_fixture(env: &TestEnv, bin: &Path) -> Run {
+    env.importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(bin)
+        .arg("--json")
+        .run()
+}
+
+fn verify(env: &TestEnv) -> Run {
+    env.importer("laptop").arg("--verify").run()
+}
+
+/// Item 6: `total_cost` already present as Float64 took the Decimal's bytes (costs of
+/// 1.5e-315) with exit 0. Now the run fails before it runs ccusage or writes a row, naming the
+/// table, the column, both types and what to do.
+#[test]
+fn a_column_of_another_type_fails_the_run_before_anything_is_written() {
+    let env = TestEnv::new("coltype");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    sql("default", &format!("CREATE DATABASE {}", env.database));
+    env.sql(
+        &schema_statement("ccusage_usage_daily")
+            .replace("total_cost Decimal(18, 9)", "total_cost Float64"),
+    );
+    let run = import_fixture(&env, &bin);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let line = error_line(&run);
+    assert!(
+        line.contains(
+            "table ccusage_usage_daily column total_cost is Float64, sql/schema.sql says \
+             Decimal(18, 9)"
+        ) && line.contains("RENAME TABLE ccusage_usage_daily TO ccusage_usage_daily_old"),
+        "{line}"
+    );
+    assert!(!dir.join("calls.log").exists(), "ccusage ran");
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
+        "0"
+    );
+    assert_eq!(
+        env.sql("SELECT count() FROM system.tables WHERE database = currentDatabase()")
+            .trim(),
+        "1",
+        "the run created tables"
+    );
+}
+
+/// Item 6: a plain MergeTree cannot replace a re-imported row; the run refuses it.
+#[test]
+fn a_table_of_another_engine_fails_the_run_naming_both_engines() {
+    let env = TestEnv::new("engine");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    sql("default", &format!("CREATE DATABASE {}", env.database));
+    env.sql(&schema_statement("ccusage_usage_monthly").replace(
+        "ENGINE = ReplacingMergeTree(row_version)",
+        "ENGINE = MergeTree",
+    ));
+    let run = import_fixture(&env, &bin);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        error_line(&run).contains(
+            "table ccusage_usage_monthly is MergeTree, sql/schema.sql says ReplacingMergeTree"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_usage_monthly").trim(),
+        "0"
+    );
+}
+
+/// Item 6: `--verify` reports a wrong engine, a view that is not the schema's, and a table
+/// standing in for a view; its advice is true: done as it says, the next import repairs the
+/// rest and `--verify` passes, with every stored row kept.
+#[test]
+fn verify_reports_a_wrong_engine_a_changed_view_and_a_table_for_a_view_and_its_advice_works() {
+    let env = TestEnv::new("verifyadvice");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    assert_eq!(import_fixture(&env, &bin).code, 0);
+    let monthly = env.sql("SELECT count() FROM ccusage_usage_monthly FINAL");
+    // An older release's view without FINAL, a table where a view belongs, a plain MergeTree.
+    env.sql("DROP TABLE ccusage_v_daily_summary");
+    env.sql(
+        &schema_statement("ccusage_v_daily_summary")
+            .replace("FROM ccusage_usage_daily FINAL", "FROM ccusage_usage_daily"),
+    );
+    env.sql("DROP TABLE ccusage_v_machine_monthly");
+    env.sql(
+        "CREATE TABLE ccusage_v_machine_monthly (month String) ENGINE = MergeTree ORDER BY month",
+    );
+    env.sql("RENAME TABLE ccusage_usage_monthly TO ccusage_usage_monthly_saved");
+    env.sql(&schema_statement("ccusage_usage_monthly").replace(
+        "ENGINE = ReplacingMergeTree(row_version)",
+        "ENGINE = MergeTree",
+    ));
+    env.sql("INSERT INTO ccusage_usage_monthly SELECT * FROM ccusage_usage_monthly_saved");
+
+    let run = verify(&env);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let line = |prefix: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in:\n{}", run.stdout))
+            .to_owned()
+    };
+    let view = line("FAIL view ccusage_v_daily_summary:");
+    assert!(
+        view.contains("its query differs from sql/schema.sql: run ccusage-import once"),
+        "{view}"
+    );
+    let stand_in = line("FAIL view ccusage_v_machine_monthly:");
+    assert!(
+        stand_in.contains("is a table (MergeTree) where sql/schema.sql has a view")
+            && stand_in.contains("RENAME TABLE ccusage_v_machine_monthly TO"),
+        "{stand_in}"
+    );
+    let engine = line("FAIL table ccusage_usage_monthly:");
+    assert!(
+        engine.contains("is MergeTree, sql/schema.sql says ReplacingMergeTree")
+            && engine.contains("RENAME TABLE ccusage_usage_monthly TO ccusage_usage_monthly_old"),
+        "{engine}"
+    );
+    assert!(
+        error_line(&run).contains("fix the lines marked FAIL as each says"),
+        "{}",
+        run.stderr
+    );
+    // The importer refuses to write while a person's part is undone.
+    assert_eq!(import_fixture(&env, &bin).code, 3);
+
+    // Follow the advice, word for word.
+    env.sql("RENAME TABLE ccusage_v_machine_monthly TO ccusage_v_machine_monthly_old");
+    env.sql("RENAME TABLE ccusage_usage_monthly TO ccusage_usage_monthly_old");
+    let run = import_fixture(&env, &bin);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    env.sql("INSERT INTO ccusage_usage_monthly SELECT * FROM ccusage_usage_monthly_old");
+    let run = verify(&env);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_usage_monthly FINAL"),
+        monthly
+    );
+    // The view is the schema's again: it reads through FINAL.
+    assert!(env
+        .sql("SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'ccusage_v_daily_summary'")
+        .contains("ccusage_usage_daily FINAL"));
+}
+
+/// Item 7: an older table lacks a column a view reads. The view's DDL used to fail before the
+/// column was added, and every later run failed with it.
+#[test]
+fn a_table_missing_a_column_a_view_reads_is_upgraded() {
+    let env = TestEnv::new("viewcolumn");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    sql("default", &format!("CREATE DATABASE {}", env.database));
+    let old = schema_statement("ccusage_usage_sessions");
+    let old: String = old
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("first_activity "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    env.sql(&old);
+    let run = import_fixture(&env, &bin);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let sessions = run.json()["tables"]["ccusage_usage_sessions"].clone();
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_v_session_summary WHERE first_activity IS NOT NULL")
+            .trim(),
+        sessions.to_string()
+    );
+    assert_eq!(verify(&env).code, 0);
+}
+
+/// Issue 15 point 5: a view whose definition in sql/schema.sql changed since it was created
+/// is re-created on the next run; `--verify` names it and the fix first. No data is touched.
+#[test]
+fn a_view_whose_definition_changed_is_re_created_on_the_next_run() {
+    let env = TestEnv::new("viewchanged");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    assert_eq!(import_fixture(&env, &bin).code, 0);
+    let before = snapshot(&env);
+    // As an older release created it: fewer columns.
+    env.sql("DROP TABLE ccusage_v_machine_daily");
+    env.sql(
+        "CREATE VIEW ccusage_v_machine_daily AS SELECT machine_name, date, total_tokens \
+         FROM ccusage_usage_daily FINAL",
+    );
+    let run = verify(&env);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "FAIL view ccusage_v_machine_daily: its query differs from sql/schema.sql: run \
+             ccusage-import once (as a user allowed DDL) to repair it"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        error_line(&run).contains("run ccusage-import once (as a user allowed DDL)"),
+        "{}",
+        run.stderr
+    );
+    let run = import_fixture(&env, &bin);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(verify(&env).code, 0);
+    assert_eq!(snapshot(&env), before);
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_v_machine_daily WHERE cost_usd > 0")
+            .trim(),
+        env.sql("SELECT count() FROM ccusage_usage_daily FINAL")
+            .trim()
+    );
+}

@@ -494,3 +494,71 @@ fn a_view_whose_definition_changed_is_re_created_on_the_next_run() {
             .trim()
     );
 }
+
+/// SQL on a test's own server, as `user`.
+fn sql_at(url: &str, database: &str, query: &str, user: &str, password: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--data-binary", query])
+        .args(["-H", &format!("X-ClickHouse-User: {user}")])
+        .args(["-H", &format!("X-ClickHouse-Key: {password}")])
+        .arg(format!("{url}/?database={database}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{query}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Item 8: a user who may write but not run DDL imports into an up-to-date database (no DDL
+/// is sent); when the database needs a change, the refusal names it, and nothing is written.
+#[test]
+fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_change_is_needed(
+) {
+    let env = TestEnv::new("noddl");
+    let server = PrivateServer::start(env.path("server"));
+    let url = server.url();
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let import = |machine: &str, user: &str, password: &str| {
+        env.importer(machine)
+            .arg("--ccusage-bin")
+            .arg(&bin)
+            .arg("--ch-url")
+            .arg(&url)
+            .args(["--ch-user", user, "--json"])
+            .env("CH_PASSWORD", password)
+            .run()
+    };
+    let run = import("admin", "default", "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    let run = import("laptop", "ccusage_noddl", "noddl-secret-pw");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let daily = |machine: &str| {
+        sql_at(
+            &url,
+            &env.database,
+            &format!("SELECT count() FROM ccusage_usage_daily FINAL WHERE machine_name = '{machine}'"),
+            "default",
+            "",
+        )
+    };
+    assert_eq!(daily("laptop"), daily("admin"));
+    assert_ne!(daily("laptop").trim(), "0");
+
+    // The database now lacks a view: the change is DDL, which this user may not run.
+    sql_at(&url, &env.database, "DROP TABLE ccusage_v_project_daily", "default", "");
+    std::fs::remove_file(dir.join("calls.log")).unwrap();
+    let run = import("desktop", "ccusage_noddl", "noddl-secret-pw");
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    let line = error_line(&run);
+    assert!(
+        line.contains("cannot create the view ccusage_v_project_daily")
+            && line.contains("the user may not run DDL (allow_ddl=0)"),
+        "{line}"
+    );
+    assert!(!dir.join("calls.log").exists(), "ccusage ran");
+    assert_eq!(daily("desktop").trim(), "0");
+}

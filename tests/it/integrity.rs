@@ -515,8 +515,7 @@ fn sql_at(url: &str, database: &str, query: &str, user: &str, password: &str) ->
 /// Item 8: a user who may write but not run DDL imports into an up-to-date database (no DDL
 /// is sent); when the database needs a change, the refusal names it, and nothing is written.
 #[test]
-fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_change_is_needed(
-) {
+fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_change_is_needed() {
     let env = TestEnv::new("noddl");
     let server = PrivateServer::start(env.path("server"));
     let url = server.url();
@@ -540,7 +539,9 @@ fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_c
         sql_at(
             &url,
             &env.database,
-            &format!("SELECT count() FROM ccusage_usage_daily FINAL WHERE machine_name = '{machine}'"),
+            &format!(
+                "SELECT count() FROM ccusage_usage_daily FINAL WHERE machine_name = '{machine}'"
+            ),
             "default",
             "",
         )
@@ -549,7 +550,13 @@ fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_c
     assert_ne!(daily("laptop").trim(), "0");
 
     // The database now lacks a view: the change is DDL, which this user may not run.
-    sql_at(&url, &env.database, "DROP TABLE ccusage_v_project_daily", "default", "");
+    sql_at(
+        &url,
+        &env.database,
+        "DROP TABLE ccusage_v_project_daily",
+        "default",
+        "",
+    );
     std::fs::remove_file(dir.join("calls.log")).unwrap();
     let run = import("desktop", "ccusage_noddl", "noddl-secret-pw");
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
@@ -561,4 +568,153 @@ fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_c
     );
     assert!(!dir.join("calls.log").exists(), "ccusage ran");
     assert_eq!(daily("desktop").trim(), "0");
+}
+
+/// A zone whose date differs from the UTC date right now, so a query that takes the server's
+/// local day for today answers differently from one that takes the UTC day.
+fn zone_on_another_day() -> &'static str {
+    use chrono::Timelike;
+    match chrono::Utc::now().hour() {
+        19.. => "Asia/Kolkata",          // UTC+5:30: already tomorrow
+        11..=18 => "Pacific/Kiritimati", // UTC+14: already tomorrow
+        _ => "Etc/GMT+12",               // UTC−12: still yesterday
+    }
+}
+
+/// Creates `from`'s tables and views on the server at `to` and copies every table's rows.
+fn copy_database(from: &str, to: &str, database: &str) {
+    sql_at(
+        to,
+        "default",
+        &format!("CREATE DATABASE {database}"),
+        "default",
+        "",
+    );
+    let listed = sql_at(
+        from,
+        database,
+        "SELECT engine = 'View', create_table_query FROM system.tables \
+         WHERE database = currentDatabase() FORMAT JSONCompact",
+        "default",
+        "",
+    );
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let mut objects: Vec<(bool, String)> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row[0] == 1, row[1].as_str().unwrap().to_owned()))
+        .collect();
+    objects.sort_by_key(|(view, _)| *view);
+    // A view may read a view: create what can be created until all are.
+    while !objects.is_empty() {
+        let before = objects.len();
+        objects.retain(|(_, create)| {
+            let out = std::process::Command::new("curl")
+                .args(["-sS", "--fail", "--data-binary", create])
+                .arg(format!("{to}/?database={database}"))
+                .output()
+                .unwrap();
+            !out.status.success()
+        });
+        assert!(objects.len() < before, "cannot create {objects:?}");
+    }
+    let tables = sql_at(
+        from,
+        database,
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine != 'View'",
+        "default",
+        "",
+    );
+    for table in tables.lines() {
+        let dump = std::process::Command::new("curl")
+            .args(["-sS", "--fail", "--data-binary"])
+            .arg(format!("SELECT * FROM {table} FORMAT Native"))
+            .arg(format!("{from}/?database={database}"))
+            .output()
+            .unwrap();
+        assert!(dump.status.success());
+        let file = std::env::temp_dir().join(format!("{database}-{table}.native"));
+        std::fs::write(&file, &dump.stdout).unwrap();
+        let load = std::process::Command::new("curl")
+            .args(["-sS", "--fail-with-body", "--data-binary"])
+            .arg(format!("@{}", file.display()))
+            .arg(format!(
+                "{to}/?database={database}&query=INSERT%20INTO%20{table}%20FORMAT%20Native"
+            ))
+            .output()
+            .unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(
+            load.status.success(),
+            "{table}: {}",
+            String::from_utf8_lossy(&load.stdout)
+        );
+    }
+}
+
+fn query_names() -> Vec<String> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("sql/queries.sql")).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("-- name:"))
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
+/// A query's answer as JSON, without the hours since the last import (which moves with the
+/// clock between two runs of the same query).
+fn answer(env: &TestEnv, url: &str, name: &str) -> Value {
+    let run = env
+        .importer("laptop")
+        .arg("--ch-url")
+        .arg(url)
+        .args(["query", name, "--format", "json"])
+        .run();
+    assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+    let mut answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    for row in answer.as_array_mut().unwrap() {
+        row.as_object_mut().unwrap().remove("hours_ago");
+    }
+    answer
+}
+
+/// Item 10: "today" is the UTC day whatever the server's time zone. The same rows on a server
+/// in another zone (one whose date differs from UTC's now) give every query the same answer
+/// as on a UTC server; before, `last_7_days` showed an empty tomorrow and dropped a real day,
+/// and `month_projection` divided by the wrong number of days.
+#[test]
+fn every_query_answers_the_same_on_a_server_in_another_time_zone() {
+    let env = TestEnv::new("timezone");
+    let logs = env.generate_logs("claude", SMALL);
+    env.importer("laptop").logs(&logs).import_ok();
+    let zone = zone_on_another_day();
+    let server = PrivateServer::start_in(env.path("server"), zone);
+    let local_today = sql_at(
+        &server.url(),
+        "default",
+        "SELECT today() = toDate(now(), 'UTC')",
+        "default",
+        "",
+    );
+    assert_eq!(
+        local_today.trim(),
+        "0",
+        "{zone} is on the UTC day: the test would prove nothing"
+    );
+    copy_database(server_url(), &server.url(), &env.database);
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let utc_week = answer(&env, server_url(), "last_7_days");
+    assert_eq!(
+        utc_week.as_array().unwrap().last().unwrap()["date"],
+        today.as_str()
+    );
+    let differing: Vec<String> = query_names()
+        .into_iter()
+        .filter(|name| answer(&env, server_url(), name) != answer(&env, &server.url(), name))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "on a server in {zone} these queries answer otherwise: {differing:?}"
+    );
 }

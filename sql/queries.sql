@@ -13,7 +13,8 @@
 --   * it runs unchanged on ClickHouse 18.16 and on current releases (no window functions, no
 --     WITH subqueries, no query parameters; arrays and joins on USING instead);
 --   * costs are USD: exact Decimal sums for the totals, Float64 rounded to cents elsewhere;
---   * days are UTC days, weeks start on Monday, months are "YYYY-MM".
+--   * days are UTC days, weeks start on Monday, months are "YYYY-MM"; "today" is
+--     toDate(now(), 'UTC'), never today(), which is the server's local day.
 
 -- This machine's totals over all time, from the daily report: the figures `ccusage daily`
 -- prints as its totals, plus the first and last day.
@@ -88,7 +89,7 @@ SELECT
     round(usd, 2) AS cost
 FROM
 (
-    SELECT arrayJoin(arrayMap(i -> today() - i, range(7))) AS day
+    SELECT arrayJoin(arrayMap(i -> toDate(now(), 'UTC') - i, range(7))) AS day
 ) AS days
 ANY LEFT JOIN
 (
@@ -229,14 +230,14 @@ ORDER BY date
 -- daily rate.
 -- name: month_projection
 SELECT
-    toStartOfMonth(today()) AS month_start,
+    toStartOfMonth(toDate(now(), 'UTC')) AS month_start,
     count() AS active_days,
-    toDayOfMonth(today()) AS days_elapsed,
-    toDayOfMonth(addDays(addMonths(toStartOfMonth(today()), 1), -1)) AS days_in_month,
+    toDayOfMonth(toDate(now(), 'UTC')) AS days_elapsed,
+    toDayOfMonth(addDays(addMonths(toStartOfMonth(toDate(now(), 'UTC')), 1), -1)) AS days_in_month,
     round(sum(cost_usd), 2) AS cost_so_far,
     round(sum(cost_usd) / days_elapsed * days_in_month, 2) AS projected_cost
 FROM ccusage_v_machine_daily
-WHERE machine_name = ? AND date >= toStartOfMonth(today())
+WHERE machine_name = ? AND date >= toStartOfMonth(toDate(now(), 'UTC'))
 
 -- Cost and tokens per model on this machine, with each model's share of the cost.
 -- name: cost_by_model
@@ -897,7 +898,7 @@ SELECT
     min(date) AS first_day,
     max(date) AS last_day,
     count() AS active_days,
-    today() - max(date) AS days_since_use,
+    toDate(now(), 'UTC') - max(date) AS days_since_use,
     max(imported_at) AS last_imported
 FROM ccusage_v_daily_summary
 GROUP BY machine_name
@@ -908,7 +909,7 @@ ORDER BY last_day DESC, machine
 SELECT
     machine_name AS machine,
     max(date) AS last_day,
-    today() - max(date) AS days_quiet,
+    toDate(now(), 'UTC') - max(date) AS days_quiet,
     count() AS active_days,
     round(sum(cost_usd), 2) AS lifetime_cost
 FROM ccusage_v_machine_daily

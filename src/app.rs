@@ -149,14 +149,15 @@ async fn verify(config: &Config) -> Result<Exit, Failure> {
         println!("{mark} {}: {}", check.what, check.detail);
         all_ok &= check.ok;
     }
-    if all_ok {
-        Ok(Exit::Ok)
+    let advice = if all_ok {
+        return Ok(Exit::Ok);
+    } else if checks.iter().all(|c| c.ok || c.repairable) {
+        "run ccusage-import once (as a user allowed DDL) to create or repair it"
     } else {
-        Err(Failure {
-            exit: Exit::ClickHouse,
-            error: anyhow::anyhow!(
-                "the schema check failed: run ccusage-import once to create or repair it"
-            ),
-        })
-    }
+        "fix the lines marked FAIL as each says, then run ccusage-import once"
+    };
+    Err(Failure {
+        exit: Exit::ClickHouse,
+        error: anyhow::anyhow!("the schema check failed: {advice}"),
+    })
 }

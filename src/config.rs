@@ -234,6 +234,7 @@ impl Config {
                 retry: RetryPolicy {
                     max_retries: cli.max_retries,
                     base_delay: Duration::from_millis(cli.retry_delay),
+                    deadline: Duration::from_secs(cli.ch_deadline),
                 },
             },
             ccusage_bin: cli.ccusage_bin,

@@ -13,6 +13,7 @@ pub mod log;
 pub mod pipeline;
 pub mod query;
 pub mod report;
+pub mod schema;
 pub mod settings;
 pub mod sink;
 pub mod source;

@@ -18,6 +18,7 @@ use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
+use crate::transform::unique_keys;
 
 /// Everything a run found out, for the summary, `--json` and the ledger. `Default` is for
 /// tests that build one by hand.
@@ -455,14 +456,17 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
         ReportKind::Daily => {
             let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            (rows, Mapped::Daily(rows::map_daily(report.as_ref(), ctx)?))
+            (
+                rows,
+                Mapped::Daily(unique_keys(rows::map_daily(report.as_ref(), ctx)?)?),
+            )
         }
         ReportKind::Session => {
             let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.sessions.len());
             (
                 rows,
-                Mapped::Session(rows::map_sessions(report.as_ref(), ctx)?),
+                Mapped::Session(unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::Blocks => {
@@ -470,7 +474,7 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report.as_ref().map_or(0, |r| r.blocks.len());
             (
                 rows,
-                Mapped::Blocks(rows::map_blocks(report.as_ref(), ctx)?),
+                Mapped::Blocks(unique_keys(rows::map_blocks(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::ProjectsDaily => {
@@ -479,13 +483,13 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report
                 .as_ref()
                 .map_or(0, |r| r.projects.values().map(Vec::len).sum());
-            let records = rows::map_projects_daily(report.as_ref(), ctx)?;
+            let records = unique_keys(rows::map_projects_daily(report.as_ref(), ctx)?)?;
             (rows, Mapped::ProjectsDaily(records))
         }
         ReportKind::AgentsDaily => {
             let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            let records = rows::map_agents_daily(report.as_ref(), ctx)?;
+            let records = unique_keys(rows::map_agents_daily(report.as_ref(), ctx)?)?;
             (rows, Mapped::AgentsDaily(records))
         }
     })
@@ -528,7 +532,7 @@ async fn write_all(
     let writes = mapped.iter().map(|report| async move {
         let table = report.table();
         reporter.write_started(table);
-        let stats = match report {
+        let (stats, result) = match report {
             Mapped::Daily(r) => sink.write(machine, r).await,
             Mapped::Monthly(r) => sink.write(machine, r).await,
             Mapped::Session(r) => sink.write(machine, r).await,
@@ -536,16 +540,16 @@ async fn write_all(
             Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
             Mapped::AgentsDaily(r) => sink.write(machine, r).await,
         };
-        reporter.write_finished(table, stats.as_ref().ok());
-        (table, stats)
+        reporter.write_finished(table, result.is_ok().then_some(&stats));
+        (table, stats, result)
     });
+    // Every table's rows are counted, written before a failure or not: the summary of a
+    // failed run says what it did store. The first error fails the run.
     let mut first_error = None;
-    for (table, stats) in futures_util::future::join_all(writes).await {
-        match stats {
-            Ok(stats) => add_stats(run, table, stats),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+    for (table, stats, result) in futures_util::future::join_all(writes).await {
+        add_stats(run, table, stats);
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)
@@ -746,7 +750,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         rows_unchanged: run.rows_unchanged as u64,
         error: run.errors().join("\n"),
     };
-    if let Err(e) = sink.insert(ledger::TABLE, std::iter::once(&row)).await {
+    if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {
             run.clickhouse_error = Some(format!("{e:#}"));
         }

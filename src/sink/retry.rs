@@ -4,15 +4,26 @@ use std::time::Duration;
 
 use clickhouse::error::Error;
 
-/// Server error codes that say "not now" rather than "never": timeouts, too many queries,
-/// socket and network errors, memory pressure, a replica in read-only mode, too many parts.
-const TRANSIENT_CODES: [u32; 8] = [159, 202, 209, 210, 241, 242, 252, 425];
+/// Server error codes that say "not now" rather than "never", with what each means.
+const TRANSIENT_CODES: [(u32, &str); 8] = [
+    (159, "the query timed out on the server"),
+    (202, "too many simultaneous queries"),
+    (209, "a socket timed out"),
+    (210, "a network error"),
+    (241, "the server ran out of memory"),
+    (242, "a replica is read-only"),
+    (252, "too many parts (inserts come faster than merges)"),
+    (425, "a system error"),
+];
 
-/// Retries and backoff, from `--max-retries` and `--retry-delay`.
+/// Retries and backoff, from `--max-retries`, `--retry-delay` and `--ch-deadline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_retries: u32,
     pub base_delay: Duration,
+    /// How long after the run's first request retries may still start: a flapping server
+    /// must not stretch an hourly run into the next one.
+    pub deadline: Duration,
 }
 
 /// The longest single wait, so a run never sleeps for most of an hour.
@@ -28,16 +39,41 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a failed request may succeed if sent again. Authentication, permission, missing
-/// objects, bad data and anything unknown are final.
-pub fn is_transient(error: &Error) -> bool {
+/// Whether a failed request is worth sending again, and why: `--verbose` prints the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Retry(String),
+    Final(String),
+}
+
+/// Network errors, timeouts and the server's "not now" codes are retried; authentication,
+/// permission, missing objects, bad data and anything unknown are final.
+pub fn classify(error: &Error) -> Verdict {
     match error {
-        Error::Network(_) | Error::TimedOut => true,
-        Error::BadResponse(message) => {
-            server_code(message).is_some_and(|c| TRANSIENT_CODES.contains(&c))
-        }
-        _ => false,
+        Error::Network(_) => Verdict::Retry("a network error".into()),
+        Error::TimedOut => Verdict::Retry("no answer within --ch-timeout".into()),
+        Error::BadResponse(message) => match server_code(message) {
+            Some(code) => match TRANSIENT_CODES.iter().find(|(c, _)| *c == code) {
+                Some((_, meaning)) => Verdict::Retry(format!("code {code}: {meaning}")),
+                None => Verdict::Final(format!("code {code} {}", final_meaning(code))),
+            },
+            None => Verdict::Final("an answer without a ClickHouse error code".into()),
+        },
+        other => Verdict::Final(format!("a client error ({other})")),
     }
+}
+
+fn final_meaning(code: u32) -> &'static str {
+    match code {
+        192 | 193 | 194 | 516 => "means authentication failed",
+        164 | 497 => "means the user lacks a right",
+        _ => "is not a passing condition",
+    }
+}
+
+#[cfg(test)]
+pub fn is_transient(error: &Error) -> bool {
+    matches!(classify(error), Verdict::Retry(_))
 }
 
 /// `Code: 516. DB::Exception…` (modern) or `Code: 193, e.displayText() = …` (18.16) → the code.
@@ -99,10 +135,24 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_says_why() {
+        let bad = |m: &str| Error::BadResponse(m.to_owned());
+        assert_eq!(
+            classify(&bad("Code: 252. DB::Exception: Too many parts")),
+            Verdict::Retry("code 252: too many parts (inserts come faster than merges)".into())
+        );
+        assert_eq!(
+            classify(&bad("Code: 516. DB::Exception: Authentication failed")),
+            Verdict::Final("code 516 means authentication failed".into())
+        );
+    }
+
+    #[test]
     fn backoff_grows_is_jittered_and_capped() {
         let policy = RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(1000),
+            deadline: Duration::from_secs(600),
         };
         assert_eq!(policy.delay(0, 1.0), Duration::from_millis(1000));
         assert_eq!(policy.delay(0, 0.0), Duration::from_millis(500));

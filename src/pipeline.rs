@@ -399,6 +399,17 @@ fn report_ok(run: &RunReport, kind: ReportKind) -> bool {
     run.reports.get(&kind).is_some_and(|r| r.error.is_none())
 }
 
+/// Fault injection for the tests, in debug builds only: no input is known to make mapping
+/// panic, so the test that a panic stays one report's failure needs a way to cause one.
+fn panic_on_request(kind: ReportKind) {
+    #[cfg(debug_assertions)]
+    if std::env::var("CCUSAGE_IMPORT_TEST_PANIC").is_ok_and(|k| k == kind.name()) {
+        panic!("a panic injected for the tests");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = kind;
+}
+
 fn panic_text(error: tokio::task::JoinError) -> String {
     if !error.is_panic() {
         return error.to_string();
@@ -439,6 +450,7 @@ async fn fetch_one(
         .map_err(|e| e.to_string())?;
     let command_line = launcher.display(args);
     let map_started = Instant::now();
+    panic_on_request(kind);
     let (rows, mapped) = map_output(kind, &output.stdout, ctx).map_err(|e| {
         format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",

@@ -173,7 +173,7 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
         setting(
             "CLAUDE_CONFIG_DIR",
             None,
-            std::env::var("CLAUDE_CONFIG_DIR").ok(),
+            from.passed_on("CLAUDE_CONFIG_DIR"),
             "ccusage's default",
         ),
     ]

@@ -29,7 +29,8 @@ fn write_env(env: &TestEnv, first: &str, second: &str) {
              CH_USER=ccusage_writer\n\
              CH_PASSWORD=\"writer-secret-pw\"\n\
              CH_TIMEOUT=7\n\
-             MACHINE_NAME=file-box\n"
+             MACHINE_NAME=file-box\n\
+             CLAUDE_CONFIG_DIR=/logs/from/the/file\n"
         ),
     )
     .unwrap();
@@ -83,6 +84,12 @@ fn config_shows_each_setting_and_where_it_came_from_but_never_the_password() {
         ("CH_MAX_RETRIES", Value::from("3"), "default"),
         ("CCUSAGE_BIN", Value::Null, "default"),
         ("CCUSAGE_JOBS", Value::Null, "default"),
+        // Passed on to ccusage, which reads it.
+        (
+            "CLAUDE_CONFIG_DIR",
+            Value::from("/logs/from/the/file"),
+            "file",
+        ),
     ];
     for (name, value, source) in expected {
         assert_eq!(setting(&all, name), (&value, source), "{name}: {all}");

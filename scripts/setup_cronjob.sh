@@ -202,10 +202,13 @@ ask() {
     (cd "$HOME" && exec env -i HOME="$HOME" PATH=/usr/bin:/bin "$bin" --env-file "$_ask_env" "$@")
 }
 
+# error_of FILE: the first `ccusage-import: error:` message in FILE (warnings may come first).
+error_of() { sed -n 's/^ccusage-import: error: //p' "$1" | head -n 1; }
+
 # machine_name ENV_FILE: the name the importer tags rows with when cron runs it.
 machine_name() {
     ask "$1" config --get MACHINE_NAME 2>"$tmp/config.err" ||
-        die "$bin cannot read the settings in $1: $(sed -n '1s/^ccusage-import: error: //p' "$tmp/config.err")"
+        die "$bin cannot read the settings in $1: $(error_of "$tmp/config.err")"
 }
 
 # A stable number from the machine name: the same on every run, different across a fleet.
@@ -690,14 +693,14 @@ last_run() {
     if ! _name=$(ask "$_env" config --get MACHINE_NAME 2>"$tmp/config.err") ||
         ! _url=$(ask "$_env" config --get CH_URL 2>"$tmp/config.err") ||
         ! _db=$(ask "$_env" config --get CH_DATABASE 2>"$tmp/config.err"); then
-        echo "last run: unknown ($(sed -n '1s/^ccusage-import: error: //p' "$tmp/config.err"))"
+        echo "last run: unknown ($(error_of "$tmp/config.err"))"
         return 0
     fi
     echo "last run of machine '$_name' (ledger $_db.ccusage_import_runs at $_url):"
     # One try, ten seconds: status should answer quickly even when the server is down.
     if ! ask "$_env" --max-retries 0 --ch-timeout 10 query import_history --format csv \
         >"$tmp/ledger" 2>"$tmp/ledger.err"; then
-        echo "  ($(sed -n '1s/^ccusage-import: error: //p' "$tmp/ledger.err" | cut -c 1-300))"
+        echo "  (cannot read the ledger: $(error_of "$tmp/ledger.err" | cut -c 1-300))"
         return 0
     fi
     last_ledger_row <"$tmp/ledger" >"$tmp/last"

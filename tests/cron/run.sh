@@ -344,6 +344,23 @@ CH_PORT=1 MACHINE_NAME=shell setup status
 out_has "last run of machine '$machine'" && out_has ": ok, exit code 0"
 result "status reads the ledger with the job's settings, not the shell's"
 
+setup status --env-file "$T/bad.env"
+out_has "(cannot read the ledger: cannot reach ClickHouse at http://$ch_host:1"
+result "status with a server that does not answer says why it cannot read the ledger"
+
+# A failed run whose error holds a comma and quotes, as the ledger's CSV quotes them (the
+# query shows the error's first 100 characters).
+cat >"$T/broken-ccusage" <<'EOF'
+#!/bin/sh
+echo '"x",y' >&2
+exit 3
+EOF
+chmod +x "$T/broken-ccusage"
+env -i HOME="$HOME" PATH=/usr/bin:/bin "$importer" --quiet --env-file "$env_file" --ccusage-bin "$T/broken-ccusage" >/dev/null 2>&1
+setup status
+out_has ": FAILED, exit code 4" && out_has '  error: daily report failed: could not ask ccusage for its version: exited with code 3; it printed: ""x",y"'
+result "status shows a failed last run with the start of its error"
+
 # ---- the log is capped ----------------------------------------------------------------------
 
 setup install --log "$T/small/cron.log" --log-max-kb 1

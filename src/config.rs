@@ -221,10 +221,11 @@ impl Config {
             Some(url) => url,
             None => {
                 let scheme = if cli.ch_secure { "https" } else { "http" };
-                let port = cli
-                    .ch_port
-                    .unwrap_or(if cli.ch_secure { 8443 } else { 8123 });
-                format!("{scheme}://{}:{port}", cli.ch_host)
+                format!(
+                    "{scheme}://{}:{}",
+                    cli.ch_host,
+                    port(cli.ch_port, cli.ch_secure)
+                )
             }
         };
         check_url(&url)?;
@@ -254,6 +255,11 @@ impl Config {
             },
         })
     }
+}
+
+/// CH_PORT, or the default for CH_SECURE: what the URL is built with when CH_URL is unset.
+pub fn port(ch_port: Option<u16>, secure: bool) -> u16 {
+    ch_port.unwrap_or(if secure { 8443 } else { 8123 })
 }
 
 fn check_machine_name(name: &str) -> Result<()> {

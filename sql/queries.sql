@@ -7,8 +7,8 @@
 --
 -- Rules every query keeps (tests check them):
 --   * it reads exactly one report kind (daily, monthly, sessions, blocks, projects_daily), or
---     the ledger, or the all-agent table: the kinds are five views of the same usage, so
---     adding two of them counts it twice;
+--     the ledger, or the all-agent table: every kind, the all-agent one too, is a view of
+--     the same usage, so adding two of them counts it twice;
 --   * usage tables are read with FINAL, or through a ccusage_v_* view that uses FINAL;
 --   * it runs unchanged on ClickHouse 18.16 and on current releases (no window functions, no
 --     WITH subqueries, no query parameters; arrays and joins on USING instead);

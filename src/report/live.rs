@@ -332,7 +332,7 @@ impl Group {
             .set_message(format!("{}/{} reports", self.done, self.steps));
     }
 
-    /// Tables are written one after another, and their number is not known in advance.
+    /// Tables are written at once, and how many there will be is not known in advance.
     fn show_written(&self) {
         self.bar.set_message(format!(
             "writing, {} done",

@@ -185,8 +185,8 @@ fn reports(run: &RunReport, look: Look) -> Section {
 
 /// Tables in the order of the reports they come from, then the child tables.
 fn table_rank(table: &str) -> usize {
-    use crate::sink::Table;
     use crate::transform::rows;
+    use crate::transform::rows::Table;
     let order = [
         rows::DailyRow::TABLE,
         rows::MonthlyRow::TABLE,

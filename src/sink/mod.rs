@@ -22,8 +22,7 @@ use crate::log::verbose;
 pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
 use crate::transform::rows::{
-    AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
-    MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
+    MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
 use crate::{schema, sqlfile};
 pub use connection::{ClickHouse, Secret};
@@ -40,36 +39,6 @@ pub struct Sink {
     /// After this, no retry starts (`--ch-deadline`, counted from connecting).
     retries_end: Instant,
 }
-
-/// The table a row type is written to, and how to read back what this machine stored.
-pub trait Table: RowOwned + RowWrite + UsageRecord + Send + Sync {
-    const TABLE: &'static str;
-    const EXISTING: &'static str;
-}
-
-macro_rules! table {
-    ($row:ty, $name:literal, $existing:literal) => {
-        impl Table for $row {
-            const TABLE: &'static str = $name;
-            const EXISTING: &'static str = $existing;
-        }
-    };
-}
-
-table!(DailyRow, "ccusage_usage_daily", "existing_daily");
-table!(MonthlyRow, "ccusage_usage_monthly", "existing_monthly");
-table!(SessionRow, "ccusage_usage_sessions", "existing_sessions");
-table!(BlockRow, "ccusage_usage_blocks", "existing_blocks");
-table!(
-    ProjectDailyRow,
-    "ccusage_usage_projects_daily",
-    "existing_projects_daily"
-);
-table!(
-    AgentDailyRow,
-    "ccusage_usage_agents_daily",
-    "existing_agents_daily"
-);
 
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";

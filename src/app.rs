@@ -1,5 +1,5 @@
 //! The program: command line → [`Config`] → the mode it asks for (import, dry run, verify,
-//! query) → what is printed and the exit code.
+//! query, config) → what is printed and the exit code.
 
 use std::process::ExitCode;
 
@@ -23,6 +23,18 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> Result<Exit, Failure> {
+    let (config, resolved, file) = configure()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .exit_code(Exit::Other)?;
+    runtime.block_on(dispatch(config, &resolved, &file))
+}
+
+/// The checked configuration, every setting with where it came from (for `config`), and the
+/// settings file read.
+fn configure() -> Result<(Config, Vec<settings::Setting>, config::EnvFile), Failure> {
     // Parse once to learn --env-file, load it (never overriding the real environment), then
     // parse again so its values reach clap's env fallbacks: flags > environment > file. The
     // names set before the file was loaded tell `config` the environment from the file.
@@ -38,12 +50,7 @@ fn run() -> Result<Exit, Failure> {
         eprintln!("ccusage-import: warning: {warning}");
     }
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .exit_code(Exit::Other)?;
-    runtime.block_on(dispatch(config, &resolved, &file))
+    Ok((config, resolved, file))
 }
 
 fn local_hostname() -> Option<String> {

@@ -2,6 +2,7 @@
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
 mod connection;
+pub mod history;
 mod http;
 pub mod ledger;
 pub mod migrate;
@@ -18,10 +19,10 @@ use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
 use crate::log::verbose;
+pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
 use crate::transform::rows::{
-    AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
-    MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
+    MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
 use crate::{schema, sqlfile};
 pub use connection::{ClickHouse, Secret};
@@ -39,54 +40,7 @@ pub struct Sink {
     retries_end: Instant,
 }
 
-/// How one table's write went.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriteStats {
-    /// Report rows inserted.
-    pub written: usize,
-    /// Report rows left out because the database already holds them (or a larger figure).
-    pub unchanged: usize,
-    /// Model breakdown rows inserted with them.
-    pub breakdowns: usize,
-    /// Models-used rows inserted with them.
-    pub models: usize,
-    /// Of `written`, the rows whose key the database did not hold yet (a new day, session,
-    /// block, …); the rest replaced a stored row with a changed figure. For the summary.
-    pub new: usize,
-}
-
-/// The table a row type is written to, and how to read back what this machine stored.
-pub trait Table: RowOwned + RowWrite + UsageRecord + Send + Sync {
-    const TABLE: &'static str;
-    const EXISTING: &'static str;
-}
-
-macro_rules! table {
-    ($row:ty, $name:literal, $existing:literal) => {
-        impl Table for $row {
-            const TABLE: &'static str = $name;
-            const EXISTING: &'static str = $existing;
-        }
-    };
-}
-
-table!(DailyRow, "ccusage_usage_daily", "existing_daily");
-table!(MonthlyRow, "ccusage_usage_monthly", "existing_monthly");
-table!(SessionRow, "ccusage_usage_sessions", "existing_sessions");
-table!(BlockRow, "ccusage_usage_blocks", "existing_blocks");
-table!(
-    ProjectDailyRow,
-    "ccusage_usage_projects_daily",
-    "existing_projects_daily"
-);
-table!(
-    AgentDailyRow,
-    "ccusage_usage_agents_daily",
-    "existing_agents_daily"
-);
-
-pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
-pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
+pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
 
 /// A row of a `stored_*` statement in `sql/import.sql`.

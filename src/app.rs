@@ -8,7 +8,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use crate::cli::Cli;
 use crate::config::{Config, Mode, Output, Provenance};
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::{config, lock, log, pipeline, query, report, settings, sink};
+use crate::{config, dashboard, lock, log, pipeline, query, report, settings, sink};
 
 /// Runs the program: parses the command line, runs the mode it asks for, and turns the
 /// outcome into the process's exit code.
@@ -67,6 +67,7 @@ async fn dispatch(
         Mode::Config(ref args) => settings::run(args, settings, file),
         Mode::Verify => verify(&config).await,
         Mode::Query(ref args) => query::run(&config, args).await,
+        Mode::Dashboard(ref args) => dashboard::run(&config, args).await,
         Mode::DryRun => import(&config).await,
         Mode::Import => {
             // Held until the import returns; the kernel frees it if the process dies.

@@ -193,13 +193,60 @@ pub struct Cli {
     pub ch_timeout: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+#[derive(Debug, Clone, PartialEq, clap::Subcommand)]
 pub enum Command {
     /// Run one of the named queries of sql/queries.sql and print its answer.
     Query(QueryArgs),
     /// Print the settings as a run would use them, and where each came from: a flag, the
     /// environment, the settings file or the default. The password is shown as ***.
     Config(ConfigArgs),
+    /// Serve a web dashboard of every machine's usage (http://127.0.0.1:8787), or write it as
+    /// one self-contained HTML file with --html.
+    Dashboard(DashboardArgs),
+}
+
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct DashboardArgs {
+    /// Where to listen. Any address other than loopback needs a token (--token-file or
+    /// CCUSAGE_IMPORT_DASHBOARD_TOKEN).
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+
+    /// Open the dashboard in the default browser once it is listening.
+    #[arg(long, conflicts_with = "html")]
+    pub open: bool,
+
+    /// Write the dashboard, its data embedded, to FILE and exit: one file that opens from
+    /// disk with no server. --since, --until, --machine and --agent pick its data.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// With --html: the first UTC day (YYYY-MM-DD) [default: the first day stored].
+    #[arg(long, value_name = "DAY", requires = "html")]
+    pub since: Option<String>,
+
+    /// With --html: the last UTC day (YYYY-MM-DD), included [default: the last day stored].
+    #[arg(long, value_name = "DAY", requires = "html")]
+    pub until: Option<String>,
+
+    /// With --html: one machine only [default: every machine].
+    #[arg(long, value_name = "NAME", requires = "html")]
+    pub machine: Option<String>,
+
+    /// With --html: one agent only (claude, codex, opencode, …) [default: every agent].
+    #[arg(long, value_name = "NAME", requires = "html")]
+    pub agent: Option<String>,
+
+    /// A file holding the token every request must carry (Authorization: Bearer TOKEN, or
+    /// ?token=TOKEN once, which sets a cookie). CCUSAGE_IMPORT_DASHBOARD_TOKEN gives the token
+    /// itself instead.
+    #[arg(long, value_name = "PATH", env = "CCUSAGE_IMPORT_DASHBOARD_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Your subscription's price per month in USD, for the plan card (API-equivalent cost
+    /// against what you pay).
+    #[arg(long, value_name = "USD", env = "CCUSAGE_IMPORT_PLAN_PRICE")]
+    pub plan_price: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]

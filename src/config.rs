@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
-use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, QueryArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, DashboardArgs, QueryArgs};
 use crate::sink::retry::RetryPolicy;
 use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
@@ -30,7 +30,7 @@ pub struct Config {
     pub verbose: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Import,
     DryRun,
@@ -38,6 +38,8 @@ pub enum Mode {
     Query(QueryArgs),
     /// `ccusage-import config`: print the settings, run nothing.
     Config(ConfigArgs),
+    /// `ccusage-import dashboard`: serve the web dashboard, or write it with --html.
+    Dashboard(DashboardArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +198,7 @@ impl Config {
         let mode = match cli.command {
             Some(Command::Query(args)) => Mode::Query(args),
             Some(Command::Config(args)) => Mode::Config(args),
+            Some(Command::Dashboard(args)) => Mode::Dashboard(args),
             None if cli.verify => Mode::Verify,
             None if cli.dry_run => Mode::DryRun,
             None => Mode::Import,

@@ -8,6 +8,7 @@
 pub mod app;
 mod cli;
 mod config;
+mod dashboard;
 mod exit;
 mod lock;
 mod log;

@@ -8,6 +8,8 @@ pub const SCHEMA: &str = include_str!("../sql/schema.sql");
 pub const IMPORT: &str = include_str!("../sql/import.sql");
 /// The named queries of `ccusage-import query`.
 pub const QUERIES: &str = include_str!("../sql/queries.sql");
+/// The statements of `ccusage-import dashboard`, one per panel.
+pub const DASHBOARD: &str = include_str!("../sql/dashboard.sql");
 
 /// A statement from a file of `-- name: NAME` blocks.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -201,6 +201,20 @@ impl Sink {
         self.client = self.client.clone().with_database(&self.database);
     }
 
+    /// The same connection with a fresh retry budget: a long-lived reader (the dashboard)
+    /// gets the whole --ch-deadline for each request, as each import run does.
+    pub fn renewed(&self) -> Sink {
+        Sink {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            database: self.database.clone(),
+            server_version: self.server_version.clone(),
+            timeout: self.timeout,
+            retry: self.retry,
+            retries_end: Instant::now() + self.retry.deadline,
+        }
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

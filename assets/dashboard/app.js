@@ -1,0 +1,584 @@
+// The ccusage-import dashboard. Every figure comes from a panel of the API (named SQL in
+// sql/dashboard.sql) or, in a static report, from the same panels embedded in the page. This
+// file only lays them out: cards, ECharts charts (SVG) and tables with CSV download.
+"use strict";
+
+(function () {
+  const EMBEDDED = window.CCUSAGE_DASHBOARD_DATA || null;
+  const PANELS = [
+    "headline", "month_projection", "cache_saving", "days", "daily_by_machine",
+    "daily_by_model", "model_mix", "models", "projects", "sessions", "active_blocks",
+    "block_heatmap", "agents", "agents_daily", "machines_usage", "machines_imports", "plan",
+    "meta_machines", "meta_agents",
+  ];
+  const RETRY_MS = 3000;
+  const REFRESH_MS = 5 * 60 * 1000;
+  const DAYS_PAGE = 14;
+  const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  const dark = window.matchMedia("(prefers-color-scheme: dark)");
+  const charts = [];
+  let last = null; // {config, filter, panels} of the last good load
+
+  const $ = (id) => document.getElementById(id);
+
+  // ---- formatting ------------------------------------------------------------------------
+  const num = (v) => (v === null || v === undefined || v === "" ? 0 : Number(v));
+  const usd = (v) => "$" + num(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const pct = (v) => (100 * num(v)).toFixed(1) + "%";
+  function tokens(v) {
+    const n = num(v);
+    const units = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
+    for (const [size, unit] of units) if (Math.abs(n) >= size) return (n / size).toFixed(1) + unit;
+    return String(n);
+  }
+  const int = (v) => num(v).toLocaleString("en-US");
+
+  // ---- the filter: the URL's since, until, machine, agent ----------------------------------
+  function urlFilter() {
+    const params = new URLSearchParams(location.search);
+    const get = (k) => params.get(k) || null;
+    return { since: get("since"), until: get("until"), machine: get("machine"), agent: get("agent") };
+  }
+  function query(filter) {
+    const params = new URLSearchParams();
+    for (const k of ["since", "until", "machine", "agent"]) if (filter[k]) params.set(k, filter[k]);
+    return params.toString();
+  }
+  function go(filter) {
+    const qs = query(filter);
+    location.search = qs ? "?" + qs : "";
+    if (!qs) location.href = location.pathname;
+  }
+  function daysBefore(today, n) {
+    const d = new Date(today + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() - n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  // ---- data --------------------------------------------------------------------------------
+  function rowsOf(panel) {
+    if (!panel || !panel.columns) return [];
+    return panel.rows.map((r) => Object.fromEntries(panel.columns.map((c, i) => [c, r[i]])));
+  }
+  async function getJson(url) {
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    if (!response.ok) {
+      const message = (body && body.error) || response.status + " " + response.statusText;
+      const error = new Error(message);
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+  async function fetchAll(filter) {
+    const qs = query(filter);
+    const config = await getJson("api/config");
+    const answers = await Promise.all(
+      PANELS.map((name) => getJson("api/panel/" + name + (qs ? "?" + qs : ""))));
+    const panels = {};
+    PANELS.forEach((name, i) => { panels[name] = answers[i]; });
+    return { config, filter, panels };
+  }
+
+  // ---- state shown on the page ---------------------------------------------------------------
+  function showError(error) {
+    const box = $("error");
+    const status = error.status ? " (HTTP " + error.status + ")" : "";
+    box.textContent = "The dashboard cannot show its figures" + status + ": " + error.message +
+      (error.status === 400 ? "" : "\nRetrying every " + RETRY_MS / 1000 + " s.");
+    box.dataset.status = error.status || "";
+    box.hidden = false;
+    document.body.dataset.state = "error";
+  }
+  function clearError() {
+    $("error").hidden = true;
+    $("error").textContent = "";
+  }
+
+  // ---- cards -------------------------------------------------------------------------------
+  function card(parent, metric, label, value, shown, hint) {
+    const el = document.createElement("div");
+    el.className = "card";
+    el.dataset.metric = metric;
+    el.dataset.value = value === null || value === undefined ? "" : String(value);
+    el.innerHTML = '<span class="label"></span><span class="value"></span><span class="hint"></span>';
+    el.children[0].textContent = label;
+    el.children[1].textContent = shown;
+    el.children[2].textContent = hint || "";
+    parent.appendChild(el);
+  }
+  function cards(data) {
+    const h = rowsOf(data.panels.headline)[0] || {};
+    const m = rowsOf(data.panels.month_projection)[0] || {};
+    const c = rowsOf(data.panels.cache_saving)[0] || {};
+    const box = $("cards");
+    box.textContent = "";
+    card(box, "total_cost", "Cost", h.cost, usd(h.cost), "API-equivalent, USD");
+    card(box, "total_tokens", "Tokens", h.tokens, tokens(h.tokens), int(h.tokens));
+    card(box, "input_tokens", "Input tokens", h.input, tokens(h.input));
+    card(box, "output_tokens", "Output tokens", h.output, tokens(h.output));
+    card(box, "cache_creation_tokens", "Cache write tokens", h.cache_write, tokens(h.cache_write));
+    card(box, "cache_read_tokens", "Cache read tokens", h.cache_read, tokens(h.cache_read));
+    card(box, "machines", "Machines", h.machines, int(h.machines));
+    card(box, "active_days", "Active days", h.active_days, int(h.active_days),
+      h.first_day ? h.first_day + " to " + h.last_day : "no usage in the range");
+    card(box, "cost_per_active_day", "Cost per active day", h.cost_per_active_day, usd(h.cost_per_active_day));
+    card(box, "cache_hit_rate", "Cache hit rate", h.cache_hit_rate, pct(h.cache_hit_rate), "cache reads / prompt tokens");
+    card(box, "cache_saving", "Cache saving", c.cache_saving, usd(c.cache_saving), "estimate, Claude models");
+    card(box, "month_cost", "This month so far", m.month_cost, usd(m.month_cost), m.current_month || "");
+    card(box, "projected_month_cost", "Projected this month", m.projected_cost, usd(m.projected_cost),
+      m.days_elapsed ? "at the rate of " + m.days_elapsed + " of " + m.days_in_month + " days" : "");
+  }
+  function planCards(data) {
+    const months = rowsOf(data.panels.plan);
+    const box = $("plan-cards");
+    box.textContent = "";
+    const total = months.reduce((s, r) => s + num(r.cost), 0);
+    const average = months.length ? total / months.length : 0;
+    const price = data.config.plan_price;
+    card(box, "monthly_average_cost", "Average per month", average.toFixed(6), usd(average),
+      months.length + " month" + (months.length === 1 ? "" : "s") + " in the range");
+    if (price === null || price === undefined) {
+      card(box, "plan_price", "Plan price", "", "not set", "--plan-price or CCUSAGE_IMPORT_PLAN_PRICE");
+    } else {
+      const saving = average - price;
+      card(box, "plan_price", "Plan price", price, usd(price), "per month");
+      card(box, "plan_saving", saving >= 0 ? "Saved by the plan" : "Paid above API cost",
+        saving.toFixed(6), usd(Math.abs(saving)), "per month on average");
+    }
+  }
+
+  // ---- charts --------------------------------------------------------------------------------
+  function chart(id, option) {
+    const el = $(id);
+    const old = echarts.getInstanceByDom(el);
+    if (old) old.dispose();
+    el.textContent = "";
+    const instance = echarts.init(el, dark.matches ? "dark" : null, { renderer: "svg" });
+    instance.setOption(Object.assign({
+      animation: false,
+      backgroundColor: "transparent",
+      tooltip: { trigger: "axis", confine: true },
+      grid: { left: 56, right: 24, top: 36, bottom: 36, containLabel: false },
+    }, option));
+    el.dataset.drawn = "1";
+    charts.push(instance);
+  }
+  function empty(id, text) {
+    const el = $(id);
+    const old = echarts.getInstanceByDom(el);
+    if (old) old.dispose();
+    el.dataset.drawn = "";
+    el.innerHTML = '<p class="empty"></p>';
+    el.firstChild.textContent = text || "No usage in this range.";
+  }
+  // Rows of {x, series, value} as one stacked series per name, on a shared category axis.
+  function stacked(rows, x, series, value) {
+    const xs = [...new Set(rows.map((r) => r[x]))];
+    const names = [...new Set(rows.map((r) => r[series]))];
+    const index = new Map(xs.map((v, i) => [v, i]));
+    return {
+      xs,
+      series: names.map((name) => {
+        const data = new Array(xs.length).fill(0);
+        rows.filter((r) => r[series] === name).forEach((r) => { data[index.get(r[x])] = num(r[value]); });
+        return { name, data };
+      }),
+    };
+  }
+  const legend = { type: "scroll", top: 0 };
+  const usdAxis = { type: "value", axisLabel: { formatter: (v) => "$" + v } };
+  const tokenAxis = { type: "value", axisLabel: { formatter: tokens } };
+
+  function costPerDay(data) {
+    const oneMachine = !!data.filter.machine;
+    const rows = rowsOf(oneMachine ? data.panels.daily_by_model : data.panels.daily_by_machine);
+    $("cost-per-day-title").textContent = oneMachine ? "Cost per day by model" : "Cost per day by machine";
+    if (!rows.length) return empty("chart-cost-per-day");
+    const s = stacked(rows, "date", "series", "cost");
+    chart("chart-cost-per-day", {
+      legend, xAxis: { type: "category", data: s.xs }, yAxis: usdAxis,
+      series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "cost", data: x.data })),
+    });
+  }
+  function tokensPerDay(data) {
+    const rows = rowsOf(data.panels.days);
+    if (!rows.length) return empty("chart-tokens-per-day");
+    const kinds = [["input", "Input"], ["output", "Output"], ["cache_write", "Cache write"], ["cache_read", "Cache read"]];
+    chart("chart-tokens-per-day", {
+      legend, xAxis: { type: "category", data: rows.map((r) => r.date) }, yAxis: tokenAxis,
+      series: kinds.map(([k, name]) => ({ name, type: "bar", stack: "tokens", data: rows.map((r) => num(r[k])) })),
+    });
+  }
+  function efficiency(data) {
+    const rows = rowsOf(data.panels.days);
+    if (!rows.length) return empty("chart-efficiency");
+    const prompt = (r) => num(r.input) + num(r.cache_write) + num(r.cache_read);
+    chart("chart-efficiency", {
+      legend, xAxis: { type: "category", data: rows.map((r) => r.date) },
+      yAxis: [{ type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+        { type: "value", name: "prompt / output", splitLine: { show: false } }],
+      series: [
+        { name: "Cache hit rate", type: "line", data: rows.map((r) => +(100 * num(r.cache_read) / Math.max(prompt(r), 1)).toFixed(2)) },
+        { name: "Prompt tokens per output token", type: "line", yAxisIndex: 1,
+          data: rows.map((r) => +(prompt(r) / Math.max(num(r.output), 1)).toFixed(1)) },
+      ],
+    });
+  }
+  function modelMix(data) {
+    const rows = rowsOf(data.panels.model_mix);
+    if (!rows.length) return empty("chart-model-mix");
+    const s = stacked(rows, "week", "series", "share");
+    chart("chart-model-mix", {
+      legend, xAxis: { type: "category", data: s.xs, boundaryGap: false },
+      yAxis: { type: "value", max: 1, axisLabel: { formatter: (v) => Math.round(100 * v) + "%" } },
+      series: s.series.map((x) => ({ name: x.name, type: "line", stack: "mix", areaStyle: {}, symbol: "none", data: x.data })),
+    });
+  }
+  function models(data) {
+    const rows = rowsOf(data.panels.models).slice(0, 12).reverse();
+    if (!rows.length) return empty("chart-models");
+    chart("chart-models", {
+      grid: { left: 200, right: 40, top: 10, bottom: 30 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: usdAxis, yAxis: { type: "category", data: rows.map((r) => r.model) },
+      series: [{ name: "Cost", type: "bar", data: rows.map((r) => num(r.cost)) }],
+    });
+  }
+  // The eight largest by value, the rest summed: a pie of a thousand slices says nothing.
+  function topAndRest(rows, label, value, n) {
+    const sorted = [...rows].sort((a, b) => num(b[value]) - num(a[value]));
+    const top = sorted.slice(0, n).map((r) => ({ name: r[label], value: num(r[value]) }));
+    const rest = sorted.slice(n).reduce((s, r) => s + num(r[value]), 0);
+    if (sorted.length > n) top.push({ name: "(others)", value: +rest.toFixed(6) });
+    return top;
+  }
+  function pie(id, items, formatter) {
+    if (!items.length || items.every((i) => !i.value)) return empty(id);
+    chart(id, {
+      tooltip: { trigger: "item", valueFormatter: formatter },
+      legend: { type: "scroll", orient: "vertical", left: 0, top: 10 },
+      series: [{ type: "pie", radius: ["35%", "70%"], center: ["62%", "52%"], data: items, label: { show: false } }],
+    });
+  }
+  function machineCharts(data) {
+    const rows = rowsOf(data.panels.machines_usage).filter((r) => num(r.active_days) > 0);
+    pie("chart-machine-share", topAndRest(rows, "machine", "cost", 8), usd);
+    const top = [...rows].sort((a, b) => num(b.tokens) - num(a.tokens)).slice(0, 20).reverse();
+    if (!top.length) return empty("chart-machine-tokens");
+    chart("chart-machine-tokens", {
+      grid: { left: 140, right: 40, top: 10, bottom: 30 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: tokenAxis, yAxis: { type: "category", data: top.map((r) => r.machine) },
+      series: [{ name: "Tokens", type: "bar", data: top.map((r) => num(r.tokens)) }],
+    });
+  }
+  function heatmap(data) {
+    const rows = rowsOf(data.panels.block_heatmap);
+    if (!rows.length) return empty("chart-heatmap", "No 5-hour blocks in this range.");
+    const cells = rows.map((r) => [num(r.hour), num(r.weekday) - 1, num(r.tokens)]);
+    chart("chart-heatmap", {
+      tooltip: { trigger: "item", formatter: (p) => WEEKDAYS[p.value[1]] + " " + p.value[0] + ":00 UTC: " + tokens(p.value[2]) + " tokens" },
+      grid: { left: 50, right: 20, top: 10, bottom: 70 },
+      xAxis: { type: "category", data: [...Array(24).keys()].map(String), splitArea: { show: true } },
+      yAxis: { type: "category", data: WEEKDAYS, inverse: true, splitArea: { show: true } },
+      visualMap: { min: 0, max: Math.max(...cells.map((c) => c[2]), 1), calculable: true, orient: "horizontal", left: "center", bottom: 0, formatter: tokens },
+      series: [{ name: "Tokens", type: "heatmap", data: cells }],
+    });
+  }
+  function blocks(data) {
+    const rows = rowsOf(data.panels.active_blocks);
+    table("table-blocks", "active_blocks", rows, [
+      ["machine", "Machine"], ["start_time", "Started (UTC)"], ["end_time", "Ends (UTC)"],
+      ["tokens", "Tokens", tokens], ["cost", "Cost", usd], ["usd_per_hour", "Burn $/h", usd],
+      ["tokens_per_minute", "Tokens/min", int], ["projected_cost", "Projected", usd],
+      ["remaining_minutes", "Minutes left", int],
+    ], { empty: "No machine is in an open 5-hour block now." });
+    if (!rows.length) return empty("chart-blocks", "No machine is in an open 5-hour block now.");
+    const top = rows.slice(0, 20).reverse();
+    chart("chart-blocks", {
+      legend, grid: { left: 140, right: 40, top: 30, bottom: 30 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: usdAxis, yAxis: { type: "category", data: top.map((r) => r.machine) },
+      series: [
+        { name: "So far", type: "bar", data: top.map((r) => num(r.cost)) },
+        { name: "Projected", type: "bar", data: top.map((r) => num(r.projected_cost)) },
+      ],
+    });
+  }
+  function agents(data) {
+    const rows = rowsOf(data.panels.agents);
+    const daily = rowsOf(data.panels.agents_daily);
+    // Agents appear where the all-agent report (ccusage 19+) stored any.
+    $("agents-panel").hidden = !rows.length;
+    $("agents-daily-panel").hidden = !daily.length;
+    if (rows.length) pie("chart-agents", rows.map((r) => ({ name: r.agent, value: num(r.cost) })), usd);
+    if (daily.length) {
+      const s = stacked(daily, "date", "agent", "cost");
+      chart("chart-agents-daily", {
+        legend, xAxis: { type: "category", data: s.xs }, yAxis: usdAxis,
+        series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "agents", data: x.data })),
+      });
+    }
+  }
+  function plan(data) {
+    const rows = rowsOf(data.panels.plan);
+    if (!rows.length) return empty("chart-plan");
+    const price = data.config.plan_price;
+    const series = { name: "API-equivalent cost", type: "bar", data: rows.map((r) => num(r.cost)) };
+    if (price !== null && price !== undefined) {
+      series.markLine = { symbol: "none", data: [{ yAxis: price, name: "plan" }], label: { formatter: "plan " + usd(price) } };
+    }
+    // The axis reaches the plan price, so its line is always in view.
+    const yAxis = Object.assign({}, usdAxis, { max: (v) => Math.ceil(Math.max(v.max, num(price) * 1.1)) });
+    chart("chart-plan", { xAxis: { type: "category", data: rows.map((r) => r.month) }, yAxis, series: [series] });
+  }
+
+  // ---- tables ----------------------------------------------------------------------------------
+  // columns: [key, label, format?]; numbers (a format given) are right-aligned and sort as numbers.
+  function table(id, name, rows, columns, options) {
+    options = options || {};
+    const box = $(id);
+    box.textContent = "";
+    if (!rows.length) {
+      box.innerHTML = '<p class="empty"></p>';
+      box.firstChild.textContent = options.empty || "No usage in this range.";
+      return;
+    }
+    let sortKey = null, ascending = false, page = 0;
+    const tools = document.createElement("div");
+    tools.className = "table-tools";
+    const info = document.createElement("span");
+    info.className = "note";
+    const buttons = document.createElement("span");
+    const download = document.createElement("button");
+    download.type = "button";
+    download.textContent = "CSV";
+    download.dataset.csv = name;
+    download.title = "Download every row of this table as CSV";
+    download.addEventListener("click", () => saveCsv(name, rows, columns));
+    buttons.appendChild(download);
+    const prev = document.createElement("button");
+    const next = document.createElement("button");
+    if (options.pageSize) {
+      prev.type = next.type = "button";
+      prev.textContent = "‹ Newer";
+      next.textContent = "Older ›";
+      prev.addEventListener("click", () => { page--; draw(); });
+      next.addEventListener("click", () => { page++; draw(); });
+      buttons.prepend(prev, next);
+    }
+    tools.append(info, buttons);
+    const scroll = document.createElement("div");
+    scroll.className = "scroll";
+    const t = document.createElement("table");
+    t.dataset.table = name;
+    scroll.appendChild(t);
+    box.append(tools, scroll);
+    function draw() {
+      let shown = [...rows];
+      if (sortKey !== null) {
+        const fmt = columns.find((c) => c[0] === sortKey)[2];
+        shown.sort((a, b) => {
+          const x = a[sortKey], y = b[sortKey];
+          const order = fmt ? num(x) - num(y) : String(x).localeCompare(String(y));
+          return ascending ? order : -order;
+        });
+      }
+      const size = options.pageSize || shown.length;
+      const pages = Math.max(1, Math.ceil(shown.length / size));
+      page = Math.min(Math.max(page, 0), pages - 1);
+      shown = shown.slice(page * size, page * size + size);
+      info.textContent = rows.length + " rows" + (pages > 1 ? ", page " + (page + 1) + " of " + pages : "");
+      prev.disabled = page === 0;
+      next.disabled = page >= pages - 1;
+      t.textContent = "";
+      const head = t.createTHead().insertRow();
+      for (const [key, label, fmt] of columns) {
+        const th = document.createElement("th");
+        th.textContent = label;
+        if (fmt) th.className = "num";
+        if (key === sortKey) th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        th.addEventListener("click", () => {
+          ascending = key === sortKey ? !ascending : !fmt;
+          sortKey = key;
+          draw();
+        });
+        head.appendChild(th);
+      }
+      const body = t.createTBody();
+      for (const row of shown) {
+        const tr = body.insertRow();
+        for (const [key, , fmt] of columns) {
+          const td = tr.insertCell();
+          const value = row[key];
+          if (options.cell && options.cell(key, row, td)) continue;
+          td.textContent = value === null || value === undefined ? "–" : fmt ? fmt(value) : String(value);
+          if (fmt) td.className = "num";
+          td.title = value === null || value === undefined ? "" : String(value);
+        }
+      }
+    }
+    draw();
+  }
+  function csvField(value) {
+    const text = value === null || value === undefined ? "" : String(value);
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+  function saveCsv(name, rows, columns) {
+    const lines = [columns.map((c) => csvField(c[0])).join(",")];
+    for (const row of rows) lines.push(columns.map((c) => csvField(row[c[0]])).join(","));
+    const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name + ".csv";
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+  function tables(data) {
+    const usage = rowsOf(data.panels.machines_usage);
+    const imports = new Map(rowsOf(data.panels.machines_imports).map((r) => [r.machine, r]));
+    const names = [...new Set([...usage.map((r) => r.machine), ...imports.keys()])];
+    const byName = new Map(usage.map((r) => [r.machine, r]));
+    const machines = names.map((machine) => Object.assign(
+      { machine }, byName.get(machine) || {}, imports.get(machine) || {}));
+    table("table-machines", "machines", machines, [
+      ["machine", "Machine"], ["last_day", "Last usage"], ["days_since_use", "Days since", int],
+      ["active_days", "Active days", int], ["tokens", "Tokens", tokens], ["cost", "Cost", usd],
+      ["last_import", "Last import (UTC)"], ["last_ok", "Last good import"],
+      ["failed_runs", "Failed runs", int], ["ccusage_version", "ccusage"], ["stale", "Stale"],
+      ["last_error", "Last error"],
+    ], {
+      cell: (key, row, td) => {
+        if (key === "stale") {
+          const stale = num(row.stale) === 1 || !imports.has(row.machine);
+          td.innerHTML = stale ? '<span class="stale">stale</span>' : "ok";
+          td.title = stale ? "no successful import in the last 26 hours" : "";
+          td.dataset.stale = stale ? "1" : "0";
+          return true;
+        }
+        if (key === "failed_runs" && num(row.failed_runs) > 0) {
+          td.className = "num";
+          td.innerHTML = '<span class="failed"></span>';
+          td.firstChild.textContent = int(row.failed_runs);
+          return true;
+        }
+        return false;
+      },
+    });
+    table("table-projects", "projects", rowsOf(data.panels.projects), [
+      ["project", "Project"], ["cost", "Cost", usd], ["tokens", "Tokens", tokens],
+      ["days", "Days", int], ["machines", "Machines", int], ["last_day", "Last day"],
+    ]);
+    table("table-sessions", "sessions", rowsOf(data.panels.sessions), [
+      ["machine", "Machine"], ["project", "Project"], ["session_id", "Session"],
+      ["first_activity", "First activity"], ["last_activity", "Last activity"],
+      ["tokens", "Tokens", tokens], ["cost", "Cost", usd], ["models", "Models", int],
+    ]);
+    table("table-models", "models", rowsOf(data.panels.models), [
+      ["model", "Model"], ["cost", "Cost", usd], ["tokens", "Tokens", tokens],
+      ["input", "Input", tokens], ["output", "Output", tokens], ["cache_write", "Cache write", tokens],
+      ["cache_read", "Cache read", tokens], ["machines", "Machines", int], ["days", "Days", int],
+    ]);
+    table("table-days", "days", rowsOf(data.panels.days).reverse(), [
+      ["date", "Day"], ["machines", "Machines", int], ["input", "Input", tokens],
+      ["output", "Output", tokens], ["cache_write", "Cache write", tokens],
+      ["cache_read", "Cache read", tokens], ["tokens", "Tokens", tokens], ["cost", "Cost", usd],
+    ], { pageSize: DAYS_PAGE });
+  }
+
+  // ---- filters -------------------------------------------------------------------------------
+  function fillSelect(select, values, chosen) {
+    while (select.options.length > 1) select.remove(1);
+    const all = [...new Set(values.concat(chosen ? [chosen] : []))];
+    for (const value of all) select.add(new Option(value, value, false, value === chosen));
+    select.value = chosen || "";
+  }
+  function filters(data) {
+    const f = data.filter;
+    $("since").value = f.since || "";
+    $("until").value = f.until || "";
+    fillSelect($("machine"), rowsOf(data.panels.meta_machines).map((r) => r.machine), f.machine);
+    fillSelect($("agent"), rowsOf(data.panels.meta_agents).map((r) => r.agent), f.agent);
+    const today = data.config.today;
+    for (const button of document.querySelectorAll("[data-range]")) {
+      const n = button.dataset.range;
+      const since = n === "all" ? null : daysBefore(today, Number(n) - 1);
+      const until = n === "all" ? null : today;
+      button.classList.toggle("active", (f.since || null) === since && (f.until || null) === until);
+    }
+    const scope = f.machine ? "machine " + f.machine : "the fleet: every machine";
+    $("scope").textContent = scope + (f.agent ? ", agent " + f.agent : "");
+    $("scope").dataset.scope = f.machine ? "machine" : "fleet";
+  }
+  function wireFilters() {
+    const form = $("filters");
+    for (const button of document.querySelectorAll("[data-range]")) {
+      button.addEventListener("click", () => {
+        const today = (last && last.config.today) || new Date().toISOString().slice(0, 10);
+        const n = button.dataset.range;
+        const f = urlFilter();
+        f.since = n === "all" ? null : daysBefore(today, Number(n) - 1);
+        f.until = n === "all" ? null : today;
+        go(f);
+      });
+    }
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      go({ since: $("since").value || null, until: $("until").value || null,
+        machine: $("machine").value || null, agent: $("agent").value || null });
+    });
+    for (const id of ["machine", "agent"]) $(id).addEventListener("change", () => form.requestSubmit());
+  }
+
+  // ---- drawing -------------------------------------------------------------------------------
+  function render(data) {
+    charts.splice(0).forEach((c) => c.dispose());
+    filters(data);
+    cards(data);
+    planCards(data);
+    const drawers = [plan, costPerDay, tokensPerDay, efficiency, modelMix, models, machineCharts, heatmap, blocks, agents, tables];
+    for (const draw of drawers) draw(data);
+    const claudeOnly = data.filter.agent && data.filter.agent !== "claude";
+    for (const section of document.querySelectorAll("[data-panel]")) {
+      section.classList.toggle("claude-only", !!claudeOnly);
+    }
+    const generated = data.config.generated_at ? ", generated " + data.config.generated_at : "";
+    $("footer").textContent = "ccusage-import " + data.config.version + generated +
+      ". Days are UTC days. Costs are ccusage's API-equivalent estimates." +
+      (claudeOnly ? " The agent filter applies to the cards, days and agent panels; the other panels read Claude Code's reports." : "");
+    document.body.dataset.state = "ready";
+  }
+
+  async function load() {
+    if (EMBEDDED) {
+      $("filters").hidden = true;
+      const f = EMBEDDED.filter;
+      $("static-note").hidden = false;
+      $("static-note").textContent = "Static report: " + (f.since || "first day") + " to " + (f.until || "last day") +
+        (f.machine ? ", machine " + f.machine : ", every machine") + (f.agent ? ", agent " + f.agent : "") + ".";
+      last = { config: EMBEDDED.config, filter: { since: f.since, until: f.until, machine: f.machine, agent: f.agent }, panels: EMBEDDED.panels };
+      render(last);
+      return;
+    }
+    try {
+      const data = await fetchAll(urlFilter());
+      clearError();
+      last = data;
+      render(data);
+      setTimeout(load, REFRESH_MS);
+    } catch (error) {
+      showError(error);
+      // A bad filter stays bad; a ClickHouse failure may pass.
+      if (error.status !== 400) setTimeout(load, RETRY_MS);
+    }
+  }
+
+  dark.addEventListener("change", () => { if (last) render(last); });
+  window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+  wireFilters();
+  load();
+})();

@@ -1,0 +1,408 @@
+-- The dashboard's statements: `ccusage-import dashboard` runs one per panel, and `--html` runs
+-- them all once. The page never sends SQL; it names a panel and a filter.
+--
+-- Each block is the comment lines saying what it answers, a "-- name:" line, then the SQL.
+-- The filter is written as the markers {since}, {until} (UTC days, YYYY-MM-DD, both included),
+-- {machine} and {agent} (empty: every machine, every agent). src/dashboard/sql.rs turns every
+-- marker into a "?" bind mark and binds the filter's value there, escaped by the client: no
+-- value is ever spliced into the text, and no other "?" may appear.
+--
+-- The rules of sql/queries.sql hold here too (tests check them): one report kind per statement
+-- (daily, sessions, blocks, projects_daily, the all-agent table, or the ledger), usage tables
+-- read with FINAL or through a ccusage_v_* view, and SQL that runs unchanged on ClickHouse
+-- 18.16 and current releases (at most one JOIN, no window functions, no query parameters).
+-- "Today" is toDate(now(), 'UTC').
+
+-- The headline cards from the daily report: machines, active days, tokens by kind, the exact
+-- cost (a Decimal, as text), cost per active day and the cache hit rate (cache reads over all
+-- prompt tokens). The same sums as `ccusage-import query fleet_totals` and `ccusage daily`.
+-- name: headline
+SELECT
+    uniqExact(machine_name) AS machines,
+    uniqExact(date) AS active_days,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    toString(sum(total_cost)) AS cost,
+    round(toFloat64(sum(total_cost)) / greatest(uniqExact(date), 1), 6) AS cost_per_active_day,
+    round(sum(cache_read_tokens)
+        / greatest(sum(input_tokens) + sum(cache_creation_tokens) + sum(cache_read_tokens), 1), 6)
+        AS cache_hit_rate,
+    if(count() = 0, '', toString(min(date))) AS first_day,
+    if(count() = 0, '', toString(max(date))) AS last_day
+FROM ccusage_v_daily_summary
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+
+-- The headline cards for one agent (Claude Code, Codex, OpenCode, …), from the all-agent
+-- report: used instead of headline when the filter names an agent.
+-- name: headline_agent
+SELECT
+    uniqExact(machine_name) AS machines,
+    uniqExact(date) AS active_days,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    toString(sum(total_cost)) AS cost,
+    round(toFloat64(sum(total_cost)) / greatest(uniqExact(date), 1), 6) AS cost_per_active_day,
+    round(sum(cache_read_tokens)
+        / greatest(sum(input_tokens) + sum(cache_creation_tokens) + sum(cache_read_tokens), 1), 6)
+        AS cache_hit_rate,
+    if(count() = 0, '', toString(min(date))) AS first_day,
+    if(count() = 0, '', toString(max(date))) AS last_day
+FROM ccusage_v_agent_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+    AND ({agent} = '' OR agent = {agent})
+
+-- The current UTC month so far, from the daily report, and where it ends at the same daily
+-- rate: cost so far / days elapsed × days in the month. Ignores the date range (it is always
+-- this month), follows the machine.
+-- name: month_projection
+SELECT
+    substring(toString(toDate(now(), 'UTC')), 1, 7) AS current_month,
+    toDayOfMonth(toDate(now(), 'UTC')) AS days_elapsed,
+    toDayOfMonth(subtractDays(addMonths(toStartOfMonth(toDate(now(), 'UTC')), 1), 1))
+        AS days_in_month,
+    round(sum(cost_usd), 6) AS month_cost,
+    round(sum(cost_usd) / days_elapsed * days_in_month, 6) AS projected_cost
+FROM ccusage_v_machine_daily
+WHERE month = substring(toString(toDate(now(), 'UTC')), 1, 7)
+    AND ({machine} = '' OR machine_name = {machine})
+
+-- What the cache saved over the range, from the daily report's model breakdowns: the cost of
+-- the same tokens without caching minus their cost, under Anthropic's price ratios (cache read
+-- 0.1x, cache write 1.25x, output 5x the input price; the estimate of query cache_savings).
+-- name: cache_saving
+SELECT
+    round(sum(usd), 6) AS cost,
+    round(sum(unit * (input + cache_write + cache_read + 5 * output)), 6) AS cost_without_cache,
+    round(sum(unit * (0.9 * cache_read - 0.25 * cache_write)), 6) AS cache_saving
+FROM
+(
+    SELECT
+        model_name,
+        sum(input_tokens) AS input,
+        sum(output_tokens) AS output,
+        sum(cache_creation_tokens) AS cache_write,
+        sum(cache_read_tokens) AS cache_read,
+        sum(cost_usd) AS usd,
+        sum(cost_usd) / greatest(sum(input_tokens) + 1.25 * sum(cache_creation_tokens)
+            + 0.1 * sum(cache_read_tokens) + 5 * sum(output_tokens), 1) AS unit
+    FROM ccusage_v_model_daily
+    WHERE date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    GROUP BY model_name
+)
+
+-- Every day of the range with usage, from the daily report: machines active, tokens by kind
+-- and cost. Draws tokens per day and the input/output ratio, and fills the table of days.
+-- name: days
+SELECT
+    date,
+    uniqExact(machine_name) AS machines,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    round(sum(cost_usd), 6) AS cost
+FROM ccusage_v_machine_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY date
+ORDER BY date
+
+-- The same days for one agent, from the all-agent report (used when the filter names one).
+-- name: days_agent
+SELECT
+    date,
+    uniqExact(machine_name) AS machines,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 6) AS cost
+FROM ccusage_v_agent_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+    AND ({agent} = '' OR agent = {agent})
+GROUP BY date
+ORDER BY date
+
+-- Cost and tokens per day and machine, from the daily report: the eight most expensive
+-- machines of the range by name, the rest summed as "(others)", so a fleet of a thousand still
+-- draws as nine stacked series.
+-- name: daily_by_machine
+SELECT
+    date,
+    if(machine_name IN
+        (
+            SELECT machine_name
+            FROM ccusage_v_machine_daily
+            WHERE date >= toDate({since}) AND date <= toDate({until})
+                AND ({machine} = '' OR machine_name = {machine})
+            GROUP BY machine_name
+            ORDER BY sum(cost_usd) DESC, machine_name
+            LIMIT 8
+        ), machine_name, '(others)') AS series,
+    round(sum(cost_usd), 6) AS cost,
+    sum(total_tokens) AS tokens
+FROM ccusage_v_machine_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY date, series
+ORDER BY date, series
+
+-- Cost and tokens per day and model, from the daily report's model breakdowns: the eight most
+-- expensive models of the range, the rest as "(others)".
+-- name: daily_by_model
+SELECT
+    date,
+    if(model_name IN
+        (
+            SELECT model_name
+            FROM ccusage_v_model_daily
+            WHERE date >= toDate({since}) AND date <= toDate({until})
+                AND ({machine} = '' OR machine_name = {machine})
+            GROUP BY model_name
+            ORDER BY sum(cost_usd) DESC, model_name
+            LIMIT 8
+        ), model_name, '(others)') AS series,
+    round(sum(cost_usd), 6) AS cost,
+    sum(total_tokens) AS tokens
+FROM ccusage_v_model_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY date, series
+ORDER BY date, series
+
+-- Each week's share of tokens per model (the model mix over time), from the daily report's
+-- model breakdowns; the eight models with the most tokens by name, the rest as "(others)".
+-- name: model_mix
+SELECT
+    week,
+    series,
+    tokens,
+    round(tokens / greatest(week_tokens, 1), 6) AS share
+FROM
+(
+    SELECT
+        week,
+        if(model_name IN
+            (
+                SELECT model_name
+                FROM ccusage_v_model_daily
+                WHERE date >= toDate({since}) AND date <= toDate({until})
+                    AND ({machine} = '' OR machine_name = {machine})
+                GROUP BY model_name
+                ORDER BY sum(total_tokens) DESC, model_name
+                LIMIT 8
+            ), model_name, '(others)') AS series,
+        sum(total_tokens) AS tokens
+    FROM ccusage_v_model_daily
+    WHERE date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    GROUP BY week, series
+) AS per_model
+ANY LEFT JOIN
+(
+    SELECT
+        week,
+        sum(total_tokens) AS week_tokens
+    FROM ccusage_v_model_daily
+    WHERE date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    GROUP BY week
+) AS per_week USING week
+ORDER BY week, series
+
+-- Cost and tokens per model over the range, from the daily report's model breakdowns.
+-- name: models
+SELECT
+    model_name AS model,
+    round(sum(cost_usd), 6) AS cost,
+    sum(total_tokens) AS tokens,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    uniqExact(machine_name) AS machines,
+    uniqExact(date) AS days
+FROM ccusage_v_model_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY model_name
+ORDER BY cost DESC, model
+
+-- The hundred most expensive projects of the range, from the per-project daily report: cost,
+-- tokens, active days, machines and the last day used.
+-- name: projects
+SELECT
+    project,
+    round(sum(cost_usd), 6) AS cost,
+    sum(total_tokens) AS tokens,
+    uniqExact(date) AS days,
+    uniqExact(machine_name) AS machines,
+    max(date) AS last_day
+FROM ccusage_v_project_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY project
+ORDER BY cost DESC, project
+LIMIT 100
+
+-- The 200 most expensive sessions whose last activity falls in the range, from the session
+-- report (only each machine's current session scheme, through ccusage_v_session_summary).
+-- name: sessions
+SELECT
+    machine_name AS machine,
+    project_path AS project,
+    session_id,
+    first_activity,
+    last_activity,
+    total_tokens AS tokens,
+    round(toFloat64(total_cost), 6) AS cost,
+    length(models_used) AS models
+FROM ccusage_v_session_summary
+WHERE toDate(last_activity) >= toDate({since}) AND toDate(last_activity) <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+ORDER BY total_cost DESC, machine, session_id
+LIMIT 200
+
+-- The 5-hour block each machine is in now, as of its last import: tokens and cost so far,
+-- ccusage's burn rate and projection. Ignores the date range (it is always now).
+-- name: active_blocks
+SELECT
+    machine_name AS machine,
+    start_time,
+    end_time,
+    actual_end_time AS last_entry,
+    total_tokens AS tokens,
+    round(toFloat64(cost_usd), 6) AS cost,
+    round(burn_rate_cost_per_hour, 4) AS usd_per_hour,
+    round(burn_rate_tokens_per_minute) AS tokens_per_minute,
+    projected_total_tokens AS projected_tokens,
+    round(toFloat64(projected_total_cost), 6) AS projected_cost,
+    projected_remaining_minutes AS remaining_minutes,
+    imported_at
+FROM ccusage_usage_blocks FINAL
+WHERE is_active = 1 AND end_time > now()
+    AND ({machine} = '' OR machine_name = {machine})
+ORDER BY cost DESC, machine
+LIMIT 100
+
+-- Usage by UTC hour of day and weekday (1 = Monday), from the 5-hour blocks that started in
+-- the range: how many blocks started then, their tokens and cost.
+-- name: block_heatmap
+SELECT
+    toDayOfWeek(start_time) AS weekday,
+    toHour(start_time) AS hour,
+    count() AS blocks,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(cost_usd)), 6) AS cost
+FROM ccusage_usage_blocks FINAL
+WHERE toDate(start_time) >= toDate({since}) AND toDate(start_time) <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY weekday, hour
+ORDER BY weekday, hour
+
+-- Usage per agent over the range (Claude Code, Codex, OpenCode, …), from the all-agent report.
+-- name: agents
+SELECT
+    agent,
+    uniqExact(machine_name) AS machines,
+    uniqExact(date) AS days,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 6) AS cost
+FROM ccusage_v_agent_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+    AND ({agent} = '' OR agent = {agent})
+GROUP BY agent
+ORDER BY cost DESC, agent
+
+-- Cost per day and agent over the range, from the all-agent report.
+-- name: agents_daily
+SELECT
+    date,
+    agent,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 6) AS cost
+FROM ccusage_v_agent_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+    AND ({agent} = '' OR agent = {agent})
+GROUP BY date, agent
+ORDER BY date, agent
+
+-- Each machine's usage from the daily report: its first and last day of usage ever, days since
+-- it was last used, and its active days, tokens and cost in the range.
+-- name: machines_usage
+SELECT
+    machine_name AS machine,
+    min(date) AS first_day,
+    max(date) AS last_day,
+    toInt32(toDate(now(), 'UTC') - max(date)) AS days_since_use,
+    countIf(date >= toDate({since}) AND date <= toDate({until})) AS active_days,
+    sumIf(total_tokens, date >= toDate({since}) AND date <= toDate({until})) AS tokens,
+    round(sumIf(cost_usd, date >= toDate({since}) AND date <= toDate({until})), 6) AS cost
+FROM ccusage_v_machine_daily
+WHERE ({machine} = '' OR machine_name = {machine})
+GROUP BY machine_name
+ORDER BY cost DESC, machine
+
+-- Each machine's imports, from the ledger: the last run and how it ended, the last successful
+-- one, failed runs and the last failure's error, the ccusage version of its last run, and a
+-- stale mark when no import succeeded in the last 26 hours (hourly cron plus slack).
+-- name: machines_imports
+SELECT
+    machine_name AS machine,
+    max(started_at) AS last_import,
+    argMax(exit_code, started_at) AS last_exit_code,
+    maxIf(started_at, exit_code = 0) AS last_ok,
+    countIf(exit_code != 0) AS failed_runs,
+    count() AS runs,
+    argMax(ccusage_version, started_at) AS ccusage_version,
+    argMaxIf(substring(error, 1, 200), started_at, exit_code != 0) AS last_error,
+    toUInt8(countIf(exit_code = 0) = 0
+        OR toUInt32(now()) - toUInt32(maxIf(started_at, exit_code = 0)) > 26 * 3600) AS stale
+FROM ccusage_import_runs
+WHERE dry_run = 0 AND ({machine} = '' OR machine_name = {machine})
+GROUP BY machine_name
+ORDER BY machine
+
+-- API-equivalent cost per month of the range, from the daily report, for the plan card.
+-- name: plan
+SELECT
+    month,
+    uniqExact(date) AS active_days,
+    round(sum(cost_usd), 6) AS cost
+FROM ccusage_v_machine_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+    AND ({machine} = '' OR machine_name = {machine})
+GROUP BY month
+ORDER BY month
+
+-- Every machine with usage, for the machine filter, from the daily report.
+-- name: meta_machines
+SELECT
+    machine_name AS machine,
+    max(date) AS last_day
+FROM ccusage_v_machine_daily
+GROUP BY machine_name
+ORDER BY machine
+
+-- Every agent with usage, for the agent filter, from the all-agent report.
+-- name: meta_agents
+SELECT
+    agent,
+    uniqExact(machine_name) AS machines
+FROM ccusage_v_agent_daily
+GROUP BY agent
+ORDER BY agent

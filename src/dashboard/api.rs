@@ -1,0 +1,372 @@
+//! The dashboard's HTTP side: the page, its embedded assets and a read-only JSON API, behind
+//! an optional token. Every handler answers GET only; nothing here writes to ClickHouse.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::data::{self, Data};
+use super::filter::Filter;
+use super::page;
+use crate::log::verbose;
+
+/// The cookie a `?token=` visit sets, so the token leaves the address bar.
+pub const COOKIE: &str = "ccusage_dashboard_token";
+
+/// What every handler shares.
+pub struct AppState {
+    pub data: Data,
+    pub token: Option<String>,
+    pub plan_price: Option<f64>,
+    /// Whether the last ClickHouse read failed: a change is said once on stderr, not per
+    /// request.
+    failing: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(data: Data, token: Option<String>, plan_price: Option<f64>) -> AppState {
+        AppState {
+            data,
+            token,
+            plan_price,
+            failing: AtomicBool::new(false),
+        }
+    }
+}
+
+type Shared = Arc<AppState>;
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/assets/{file}", get(asset))
+        .route("/api/config", get(config))
+        .route("/api/panels", get(panel_list))
+        .route("/api/panel/{name}", get(panel))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Parameters the handlers read besides the filter.
+const EXTRA: &[&str] = &["token", "format"];
+
+/// Runs before every handler: read-only methods, the token when one is set, the security
+/// headers on every answer, and the request line with --verbose.
+async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let mut response = if method != Method::GET && method != Method::HEAD {
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the dashboard is read-only: only GET",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        r
+    } else {
+        match authorize(&state, &request) {
+            Access::Granted => next.run(request).await,
+            Access::FromQuery => cookie_and_redirect(&state, &request),
+            Access::Denied => unauthorized(),
+        }
+    };
+    secure(response.headers_mut());
+    verbose!(
+        "dashboard: {method} {path} {} in {} ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+enum Access {
+    Granted,
+    /// The token came as `?token=`: set the cookie and drop it from the URL.
+    FromQuery,
+    Denied,
+}
+
+fn authorize(state: &AppState, request: &Request) -> Access {
+    let Some(token) = state.token.as_deref() else {
+        return Access::Granted;
+    };
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer.is_some_and(|given| same(given, token)) {
+        return Access::Granted;
+    }
+    if cookie(headers, COOKIE).is_some_and(|given| same(&given, token)) {
+        return Access::Granted;
+    }
+    if query_pairs(request.uri().query())
+        .iter()
+        .any(|(k, v)| k == "token" && same(v, token))
+    {
+        return Access::FromQuery;
+    }
+    Access::Denied
+}
+
+/// Compares in constant time, so response timing tells nothing about how much matched.
+fn same(given: &str, token: &str) -> bool {
+    given.as_bytes().ct_eq(token.as_bytes()).into()
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    let Some(uri) = query.and_then(|q| format!("/?{q}").parse::<axum::http::Uri>().ok()) else {
+        return Vec::new();
+    };
+    Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|Query(pairs)| pairs)
+        .unwrap_or_default()
+}
+
+/// 303 to the same URL without `token`, with the token in an HttpOnly cookie: it no longer
+/// shows in the address bar, the history or a shared link.
+fn cookie_and_redirect(state: &AppState, request: &Request) -> Response {
+    let token = state.token.as_deref().unwrap_or_default();
+    let kept: Vec<String> = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("token="))
+        .map(str::to_owned)
+        .collect();
+    let path = request.uri().path();
+    let location = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, value);
+    }
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn unauthorized() -> Response {
+    let mut response = plain(
+        StatusCode::UNAUTHORIZED,
+        "this dashboard needs its token: send Authorization: Bearer TOKEN, or open the page \
+         once with ?token=TOKEN (it then sets a cookie)",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"ccusage-import\""),
+    );
+    response
+}
+
+/// Headers that keep the page to itself: no outside scripts or connections (the page needs
+/// none), no framing, no referrer (a URL may hold the token), no caching of data.
+fn secure(headers: &mut HeaderMap) {
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{text}\n"),
+    )
+        .into_response()
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+/// The page. A bad filter gets 400 here too, so a mistyped bookmark says what is wrong.
+async fn index(Query(pairs): Query<Vec<(String, String)>>) -> Response {
+    match Filter::from_pairs(&pairs, EXTRA) {
+        Ok(_) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page::served(),
+        )
+            .into_response(),
+        Err(bad) => (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page::bad_request(&bad.to_string()),
+        )
+            .into_response(),
+    }
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match page::asset(&file) {
+        Some((content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                // Assets are part of the binary: they change only with it.
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => not_found().await,
+    }
+}
+
+async fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "not found")
+}
+
+/// What the page needs besides data: the plan price and today's UTC day.
+async fn config(State(state): State<Shared>) -> Response {
+    axum::Json(json!({
+        "plan_price": state.plan_price,
+        "today": chrono::Utc::now().date_naive().to_string(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "static": false,
+    }))
+    .into_response()
+}
+
+/// The panels and what each answers.
+async fn panel_list() -> Response {
+    let list: Vec<_> = data::statements()
+        .iter()
+        .filter(|s| data::panels().any(|p| p == s.name))
+        .map(|s| json!({ "name": s.name, "description": s.description }))
+        .collect();
+    axum::Json(list).into_response()
+}
+
+/// One panel under the URL's filter, as JSON or (`format=csv`) CSV. A ClickHouse failure is
+/// a 503 whose message says what failed; the server keeps serving.
+async fn panel(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let filter = match Filter::from_pairs(&pairs, EXTRA) {
+        Ok(filter) => filter,
+        Err(bad) => return json_error(StatusCode::BAD_REQUEST, &bad.to_string()),
+    };
+    let csv = match pairs
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("bad parameter format: {other:?} is neither json nor csv"),
+            )
+        }
+    };
+    let Some(statement) = data::statement_for(&name, &filter) else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            &format!("there is no panel named {name:?}: /api/panels lists them"),
+        );
+    };
+    match state.data.panel(statement, &filter).await {
+        Ok(rows) => {
+            if state.failing.swap(false, Ordering::Relaxed) {
+                eprintln!("ccusage-import: ClickHouse answers again; the dashboard is back");
+            }
+            if csv {
+                let disposition = format!("attachment; filename=\"{name}.csv\"");
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                        (header::CONTENT_DISPOSITION, disposition),
+                    ],
+                    data::to_csv(&rows),
+                )
+                    .into_response()
+            } else {
+                axum::Json(rows).into_response()
+            }
+        }
+        Err(error) => {
+            let message = format!("{error:#}");
+            if !state.failing.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "ccusage-import: warning: {message}; the dashboard shows the error until \
+                     ClickHouse answers"
+                );
+            }
+            json_error(StatusCode::SERVICE_UNAVAILABLE, &message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same("s3cret-token-0123456789", "s3cret-token-0123456789"));
+        assert!(!same("s3cret-token-012345678", "s3cret-token-0123456789"));
+        assert!(!same("", "s3cret-token-0123456789"));
+    }
+
+    #[test]
+    fn cookies_and_query_pairs_are_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; ccusage_dashboard_token=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers, COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+        let pairs = query_pairs(Some("token=a%2Bb&machine=o%27neil"));
+        assert_eq!(pairs[0], ("token".into(), "a+b".into()));
+        assert_eq!(pairs[1], ("machine".into(), "o'neil".into()));
+    }
+}

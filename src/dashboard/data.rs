@@ -1,0 +1,313 @@
+//! The dashboard's data: the named statements of `sql/dashboard.sql`, bound to a [`Filter`]
+//! and read through the [`Sink`]. This and `src/sink` are the only places that read
+//! ClickHouse; the browser only ever names a panel.
+
+use std::sync::OnceLock;
+
+use anyhow::{Context as _, Result};
+use serde_json::{json, Map, Value};
+use tokio::sync::Mutex;
+
+use super::filter::Filter;
+use crate::sink::{ClickHouse, Sink};
+use crate::sqlfile;
+
+/// A filter value a marker of sql/dashboard.sql stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    Since,
+    Until,
+    Machine,
+    Agent,
+}
+
+const MARKERS: [(&str, Param); 4] = [
+    ("{since}", Param::Since),
+    ("{until}", Param::Until),
+    ("{machine}", Param::Machine),
+    ("{agent}", Param::Agent),
+];
+
+/// One statement, its markers turned into `?` and the values to bind there, in order.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub name: &'static str,
+    pub description: String,
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// Panels whose statement has a variant for one agent (`NAME_agent`), used when the filter
+/// names an agent: the Claude-only reports cannot answer for Codex.
+const AGENT_VARIANT: &str = "_agent";
+
+/// Every statement of sql/dashboard.sql, compiled once.
+pub fn statements() -> &'static [Statement] {
+    static PARSED: OnceLock<Vec<Statement>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        sqlfile::parse_named(sqlfile::DASHBOARD)
+            .into_iter()
+            .map(|named| {
+                let (sql, params) = compile(&named.sql);
+                Statement {
+                    name: named.name,
+                    description: named.description,
+                    sql,
+                    params,
+                }
+            })
+            .collect()
+    })
+}
+
+/// The panels the page and the API may ask for: every statement but the agent variants.
+pub fn panels() -> impl Iterator<Item = &'static str> {
+    statements()
+        .iter()
+        .map(|s| s.name)
+        .filter(|name| !name.ends_with(AGENT_VARIANT))
+}
+
+/// Replaces each marker with a bind mark `?`, left to right, and lists what to bind.
+pub fn compile(sql: &str) -> (String, Vec<Param>) {
+    let mut out = String::with_capacity(sql.len());
+    let mut params = Vec::new();
+    let mut rest = sql;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        match MARKERS.iter().find(|(marker, _)| tail.starts_with(marker)) {
+            Some((marker, param)) => {
+                out.push('?');
+                params.push(*param);
+                rest = &tail[marker.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, params)
+}
+
+/// The statement answering `panel` under `filter`, or `None` for an unknown panel.
+pub fn statement_for(panel: &str, filter: &Filter) -> Option<&'static Statement> {
+    if panel.ends_with(AGENT_VARIANT) {
+        return None;
+    }
+    let find = |name: &str| statements().iter().find(|s| s.name == name);
+    let base = find(panel)?;
+    if filter.agent.is_some() {
+        if let Some(variant) = find(&format!("{panel}{AGENT_VARIANT}")) {
+            return Some(variant);
+        }
+    }
+    Some(base)
+}
+
+/// Reads the database for the dashboard. The connection is made on first use and kept;
+/// every request gets the whole retry budget, so a dashboard running for days still retries.
+pub struct Data {
+    clickhouse: ClickHouse,
+    sink: Mutex<Option<Sink>>,
+}
+
+impl Data {
+    pub fn new(clickhouse: ClickHouse) -> Data {
+        Data {
+            clickhouse,
+            sink: Mutex::new(None),
+        }
+    }
+
+    /// A connection with a fresh retry budget, connecting when there is none yet.
+    async fn sink(&self) -> Result<Sink> {
+        let mut slot = self.sink.lock().await;
+        if let Some(sink) = slot.as_ref() {
+            return Ok(sink.renewed());
+        }
+        let mut sink = Sink::connect(&self.clickhouse).await?;
+        sink.use_database();
+        let renewed = sink.renewed();
+        *slot = Some(sink);
+        Ok(renewed)
+    }
+
+    /// One panel's rows as `{"columns": [...], "types": [...], "rows": [[...], ...]}`.
+    pub async fn panel(&self, statement: &Statement, filter: &Filter) -> Result<Value> {
+        let sink = self.sink().await?;
+        let what = format!("read the dashboard panel {}", statement.name);
+        let bytes = sink
+            .request(&what, || {
+                let mut query = sink
+                    .client()
+                    .query(&statement.sql)
+                    .with_setting("output_format_json_quote_64bit_integers", "0");
+                for param in &statement.params {
+                    query = match param {
+                        Param::Since => query.bind(filter.since_value()),
+                        Param::Until => query.bind(filter.until_value()),
+                        Param::Machine => query.bind(filter.machine_value()),
+                        Param::Agent => query.bind(filter.agent_value()),
+                    };
+                }
+                async move { query.fetch_bytes("JSONCompact")?.collect().await }
+            })
+            .await
+            .with_context(|| format!("the dashboard panel {} failed", statement.name))?;
+        reshape(&bytes).with_context(|| {
+            format!(
+                "cannot read ClickHouse's answer for the panel {}",
+                statement.name
+            )
+        })
+    }
+
+    /// Every panel under one filter, for the static report: `{"panels": {name: rows}}`.
+    pub async fn all(&self, filter: &Filter) -> Result<Map<String, Value>> {
+        let mut panels = Map::new();
+        for name in panels_list() {
+            let statement = statement_for(name, filter).expect("a listed panel");
+            panels.insert(name.to_owned(), self.panel(statement, filter).await?);
+        }
+        Ok(panels)
+    }
+}
+
+fn panels_list() -> Vec<&'static str> {
+    panels().collect()
+}
+
+/// ClickHouse's JSONCompact (`meta`, `data`) as the page's shape.
+pub fn reshape(bytes: &[u8]) -> Result<Value> {
+    let answer: Value = serde_json::from_slice(bytes)?;
+    let meta = answer["meta"].as_array().context("no meta")?;
+    let columns: Vec<&Value> = meta.iter().map(|m| &m["name"]).collect();
+    let types: Vec<&Value> = meta.iter().map(|m| &m["type"]).collect();
+    let rows = answer.get("data").cloned().unwrap_or(json!([]));
+    Ok(json!({ "columns": columns, "types": types, "rows": rows }))
+}
+
+/// A panel as CSV with a header line; fields quoted where they need it (RFC 4180).
+pub fn to_csv(panel: &Value) -> String {
+    let mut out = String::new();
+    let line = |values: Vec<String>| values.join(",") + "\r\n";
+    let columns = panel["columns"].as_array().cloned().unwrap_or_default();
+    out.push_str(&line(
+        columns
+            .iter()
+            .map(|c| csv_field(c.as_str().unwrap_or_default()))
+            .collect(),
+    ));
+    for row in panel["rows"].as_array().into_iter().flatten() {
+        let fields = row
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| match v {
+                Value::String(s) => csv_field(s),
+                Value::Null => String::new(),
+                other => csv_field(&other.to_string()),
+            })
+            .collect();
+        out.push_str(&line(fields));
+    }
+    out
+}
+
+/// A field quoted where it must be. Values stay exactly as stored (no spreadsheet-formula
+/// guard): the file is for analysis, and project paths start with "-".
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_become_bind_marks_in_order() {
+        let (sql, params) =
+            compile("WHERE d >= {since} AND ({machine} = '' OR m = {machine}) AND x = '{y}'");
+        assert_eq!(sql, "WHERE d >= ? AND (? = '' OR m = ?) AND x = '{y}'");
+        assert_eq!(params, [Param::Since, Param::Machine, Param::Machine]);
+    }
+
+    #[test]
+    fn every_statement_binds_only_markers_and_every_marker_is_known() {
+        for s in statements() {
+            assert_eq!(
+                crate::query::placeholders(&s.sql),
+                s.params.len(),
+                "{}: a bare ? in the SQL",
+                s.name
+            );
+            assert!(!s.sql.contains("{since") && !s.sql.contains("{machine"));
+            let original = sqlfile::parse_named(sqlfile::DASHBOARD)
+                .into_iter()
+                .find(|n| n.name == s.name)
+                .unwrap();
+            assert!(
+                !original.sql.contains('?'),
+                "{}: write markers, not ?",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn agent_variants_answer_when_an_agent_is_picked() {
+        let any = Filter::default();
+        let codex = Filter {
+            agent: Some("codex".into()),
+            ..Filter::default()
+        };
+        assert_eq!(statement_for("headline", &any).unwrap().name, "headline");
+        assert_eq!(
+            statement_for("headline", &codex).unwrap().name,
+            "headline_agent"
+        );
+        assert_eq!(statement_for("days", &codex).unwrap().name, "days_agent");
+        assert_eq!(statement_for("models", &codex).unwrap().name, "models");
+        assert!(statement_for("headline_agent", &any).is_none());
+        assert!(statement_for("nope", &any).is_none());
+        assert!(panels().all(|p| !p.ends_with("_agent")));
+        // Agent variants have the columns of the panel they stand in for.
+        for s in statements().iter().filter(|s| s.name.ends_with("_agent")) {
+            let base = statement_for(s.name.trim_end_matches("_agent"), &any).unwrap();
+            let select = |sql: &str| -> Vec<String> {
+                sql.lines()
+                    .filter_map(|l| {
+                        l.trim()
+                            .rsplit_once(" AS ")
+                            .map(|(_, a)| a.trim_end_matches(',').to_owned())
+                    })
+                    .collect()
+            };
+            assert_eq!(select(&s.sql), select(&base.sql), "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn answers_are_reshaped_and_written_as_csv() {
+        let answer = br#"{"meta":[{"name":"day","type":"Date"},{"name":"note","type":"String"},{"name":"n","type":"UInt64"}],
+            "data":[["2026-11-01","a, \"b\"",3],["2026-11-02","=cmd()",null]],"rows":2}"#;
+        let panel = reshape(answer).unwrap();
+        assert_eq!(panel["columns"], json!(["day", "note", "n"]));
+        assert_eq!(panel["types"][2], "UInt64");
+        assert_eq!(panel["rows"][0][2], 3);
+        assert_eq!(
+            to_csv(&panel),
+            "day,note,n\r\n2026-11-01,\"a, \"\"b\"\"\",3\r\n2026-11-02,=cmd(),\r\n"
+        );
+        assert_eq!(csv_field("-home-alice"), "-home-alice");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert!(reshape(b"not json").is_err());
+    }
+}

@@ -326,6 +326,16 @@ mod tests {
         sqlfile::parse_named(sqlfile::QUERIES)
     }
 
+    /// The named queries and the dashboard's statements: both keep the same rules.
+    fn queries_and_dashboard() -> Vec<Named<'static>> {
+        let dashboard = crate::dashboard::data::statements().iter().map(|s| Named {
+            name: s.name,
+            description: s.description.clone(),
+            sql: s.sql.clone(),
+        });
+        queries().into_iter().chain(dashboard).collect()
+    }
+
     #[test]
     fn there_are_forty_named_queries_and_thirteen_across_machines() {
         let all = queries();
@@ -338,7 +348,7 @@ mod tests {
 
     #[test]
     fn every_query_says_what_it_answers_and_is_one_select() {
-        for q in queries() {
+        for q in queries_and_dashboard() {
             assert!(
                 q.name
                     .chars()
@@ -438,7 +448,7 @@ mod tests {
     #[test]
     fn every_query_reads_one_report_kind_and_usage_tables_only_with_final() {
         let schema = crate::schema::schema().object_names();
-        for q in queries() {
+        for q in queries_and_dashboard() {
             let mut kinds = BTreeSet::new();
             let read = objects(&q.sql);
             assert!(!read.is_empty(), "{} reads no table", q.name);

@@ -213,7 +213,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_parameter() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (&[("since", "2026-13-01")], "since", "not a day"),
             (&[("since", "2026-1-5")], "since", "not a day"),
             (&[("until", "yesterday")], "until", "not a day"),

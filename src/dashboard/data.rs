@@ -141,10 +141,9 @@ impl Data {
         let what = format!("read the dashboard panel {}", statement.name);
         let bytes = sink
             .request(&what, || {
-                let mut query = sink
-                    .client()
-                    .query(&statement.sql)
-                    .with_setting("output_format_json_quote_64bit_integers", "0");
+                // No settings are sent: a user with readonly=1, the natural user for a
+                // dashboard, may not change any. 64-bit integers come quoted; see reshape.
+                let mut query = sink.client().query(&statement.sql);
                 for param in &statement.params {
                     query = match param {
                         Param::Since => query.bind(filter.since_value()),
@@ -180,14 +179,42 @@ fn panels_list() -> Vec<&'static str> {
     panels().collect()
 }
 
-/// ClickHouse's JSONCompact (`meta`, `data`) as the page's shape.
+/// ClickHouse's JSONCompact (`meta`, `data`) as the page's shape, with 64-bit integers (which
+/// ClickHouse quotes by default) as JSON numbers.
 pub fn reshape(bytes: &[u8]) -> Result<Value> {
     let answer: Value = serde_json::from_slice(bytes)?;
     let meta = answer["meta"].as_array().context("no meta")?;
     let columns: Vec<&Value> = meta.iter().map(|m| &m["name"]).collect();
-    let types: Vec<&Value> = meta.iter().map(|m| &m["type"]).collect();
-    let rows = answer.get("data").cloned().unwrap_or(json!([]));
+    let types: Vec<&str> = meta
+        .iter()
+        .map(|m| m["type"].as_str().unwrap_or_default())
+        .collect();
+    let mut rows = answer.get("data").cloned().unwrap_or(json!([]));
+    for row in rows.as_array_mut().into_iter().flatten() {
+        for (value, column_type) in row.as_array_mut().into_iter().flatten().zip(&types) {
+            if is_64_bit_integer(column_type) {
+                unquote_integer(value);
+            }
+        }
+    }
     Ok(json!({ "columns": columns, "types": types, "rows": rows }))
+}
+
+fn is_64_bit_integer(column_type: &str) -> bool {
+    let inner = column_type
+        .strip_prefix("Nullable(")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(column_type);
+    matches!(inner, "UInt64" | "Int64")
+}
+
+fn unquote_integer(value: &mut Value) {
+    let Value::String(text) = value else { return };
+    if let Ok(n) = text.parse::<u64>() {
+        *value = json!(n);
+    } else if let Ok(n) = text.parse::<i64>() {
+        *value = json!(n);
+    }
 }
 
 /// A panel as CSV with a header line; fields quoted where they need it (RFC 4180).
@@ -296,11 +323,11 @@ mod tests {
 
     #[test]
     fn answers_are_reshaped_and_written_as_csv() {
-        let answer = br#"{"meta":[{"name":"day","type":"Date"},{"name":"note","type":"String"},{"name":"n","type":"UInt64"}],
-            "data":[["2026-11-01","a, \"b\"",3],["2026-11-02","=cmd()",null]],"rows":2}"#;
+        let answer = br#"{"meta":[{"name":"day","type":"Date"},{"name":"note","type":"String"},{"name":"n","type":"Nullable(UInt64)"}],
+            "data":[["2026-11-01","a, \"b\"","3"],["2026-11-02","=cmd()",null]],"rows":2}"#;
         let panel = reshape(answer).unwrap();
         assert_eq!(panel["columns"], json!(["day", "note", "n"]));
-        assert_eq!(panel["types"][2], "UInt64");
+        assert_eq!(panel["types"][2], "Nullable(UInt64)");
         assert_eq!(panel["rows"][0][2], 3);
         assert_eq!(
             to_csv(&panel),

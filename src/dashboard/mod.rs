@@ -135,9 +135,9 @@ async fn serve(data: Data, args: &DashboardArgs, token: Option<String>) -> Resul
     check_listen(args.listen, token.as_deref()).exit_code(Exit::Usage)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}: pick another address or port with --listen",
+        .map_err(|e| {
+            anyhow!(
+                "cannot listen on {}: {e}; pick another address or port with --listen",
                 args.listen
             )
         })

@@ -12,6 +12,8 @@
 --   * usage tables are read with FINAL, or through a ccusage_v_* view that uses FINAL;
 --   * it runs unchanged on ClickHouse 18.16 and on current releases (no window functions, no
 --     WITH subqueries, no query parameters; arrays and joins on USING instead);
+--   * the ledger counts runs by run_id: an insert that outlived --ch-timeout on the server
+--     and was sent again may leave a run's row twice, and it still counts once;
 --   * costs are USD: exact Decimal sums for the totals, Float64 rounded to cents elsewhere;
 --   * days are UTC days, weeks start on Monday, months are "YYYY-MM"; "today" is
 --     toDate(now(), 'UTC'), never today(), which is the server's local day.
@@ -688,6 +690,7 @@ SELECT
 FROM ccusage_import_runs
 WHERE machine_name = ?
 ORDER BY started_at DESC, run_id
+LIMIT 1 BY run_id
 LIMIT 20
 
 -- Which ccusage version priced which of this machine's stored days.
@@ -1142,9 +1145,9 @@ SELECT
     argMax(exit_code, started_at) AS last_exit_code,
     round((toUInt32(now()) - toUInt32(max(started_at))) / 3600, 1) AS hours_ago,
     maxIf(started_at, exit_code = 0) AS last_ok,
-    countIf(started_at > now() - 86400) AS runs_24h,
-    countIf(exit_code != 0) AS failed_runs,
-    count() AS runs
+    uniqExactIf(run_id, started_at > now() - 86400) AS runs_24h,
+    uniqExactIf(run_id, exit_code != 0) AS failed_runs,
+    uniqExact(run_id) AS runs
 FROM ccusage_import_runs
 WHERE dry_run = 0
 GROUP BY machine_name
@@ -1174,7 +1177,7 @@ ORDER BY machines DESC, ccusage
 -- name: fleet_import_failures
 SELECT
     machine_name AS machine,
-    count() AS failed_runs,
+    uniqExact(run_id) AS failed_runs,
     max(started_at) AS last_failure,
     argMax(exit_code, started_at) AS last_exit_code,
     argMax(substring(error, 1, 120), started_at) AS last_error

@@ -14,6 +14,7 @@ mod log;
 mod pipeline;
 mod query;
 mod report;
+mod run;
 mod schema;
 mod settings;
 mod sink;

@@ -4,97 +4,21 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
-use crate::exit::Exit;
-use crate::report::digest::{Digest, DigestBuilder};
-use crate::report::history::{self, Fleet, PreviousImport};
-use crate::report::Reporter;
+use crate::run::Reporter;
+use crate::run::digest::{Digest, DigestBuilder};
+use crate::run::{PreviousImport, ReportOutcome, RunReport};
+use crate::sink::history;
 use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
 use crate::transform::json::{self};
-use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
+use crate::transform::rows::{self, Context, Record, Tokens, UsageRecord};
 use crate::transform::unique_keys;
-
-/// Everything a run found out, for the summary, `--json` and the ledger. `Default` is for
-/// tests that build one by hand.
-#[derive(Debug, Clone, Default)]
-pub struct RunReport {
-    pub run_id: String,
-    pub machine_name: String,
-    pub hostname: String,
-    pub ccusage_version: Option<String>,
-    pub ccusage_command: Option<String>,
-    pub server_version: Option<String>,
-    pub clickhouse_url: String,
-    pub database: String,
-    pub dry_run: bool,
-    pub started_at: DateTime<Utc>,
-    pub reports: BTreeMap<ReportKind, ReportOutcome>,
-    /// Rows written per table (with `--dry-run`: rows that would be written).
-    pub tables: BTreeMap<&'static str, usize>,
-    pub rows_unchanged: usize,
-    pub totals: Tokens,
-    pub total_cost: Nanodollars,
-    pub first_date: Option<NaiveDate>,
-    pub last_date: Option<NaiveDate>,
-    /// Wall time of running the reports (mapping included, as each report maps when it ends).
-    pub fetch_time: Duration,
-    /// Of that, the time spent parsing and mapping, summed over the reports.
-    pub map_time: Duration,
-    pub write_time: Duration,
-    pub duration: Duration,
-    /// Models, sessions, projects and the active block, from this run's rows.
-    pub digest: Digest,
-    /// Per usage table, the written rows whose key was new to the database (a new day,
-    /// session, block, …); the other written rows replaced a changed figure.
-    pub new_rows: BTreeMap<&'static str, usize>,
-    /// This machine's import before this one (from the ledger).
-    pub previous_import: PreviousImport,
-    /// Every machine's totals, read back after writing (`None` in a dry run).
-    pub fleet: Option<Fleet>,
-    /// Why `previous_import` or `fleet` could not be read; the run itself is not failed.
-    pub history_error: Option<String>,
-    /// Why ClickHouse failed, if it did.
-    pub clickhouse_error: Option<String>,
-    /// Things worth knowing that did not stop the run (an untested ccusage version, …).
-    pub warnings: Vec<String>,
-    /// Months summed from the stored days (the monthly table's rows for this machine).
-    pub derived_months: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReportOutcome {
-    /// Rows in ccusage's output (blocks include gaps).
-    pub rows: usize,
-    pub elapsed: Duration,
-    pub error: Option<String>,
-}
-
-impl RunReport {
-    pub fn exit(&self) -> Exit {
-        if self.clickhouse_error.is_some() {
-            Exit::ClickHouse
-        } else if self.reports.values().any(|r| r.error.is_some()) || self.reports.is_empty() {
-            Exit::Reports
-        } else {
-            Exit::Ok
-        }
-    }
-
-    pub fn errors(&self) -> Vec<String> {
-        let reports = self.reports.iter().filter_map(|(kind, r)| {
-            r.error
-                .as_ref()
-                .map(|e| format!("{kind} report failed: {e}"))
-        });
-        reports.chain(self.clickhouse_error.clone()).collect()
-    }
-}
 
 /// A report mapped into rows, ready to write.
 enum Mapped {

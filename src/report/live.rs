@@ -20,9 +20,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 
 use super::format::{count, duration, thousands};
 use super::Reporter;
-use crate::pipeline::ReportOutcome;
-use crate::sink::WriteStats;
-use crate::source::ReportKind;
+use crate::run::ReportOutcome;
+use crate::run::{ReportKind, WriteStats};
 
 const TICK: Duration = Duration::from_millis(100);
 const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", " "];

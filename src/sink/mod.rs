@@ -2,6 +2,7 @@
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
 mod connection;
+pub mod history;
 mod http;
 pub mod ledger;
 pub mod migrate;
@@ -18,6 +19,7 @@ use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
 use crate::log::verbose;
+pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
 use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
@@ -37,22 +39,6 @@ pub struct Sink {
     retry: RetryPolicy,
     /// After this, no retry starts (`--ch-deadline`, counted from connecting).
     retries_end: Instant,
-}
-
-/// How one table's write went.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriteStats {
-    /// Report rows inserted.
-    pub written: usize,
-    /// Report rows left out because the database already holds them (or a larger figure).
-    pub unchanged: usize,
-    /// Model breakdown rows inserted with them.
-    pub breakdowns: usize,
-    /// Models-used rows inserted with them.
-    pub models: usize,
-    /// Of `written`, the rows whose key the database did not hold yet (a new day, session,
-    /// block, …); the rest replaced a stored row with a changed figure. For the summary.
-    pub new: usize,
 }
 
 /// The table a row type is written to, and how to read back what this machine stored.
@@ -85,8 +71,7 @@ table!(
     "existing_agents_daily"
 );
 
-pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
-pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
+pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
 
 /// A row of a `stored_*` statement in `sql/import.sql`.

@@ -721,3 +721,27 @@ fn every_query_answers_the_same_on_a_server_in_another_time_zone() {
         "on a server in {zone} these queries answer otherwise: {differing:?}"
     );
 }
+
+/// Item 5, the reader's side: an insert still running on the server when `--ch-timeout`
+/// expired can slip a second copy of a run's row past the importer's check. Every ledger
+/// query counts runs by run_id, so such a copy never counts twice.
+#[test]
+fn a_run_stored_twice_in_the_ledger_counts_once_in_every_ledger_query() {
+    let env = TestEnv::new("ledgertwice");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    assert_eq!(import_fixture(&env, &bin).code, 0);
+    script_report(&dir, "daily", "echo broken; exit 1");
+    assert_eq!(import_fixture(&env, &bin).code, 4);
+    env.sql("INSERT INTO ccusage_import_runs SELECT * FROM ccusage_import_runs");
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_import_runs").trim(),
+        "4"
+    );
+    let ask = |name: &str| answer(&env, server_url(), name);
+    let last = ask("fleet_last_import");
+    assert_eq!(last[0]["runs"], 2, "{last}");
+    assert_eq!(last[0]["runs_24h"], 2, "{last}");
+    assert_eq!(last[0]["failed_runs"], 1, "{last}");
+    assert_eq!(ask("fleet_import_failures")[0]["failed_runs"], 1);
+    assert_eq!(ask("import_history").as_array().unwrap().len(), 2);
+}

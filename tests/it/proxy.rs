@@ -125,12 +125,6 @@ fn serve(
     let mut buf = vec![0u8; 64 * 1024];
     while let Ok(n @ 1..) = client.read(&mut buf) {
         let chunk = &buf[..n];
-        if std::env::var_os("PROXY_DEBUG").is_some() {
-            eprintln!(
-                "PROXY {:?}",
-                String::from_utf8_lossy(&chunk[..chunk.len().min(300)])
-            );
-        }
         if starts_request(chunk) {
             requests.fetch_add(1, Ordering::SeqCst);
             match take_fault(rules, chunk) {

@@ -66,11 +66,12 @@ pub struct Cli {
     )]
     pub env_file: Option<PathBuf>,
 
-    /// ClickHouse URL; overrides CH_HOST, CH_PORT and CH_SECURE (e.g. https://host:8443).
-    #[arg(long, global = true, env = "CH_URL", value_name = "URL")]
+    /// ClickHouse URL, or several separated by commas (tried in order: the first that
+    /// answers serves); overrides CH_HOST, CH_PORT and CH_SECURE (e.g. https://host:8443).
+    #[arg(long, global = true, env = "CH_URL", value_name = "URL[,URL…]")]
     pub ch_url: Option<String>,
 
-    /// ClickHouse host.
+    /// ClickHouse host, `host:port`, or several separated by commas (tried in order).
     #[arg(
         long,
         global = true,
@@ -79,6 +80,11 @@ pub struct Cli {
         value_name = "HOST"
     )]
     pub ch_host: String,
+
+    /// A ClickHouse cluster (a name in the servers' remote_servers): the schema is created ON
+    /// CLUSTER, with replicated local tables and a Distributed table under each public name.
+    #[arg(long, global = true, env = "CH_CLUSTER", value_name = "NAME")]
+    pub ch_cluster: Option<String>,
 
     /// ClickHouse HTTP port [default: 8123, or 8443 with CH_SECURE].
     #[arg(long, global = true, env = "CH_PORT", value_name = "PORT")]

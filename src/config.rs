@@ -216,26 +216,24 @@ impl Config {
         };
         check_machine_name(&machine_name)?;
         check_database_name(&cli.ch_database)?;
-        // An empty setting (`CH_URL=` in a .env) means "not set".
-        let url = match cli.ch_url.filter(|url| !url.trim().is_empty()) {
-            Some(url) => url,
-            None => {
-                let scheme = if cli.ch_secure { "https" } else { "http" };
-                format!(
-                    "{scheme}://{}:{}",
-                    cli.ch_host,
-                    port(cli.ch_port, cli.ch_secure)
-                )
-            }
-        };
-        check_url(&url)?;
+        let urls = endpoints(
+            cli.ch_url.as_deref(),
+            &cli.ch_host,
+            cli.ch_port,
+            cli.ch_secure,
+        )?;
+        if let Some(cluster) = &cli.ch_cluster {
+            check_cluster_name(cluster)?;
+        }
         Ok(Config {
             mode,
             output,
             machine_name,
             hostname: hostname.unwrap_or_default(),
             clickhouse: ClickHouse {
-                url,
+                url: urls.join(","),
+                urls,
+                cluster: cli.ch_cluster.filter(|name| !name.is_empty()),
                 user: cli.ch_user,
                 password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
@@ -261,6 +259,66 @@ impl Config {
 /// CH_PORT, or the default for CH_SECURE: what the URL is built with when CH_URL is unset.
 pub fn port(ch_port: Option<u16>, secure: bool) -> u16 {
     ch_port.unwrap_or(if secure { 8443 } else { 8123 })
+}
+
+/// The endpoints to try, in order: CH_URL's comma-separated URLs, else one URL for each of
+/// CH_HOST's comma-separated `host` or `host:port` (CH_PORT where no port is given).
+fn endpoints(
+    ch_url: Option<&str>,
+    ch_host: &str,
+    ch_port: Option<u16>,
+    secure: bool,
+) -> Result<Vec<String>> {
+    // An empty setting (`CH_URL=` in a .env) means "not set".
+    if let Some(list) = ch_url.filter(|url| !url.trim().is_empty()) {
+        let urls: Vec<String> = list
+            .split(',')
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .collect();
+        for url in &urls {
+            check_url(url)?;
+        }
+        return Ok(urls);
+    }
+    let scheme = if secure { "https" } else { "http" };
+    ch_host
+        .split(',')
+        .map(|host| {
+            let host = host.trim();
+            check_host(host)?;
+            Ok(match host.rsplit_once(':') {
+                Some((_, port)) if !host.ends_with(']') && port.parse::<u16>().is_ok() => {
+                    format!("{scheme}://{host}")
+                }
+                _ => format!("{scheme}://{host}:{}", port(ch_port, secure)),
+            })
+        })
+        .collect()
+}
+
+fn check_host(host: &str) -> Result<()> {
+    ensure!(
+        !host.is_empty() && !host.contains("://") && !host.contains(['/', '@', ' ']),
+        "CH_HOST {host:?} is not a host: write a host, host:port, or a comma-separated list \
+         of them (ch1,ch2:8124); put a URL in CH_URL"
+    );
+    Ok(())
+}
+
+/// The cluster name goes into DDL (`ON CLUSTER`, the Distributed engine), so it is kept to a
+/// plain identifier, like the database name.
+fn check_cluster_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ensure!(
+        valid,
+        "CH_CLUSTER {name:?} is not a plain name: use the cluster's name from remote_servers \
+         (letters, digits and _ only)"
+    );
+    Ok(())
 }
 
 fn check_machine_name(name: &str) -> Result<()> {
@@ -333,6 +391,22 @@ mod tests {
         assert_eq!(cfg.clickhouse.url, "http://db:9999");
         let cfg = config(&["--ch-url", "https://x.cloud:8443"]).unwrap();
         assert_eq!(cfg.clickhouse.url, "https://x.cloud:8443");
+    }
+
+    #[test]
+    fn several_endpoints_are_tried_in_the_order_given() {
+        let cfg = config(&["--ch-host", "ch1, ch2:8124,ch3", "--ch-port", "8125"]).unwrap();
+        assert_eq!(
+            cfg.clickhouse.urls,
+            ["http://ch1:8125", "http://ch2:8124", "http://ch3:8125"]
+        );
+        let cfg = config(&["--ch-url", "https://a:8443,https://b:8443/"]).unwrap();
+        assert_eq!(cfg.clickhouse.urls, ["https://a:8443", "https://b:8443"]);
+        let err = config(&["--ch-host", "ch1,http://ch2:8123"]).unwrap_err();
+        assert!(format!("{err}").contains("host:port, or a comma-separated list"));
+        assert!(config(&["--ch-url", "https://a:8443,b:8123"]).is_err());
+        assert!(config(&["--ch-cluster", "fleet"]).is_ok());
+        assert!(config(&["--ch-cluster", "a`b"]).is_err());
     }
 
     #[test]

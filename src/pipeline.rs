@@ -8,8 +8,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
-use crate::run::Reporter;
 use crate::run::digest::{Digest, DigestBuilder};
+use crate::run::Reporter;
 use crate::run::{PreviousImport, ReportOutcome, RunReport};
 use crate::sink::history;
 use crate::sink::ledger::{self, RunRow};

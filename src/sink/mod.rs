@@ -11,6 +11,7 @@ pub mod verify;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -31,9 +32,17 @@ use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
 pub struct Sink {
-    client: Client,
+    /// One client per endpoint, in the order given; `serving` is the one in use.
+    clients: Vec<Client>,
+    urls: Vec<String>,
+    serving: AtomicUsize,
+    /// The endpoint in use, for messages.
     pub url: String,
     pub database: String,
+    /// `--ch-cluster`.
+    pub cluster: Option<String>,
+    /// sql/schema.sql, or its cluster form.
+    pub schema: schema::Schema,
     pub server_version: String,
     timeout: Duration,
     retry: RetryPolicy,
@@ -108,20 +117,22 @@ struct Stored {
 }
 
 impl Sink {
-    /// Connects and asks the server's version. The database may not exist yet.
+    /// Connects to the first endpoint that answers and asks its version. The database may
+    /// not exist yet.
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
-        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
-        // columns either way, and --verify checks every column's type against the schema.
-        let client = Client::with_http_client(http::client())
-            .with_url(&cfg.url)
-            .with_user(&cfg.user)
-            .with_password(cfg.password.expose())
-            .with_validation(false)
-            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+        let clients = cfg.urls.iter().map(|url| client(cfg, url)).collect();
+        let schema = match &cfg.cluster {
+            Some(cluster) => schema::schema().on_cluster(cluster, &cfg.database),
+            None => schema::schema().clone(),
+        };
         let mut sink = Sink {
-            client,
-            url: cfg.url.clone(),
+            clients,
+            urls: cfg.urls.clone(),
+            serving: AtomicUsize::new(0),
+            url: cfg.urls.first().cloned().unwrap_or_default(),
             database: cfg.database.clone(),
+            cluster: cfg.cluster.clone(),
+            schema,
             server_version: String::new(),
             timeout: cfg.timeout,
             retry: cfg.retry,
@@ -130,10 +141,27 @@ impl Sink {
         let version_sql = sqlfile::import("server_version");
         sink.server_version = sink
             .request("ask the server version", || {
-                sink.client.query(&version_sql).fetch_one::<String>()
+                sink.client().query(&version_sql).fetch_one::<String>()
             })
             .await?;
+        sink.url = sink.serving_url().to_owned();
         Ok(sink)
+    }
+
+    /// The URL of the endpoint in use.
+    pub fn serving_url(&self) -> &str {
+        &self.urls[self.serving.load(Ordering::Relaxed)]
+    }
+
+    /// After a failure of the endpoint in use: the next one, when there are several.
+    /// Returns whether it moved.
+    fn next_endpoint(&self) -> bool {
+        if self.clients.len() < 2 {
+            return false;
+        }
+        let next = (self.serving.load(Ordering::Relaxed) + 1) % self.clients.len();
+        self.serving.store(next, Ordering::Relaxed);
+        true
     }
 
     /// Brings the database to `sql/schema.sql` (see [`migrate`]): fails naming every
@@ -141,7 +169,7 @@ impl Sink {
     /// database is up to date.
     pub async fn apply_schema(&mut self) -> Result<()> {
         let live = migrate::read(self).await?;
-        let findings = migrate::review(schema::schema(), &live, &self.database);
+        let findings = migrate::review(&self.schema, &live, &self.database);
         let mismatches = migrate::mismatches(&findings);
         if !mismatches.is_empty() {
             anyhow::bail!(
@@ -170,11 +198,9 @@ impl Sink {
         verbose!("schema: {what}");
         let sent = match step {
             Step::CreateDatabase => {
-                let sql = schema::schema()
-                    .create_database
-                    .replace("`{database}`", "?");
+                let sql = self.schema.create_database.replace("`{database}`", "?");
                 self.request(&what, || {
-                    self.client
+                    self.client()
                         .query(&sql)
                         .bind(Identifier(&self.database))
                         .execute()
@@ -188,11 +214,13 @@ impl Sink {
                 column_type,
             } => {
                 // The type comes from sql/schema.sql, never from input; names are bound.
-                let sql = sqlfile::import("add_column").replace("{type}", column_type);
+                let sql = self
+                    .on_cluster(sqlfile::import("add_column"))
+                    .replace("{type}", column_type);
                 self.ddl_on(&what, &sql, table, Some(column)).await
             }
             Step::ReplaceView { name, sql } => {
-                let drop = sqlfile::import("drop_view");
+                let drop = self.on_cluster(sqlfile::import("drop_view"));
                 match self.ddl_on(&what, &drop, name, None).await {
                     Ok(()) => self.ddl(&what, sql).await,
                     Err(e) => Err(e),
@@ -202,9 +230,24 @@ impl Sink {
         sent.with_context(|| format!("cannot {what} (sql/schema.sql)"))
     }
 
+    /// `ALTER TABLE ? …` / `DROP TABLE IF EXISTS ?` with `ON CLUSTER` after the name in
+    /// cluster mode (the cluster name is a checked identifier).
+    fn on_cluster(&self, sql: String) -> String {
+        match &self.cluster {
+            Some(cluster) => sql.replacen(" ?", &format!(" ? ON CLUSTER `{cluster}`"), 1),
+            None => sql,
+        }
+    }
+
     async fn ddl(&self, what: &str, sql: &str) -> Result<()> {
-        let client = self.client.clone().with_database(&self.database);
-        self.request(what, || client.query(sql).execute()).await
+        self.request(what, || {
+            self.client()
+                .clone()
+                .with_database(&self.database)
+                .query(sql)
+                .execute()
+        })
+        .await
     }
 
     /// A DDL statement whose `?` marks are the object's (and the column's) name.
@@ -215,9 +258,13 @@ impl Sink {
         object: &str,
         column: Option<&str>,
     ) -> Result<()> {
-        let client = self.client.clone().with_database(&self.database);
         self.request(what, || {
-            let query = client.query(sql).bind(Identifier(object));
+            let query = self
+                .client()
+                .clone()
+                .with_database(&self.database)
+                .query(sql)
+                .bind(Identifier(object));
             match column {
                 Some(column) => query.bind(Identifier(column)),
                 None => query,
@@ -229,11 +276,15 @@ impl Sink {
 
     /// Selects the database without creating anything (for --verify).
     pub fn use_database(&mut self) {
-        self.client = self.client.clone().with_database(&self.database);
+        for client in &mut self.clients {
+            *client = client.clone().with_database(&self.database);
+        }
     }
 
+    /// The client of the endpoint in use: ask it anew for every try, since a failure may
+    /// move the run to the next endpoint.
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.clients[self.serving.load(Ordering::Relaxed)]
     }
 
     /// Writes the records this machine's database does not already hold, children first so a
@@ -287,7 +338,7 @@ impl Sink {
         let sql = sqlfile::import("stored_session_scheme");
         let stored = self
             .request("read this machine's session scheme", || {
-                self.client
+                self.client()
                     .query(&sql)
                     .bind(&row.machine_name)
                     .fetch_optional::<String>()
@@ -305,7 +356,7 @@ impl Sink {
     pub async fn last_tick(&self, machine: &str) -> Result<u64> {
         let sql = sqlfile::import("last_tick");
         self.request("read this machine's last import tick", || {
-            let mut query = self.client.query(&sql);
+            let mut query = self.client().query(&sql);
             for _ in 0..6 {
                 query = query.bind(machine);
             }
@@ -328,7 +379,7 @@ impl Sink {
         let models_sql = sqlfile::import("stored_models");
         let rows = self
             .request(&format!("read {query}"), || {
-                self.client
+                self.client()
                     .query(&rows_sql)
                     .bind(machine)
                     .fetch_all::<StoredUsage>()
@@ -337,7 +388,7 @@ impl Sink {
             .with_context(|| format!("cannot read {query}"))?;
         let models = self
             .request(&format!("read the {parent_kind} model breakdowns"), || {
-                self.client
+                self.client()
                     .query(&models_sql)
                     .bind(machine)
                     .bind(parent_kind)
@@ -385,7 +436,10 @@ impl Sink {
         let what = format!("read what {} holds for this machine", R::TABLE);
         let rows = self
             .request(&what, || {
-                self.client.query(&sql).bind(machine).fetch_all::<Stored>()
+                self.client()
+                    .query(&sql)
+                    .bind(machine)
+                    .fetch_all::<Stored>()
             })
             .await
             .with_context(|| format!("cannot read {}", R::TABLE))?;
@@ -415,7 +469,7 @@ impl Sink {
         T: RowOwned + RowWrite,
     {
         let mut insert = self
-            .client
+            .client()
             .insert::<T>(table)
             .await?
             .with_timeouts(Some(self.timeout), Some(self.timeout));
@@ -433,10 +487,14 @@ impl Sink {
         Fut: Future<Output = clickhouse::error::Result<T>>,
     {
         let mut attempt = 0;
+        // Endpoints refused in a row: a connection failure moves to the next one at once,
+        // until every endpoint has failed; then the retries wait as usual.
+        let mut unreachable = 0;
         loop {
             let started = Instant::now();
             let result = self.bounded(send()).await;
-            verbose!("{what}: {} ms", started.elapsed().as_millis());
+            let url = self.serving_url().to_owned();
+            verbose!("{what}: {} ms ({url})", started.elapsed().as_millis());
             let error = match result {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
@@ -444,28 +502,46 @@ impl Sink {
             let reason = match retry::classify(&error) {
                 retry::Verdict::Final(reason) => {
                     verbose!("{what} failed ({error}); not retried: {reason}");
-                    return Err(describe(error, &self.url));
+                    return Err(describe(error, &url));
                 }
                 retry::Verdict::Retry(reason) => reason,
             };
+            let connection_failed = matches!(error, clickhouse::error::Error::Network(_));
+            if connection_failed && unreachable + 1 < self.clients.len() && self.next_endpoint() {
+                unreachable += 1;
+                verbose!(
+                    "{what} failed at {url} ({error}); moving to {}",
+                    self.serving_url()
+                );
+                continue;
+            }
+            unreachable = 0;
             if attempt >= self.retry.max_retries {
                 verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
-                return Err(describe(error, &self.url));
+                return Err(describe(error, &url));
             }
             let delay = self.retry.delay(attempt, retry::jitter());
             if Instant::now() + delay > self.retries_end {
                 verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
                 let budget = self.retry.deadline.as_secs();
-                return Err(describe(error, &self.url).context(format!(
+                return Err(describe(error, &url).context(format!(
                     "ClickHouse kept failing and the run's retry budget (--ch-deadline \
                      {budget} s) is spent; fix the server or raise --ch-deadline"
                 )));
             }
             attempt += 1;
-            verbose!(
-                "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
-                delay.as_millis()
-            );
+            if self.next_endpoint() {
+                verbose!(
+                    "{what} failed at {url} ({error}); retried: {reason}; retry {attempt} in {} ms at {}",
+                    delay.as_millis(),
+                    self.serving_url()
+                );
+            } else {
+                verbose!(
+                    "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
+                    delay.as_millis()
+                );
+            }
             tokio::time::sleep(delay).await;
         }
     }
@@ -500,6 +576,29 @@ fn with_their_groups<'a, R>(
             keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
         })
         .collect()
+}
+
+/// The client of one endpoint. In a cluster, an insert into a Distributed table returns
+/// once every shard stored its rows (`insert_distributed_sync`), and every request of the run
+/// reads from the same replica of each shard (`load_balancing = in_order`, the local replica
+/// first) that the inserts went to, so the importer reads back what it just wrote; a
+/// JOIN or IN over a Distributed table in a query runs as GLOBAL (18.16 refuses it otherwise).
+fn client(cfg: &ClickHouse, url: &str) -> Client {
+    // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
+    // columns either way, and --verify checks every column's type against the schema.
+    let client = Client::with_http_client(http::client())
+        .with_url(url)
+        .with_user(&cfg.user)
+        .with_password(cfg.password.expose())
+        .with_validation(false)
+        .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+    match cfg.cluster {
+        Some(_) => client
+            .with_setting("insert_distributed_sync", "1")
+            .with_setting("load_balancing", "in_order")
+            .with_setting("distributed_product_mode", "global"),
+        None => client,
+    }
 }
 
 /// A row is written unless the database holds exactly it, or a figure with more usage (the

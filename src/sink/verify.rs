@@ -2,7 +2,7 @@
 //! that the user may write, one line per check. Writes nothing.
 
 use super::{migrate, Sink};
-use crate::{schema, sqlfile};
+use crate::sqlfile;
 
 /// One check and how it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
         &format!("database {}", sink.database),
         "exists".into(),
     ));
-    for finding in migrate::review(schema::schema(), &live, &sink.database) {
+    for finding in migrate::review(&sink.schema, &live, &sink.database) {
         checks.push(check_object(&finding));
     }
     sink.use_database();

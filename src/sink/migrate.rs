@@ -83,10 +83,17 @@ pub struct Finding {
 
 /// Reads the database's tables, engines, view queries and column types.
 pub async fn read(sink: &Sink) -> Result<Live> {
+    read_from(sink, None).await
+}
+
+/// [`read`], from one given endpoint (`--verify` reads every endpoint of a cluster) or from
+/// the one in use.
+pub async fn read_from(sink: &Sink, endpoint: Option<&clickhouse::Client>) -> Result<Live> {
+    let client = || endpoint.unwrap_or_else(|| sink.client());
     let exists_sql = sqlfile::import("database_exists");
     let exists = sink
         .request("look for the database", || {
-            sink.client()
+            client()
                 .query(&exists_sql)
                 .bind(&sink.database)
                 .fetch_one::<u64>()
@@ -95,7 +102,7 @@ pub async fn read(sink: &Sink) -> Result<Live> {
     let objects_sql = sqlfile::import("schema_objects");
     let objects = sink
         .request("list the schema's tables", || {
-            sink.client()
+            client()
                 .query(&objects_sql)
                 .bind(&sink.database)
                 .fetch_all::<ObjectRow>()
@@ -104,7 +111,7 @@ pub async fn read(sink: &Sink) -> Result<Live> {
     let columns_sql = sqlfile::import("schema_columns");
     let columns = sink
         .request("list the schema's columns", || {
-            sink.client()
+            client()
                 .query(&columns_sql)
                 .bind(&sink.database)
                 .fetch_all::<ColumnRow>()

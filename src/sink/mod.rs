@@ -148,6 +148,11 @@ impl Sink {
         Ok(sink)
     }
 
+    /// Every endpoint's URL and client, in the order given.
+    pub fn endpoints(&self) -> impl Iterator<Item = (&str, &Client)> {
+        self.urls.iter().map(String::as_str).zip(&self.clients)
+    }
+
     /// The URL of the endpoint in use.
     pub fn serving_url(&self) -> &str {
         &self.urls[self.serving.load(Ordering::Relaxed)]
@@ -648,6 +653,11 @@ fn server_error_hint(message: &str) -> &'static str {
         Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",
+        Some(242 | 225 | 999) => {
+            "; replicated tables are read-only while ClickHouse has no ZooKeeper session: \
+             is ZooKeeper running and reachable from every node? Nothing stored was changed; \
+             run again once it is back"
+        }
         Some(392) => {
             "; the user may not run DDL (allow_ddl=0) and the database needs this change: \
              run ccusage-import once as a user who may"

@@ -2,6 +2,7 @@
 //! stand-in ccusage for what cannot be produced for real. Each test has its own database.
 
 mod bad_input;
+mod cluster;
 mod config;
 mod faults;
 mod harness;

@@ -58,7 +58,8 @@ ports() {
     local used=" " p line
     pick() {
         for _ in {1..200}; do
-            p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+            # Below the kernel's ephemeral range (32768+), where outgoing connections take ports.
+            p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
             [[ $used != *" $p "* ]] && ! port_in_use "$p" && { used+="$p "; echo "$p"; return 0; }
         done
         die "found no free port on 127.0.0.1"

@@ -19,8 +19,9 @@ SELECT table, name, type FROM system.columns WHERE database = ?
 ALTER TABLE ? ADD COLUMN ? {type}
 
 -- Drops a view whose query differs from sql/schema.sql, to create it again (views hold no
--- data; 18.16 has neither DROP VIEW nor CREATE OR REPLACE VIEW). Only ever sent for an
--- object whose engine system.tables shows as View: never for a table.
+-- data; 18.16 has neither DROP VIEW nor CREATE OR REPLACE VIEW), or a cluster's Distributed
+-- table that lacks a column (it holds no rows). Only ever sent for an object whose engine
+-- system.tables shows as View or Distributed: never for a table that stores rows.
 -- name: drop_view
 DROP TABLE IF EXISTS ?
 

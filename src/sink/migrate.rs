@@ -61,7 +61,8 @@ pub enum Step {
         column: String,
         column_type: String,
     },
-    /// Drop the view (only ever an object whose engine is `View`) and create it again.
+    /// Drop an object that holds no data (a view, or a cluster's Distributed table) and
+    /// create it again.
     ReplaceView {
         name: String,
         sql: String,
@@ -175,6 +176,20 @@ fn review_table(table: &TableDef, live: &Live) -> Finding {
     }
     for (column, column_type) in &table.columns {
         match live.columns.get(&(table.name.clone(), column.clone())) {
+            // A cluster's Distributed table holds no rows (inserts are synchronous), and
+            // 18.16 refuses ALTER … ON CLUSTER on it: it is created again over its local
+            // table, which gained the column first.
+            None if table.engine == "Distributed" => {
+                let step = Step::ReplaceView {
+                    name: table.name.clone(),
+                    sql: table.create.clone(),
+                };
+                if !finding.repairs.iter().any(|(_, s)| *s == step) {
+                    finding
+                        .repairs
+                        .push((format!("column {column} missing"), step));
+                }
+            }
             None => finding.repairs.push((
                 format!("column {column} missing"),
                 Step::AddColumn {

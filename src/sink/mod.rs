@@ -198,7 +198,7 @@ impl Sink {
             Step::CreateDatabase => format!("create the database {}", self.database),
             Step::Create { what, .. } => format!("create the {what}"),
             Step::AddColumn { table, column, .. } => format!("add column {column} to {table}"),
-            Step::ReplaceView { name, .. } => format!("re-create the view {name}"),
+            Step::ReplaceView { name, .. } => format!("re-create {name} (it holds no rows)"),
         };
         verbose!("schema: {what}");
         let sent = match step {

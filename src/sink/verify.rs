@@ -69,7 +69,11 @@ async fn check_replicas(sink: &Sink) -> Vec<Check> {
         let live = match migrate::read_from(sink, Some(client)).await {
             Ok(live) => live,
             Err(e) => {
-                checks.push(failed(&what, format!("cannot read its schema: {e:#}"), false));
+                checks.push(failed(
+                    &what,
+                    format!("cannot read its schema: {e:#}"),
+                    false,
+                ));
                 continue;
             }
         };
@@ -77,7 +81,10 @@ async fn check_replicas(sink: &Sink) -> Vec<Check> {
         let problems: Vec<String> = findings
             .iter()
             .flat_map(|f| {
-                let repairs = f.repairs.iter().map(move |(r, _)| format!("{}: {r}", f.what));
+                let repairs = f
+                    .repairs
+                    .iter()
+                    .map(move |(r, _)| format!("{}: {r}", f.what));
                 repairs.chain(f.mismatches.iter().cloned())
             })
             .collect();

@@ -552,8 +552,13 @@ pub fn cluster() -> std::sync::MutexGuard<'static, Cluster> {
         unsafe { libc::atexit(stop_cluster) };
         std::sync::Mutex::new(Cluster { dir, urls })
     });
-    // A test that failed while holding the cluster leaves it usable for the next.
-    cluster.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    // A test that failed while holding the cluster (a node or ZooKeeper still stopped) leaves
+    // it usable for the next: whatever is down starts again.
+    let guard = cluster
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cluster_script(&guard.dir, &["start"]);
+    guard
 }
 
 static CLUSTER_DIR: OnceLock<PathBuf> = OnceLock::new();

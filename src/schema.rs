@@ -393,6 +393,59 @@ mod tests {
     }
 
     #[test]
+    fn the_cluster_form_is_derived_table_by_table_and_view_by_view() {
+        let plain = schema();
+        let cluster = plain.on_cluster("fleet", "db");
+        assert_eq!(cluster.tables.len(), 2 * plain.tables.len());
+        assert_eq!(cluster.views.len(), plain.views.len());
+        assert!(cluster.create_database.ends_with("ON CLUSTER `fleet`"));
+        for table in &plain.tables {
+            // The sharding key: every table must say whose rows it holds.
+            assert!(
+                table.columns.iter().any(|(c, _)| c == "machine_name"),
+                "{}",
+                table.name
+            );
+            let local = cluster.table(&format!("{}_local", table.name)).unwrap();
+            assert_eq!(local.engine, format!("Replicated{}", table.engine));
+            assert_eq!(local.columns, table.columns);
+            assert!(!local.create.contains("COMMENT"), "{}", local.create);
+            assert!(local.create.contains(&format!(
+                "Replicated{}('/clickhouse/tables/{{shard}}/db/{}_local', '{{replica}}'",
+                table.engine, table.name
+            )));
+            let distributed = cluster.table(&table.name).unwrap();
+            assert_eq!(distributed.engine, "Distributed");
+            assert!(distributed.create.ends_with(&format!(
+                "Distributed(`fleet`, `db`, {}_local, cityHash64(machine_name))",
+                table.name
+            )));
+        }
+        let daily = cluster.table("ccusage_usage_daily_local").unwrap();
+        assert!(daily.create.contains(
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/ccusage_usage_daily_local', '{replica}', row_version)"
+        ));
+        let runs = cluster.table("ccusage_import_runs_local").unwrap();
+        assert!(runs.create.contains(
+            "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/ccusage_import_runs_local', '{replica}')"
+        ));
+        let view = |name: &str| cluster.views.iter().find(|v| v.name == name).unwrap();
+        let breakdowns = &view("ccusage_v_model_breakdowns").query;
+        assert!(breakdowns.contains("FROM `db`.ccusage_model_breakdowns FINAL"));
+        assert!(breakdowns.contains("    FROM `db`.ccusage_model_breakdowns_local\n"));
+        let sessions = &view("ccusage_v_session_summary").query;
+        assert!(sessions.contains(
+            "SELECT machine_name, session_scheme FROM `db`.ccusage_machines_local FINAL"
+        ));
+        assert!(view("ccusage_v_model_daily")
+            .query
+            .contains("FROM `db`.ccusage_v_model_breakdowns\n"));
+        assert!(view("ccusage_v_daily_summary").create.starts_with(
+            "CREATE VIEW IF NOT EXISTS `db`.ccusage_v_daily_summary ON CLUSTER `fleet` AS\nSELECT"
+        ));
+    }
+
+    #[test]
     fn types_compare_without_spacing_and_quotes() {
         assert!(same_type("Decimal(18,9)", "Decimal(18, 9)"));
         assert!(same_type("DateTime('UTC')", "DateTime('UTC')"));

@@ -61,9 +61,14 @@ pub enum Step {
         column: String,
         column_type: String,
     },
-    /// Drop an object that holds no data (a view, or a cluster's Distributed table) and
-    /// create it again.
+    /// Drop the view (only ever an object whose engine is `View`) and create it again.
     ReplaceView {
+        name: String,
+        sql: String,
+    },
+    /// Drop a cluster's Distributed table (only ever an object whose engine is
+    /// `Distributed`: it holds no rows) and create it again over its local table.
+    RecreateDistributed {
         name: String,
         sql: String,
     },
@@ -180,7 +185,7 @@ fn review_table(table: &TableDef, live: &Live) -> Finding {
             // 18.16 refuses ALTER … ON CLUSTER on it: it is created again over its local
             // table, which gained the column first.
             None if table.engine == "Distributed" => {
-                let step = Step::ReplaceView {
+                let step = Step::RecreateDistributed {
                     name: table.name.clone(),
                     sql: table.create.clone(),
                 };

@@ -198,7 +198,10 @@ impl Sink {
             Step::CreateDatabase => format!("create the database {}", self.database),
             Step::Create { what, .. } => format!("create the {what}"),
             Step::AddColumn { table, column, .. } => format!("add column {column} to {table}"),
-            Step::ReplaceView { name, .. } => format!("re-create {name} (it holds no rows)"),
+            Step::ReplaceView { name, .. } => format!("re-create the view {name}"),
+            Step::RecreateDistributed { name, .. } => {
+                format!("re-create the Distributed table {name} (it holds no rows)")
+            }
         };
         verbose!("schema: {what}");
         let sent = match step {
@@ -224,7 +227,7 @@ impl Sink {
                     .replace("{type}", column_type);
                 self.ddl_on(&what, &sql, table, Some(column)).await
             }
-            Step::ReplaceView { name, sql } => {
+            Step::ReplaceView { name, sql } | Step::RecreateDistributed { name, sql } => {
                 let drop = self.on_cluster(sqlfile::import("drop_view"));
                 match self.ddl_on(&what, &drop, name, None).await {
                     Ok(()) => self.ddl(&what, sql).await,

@@ -379,6 +379,58 @@ fn cluster_verify_names_a_replica_lacking_a_table_or_holding_another_column_type
 }
 
 #[test]
+fn cluster_a_single_server_database_moves_into_the_cluster_whole_and_once() {
+    let env = TestEnv::new("cluster_move");
+    let machines = three_machines(&env);
+    let want = want(&machines[..2]);
+    let single = PrivateServer::start(env.path("single"));
+    for (name, logs) in &machines[..2] {
+        env.importer(name)
+            .env("CH_URL", single.url())
+            .logs(logs)
+            .import_ok();
+    }
+    let cluster = cluster();
+    // The cluster schema, from a run of the third machine.
+    let (third, third_logs) = &machines[2];
+    cluster_importer(&env, &cluster, third)
+        .logs(third_logs)
+        .import_ok();
+    let mv = || {
+        let out = std::process::Command::new("bash")
+            .arg(std::path::Path::new(ROOT).join("scripts/move-to-cluster.sh"))
+            .args(["--from", &format!("127.0.0.1:{}", single.tcp_port)])
+            .args(["--from-database", &env.database, "--cluster", CLUSTER_NAME])
+            .args(["--to", &cluster.urls[1]])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+    let said = mv();
+    assert!(said.contains("ccusage_usage_daily: "), "{said}");
+    assert!(!said.contains("skipped"), "{said}");
+    // Twice: nothing doubles.
+    mv();
+    cluster.sync_replicas(&env.database);
+    assert_every_replica_reads(&cluster, &env.database, &want);
+    let runs = cluster.sql(
+        4,
+        &env.database,
+        "SELECT count() FROM ccusage_import_runs WHERE machine_name IN ('alpha', 'bravo')",
+    );
+    assert_eq!(runs.trim(), "2");
+    // The moved machines find everything stored when they switch to the cluster.
+    for (name, logs) in &machines[..2] {
+        let summary = cluster_importer(&env, &cluster, name)
+            .logs(logs)
+            .import_ok();
+        assert_eq!(rows_written(&summary), 0, "{name}: {summary}");
+    }
+}
+
+#[test]
 fn endpoints_the_first_that_answers_serves_and_verbose_names_it() {
     let env = TestEnv::new("endpoints");
     let claude = env.generate_logs("claude", SMALL);

@@ -369,7 +369,7 @@ pub fn free_port() -> u16 {
 pub struct PrivateServer {
     pub dir: PathBuf,
     pub http_port: u16,
-    tcp_port: u16,
+    pub tcp_port: u16,
     timezone: String,
 }
 

@@ -206,7 +206,7 @@ fn upgrading_and_downgrading_ccusage_never_counts_a_session_twice() {
     for (step, bin) in steps {
         let mut importer = env.importer("laptop").logs(&claude);
         if let Some(bin) = bin {
-            importer = importer.arg("--ccusage-bin").arg(bin);
+            importer = importer.ccusage(bin);
         }
         importer.import_ok();
         let (sessions, days) = session_and_daily_tokens(&env);
@@ -286,10 +286,7 @@ fn a_day_first_unsplit_then_split_by_agent_counts_once() {
         ("unsplit again", false),
     ] {
         std::fs::write(dir.join("agents.json"), agents_report(split)).unwrap();
-        env.importer("laptop")
-            .arg("--ccusage-bin")
-            .arg(&bin)
-            .import_ok();
+        env.importer("laptop").ccusage(&bin).import_ok();
         assert_eq!(fleet_agent_tokens(&env), 1000, "{step}");
     }
     let agents = env.sql(
@@ -317,10 +314,7 @@ fn two_imports_in_one_minute_with_equal_usage_leave_only_the_newest_children() {
         .unwrap()
         .push("<synthetic>".into());
     std::fs::write(&blocks_file, blocks.to_string()).unwrap();
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
 
     // Same tokens, one model fewer: a newer ccusage that no longer lists `<synthetic>`.
     blocks["blocks"][first]["models"]
@@ -328,10 +322,7 @@ fn two_imports_in_one_minute_with_equal_usage_leave_only_the_newest_children() {
         .unwrap()
         .pop();
     std::fs::write(&blocks_file, blocks.to_string()).unwrap();
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
     let models = env.sql(&format!(
         "SELECT model_name FROM ccusage_v_models_used WHERE machine_name = 'laptop' \
          AND parent_kind = 'block' AND parent_key = '{id}' ORDER BY model_name FORMAT TSV"
@@ -402,8 +393,7 @@ fn ccusage_18_project_sessions_that_lose_old_logs_while_they_grow_keep_every_day
     let import = || {
         env.importer("laptop")
             .logs(&claude)
-            .arg("--ccusage-bin")
-            .arg(&old)
+            .ccusage(&old)
             .import_ok()
     };
     import();
@@ -436,8 +426,7 @@ fn a_panic_inside_one_report_fails_that_report_alone() {
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .env("CCUSAGE_IMPORT_TEST_PANIC", "blocks")
         .arg("--json")
         .run();
@@ -453,14 +442,8 @@ fn a_panic_inside_one_report_fails_that_report_alone() {
     for other in ["daily", "session", "projects_daily", "agents_daily"] {
         assert_eq!(summary["reports"][other]["status"], "ok", "{other}");
     }
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_blocks").trim(),
-        "0"
-    );
-    assert_ne!(
-        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
-        "0"
-    );
+    assert_eq!(env.count("ccusage_usage_blocks"), "0");
+    assert_ne!(env.count("ccusage_usage_daily"), "0");
     assert_eq!(
         env.sql("SELECT blocks_status FROM ccusage_import_runs")
             .trim(),

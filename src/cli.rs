@@ -180,6 +180,54 @@ pub struct Cli {
     pub ch_timeout: u64,
 }
 
+/// For a bad value clap rejected: when it came from the environment or the settings file
+/// rather than the command line, a message that names that setting (`CH_PORT is empty …`)
+/// instead of a flag the user never passed. `None` leaves clap's own message.
+pub fn setting_error(error: &clap::Error, env_file: &crate::config::EnvFile) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory as _;
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let flag = format!("--{long}");
+    let typed = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.starts_with(&format!("{flag}="))
+    });
+    if typed {
+        return None;
+    }
+    let command = Cli::command();
+    let env = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?
+        .get_env()?
+        .to_str()?
+        .to_owned();
+    let value = std::env::var_os(&env)?;
+    let source = match &env_file.path {
+        Some(path) if env_file.keys.contains(&env) => format!("in {}", path.display()),
+        _ => "in the environment".to_owned(),
+    };
+    let why = std::error::Error::source(error)
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    Some(if value.is_empty() {
+        format!("{env} is set but empty ({source}): give it a value or remove it")
+    } else {
+        format!(
+            "{env} {source} is not a valid value for {flag}{why}: fix it or remove it (see --help)"
+        )
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
     /// Run one of the named queries of sql/queries.sql and print its answer.

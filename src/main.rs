@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod envfile;
 mod exit;
 mod lock;
 mod log;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(exit) => exit.into(),
         Err(failure) => {
-            eprintln!("ccusage-import: error: {failure}");
+            log::emit(&format!("ccusage-import: error: {failure}\n"));
             failure.exit.into()
         }
     }
@@ -34,13 +35,15 @@ fn main() -> ExitCode {
 fn run() -> Result<Exit, Failure> {
     // Parse once to learn --env-file, load it (never overriding the real environment), then
     // parse again so its values reach clap's env fallbacks: flags > environment > file.
-    let first = Cli::parse();
-    let env_warning = config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
-    let cli = Cli::parse();
+    let first = parse_cli(&config::EnvFile::default());
+    let env_file = config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
+    let cli = parse_cli(&env_file);
+    // Before anything can be printed: every message from here on is redacted.
+    log::set_secret(cli.ch_password.as_deref().unwrap_or_default());
     let config = Config::from_cli(cli, local_hostname).exit_code(Exit::Usage)?;
     log::enable(config.verbose);
-    if let Some(warning) = env_warning {
-        eprintln!("ccusage-import: warning: {warning}");
+    if let Some(warning) = env_file.warning {
+        log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,6 +51,21 @@ fn run() -> Result<Exit, Failure> {
         .map_err(anyhow::Error::from)
         .exit_code(Exit::Other)?;
     runtime.block_on(dispatch(config))
+}
+
+/// Parses the command line; a bad value that came from the environment or the settings file
+/// is named as that setting (`CH_PORT`), not as a flag the user never typed.
+fn parse_cli(env_file: &config::EnvFile) -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => match cli::setting_error(&error, env_file) {
+            Some(message) => {
+                log::emit(&format!("ccusage-import: error: {message}\n"));
+                std::process::exit(Exit::Usage.code().into());
+            }
+            None => error.exit(),
+        },
+    }
 }
 
 fn local_hostname() -> Option<String> {
@@ -61,7 +79,10 @@ async fn dispatch(config: Config) -> Result<Exit, Failure> {
         Mode::DryRun => import(&config).await,
         Mode::Import => {
             // Held until the import returns; the kernel frees it if the process dies.
-            let _lock = match lock::acquire(&config.lock_file).exit_code(Exit::Other)? {
+            let Some(lock_file) = &config.lock_file else {
+                unreachable!("config sets a lock file for every import")
+            };
+            let _lock = match lock::acquire(lock_file).exit_code(Exit::Other)? {
                 lock::Acquired::Locked(lock) => lock,
                 lock::Acquired::HeldBy(holder) => {
                     return Err(Failure {
@@ -69,7 +90,7 @@ async fn dispatch(config: Config) -> Result<Exit, Failure> {
                         error: anyhow::anyhow!(
                             "another import is still running ({holder}; lock file {}): \
                              this run did nothing, the next one will catch up",
-                            config.lock_file.display()
+                            lock_file.display()
                         ),
                     })
                 }
@@ -106,39 +127,54 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         live.finish();
     }
     let run = run?;
-    match config.output {
-        Output::Json => println!("{}", report::json::to_json(&run)),
-        Output::Quiet => println!("{}", report::summary::closing_line(&run)),
+    let printed = match config.output {
+        Output::Json => log::stdout(&format!("{}\n", report::json::to_json(&run))),
+        Output::Quiet => log::stdout(&format!("{}\n", report::summary::closing_line(&run))),
         Output::Human { fancy } => {
             let look = report::summary::Look {
                 color: fancy && std::io::stdout().is_terminal(),
                 live: live.is_some() && std::io::stderr().is_terminal(),
             };
-            print!("{}", report::summary::render(&run, look));
+            log::stdout(&report::summary::render(&run, look))
         }
-    }
+    };
     for warning in &run.warnings {
-        eprintln!("ccusage-import: warning: {warning}");
+        log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     for error in run.errors() {
-        eprintln!("ccusage-import: error: {error}");
+        log::emit(&format!("ccusage-import: error: {error}\n"));
     }
+    // The import itself is done and stored; an unwritable stdout still fails the run, so cron
+    // and scripts learn that its summary was lost.
+    printed.exit_code(Exit::Other)?;
     Ok(run.exit())
 }
 
-/// Resolves when the process is asked to stop, with the exit code that says how.
+/// Resolves when the process is asked to stop, with the exit code that says how. Every signal
+/// whose default action would end the process is caught here, so that ending it always goes
+/// through dropping the import, which kills the ccusage process groups.
 async fn stop_signal() -> Exit {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => Exit::Interrupted,
-        _ = terminate.recv() => Exit::Terminated,
+    let stops = [
+        (SignalKind::interrupt(), Exit::Interrupted),
+        (SignalKind::terminate(), Exit::Terminated),
+        (SignalKind::hangup(), Exit::Hangup),
+        (SignalKind::user_defined1(), Exit::User1),
+        (SignalKind::user_defined2(), Exit::User2),
+        (SignalKind::alarm(), Exit::Alarm),
+        (SignalKind::quit(), Exit::Quit),
+    ];
+    let mut waits = Vec::new();
+    for (kind, exit) in stops {
+        let Ok(mut stream) = signal(kind) else {
+            return std::future::pending().await;
+        };
+        waits.push(Box::pin(async move {
+            stream.recv().await;
+            exit
+        }));
     }
+    futures_util::future::select_all(waits).await.0
 }
 
 async fn verify(config: &Config) -> Result<Exit, Failure> {
@@ -147,11 +183,13 @@ async fn verify(config: &Config) -> Result<Exit, Failure> {
         .exit_code(Exit::ClickHouse)?;
     let checks = sink::verify::run(&mut sink).await;
     let mut all_ok = true;
+    let mut text = String::new();
     for check in &checks {
         let mark = if check.ok { "ok  " } else { "FAIL" };
-        println!("{mark} {}: {}", check.what, check.detail);
+        text.push_str(&format!("{mark} {}: {}\n", check.what, check.detail));
         all_ok &= check.ok;
     }
+    log::stdout(&text).exit_code(Exit::Other)?;
     if all_ok {
         Ok(Exit::Ok)
     } else {

@@ -537,7 +537,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         agents_daily_rows,
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
-        error: run.errors().join("\n"),
+        error: crate::log::redact(&run.errors().join("\n")).into_owned(),
     };
     if let Err(e) = sink.insert(ledger::TABLE, std::iter::once(&row)).await {
         if run.clickhouse_error.is_none() {

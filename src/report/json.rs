@@ -157,7 +157,12 @@ pub fn to_json(run: &RunReport) -> Value {
         })),
         "history_error": run.history_error,
         "errors": run.errors(),
-        "warnings": run.warnings,
+        "warnings": run
+            .warnings
+            .iter()
+            .cloned()
+            .chain(super::summary::usage_warning(run))
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -322,8 +322,12 @@ fn headline(statement: &str) -> String {
 }
 
 /// Turns a client error into one line that says what failed and what to do. The password is
-/// never part of it: the client does not echo it, and URLs cannot carry credentials.
+/// redacted from it, since a server or a proxy may echo what it was sent.
 pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
+    anyhow!(crate::log::redact(&describe_text(error, url)).into_owned())
+}
+
+fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
         Error::Network(source) => {
@@ -341,14 +345,28 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
         Error::TimedOut => format!(
             "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
         ),
-        Error::BadResponse(message) => {
-            let first = message.lines().next().unwrap_or_default();
-            let hint = server_error_hint(first);
-            format!("ClickHouse at {url} refused: {first}{hint}")
-        }
+        Error::BadResponse(message) => match retry::proxy_page(message) {
+            Some(page) => {
+                let status = page
+                    .status
+                    .map_or_else(|| "with an HTML page".to_owned(), |s| format!("HTTP {s}"));
+                format!(
+                    "ClickHouse at {url} did not answer: a proxy answered {status} instead; \
+                     check that the server behind it is running, and CH_URL"
+                )
+            }
+            None => {
+                let first = message.lines().next().unwrap_or_default();
+                let hint = server_error_hint(first);
+                format!(
+                    "ClickHouse at {url} refused: {}{hint}",
+                    crate::log::printable(first)
+                )
+            }
+        },
         other => format!("ClickHouse at {url}: {other}"),
     };
-    anyhow!(text)
+    text
 }
 
 fn server_error_hint(message: &str) -> &'static str {

@@ -26,7 +26,11 @@ fn main() -> ExitCode {
     match run() {
         Ok(exit) => exit.into(),
         Err(failure) => {
-            log::emit(&format!("ccusage-import: error: {failure}\n"));
+            let text = failure.to_string();
+            log::emit(&format!(
+                "ccusage-import: error: {}\n",
+                log::printable(&text)
+            ));
             failure.exit.into()
         }
     }
@@ -138,10 +142,13 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
             log::stdout(&report::summary::render(&run, look))
         }
     };
+    // One line each, whatever ccusage or the server put into them.
     for warning in &run.warnings {
+        let warning = log::printable(warning);
         log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     for error in run.errors() {
+        let error = log::printable(&error);
         log::emit(&format!("ccusage-import: error: {error}\n"));
     }
     // The import itself is done and stored; an unwritable stdout still fails the run, so cron

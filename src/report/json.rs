@@ -183,7 +183,7 @@ mod tests {
             "-home-alice-proj-a"
         );
         assert_eq!(value["projects"][0]["cost_usd"], 900.0);
-        assert_eq!(value["active_block"]["minutes_left"], 214);
+        assert_eq!(value["active_block"]["minutes_left"], 215);
         assert_eq!(value["active_block"]["projected_total_cost_usd"], 5.33);
         assert_eq!(
             value["changes"]["previous_import"],

@@ -230,7 +230,7 @@ impl Reporter for Live {
         };
         let (mark, text) = match result {
             Ok(version) => (tick(), format!("{version}, {target}")),
-            Err(error) => (cross(), first_line(error).to_owned()),
+            Err(error) => (cross(), first_line(error).into_owned()),
         };
         let line = self.row("", &mark, "ClickHouse", GROUP_WIDTH, &text, bar.elapsed());
         done(bar, line);
@@ -254,7 +254,7 @@ impl Reporter for Live {
         if let Some(bar) = state.report_bars.get(&kind) {
             let (mark, text) = match &outcome.error {
                 None => (tick(), count(outcome.rows as u64, "row", "rows")),
-                Some(error) => (cross(), first_line(error).to_owned()),
+                Some(error) => (cross(), first_line(error).into_owned()),
             };
             let line = self.row(
                 "  ",
@@ -393,9 +393,9 @@ fn cross() -> String {
         .to_string()
 }
 
-/// The first line of an error: the full error follows the summary.
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// The first line of an error, control characters escaped: the full error follows the summary.
+fn first_line(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::log::printable(text.lines().next().unwrap_or_default())
 }
 
 /// Cuts text to `width` characters, marking the cut with `…`.

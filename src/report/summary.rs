@@ -58,11 +58,17 @@ impl Section {
     }
 
     fn line(&mut self, label: impl Into<String>, value: impl Into<String>) {
-        self.lines.push((label.into(), value.into(), Tone::Normal));
+        self.toned(label, value, Tone::Normal);
     }
 
+    /// Labels and values hold ccusage's text (model names, session ids, project paths), so
+    /// their control characters are escaped: a crafted path cannot forge a line or drive the
+    /// terminal. Colour is added after, in `render`.
     fn toned(&mut self, label: impl Into<String>, value: impl Into<String>, tone: Tone) {
-        self.lines.push((label.into(), value.into(), tone));
+        let (label, value) = (label.into(), value.into());
+        let label = crate::log::printable(&label).into_owned();
+        let value = crate::log::printable(&value).into_owned();
+        self.lines.push((label, value, tone));
     }
 
     fn render(&self, look: Look, out: &mut String) {
@@ -564,7 +570,7 @@ Sessions
 
 Active block
   started         2026-11-22 16:00 UTC (1 h 25 min ago)
-  time left       3 h 34 min
+  time left       3 h 35 min
   so far          274.5K tokens, $0.55
   burn rate       $1.33/h, 11.2K tokens/min
   projected       2.7M tokens, $5.33

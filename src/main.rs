@@ -86,7 +86,7 @@ async fn dispatch(config: Config) -> Result<Exit, Failure> {
             let Some(lock_file) = &config.lock_file else {
                 unreachable!("config sets a lock file for every import")
             };
-            let _lock = match lock::acquire(lock_file).exit_code(Exit::Other)? {
+            let _lock = match lock::acquire(lock_file).exit_code(Exit::Usage)? {
                 lock::Acquired::Locked(lock) => lock,
                 lock::Acquired::HeldBy(holder) => {
                     return Err(Failure {

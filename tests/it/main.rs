@@ -7,4 +7,5 @@ mod harness;
 mod import;
 mod queries;
 mod report;
+mod secrets;
 mod versions;

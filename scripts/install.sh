@@ -37,7 +37,7 @@ for d in "$HOME/.local/bin" "$HOME/.cargo/bin"; do
 done
 export PATH
 
-# The value ccusage-import will see for a setting: the environment wins over .env (dotenvy does
+# The value ccusage-import will see for a setting: the environment wins over .env (the binary does
 # not override), as in the binary itself. Prints nothing when the setting is unset in both.
 setting() {
     local name=$1 line value

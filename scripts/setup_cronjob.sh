@@ -192,7 +192,7 @@ check_path_chars() {
     esac
 }
 
-# env_setting FILE KEY: the value of KEY in a .env file as the importer (dotenvy) reads it: the
+# env_setting FILE KEY: the value of KEY in a .env file as the importer (src/envfile.rs) reads it: the
 # first definition wins, 'single' quotes are literal, "double" quotes take backslash escapes,
 # unquoted values end at " #". Prints nothing when KEY is not set there.
 env_setting() {

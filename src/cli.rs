@@ -17,6 +17,7 @@ Exit codes:
   4  one or more ccusage reports failed; the others were imported
   5  another import is still running (it holds the lock file)
   130, 143  stopped by Ctrl-C or SIGTERM; the ccusage reports were killed
+  129, 131, 138, 140, 142  the same for SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM
 ";
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.

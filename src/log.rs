@@ -95,12 +95,38 @@ pub fn emit(text: &str) {
 /// Writes to stdout, redacted, and flushes; a full disk or a closed pipe is an error for the
 /// caller to report, never a panic as with `print!`.
 pub fn stdout(text: &str) -> anyhow::Result<()> {
+    write_stdout(&redact(text))
+}
+
+/// One JSON object on a line of stdout, redacted as [`redact_json`] does.
+pub fn stdout_json(mut value: serde_json::Value) -> anyhow::Result<()> {
+    redact_json(&mut value);
+    write_stdout(&format!("{value}\n"))
+}
+
+fn write_stdout(text: &str) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    out.write_all(redact(text).as_bytes())
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("cannot write to standard output (a full disk or a closed pipe?)")
+}
+
+/// A JSON value with the password redacted from its strings only, so the output stays valid
+/// JSON whatever the password looks like (a password `1` must not turn a count into `***`).
+fn redact_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let Cow::Owned(redacted) = redact(text) {
+                *text = redacted;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::Object(map) => map.values_mut().for_each(redact_json),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +139,19 @@ mod tests {
         assert_eq!(
             printable("a\nccusage-import: error: x\u{1b}[2J"),
             "a\\nccusage-import: error: x\\u{1b}[2J"
+        );
+    }
+
+    /// The only test that registers a secret: it is process-wide, once.
+    #[test]
+    fn the_password_is_redacted_from_text_and_from_json_strings_only() {
+        set_secret("7");
+        assert_eq!(redact("pw 7 or 7"), "pw *** or ***");
+        let mut value = serde_json::json!({"rows": 7, "error": "key 7", "list": ["7"]});
+        redact_json(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"rows": 7, "error": "key ***", "list": ["***"]})
         );
     }
 

@@ -132,7 +132,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     }
     let run = run?;
     let printed = match config.output {
-        Output::Json => log::stdout(&format!("{}\n", report::json::to_json(&run))),
+        Output::Json => log::stdout_json(report::json::to_json(&run)),
         Output::Quiet => log::stdout(&format!("{}\n", report::summary::closing_line(&run))),
         Output::Human { fancy } => {
             let look = report::summary::Look {

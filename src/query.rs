@@ -85,11 +85,11 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
             config.machine_name
         ));
     } else if rows == 0 && !is_fleet(name) {
-        eprintln!(
+        crate::log::emit(&format!(
             "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \
-             (`ccusage-import query fleet_machines` lists the machines)",
+             (`ccusage-import query fleet_machines` lists the machines)\n",
             config.machine_name
-        );
+        ));
     }
     Ok(Exit::Ok)
 }

@@ -133,7 +133,7 @@ impl Live {
         // a blank one before whatever follows (the summary on stdout).
         let drew = state.connect.is_some() || state.reports.is_some() || state.writes.is_some();
         if drew && !self.multi.is_hidden() {
-            eprint!("\n\n");
+            crate::log::emit("\n\n");
         }
     }
 

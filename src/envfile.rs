@@ -19,7 +19,9 @@ pub const MAX_BYTES: u64 = 64 * 1024;
 /// The settings a file holds, in order, first definition of each key only.
 pub fn read(path: &Path) -> Result<Vec<(String, String)>> {
     let text = read_bounded(path)?;
-    parse(&text).map_err(|line| {
+    // Editors on some systems start the file with a byte-order mark.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    parse(text).map_err(|line| {
         anyhow::anyhow!(
             "the settings file {} has a line that is not KEY=VALUE (line {line}): fix or \
              remove it (its text is not shown, since it may hold the password)",

@@ -74,11 +74,13 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Prints a `ccusage-import: verbose:` line on stderr when `--verbose` is on, redacted.
+/// Prints a `ccusage-import: verbose:` line on stderr when `--verbose` is on, redacted, and
+/// one line whatever a server put into it.
 macro_rules! verbose {
     ($($arg:tt)*) => {
         if $crate::log::enabled() {
             let line = format!($($arg)*);
+            let line = $crate::log::printable(&line);
             $crate::log::emit(&format!("ccusage-import: verbose: {line}\n"));
         }
     };

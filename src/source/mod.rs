@@ -208,7 +208,7 @@ struct Captured {
 /// Runs ccusage with `args`; fails on a non-zero exit, a timeout, or too much output.
 pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result<Output, RunError> {
     let command_line = launcher.display(args);
-    crate::log::verbose!("run {}", crate::log::printable(&command_line));
+    crate::log::verbose!("run {command_line}");
     let started = std::time::Instant::now();
     let fail = |cause: String| RunError {
         command_line: command_line.clone(),
@@ -309,8 +309,7 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
     let status = status.map_err(|e| fail(format!("could not wait for it: {e}")))?;
     drop(group);
     crate::log::verbose!(
-        "{}: {} ms, {} bytes of output",
-        crate::log::printable(&command_line),
+        "{command_line}: {} ms, {} bytes of output",
         started.elapsed().as_millis(),
         captured.stdout.len()
     );

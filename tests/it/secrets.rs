@@ -252,6 +252,10 @@ fn a_server_or_proxy_that_echoes_the_password_has_it_redacted() {
         run.stderr
     );
     assert_eq!(requests.load(Ordering::SeqCst), 3, "retried as transient");
+    // The page's lines never become lines of the importer's own.
+    for line in run.stderr.lines() {
+        assert!(line.starts_with("ccusage-import: "), "{line}");
+    }
     assert!(
         run.stderr.contains("***"),
         "the echo reached --verbose: {}",

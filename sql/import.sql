@@ -49,6 +49,89 @@ FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ?
 SELECT concat(toString(date), ' ', agent) AS key, content_hash, total_tokens
 FROM ccusage_usage_agents_daily FINAL WHERE machine_name = ?
 
+-- The newest tick (the low 24 bits of row_version) this machine stored, so the next import's
+-- versions are strictly larger even when two imports fall in the same minute.
+-- name: last_tick
+SELECT max(tick) AS tick FROM
+(
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_daily WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_monthly WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_sessions WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_blocks WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_projects_daily WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_agents_daily WHERE machine_name = ?
+)
+
+-- Stored rows that coarse rows are summed from (see src/transform/derive.rs): each with its key
+-- as the model breakdowns name it, the name it is grouped by, and its day.
+-- The days this machine stored (each day's winning figure), to sum the monthly table from.
+-- name: stored_days
+SELECT
+    toString(date) AS key,
+    '' AS name,
+    date,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_cost,
+    models_used
+FROM ccusage_usage_daily FINAL
+WHERE machine_name = ?
+
+-- The project days this machine stored, to sum ccusage 15-18's whole-project sessions from.
+-- name: stored_project_days
+SELECT
+    concat(toString(date), ' ', project) AS key,
+    project AS name,
+    date,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_cost,
+    models_used
+FROM ccusage_usage_projects_daily FINAL
+WHERE machine_name = ?
+
+-- The ccusage 15-18 sessions this machine stored that are not whole projects (sub-agent rows).
+-- name: stored_sub_sessions
+SELECT
+    concat(project_path, '/', session_id) AS key,
+    project_path AS name,
+    toDate(last_activity) AS date,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_cost,
+    models_used
+FROM ccusage_usage_sessions FINAL
+WHERE machine_name = ? AND project_path != 'Unknown Project'
+    AND toUInt32OrZero(splitByChar('.', ccusage_version)[1]) < 19
+
+-- The model breakdowns of one kind of stored row (only the winning parent's children).
+-- name: stored_models
+SELECT
+    parent_key,
+    model_name,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    cost
+FROM ccusage_v_model_breakdowns
+WHERE machine_name = ? AND parent_kind = ?
+
+-- The session scheme this machine's sums read now (empty when none is stored).
+-- name: stored_session_scheme
+SELECT session_scheme FROM ccusage_machines FINAL WHERE machine_name = ?
+
 -- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
 -- machine's usage counts once.
 -- name: fleet_totals

@@ -65,7 +65,7 @@ WHERE machine_name = ?
 GROUP BY week
 ORDER BY week
 
--- Cost and tokens per month on this machine, from ccusage's monthly report.
+-- Cost and tokens per month on this machine, from the monthly table (summed from the stored days).
 -- name: monthly
 SELECT
     month,
@@ -1190,7 +1190,7 @@ SELECT
     agent,
     total_tokens AS tokens,
     round(toFloat64(total_cost), 2) AS cost
-FROM ccusage_usage_agents_daily FINAL
+FROM ccusage_v_agent_daily
 WHERE machine_name = ?
 ORDER BY date, agent
 
@@ -1204,6 +1204,6 @@ SELECT
     max(date) AS last_day,
     sum(total_tokens) AS tokens,
     round(toFloat64(sum(total_cost)), 2) AS cost
-FROM ccusage_usage_agents_daily FINAL
+FROM ccusage_v_agent_daily
 GROUP BY agent
 ORDER BY cost DESC, agent

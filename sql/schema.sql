@@ -9,9 +9,13 @@
 --   * every usage table is a ReplacingMergeTree keyed by machine_name plus the report's
 --     natural key, so a re-import replaces a row instead of adding to it (sessions are keyed
 --     by project and session id: ccusage 15-18 reuse the id "subagents" across projects);
---   * row_version = (token total << 24) | minutes since 2025-01-01 of the import. More usage
---     always wins and equal usage takes the newest import, so a day or month that shrinks
---     because Claude Code deleted old logs never lowers what is stored;
+--   * row_version = (token total << 24) | the import's tick (minutes since 2025-01-01, raised
+--     past the machine's last stored tick, so imports order strictly). More usage always wins
+--     and equal usage takes the newest import, so a day that shrinks because Claude Code
+--     deleted old logs never lowers what is stored;
+--   * ccusage_usage_monthly is not ccusage's monthly report: the importer sums each month
+--     from the stored days, so a month never holds less than its days (a month can shrink
+--     and grow in one snapshot, which no version rule on one row can undo);
 --   * readers use FINAL (the views below do) so duplicates not yet merged are never counted;
 --   * child rows (model breakdowns, models used) carry their parent's row_version, and only
 --     the children of the winning parent import are read (ccusage_v_model_breakdowns);
@@ -144,11 +148,23 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_agents_daily
     models_used Array(String),
     ccusage_version String,
     imported_at DateTime('UTC'),
-    row_version UInt64,
-    content_hash UInt64
+    row_version UInt64 COMMENT 'the day version: all agents of a day are written together',
+    content_hash UInt64,
+    day_version UInt64 COMMENT 'row_version of the whole day; readers take only its newest (0: before day versions)'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, agent, date)
+;
+CREATE TABLE IF NOT EXISTS ccusage_machines
+(
+    machine_name String,
+    session_scheme String COMMENT 'project (ccusage 15-18: a session per project directory) or session (19+: per session file)',
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64 COMMENT 'tick of the import that wrote it: the newest wins'
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY machine_name
 ;
 CREATE TABLE IF NOT EXISTS ccusage_model_breakdowns
 (
@@ -245,6 +261,13 @@ SELECT
     ccusage_version,
     imported_at
 FROM ccusage_usage_sessions FINAL
+-- Only the sessions of the scheme the machine's ccusage uses now (ccusage 15-18 key a session
+-- by project directory, 19+ by session file): after an upgrade or a downgrade the other
+-- scheme's rows would count the same usage twice. They stay stored, as history.
+WHERE (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
+(
+    SELECT machine_name, session_scheme FROM ccusage_machines FINAL
+)
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
 SELECT
@@ -374,6 +397,30 @@ FROM
         toFloat64(cost) AS cost_usd
     FROM ccusage_v_model_breakdowns
     WHERE parent_kind = 'daily'
+)
+;
+-- One row per machine, day and agent, from the all-agent report: only the agents of each day's
+-- newest version, so a day stored first unsplit ("all") and later split by agent counts once.
+CREATE VIEW IF NOT EXISTS ccusage_v_agent_daily AS
+SELECT
+    machine_name,
+    agent,
+    date,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    total_cost,
+    models_used,
+    ccusage_version,
+    imported_at
+FROM ccusage_usage_agents_daily FINAL
+WHERE (machine_name, date, day_version) IN
+(
+    SELECT machine_name, date, max(day_version)
+    FROM ccusage_usage_agents_daily
+    GROUP BY machine_name, date
 )
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_project_daily AS

@@ -7,7 +7,8 @@ use clap::{Parser, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Settings come from flags, then the environment, then the .env file (--env-file, default
-./.env), then the defaults shown above.
+./.env), then the defaults shown above. When the file sets a name twice, the first one counts.
+`ccusage-import config` shows each setting as resolved and where it came from.
 
 Exit codes:
   0  every report was imported (or, with --verify, every check passed)
@@ -26,7 +27,7 @@ Exit codes:
 /// the all-agent daily report from ccusage 19, at once, tags every row with this machine's
 /// name and writes them into ClickHouse. Running it again changes nothing unless usage
 /// changed; rows of other machines and days whose logs were deleted are never touched.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "ccusage-import", version, after_long_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
@@ -233,6 +234,24 @@ pub fn setting_error(error: &clap::Error, env_file: &crate::config::EnvFile) -> 
 pub enum Command {
     /// Run one of the named queries of sql/queries.sql and print its answer.
     Query(QueryArgs),
+    /// Print the settings as a run would use them, and where each came from: a flag, the
+    /// environment, the settings file or the default. The password is shown as ***.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ConfigArgs {
+    /// Print them as one JSON object, for scripts.
+    #[arg(long, conflicts_with_all = ["get", "source"])]
+    pub json: bool,
+
+    /// Print only this setting's value (e.g. CH_PORT), for shell scripts.
+    #[arg(long, value_name = "NAME", conflicts_with = "source")]
+    pub get: Option<String>,
+
+    /// Print only where this setting came from: flag, environment, file or default.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]

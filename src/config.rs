@@ -1,15 +1,17 @@
 //! Turns the parsed command line into a checked [`Config`]. Nothing after this reads the
 //! environment or the arguments.
 
-use std::fmt;
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
-use crate::cli::{Cli, ColorChoice, Command, QueryArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, QueryArgs};
 use crate::sink::retry::RetryPolicy;
+use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
 
 #[derive(Debug, Clone)]
@@ -24,8 +26,8 @@ pub struct Config {
     pub limits: Limits,
     /// `--jobs`; `None` picks by ccusage version and memory.
     pub jobs: Option<usize>,
-    /// Where the import's lock lives; `None` in the modes that take none (dry run, verify,
-    /// query), which then need no state directory either.
+    /// Where the import's lock lives; `None` when none was given and there is no default
+    /// (neither HOME nor XDG_STATE_HOME), which only the modes that take no lock accept.
     pub lock_file: Option<PathBuf>,
     pub verbose: bool,
 }
@@ -36,59 +38,65 @@ pub enum Mode {
     DryRun,
     Verify,
     Query(QueryArgs),
+    /// `ccusage-import config`: print the settings, run nothing.
+    Config(ConfigArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
-    /// Progress and the full report; `fancy` when stderr is a terminal that takes colour.
+    /// The full report on stdout, decided once here so nothing later asks the terminal again.
     Human {
-        fancy: bool,
+        /// Colours in the summary on stdout.
+        color: bool,
+        /// Spinners on stderr while the run goes.
+        live: bool,
     },
     Quiet,
     Json,
 }
 
-#[derive(Clone)]
-pub struct ClickHouse {
-    pub url: String,
-    pub user: String,
-    pub password: Secret,
-    pub database: String,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
+/// What the process's streams and environment say about colour: read once, in
+/// [`Config::from_cli`], and passed in so the policy can be tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
+    /// `NO_COLOR` set and not empty, or `TERM=dumb`.
+    pub colorless: bool,
 }
 
-impl fmt::Debug for ClickHouse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClickHouse")
-            .field("url", &self.url)
-            .field("user", &self.user)
-            .field("password", &self.password)
-            .field("database", &self.database)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish()
+impl Terminal {
+    pub fn probe() -> Terminal {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Terminal {
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+            colorless: no_color || dumb,
+        }
     }
 }
 
-/// A password: usable, never printed.
-#[derive(Clone, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
+/// The look of a human-readable run. `always` colours the summary wherever stdout goes
+/// (`| less -R`); spinners need a terminal on stderr whatever is asked, and `--verbose` lines
+/// would tear them. `auto` wants both streams on a terminal that takes colour.
+pub fn human_output(choice: ColorChoice, verbose: bool, terminal: Terminal) -> Output {
+    let (color, live) = match choice {
+        ColorChoice::Never => (false, false),
+        ColorChoice::Always => (true, terminal.stderr_is_terminal),
+        ColorChoice::Auto => {
+            let fancy = terminal.stderr_is_terminal && !terminal.colorless;
+            (fancy && terminal.stdout_is_terminal, fancy)
+        }
+    };
+    Output::Human {
+        color,
+        live: live && !verbose,
     }
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
-    }
-}
-
-/// What loading the settings file found.
-#[derive(Debug, Default)]
+/// The settings file a run read, if any.
+#[derive(Debug, Clone, Default)]
 pub struct EnvFile {
     /// The file read, if any.
     pub path: Option<PathBuf>,
@@ -99,7 +107,8 @@ pub struct EnvFile {
 }
 
 /// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
-/// flags beat the environment, which beats the file.
+/// flags beat the environment, which beats the file. A variable that is set is never
+/// overridden, and of a name the file sets twice the first one counts.
 pub fn load_env_file(explicit: Option<&Path>) -> Result<EnvFile> {
     let path = match explicit {
         Some(path) => path,
@@ -127,6 +136,58 @@ pub fn load_env_file(explicit: Option<&Path>) -> Result<EnvFile> {
     })
 }
 
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Environment,
+    File,
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Environment => "environment",
+            Source::File => "file",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// What it takes to say where each setting came from: clap knows a flag from an environment
+/// variable, and the environment as it was before the settings file was loaded tells the
+/// real environment from the file.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    matches: clap::ArgMatches,
+    environment: HashSet<OsString>,
+}
+
+impl Provenance {
+    /// `environment` is the names set before [`load_env_file`] ran.
+    pub fn new(matches: clap::ArgMatches, environment: HashSet<OsString>) -> Provenance {
+        Provenance {
+            matches,
+            environment,
+        }
+    }
+
+    /// The source of a setting read from `variable`, and also from the flag whose clap id is
+    /// `arg` when there is one.
+    pub fn source(&self, arg: Option<&str>, variable: &str) -> Source {
+        use clap::parser::ValueSource;
+        match arg.and_then(|id| self.matches.value_source(id)) {
+            Some(ValueSource::CommandLine) => Source::Flag,
+            Some(ValueSource::DefaultValue) => Source::Default,
+            _ if self.environment.contains(OsStr::new(variable)) => Source::Environment,
+            _ if std::env::var_os(variable).is_some() => Source::File,
+            _ => Source::Default,
+        }
+    }
+}
+
 fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
@@ -137,23 +198,19 @@ fn readable_by_others(path: &Path) -> bool {
 impl Config {
     pub fn from_cli(cli: Cli, hostname: impl FnOnce() -> Option<String>) -> Result<Config> {
         let hostname = hostname();
-        let mode = if let Some(Command::Query(args)) = cli.command {
-            Mode::Query(args)
-        } else if cli.verify {
-            Mode::Verify
-        } else if cli.dry_run {
-            Mode::DryRun
-        } else {
-            Mode::Import
+        let mode = match cli.command {
+            Some(Command::Query(args)) => Mode::Query(args),
+            Some(Command::Config(args)) => Mode::Config(args),
+            None if cli.verify => Mode::Verify,
+            None if cli.dry_run => Mode::DryRun,
+            None => Mode::Import,
         };
         let output = if cli.json {
             Output::Json
         } else if cli.quiet {
             Output::Quiet
         } else {
-            Output::Human {
-                fancy: wants_fancy(cli.color),
-            }
+            human_output(cli.color, cli.verbose, Terminal::probe())
         };
         let machine_name = match cli.machine_name.filter(|name| !name.is_empty()) {
             Some(name) => name,
@@ -176,9 +233,13 @@ impl Config {
         };
         check_url(&url)?;
         let lock_file = match cli.lock_file.filter(|p| !p.as_os_str().is_empty()) {
-            _ if mode != Mode::Import => None,
             Some(path) => Some(path),
-            None => Some(crate::lock::default_path()?),
+            None => match crate::lock::default_path() {
+                Ok(path) => Some(path),
+                // Only an import takes the lock; the other modes run without a default.
+                Err(e) if mode == Mode::Import => return Err(e),
+                Err(_) => None,
+            },
         };
         Ok(Config {
             mode,
@@ -188,7 +249,7 @@ impl Config {
             clickhouse: ClickHouse {
                 url,
                 user: cli.ch_user,
-                password: Secret(cli.ch_password.unwrap_or_default()),
+                password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
                 timeout: Duration::from_secs(cli.ch_timeout),
                 retry: RetryPolicy {
@@ -205,18 +266,6 @@ impl Config {
                 max_output: cli.max_output,
             },
         })
-    }
-}
-
-fn wants_fancy(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-            std::io::stderr().is_terminal() && !no_color && !dumb
-        }
     }
 }
 
@@ -426,6 +475,31 @@ mod tests {
             assert!(config(&["--machine-name", bad]).is_err(), "{bad:?}");
         }
         assert!(config(&["--machine-name", "Büro-PC 2"]).is_ok());
+    }
+
+    #[test]
+    fn colour_and_spinners_are_decided_from_the_choice_and_the_streams() {
+        let term = |stdout, stderr, colorless| Terminal {
+            stdout_is_terminal: stdout,
+            stderr_is_terminal: stderr,
+            colorless,
+        };
+        let look = |choice, verbose, t| match human_output(choice, verbose, t) {
+            Output::Human { color, live } => (color, live),
+            other => panic!("{other:?}"),
+        };
+        use ColorChoice::*;
+        // A terminal: colour and spinners, unless asked otherwise or --verbose.
+        assert_eq!(look(Auto, false, term(true, true, false)), (true, true));
+        assert_eq!(look(Auto, true, term(true, true, false)), (true, false));
+        assert_eq!(look(Never, false, term(true, true, false)), (false, false));
+        assert_eq!(look(Auto, false, term(true, true, true)), (false, false));
+        // `| less -R`: auto is plain, always keeps colour (but no spinners on a pipe).
+        assert_eq!(look(Auto, false, term(false, true, false)), (false, true));
+        assert_eq!(look(Always, false, term(false, true, false)), (true, true));
+        assert_eq!(look(Always, false, term(false, false, true)), (true, false));
+        // Cron: nothing is a terminal.
+        assert_eq!(look(Auto, false, term(false, false, false)), (false, false));
     }
 
     #[test]

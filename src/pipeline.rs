@@ -15,6 +15,7 @@ use crate::report::Reporter;
 use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
+use crate::transform::derive;
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
 
@@ -61,6 +62,8 @@ pub struct RunReport {
     pub clickhouse_error: Option<String>,
     /// Things worth knowing that did not stop the run (an untested ccusage version, …).
     pub warnings: Vec<String>,
+    /// Months summed from the stored days (the monthly table's rows for this machine).
+    pub derived_months: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +180,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         history_error: None,
         clickhouse_error: None,
         warnings: Vec::new(),
+        derived_months: 0,
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.
@@ -198,20 +202,41 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
 
+    let last_tick = match &sink {
+        Some(sink) => match sink.last_tick(&config.machine_name).await {
+            Ok(tick) => tick,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => 0,
+    };
+
     let fetch_started = Instant::now();
-    let mapped = fetch_all(config, &mut run, started_at, reporter).await;
+    let (mut mapped, ctx, set) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
     summarise(&mut run, &mapped);
+    if set == Some(CommandSet::Classic) {
+        leave_whole_projects_to_derive(&mut mapped);
+    }
 
     let write_started = Instant::now();
     match &sink {
         Some(sink) => {
-            if let Err(e) = write_all(sink, &config.machine_name, &mapped, &mut run, reporter).await
-            {
+            if let Err(e) = write_everything(sink, &ctx, set, &mapped, &mut run, reporter).await {
                 run.clickhouse_error = Some(format!("{e:#}"));
             }
         }
-        None => count_dry_run(&mapped, &mut run),
+        None => {
+            count_dry_run(&mapped, &mut run);
+            let stored = Stored::of_run(&mapped);
+            match derive(&stored, &ctx, set, &mut run) {
+                Ok(derived) => count_dry_run(&derived, &mut run),
+                Err(e) => run.warnings.push(format!("{e:#}")),
+            }
+        }
     }
     run.write_time = write_started.elapsed();
     if let Some(sink) = &sink {
@@ -235,8 +260,9 @@ async fn fetch_all(
     config: &Config,
     run: &mut RunReport,
     imported_at: DateTime<Utc>,
+    last_tick: u64,
     reporter: &dyn Reporter,
-) -> Vec<Mapped> {
+) -> (Vec<Mapped>, Context, Option<CommandSet>) {
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -253,14 +279,22 @@ async fn fetch_all(
         Ok(launcher) => launcher,
         Err(e) => {
             fail_all(run, format!("{e:#}"));
-            return Vec::new();
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
         }
     };
     let version = match source::version(&launcher, config.limits).await {
         Ok(version) => version,
         Err(e) => {
             fail_all(run, format!("{e:#}"));
-            return Vec::new();
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
         }
     };
     run.ccusage_version = Some(version.to_string());
@@ -273,7 +307,11 @@ async fn fetch_all(
             source::PINNED_CCUSAGE
         );
         fail_all(run, error);
-        return Vec::new();
+        return (
+            Vec::new(),
+            Context::new(&config.machine_name, "", imported_at),
+            None,
+        );
     }
     if version.major > source::NEWEST_TESTED_MAJOR {
         run.warnings.push(format!(
@@ -286,7 +324,11 @@ async fn fetch_all(
         Ok(file) => file,
         Err(e) => {
             fail_all(run, format!("{e:#}"));
-            return Vec::new();
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
         }
     };
     let set = CommandSet::for_major(version.major);
@@ -294,19 +336,17 @@ async fn fetch_all(
         .jobs
         .unwrap_or_else(|| set.default_jobs(source::available_memory()));
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
-    let ctx = Context {
-        machine_name: config.machine_name.clone(),
-        ccusage_version: version.to_string(),
-        imported_at,
-    };
+    let mut ctx = Context::new(&config.machine_name, &version.to_string(), imported_at);
+    ctx.tick = rows::next_tick(ctx.tick, last_tick);
 
     let mut tasks = JoinSet::new();
+    let mut kinds = std::collections::HashMap::new();
     for kind in set.reports() {
         reporter.report_started(kind);
         let args = set.args(kind, empty_config.path());
         let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
         let slots = slots.clone();
-        tasks.spawn(async move {
+        let task = tasks.spawn(async move {
             let _slot = slots
                 .acquire_owned()
                 .await
@@ -315,10 +355,22 @@ async fn fetch_all(
             let result = fetch_one(kind, &launcher, &args, limits, &ctx).await;
             (kind, started.elapsed(), result)
         });
+        kinds.insert(task.id(), kind);
     }
     let mut mapped = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (kind, elapsed, result) = joined.expect("report tasks do not panic");
+        // A panic inside one report's task is that report's failure, not the run's.
+        let (kind, elapsed, result) = match joined {
+            Ok(done) => done,
+            Err(e) => (
+                kinds[&e.id()],
+                Duration::ZERO,
+                Err(format!(
+                    "ccusage-import crashed while reading this report ({}); please report it",
+                    panic_text(e)
+                )),
+            ),
+        };
         let outcome = match result {
             Ok((rows, records, map_time)) => {
                 run.map_time += map_time;
@@ -338,7 +390,24 @@ async fn fetch_all(
         reporter.report_finished(kind, &outcome);
         run.reports.insert(kind, outcome);
     }
-    mapped
+    (mapped, ctx, Some(set))
+}
+
+/// Whether this run read `kind` without a failure.
+fn report_ok(run: &RunReport, kind: ReportKind) -> bool {
+    run.reports.get(&kind).is_some_and(|r| r.error.is_none())
+}
+
+fn panic_text(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return error.to_string();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// ccusage 16+ reads `--config`; pointing it at `{}` keeps a user's own ccusage.json from
@@ -387,14 +456,6 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
             (rows, Mapped::Daily(rows::map_daily(report.as_ref(), ctx)?))
-        }
-        ReportKind::Monthly => {
-            let report = json::parse_report::<json::MonthlyReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.monthly.len());
-            (
-                rows,
-                Mapped::Monthly(rows::map_monthly(report.as_ref(), ctx)?),
-            )
         }
         ReportKind::Session => {
             let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
@@ -478,15 +539,157 @@ async fn write_all(
         reporter.write_finished(table, stats.as_ref().ok());
         (table, stats)
     });
+    let mut first_error = None;
     for (table, stats) in futures_util::future::join_all(writes).await {
-        let stats: WriteStats = stats?;
-        *run.tables.entry(table).or_default() += stats.written;
-        *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
-        *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
-        run.rows_unchanged += stats.unchanged;
-        *run.new_rows.entry(table).or_default() += stats.new;
+        match stats {
+            Ok(stats) => add_stats(run, table, stats),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn add_stats(run: &mut RunReport, table: &'static str, stats: WriteStats) {
+    *run.tables.entry(table).or_default() += stats.written;
+    *run.tables.entry(BREAKDOWNS_TABLE).or_default() += stats.breakdowns;
+    *run.tables.entry(MODELS_USED_TABLE).or_default() += stats.models;
+    run.rows_unchanged += stats.unchanged;
+    *run.new_rows.entry(table).or_default() += stats.new;
+}
+
+/// Writes this run's rows, then the rows summed from what is now stored, then (once the
+/// sessions are in) the machine's session scheme.
+async fn write_everything(
+    sink: &Sink,
+    ctx: &Context,
+    set: Option<CommandSet>,
+    mapped: &[Mapped],
+    run: &mut RunReport,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let machine = &ctx.machine_name;
+    write_all(sink, machine, mapped, run, reporter).await?;
+    let stored = Stored::read(sink, machine, set, run).await?;
+    let derived = derive(&stored, ctx, set, run)?;
+    write_all(sink, machine, &derived, run, reporter).await?;
+    if let Some(set) = set {
+        if report_ok(run, ReportKind::Session) {
+            let row = rows::MachineRow::new(ctx, set.session_scheme());
+            sink.write_machine(&row).await?;
+        }
     }
     Ok(())
+}
+
+/// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed
+/// from the project's stored days instead (see `derive::project_sessions`).
+fn leave_whole_projects_to_derive(mapped: &mut [Mapped]) {
+    for report in mapped {
+        if let Mapped::Session(records) = report {
+            records.retain(|r| !derive::is_whole_project(&r.row));
+        }
+    }
+}
+
+/// The stored rows that coarse rows are summed from; empty where the report failed.
+#[derive(Default)]
+struct Stored {
+    days: Vec<derive::StoredDay>,
+    project_days: Vec<derive::StoredProjectDay>,
+    sub_sessions: Vec<derive::StoredSubSession>,
+}
+
+impl Stored {
+    async fn read(
+        sink: &Sink,
+        machine: &str,
+        set: Option<CommandSet>,
+        run: &RunReport,
+    ) -> Result<Stored> {
+        let mut stored = Stored::default();
+        if report_ok(run, ReportKind::Daily) {
+            let days = sink.stored_usage(machine, "stored_days", "daily").await?;
+            stored.days = days
+                .into_iter()
+                .map(|(_, date, usage)| derive::StoredDay { date, usage })
+                .collect();
+        }
+        if derives_project_sessions(set, run) {
+            let days = sink
+                .stored_usage(machine, "stored_project_days", "project_daily")
+                .await?;
+            stored.project_days = days
+                .into_iter()
+                .map(|(project, date, usage)| derive::StoredProjectDay {
+                    project,
+                    date,
+                    usage,
+                })
+                .collect();
+            let subs = sink
+                .stored_usage(machine, "stored_sub_sessions", "session")
+                .await?;
+            stored.sub_sessions = subs
+                .into_iter()
+                .map(|(project_path, _, usage)| derive::StoredSubSession {
+                    project_path,
+                    usage,
+                })
+                .collect();
+        }
+        Ok(stored)
+    }
+
+    /// In a dry run nothing is read: the coarse rows are summed from this run's rows alone.
+    fn of_run(mapped: &[Mapped]) -> Stored {
+        let mut stored = Stored::default();
+        for report in mapped {
+            match report {
+                Mapped::Daily(r) => {
+                    stored.days = r.iter().map(derive::StoredDay::of_record).collect()
+                }
+                Mapped::ProjectsDaily(r) => {
+                    stored.project_days =
+                        r.iter().map(derive::StoredProjectDay::of_record).collect()
+                }
+                Mapped::Session(r) => {
+                    stored.sub_sessions =
+                        r.iter().map(derive::StoredSubSession::of_record).collect()
+                }
+                _ => {}
+            }
+        }
+        stored
+    }
+}
+
+fn derives_project_sessions(set: Option<CommandSet>, run: &RunReport) -> bool {
+    set == Some(CommandSet::Classic)
+        && report_ok(run, ReportKind::ProjectsDaily)
+        && report_ok(run, ReportKind::Session)
+}
+
+/// The coarse rows summed from `stored`: the months, and with ccusage 15–18 the whole-project
+/// sessions.
+fn derive(
+    stored: &Stored,
+    ctx: &Context,
+    set: Option<CommandSet>,
+    run: &mut RunReport,
+) -> Result<Vec<Mapped>> {
+    let mut derived = Vec::new();
+    if report_ok(run, ReportKind::Daily) {
+        let months = derive::months(&stored.days, ctx)?;
+        run.derived_months = months.len();
+        derived.push(Mapped::Monthly(months));
+    }
+    if derives_project_sessions(set, run) {
+        let sessions = derive::project_sessions(&stored.project_days, &stored.sub_sessions, ctx)?;
+        derived.push(Mapped::Session(sessions));
+    }
+    Ok(derived)
 }
 
 fn count_dry_run(mapped: &[Mapped], run: &mut RunReport) {
@@ -507,7 +710,11 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         None => ("skipped".to_owned(), 0),
     };
     let (daily_status, daily_rows) = status(ReportKind::Daily);
-    let (monthly_status, monthly_rows) = status(ReportKind::Monthly);
+    // The monthly table is summed from the stored days; it has no report of its own.
+    let (monthly_status, monthly_rows) = match status(ReportKind::Daily) {
+        (ok, _) if ok == "ok" => ("derived".to_owned(), run.derived_months as u64),
+        other => other,
+    };
     let (session_status, session_rows) = status(ReportKind::Session);
     let (blocks_status, blocks_rows) = status(ReportKind::Blocks);
     let (projects_daily_status, projects_daily_rows) = status(ReportKind::ProjectsDaily);

@@ -404,7 +404,7 @@ mod tests {
             "ccusage_usage_sessions" | "ccusage_v_session_summary" => Some("sessions"),
             "ccusage_usage_blocks" => Some("blocks"),
             "ccusage_usage_projects_daily" | "ccusage_v_project_daily" => Some("projects_daily"),
-            "ccusage_usage_agents_daily" => Some("agents"),
+            "ccusage_usage_agents_daily" | "ccusage_v_agent_daily" => Some("agents"),
             "ccusage_import_runs" => Some("ledger"),
             "ccusage_v_model_breakdowns" | "ccusage_v_models_used" => None,
             other => panic!("{other} is not an object queries may read"),
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn every_query_reads_one_report_kind_and_usage_tables_only_with_final() {
-        let schema = crate::sink::verify::expected_objects();
+        let schema = sqlfile::schema_objects();
         for q in queries() {
             let mut kinds = BTreeSet::new();
             let read = objects(&q.sql);
@@ -490,11 +490,11 @@ mod tests {
         let all = queries();
         let first_agent = all
             .iter()
-            .position(|q| q.sql.contains("ccusage_usage_agents_daily"))
+            .position(|q| q.sql.contains("ccusage_v_agent_daily"))
             .unwrap();
         assert!(all[first_agent..]
             .iter()
-            .all(|q| q.sql.contains("ccusage_usage_agents_daily")));
+            .all(|q| q.sql.contains("ccusage_v_agent_daily")));
         assert!(all.len() - first_agent <= 2);
     }
 

@@ -1,5 +1,8 @@
 //! Named SQL statements kept in `sql/*.sql`, so SQL lives in SQL files and the code refers to
-//! statements by name.
+//! statements by name. This is the one place that reads them: the migration, `--verify` and
+//! `query` all ask here.
+
+use std::collections::BTreeMap;
 
 /// The schema applied at the start of every run.
 pub const SCHEMA: &str = include_str!("../sql/schema.sql");
@@ -76,6 +79,49 @@ pub fn schema_statements() -> Vec<String> {
         .collect()
 }
 
+/// What `sql/schema.sql` declares: object name → columns (name, type). Views list columns
+/// with an empty type; their types follow the tables they read.
+pub fn schema_objects() -> BTreeMap<String, Vec<(String, String)>> {
+    let mut objects = BTreeMap::new();
+    for statement in schema_statements() {
+        let mut lines = statement.lines();
+        let head = lines.next().unwrap_or_default();
+        if let Some(name) = head.strip_prefix("CREATE TABLE IF NOT EXISTS ") {
+            let columns = lines
+                .take_while(|line| !line.starts_with(')'))
+                .filter_map(table_column)
+                .collect();
+            objects.insert(name.trim().to_owned(), columns);
+        } else if let Some(rest) = head.strip_prefix("CREATE VIEW IF NOT EXISTS ") {
+            let name = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let columns = statement
+                .lines()
+                .skip_while(|line| line.trim() != "SELECT")
+                .skip(1)
+                .take_while(|line| !line.starts_with("FROM"))
+                .map(|line| (line.trim().trim_end_matches(',').to_owned(), String::new()))
+                .collect();
+            objects.insert(name, columns);
+        }
+    }
+    objects
+}
+
+/// `    name Type COMMENT '…',` → (name, Type).
+fn table_column(line: &str) -> Option<(String, String)> {
+    let line = line.trim().trim_end_matches(',');
+    if line == "(" || line.is_empty() {
+        return None;
+    }
+    let (name, rest) = line.split_once(' ')?;
+    let column_type = rest.split(" COMMENT ").next().unwrap_or(rest).trim();
+    Some((name.to_owned(), column_type.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +163,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_table_and_view_of_the_schema_is_known_with_its_columns() {
+        let objects = schema_objects();
+        assert_eq!(objects.len(), 19, "{:?}", objects.keys());
+        let daily = &objects["ccusage_usage_daily"];
+        assert!(daily.contains(&("date".into(), "Date".into())));
+        assert!(daily.contains(&("total_cost".into(), "Decimal(18, 9)".into())));
+        let view = &objects["ccusage_v_daily_summary"];
+        assert!(view.iter().any(|(name, _)| name == "total_cost"));
     }
 }

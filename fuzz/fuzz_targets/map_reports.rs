@@ -4,14 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// The mapping code itself, compiled from the importer's sources: it has no I/O and no
-// dependency on the rest of the binary.
-#[path = "../../src/transform/mod.rs"]
-#[allow(dead_code)]
-mod transform;
-
-use transform::json::{self, parse_report};
-use transform::rows::{self, Context, Record, UsageRecord};
+use ccusage_import::transform::derive;
+use ccusage_import::transform::json::{self, parse_report};
+use ccusage_import::transform::rows::{self, Context, Record, UsageRecord};
 
 fn check<R: UsageRecord>(records: &[Record<R>]) {
     for record in records {
@@ -28,11 +23,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, text)) = data.split_first() else {
         return;
     };
-    let ctx = Context {
-        machine_name: "fuzz".into(),
-        ccusage_version: "20.0.24".into(),
-        imported_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
-    };
+    let ctx = Context::new(
+        "fuzz",
+        "20.0.24",
+        chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+    );
     match selector % 6 {
         0 => {
             if let Ok(report) = parse_report::<json::DailyReport>(text) {
@@ -42,9 +37,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            if let Ok(report) = parse_report::<json::MonthlyReport>(text) {
-                if let Ok(records) = rows::map_monthly(report.as_ref(), &ctx) {
-                    check(&records);
+            // The monthly table is summed from the days.
+            if let Ok(report) = parse_report::<json::DailyReport>(text) {
+                if let Ok(days) = rows::map_daily(report.as_ref(), &ctx) {
+                    let days: Vec<_> = days.iter().map(derive::StoredDay::of_record).collect();
+                    if let Ok(records) = derive::months(&days, &ctx) {
+                        check(&records);
+                    }
                 }
             }
         }

@@ -209,11 +209,7 @@ mod tests {
     }
 
     fn ctx() -> Context {
-        Context {
-            machine_name: "m".into(),
-            ccusage_version: "20.0.24".into(),
-            imported_at: "2026-11-22T17:00:00Z".parse().unwrap(),
-        }
+        Context::new("m", "20.0.24", "2026-11-22T17:00:00Z".parse().unwrap())
     }
 
     /// The digest of the captured 20.0.24 reports.

@@ -28,7 +28,6 @@ pub fn ok(rows: usize, ms: u64) -> ReportOutcome {
 pub fn run() -> RunReport {
     let reports = BTreeMap::from([
         (ReportKind::Daily, ok(8, 1912)),
-        (ReportKind::Monthly, ok(1, 1540)),
         (ReportKind::Session, ok(16, 2210)),
         (ReportKind::Blocks, ok(21, 1875)),
         (ReportKind::ProjectsDaily, ok(10, 2044)),

@@ -54,7 +54,7 @@ impl Layout {
     }
 }
 
-/// The indicatif reporter: only used when `Output::Human { fancy: true }`.
+/// The indicatif reporter: only used when `Output::Human { live: true, .. }`.
 pub struct Live {
     multi: MultiProgress,
     layout: Layout,

@@ -20,7 +20,7 @@ const TOP_PROJECTS: usize = 3;
 /// How the summary should look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Look {
-    /// Colours and bold section titles (only when stdout is a terminal).
+    /// Colours and bold section titles (a terminal on stdout, or `--color always`).
     pub color: bool,
     /// The live view already showed each report's outcome, so only failures are repeated.
     pub live: bool,
@@ -518,7 +518,6 @@ mod tests {
 
 Reports
   daily           ok, 8 rows, 1.9 s
-  monthly         ok, 1 row, 1.5 s
   session         ok, 16 rows, 2.2 s
   blocks          ok, 21 rows, 1.9 s
   projects_daily  ok, 10 rows, 2.0 s

@@ -1,6 +1,7 @@
 //! Sink: ClickHouse. Connects, applies `sql/schema.sql`, and writes rows so that a re-import
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
+mod connection;
 mod http;
 pub mod ledger;
 pub mod retry;
@@ -15,13 +16,14 @@ use clickhouse::sql::Identifier;
 use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
-use crate::config::ClickHouse;
 use crate::log::verbose;
 use crate::sqlfile;
+use crate::transform::derive::Usage;
 use crate::transform::rows::{
-    AgentDailyRow, BlockRow, DailyRow, ModelBreakdownRow, ModelUsedRow, MonthlyRow,
-    ProjectDailyRow, Record, SessionRow, UsageRecord,
+    AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
+    MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
 };
+pub use connection::{ClickHouse, Secret};
 use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
@@ -82,6 +84,33 @@ table!(
 
 pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
 pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
+pub const MACHINES_TABLE: &str = "ccusage_machines";
+
+/// A row of a `stored_*` statement in `sql/import.sql`.
+#[derive(Debug, Row, Deserialize)]
+struct StoredUsage {
+    key: String,
+    name: String,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    date: chrono::NaiveDate,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    total_cost: i64,
+    models_used: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredModel {
+    parent_key: String,
+    model_name: String,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    cost: i64,
+}
 
 #[derive(Debug, Row, Deserialize)]
 struct Stored {
@@ -157,7 +186,7 @@ impl Sink {
         let have: HashSet<(String, String)> =
             existing.into_iter().map(|c| (c.table, c.name)).collect();
         let add_column = sqlfile::import("add_column");
-        for (table, columns) in verify::expected_objects() {
+        for (table, columns) in sqlfile::schema_objects() {
             for (name, column_type) in columns {
                 if column_type.is_empty() || have.contains(&(table.clone(), name.clone())) {
                     continue;
@@ -196,10 +225,12 @@ impl Sink {
         records: &[Record<R>],
     ) -> Result<WriteStats> {
         let stored = self.stored::<R>(machine).await?;
-        let fresh: Vec<&Record<R>> = records
-            .iter()
-            .filter(|record| needs_writing(record, stored.get(&record.key)))
-            .collect();
+        let fresh = with_their_groups(
+            records,
+            records
+                .iter()
+                .filter(|record| needs_writing(record, stored.get(&record.key))),
+        );
         let breakdowns: Vec<&ModelBreakdownRow> =
             fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
@@ -218,6 +249,105 @@ impl Sink {
                 .filter(|r| !stored.contains_key(&r.key))
                 .count(),
         })
+    }
+
+    /// Records the machine's session scheme when it changed, so the sessions view reads the
+    /// scheme of the ccusage it runs now. Returns whether a row was written.
+    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
+        let sql = sqlfile::import("stored_session_scheme");
+        let stored = self
+            .request("read this machine's session scheme", || {
+                self.client
+                    .query(&sql)
+                    .bind(&row.machine_name)
+                    .fetch_optional::<String>()
+            })
+            .await
+            .context("cannot read ccusage_machines")?;
+        if stored.as_deref() == Some(row.session_scheme.as_str()) {
+            return Ok(false);
+        }
+        self.insert(MACHINES_TABLE, std::iter::once(row)).await?;
+        Ok(true)
+    }
+
+    /// The tick of this machine's newest stored rows (0 when it stored none).
+    pub async fn last_tick(&self, machine: &str) -> Result<u64> {
+        let sql = sqlfile::import("last_tick");
+        self.request("read this machine's last import tick", || {
+            let mut query = self.client.query(&sql);
+            for _ in 0..6 {
+                query = query.bind(machine);
+            }
+            query.fetch_one::<u64>()
+        })
+        .await
+        .context("cannot read this machine's last import")
+    }
+
+    /// Stored rows of one kind with their model breakdowns, for coarse rows summed from
+    /// them: `query` names a `stored_*` statement, `parent_kind` its breakdowns. Returns each
+    /// row's name, day and usage.
+    pub async fn stored_usage(
+        &self,
+        machine: &str,
+        query: &str,
+        parent_kind: &str,
+    ) -> Result<Vec<(String, chrono::NaiveDate, Usage)>> {
+        let rows_sql = sqlfile::import(query);
+        let models_sql = sqlfile::import("stored_models");
+        let rows = self
+            .request(&format!("read {query}"), || {
+                self.client
+                    .query(&rows_sql)
+                    .bind(machine)
+                    .fetch_all::<StoredUsage>()
+            })
+            .await
+            .with_context(|| format!("cannot read {query}"))?;
+        let models = self
+            .request(&format!("read the {parent_kind} model breakdowns"), || {
+                self.client
+                    .query(&models_sql)
+                    .bind(machine)
+                    .bind(parent_kind)
+                    .fetch_all::<StoredModel>()
+            })
+            .await
+            .context("cannot read ccusage_model_breakdowns")?;
+        let mut by_parent: HashMap<String, Vec<ModelFigures>> = HashMap::new();
+        for m in models {
+            by_parent
+                .entry(m.parent_key)
+                .or_default()
+                .push(ModelFigures {
+                    model_name: m.model_name,
+                    tokens: Tokens {
+                        input: m.input_tokens,
+                        output: m.output_tokens,
+                        cache_creation: m.cache_creation_tokens,
+                        cache_read: m.cache_read_tokens,
+                    },
+                    cost: m.cost,
+                });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let usage = Usage {
+                    tokens: Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_creation: r.cache_creation_tokens,
+                        cache_read: r.cache_read_tokens,
+                    },
+                    total_cost: r.total_cost,
+                    models_used: r.models_used,
+                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
+                };
+                (r.name, r.date, usage)
+            })
+            .collect())
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {
@@ -297,6 +427,26 @@ impl Sink {
             Err(_) => Err(clickhouse::error::Error::TimedOut),
         }
     }
+}
+
+/// The records to write: `fresh`, and every record that shares a group with one of them, in
+/// the order of `records`.
+fn with_their_groups<'a, R>(
+    records: &'a [Record<R>],
+    fresh: impl Iterator<Item = &'a Record<R>>,
+) -> Vec<&'a Record<R>> {
+    let mut groups = HashSet::new();
+    let mut keys = HashSet::new();
+    for record in fresh {
+        keys.insert(record.key.as_str());
+        groups.extend(record.group.as_deref());
+    }
+    records
+        .iter()
+        .filter(|r| {
+            keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
+        })
+        .collect()
 }
 
 /// A row is written unless the database holds exactly it, or a figure with more usage (the

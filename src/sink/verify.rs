@@ -1,7 +1,7 @@
 //! `--verify`: checks the connection, every table, view and column of `sql/schema.sql`, and
 //! that the user may write, one line per check. Writes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use clickhouse::Row;
 use serde::Deserialize;
@@ -15,49 +15,6 @@ pub struct Check {
     pub what: String,
     pub ok: bool,
     pub detail: String,
-}
-
-/// What `sql/schema.sql` declares: object name → columns (name, type). Views list columns
-/// with an empty type; their types follow the tables they read.
-pub fn expected_objects() -> BTreeMap<String, Vec<(String, String)>> {
-    let mut objects = BTreeMap::new();
-    for statement in sqlfile::schema_statements() {
-        let mut lines = statement.lines();
-        let head = lines.next().unwrap_or_default();
-        if let Some(name) = head.strip_prefix("CREATE TABLE IF NOT EXISTS ") {
-            let columns = lines
-                .take_while(|line| !line.starts_with(')'))
-                .filter_map(table_column)
-                .collect();
-            objects.insert(name.trim().to_owned(), columns);
-        } else if let Some(rest) = head.strip_prefix("CREATE VIEW IF NOT EXISTS ") {
-            let name = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let columns = statement
-                .lines()
-                .skip_while(|line| line.trim() != "SELECT")
-                .skip(1)
-                .take_while(|line| !line.starts_with("FROM"))
-                .map(|line| (line.trim().trim_end_matches(',').to_owned(), String::new()))
-                .collect();
-            objects.insert(name, columns);
-        }
-    }
-    objects
-}
-
-/// `    name Type COMMENT '…',` → (name, Type).
-fn table_column(line: &str) -> Option<(String, String)> {
-    let line = line.trim().trim_end_matches(',');
-    if line == "(" || line.is_empty() {
-        return None;
-    }
-    let (name, rest) = line.split_once(' ')?;
-    let column_type = rest.split(" COMMENT ").next().unwrap_or(rest).trim();
-    Some((name.to_owned(), column_type.to_owned()))
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -122,7 +79,7 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
     for column in columns {
         actual.insert((column.table, column.name), column.column_type);
     }
-    for (object, expected) in expected_objects() {
+    for (object, expected) in sqlfile::schema_objects() {
         checks.push(check_object(
             &object,
             &expected,
@@ -206,17 +163,6 @@ fn failed(what: &str, detail: String) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_table_and_view_of_the_schema_is_known_with_its_columns() {
-        let objects = expected_objects();
-        assert_eq!(objects.len(), 17, "{:?}", objects.keys());
-        let daily = &objects["ccusage_usage_daily"];
-        assert!(daily.contains(&("date".into(), "Date".into())));
-        assert!(daily.contains(&("total_cost".into(), "Decimal(18, 9)".into())));
-        let view = &objects["ccusage_v_daily_summary"];
-        assert!(view.iter().any(|(name, _)| name == "total_cost"));
-    }
 
     #[test]
     fn types_compare_without_spacing_and_quotes() {

@@ -3,12 +3,12 @@
 use std::fmt;
 use std::path::Path;
 
-/// The reports an import runs: five Claude reports, plus the all-agent daily report from
-/// ccusage 19 on.
+/// The reports an import runs: four Claude reports, plus the all-agent daily report from
+/// ccusage 19 on. ccusage's monthly report is not among them: the monthly table is summed
+/// from the stored days (see `derive::months`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReportKind {
     Daily,
-    Monthly,
     Session,
     Blocks,
     ProjectsDaily,
@@ -17,9 +17,8 @@ pub enum ReportKind {
 
 impl ReportKind {
     /// The Claude reports every supported version has.
-    pub const CLAUDE: [ReportKind; 5] = [
+    pub const CLAUDE: [ReportKind; 4] = [
         ReportKind::Daily,
-        ReportKind::Monthly,
         ReportKind::Session,
         ReportKind::Blocks,
         ReportKind::ProjectsDaily,
@@ -29,7 +28,6 @@ impl ReportKind {
     pub fn name(self) -> &'static str {
         match self {
             ReportKind::Daily => "daily",
-            ReportKind::Monthly => "monthly",
             ReportKind::Session => "session",
             ReportKind::Blocks => "blocks",
             ReportKind::ProjectsDaily => "projects_daily",
@@ -68,6 +66,15 @@ impl CommandSet {
         }
     }
 
+    /// How this generation keys a session: by project directory up to 18, by session file
+    /// from 19. Stored per machine, so sums read only the scheme in use (see the sessions view).
+    pub fn session_scheme(self) -> &'static str {
+        match self {
+            CommandSet::Classic => "project",
+            CommandSet::ClaudeSubcommand => "session",
+        }
+    }
+
     /// The reports this generation can give.
     pub fn reports(self) -> Vec<ReportKind> {
         let mut kinds = ReportKind::CLAUDE.to_vec();
@@ -99,7 +106,6 @@ impl CommandSet {
         let mut args: Vec<&str> = match kind {
             ReportKind::Blocks => vec!["blocks"],
             ReportKind::Daily | ReportKind::ProjectsDaily => vec!["daily"],
-            ReportKind::Monthly => vec!["monthly"],
             ReportKind::Session => vec!["session"],
             // The top-level report covers every agent; 20 rejects the unknown --mode there.
             ReportKind::AgentsDaily => vec!["daily", "--by-agent"],
@@ -176,9 +182,9 @@ mod tests {
         let old = CommandSet::Classic;
         assert_eq!(old.default_jobs(Some(3 * gib)), 1);
         assert_eq!(old.default_jobs(Some(9 * gib)), 2);
-        assert_eq!(old.default_jobs(Some(64 * gib)), 5);
+        assert_eq!(old.default_jobs(Some(64 * gib)), 4);
         assert_eq!(old.default_jobs(None), 1);
-        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 6);
+        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 5);
     }
 
     #[test]

@@ -10,13 +10,12 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// One row of the classic daily, monthly, session and `daily --instances` reports. The key
+/// One row of the classic daily, session and `daily --instances` reports. The key
 /// fields differ per report, so all of them are optional here.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageRow {
     pub date: Option<String>,
-    pub month: Option<String>,
     pub session_id: Option<String>,
     pub project_path: Option<String>,
     pub first_activity: Option<String>,
@@ -46,11 +45,6 @@ pub struct ModelBreakdown {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DailyReport {
     pub daily: Vec<UsageRow>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct MonthlyReport {
-    pub monthly: Vec<UsageRow>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,7 +7,7 @@ use clickhouse::Row;
 use serde::Serialize;
 
 use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
-use super::json::{Block, BlocksReport, DailyReport, MonthlyReport, ProjectsReport, SessionReport};
+use super::json::{Block, BlocksReport, DailyReport, ProjectsReport, SessionReport};
 
 /// What every row carries besides the report's own figures.
 #[derive(Debug, Clone)]
@@ -16,6 +16,21 @@ pub struct Context {
     pub ccusage_version: String,
     /// Whole seconds, so the value stored equals the value compared.
     pub imported_at: DateTime<Utc>,
+    /// This import's place in the machine's order of imports: the low bits of every
+    /// `row_version` it writes. Starts as [`tick_of`] the import time; the pipeline raises it
+    /// above the last stored tick, so two imports in one minute never tie.
+    pub tick: u64,
+}
+
+impl Context {
+    pub fn new(machine_name: &str, ccusage_version: &str, imported_at: DateTime<Utc>) -> Self {
+        Context {
+            machine_name: machine_name.to_owned(),
+            ccusage_version: ccusage_version.to_owned(),
+            imported_at,
+            tick: tick_of(imported_at),
+        }
+    }
 }
 
 /// One mapped report row: the row itself, its natural key as text (the same text that
@@ -24,6 +39,9 @@ pub struct Context {
 #[derive(Debug, Clone)]
 pub struct Record<R> {
     pub key: String,
+    /// Records that are only true together (the agents of one day): when one of them is
+    /// written, all of them are, so they share the version readers pick the group by.
+    pub group: Option<String>,
     pub row: R,
     pub breakdowns: Vec<ModelBreakdownRow>,
     pub models: Vec<ModelUsedRow>,
@@ -49,14 +67,28 @@ const VERSION_TIME_BITS: u32 = 24;
 /// 2025-01-01T00:00:00Z.
 const VERSION_EPOCH: i64 = 1_735_689_600;
 
-/// `row_version` = token total in the high bits, import minute in the low bits. A row that
-/// shrank because Claude Code deleted old logs therefore never replaces the complete one,
-/// while a re-import of the same usage (say, re-priced by a newer ccusage) does.
-pub fn row_version(total_tokens: u64, imported_at: DateTime<Utc>) -> u64 {
-    let max_tokens = (1u64 << (64 - VERSION_TIME_BITS)) - 1;
+/// The largest tick `row_version` can hold.
+pub const MAX_TICK: u64 = (1u64 << VERSION_TIME_BITS) - 1;
+
+/// The tick of an import that starts at `imported_at`: minutes since [`VERSION_EPOCH`].
+pub fn tick_of(imported_at: DateTime<Utc>) -> u64 {
     let minutes = ((imported_at.timestamp() - VERSION_EPOCH).max(0) / 60) as u64;
-    let minutes = minutes.min((1u64 << VERSION_TIME_BITS) - 1);
-    (total_tokens.min(max_tokens) << VERSION_TIME_BITS) | minutes
+    minutes.min(MAX_TICK)
+}
+
+/// The tick of an import that follows one which stored `last_tick`: its own minute, or one
+/// past the last when imports come faster than one a minute. Strictly increasing, so a later
+/// import with the same usage always replaces an earlier one and its children.
+pub fn next_tick(own: u64, last_tick: u64) -> u64 {
+    own.max(last_tick.saturating_add(1)).min(MAX_TICK)
+}
+
+/// `row_version` = token total in the high bits, the import's tick in the low bits. A row
+/// that shrank because Claude Code deleted old logs therefore never replaces the complete one,
+/// while a re-import of the same usage (say, re-priced by a newer ccusage) does.
+pub fn row_version(total_tokens: u64, tick: u64) -> u64 {
+    let max_tokens = (1u64 << (64 - VERSION_TIME_BITS)) - 1;
+    (total_tokens.min(max_tokens) << VERSION_TIME_BITS) | tick.min(MAX_TICK)
 }
 
 /// Converts a ccusage cost (USD, float) into the stored decimal, refusing values that are not
@@ -135,7 +167,7 @@ macro_rules! usage_row {
         impl $name {
             /// Fills `row_version` and `content_hash`. The hash covers everything but the
             /// import's own stamp, so an unchanged row hashes the same on every run.
-            fn seal(mut self) -> Result<Self> {
+            fn seal(mut self, tick: u64) -> Result<Self> {
                 let imported_at = self.imported_at;
                 self.imported_at = DateTime::<Utc>::UNIX_EPOCH;
                 self.row_version = 0;
@@ -143,7 +175,7 @@ macro_rules! usage_row {
                 let bytes = serde_json::to_vec(&self).context("the row cannot be stored")?;
                 self.content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
                 self.imported_at = imported_at;
-                self.row_version = row_version(self.total_tokens, imported_at);
+                self.row_version = row_version(self.total_tokens, tick);
                 Ok(self)
             }
         }
@@ -169,7 +201,7 @@ macro_rules! classic_row {
         );
 
         impl $name {
-            fn new(ctx: &Context, figures: Figures, $($field: $ty),*) -> Result<Self> {
+            pub(super) fn new(ctx: &Context, figures: Figures, $($field: $ty),*) -> Result<Self> {
                 $name {
                     machine_name: ctx.machine_name.clone(),
                     $($field,)*
@@ -185,7 +217,7 @@ macro_rules! classic_row {
                     row_version: 0,
                     content_hash: 0,
                 }
-                .seal()
+                .seal(ctx.tick)
             }
         }
 
@@ -198,7 +230,7 @@ macro_rules! classic_row {
 }
 
 /// What a classic row lends its child rows.
-trait ClassicRow {
+pub(super) trait ClassicRow {
     fn version_and_models(&self) -> (u64, &[String]);
 }
 
@@ -242,6 +274,10 @@ classic_row!(
         agent: String,
         #[serde(with = "clickhouse::serde::chrono::date")]
         date: NaiveDate,
+        /// The `row_version` of the whole day (all its agents): readers take only the agents
+        /// of a day's newest version, so a day first stored unsplit (`all`) and later split by
+        /// agent is never counted twice. Left out of the content hash (it is 0 when sealing).
+        day_version: u64,
     }
 );
 
@@ -271,6 +307,29 @@ usage_row!(
         projected_remaining_minutes: u64,
     }
 );
+
+/// A row of `ccusage_machines`: what the readers must know about a machine's current import.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct MachineRow {
+    pub machine_name: String,
+    pub session_scheme: String,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+}
+
+impl MachineRow {
+    pub fn new(ctx: &Context, session_scheme: &str) -> MachineRow {
+        MachineRow {
+            machine_name: ctx.machine_name.clone(),
+            session_scheme: session_scheme.to_owned(),
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: ctx.tick,
+        }
+    }
+}
 
 /// A row of `ccusage_model_breakdowns`.
 #[derive(Debug, Clone, PartialEq, Row, Serialize)]
@@ -306,7 +365,7 @@ pub struct ModelUsedRow {
 
 /// The parent kinds child rows refer to.
 #[derive(Debug, Clone, Copy)]
-enum ParentKind {
+pub(super) enum ParentKind {
     Daily,
     Monthly,
     Session,
@@ -329,11 +388,11 @@ impl ParentKind {
 }
 
 /// The figures every classic report row has, checked and converted once.
-struct Figures {
-    tokens: Tokens,
-    total_tokens: u64,
-    total_cost: Nanodollars,
-    models_used: Vec<String>,
+pub(super) struct Figures {
+    pub tokens: Tokens,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
 }
 
 impl Figures {
@@ -360,35 +419,52 @@ fn sorted_models(models: &[String]) -> Vec<String> {
     models
 }
 
-fn children<P>(
+/// One model's share of a row, checked and converted once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFigures {
+    pub model_name: String,
+    pub tokens: Tokens,
+    pub cost: Nanodollars,
+}
+
+impl ModelFigures {
+    fn of_breakdown(b: &ModelBreakdown) -> Result<ModelFigures> {
+        Ok(ModelFigures {
+            model_name: b.model_name.clone(),
+            tokens: Tokens {
+                input: b.input_tokens,
+                output: b.output_tokens,
+                cache_creation: b.cache_creation_tokens,
+                cache_read: b.cache_read_tokens,
+            },
+            cost: usd(b.cost).with_context(|| format!("cost of model {}", b.model_name))?,
+        })
+    }
+}
+
+pub(super) fn children<P>(
     ctx: &Context,
     kind: ParentKind,
     key: &str,
     row: P,
     parent_version: u64,
     models: &[String],
-    breakdowns: &[ModelBreakdown],
+    breakdowns: &[ModelFigures],
 ) -> Result<Record<P>> {
     let breakdown_rows = breakdowns
         .iter()
         .map(|b| {
-            let tokens = Tokens {
-                input: b.input_tokens,
-                output: b.output_tokens,
-                cache_creation: b.cache_creation_tokens,
-                cache_read: b.cache_read_tokens,
-            };
             Ok(ModelBreakdownRow {
                 machine_name: ctx.machine_name.clone(),
                 parent_kind: kind.as_str().to_owned(),
                 parent_key: key.to_owned(),
                 model_name: b.model_name.clone(),
-                input_tokens: tokens.input,
-                output_tokens: tokens.output,
-                cache_creation_tokens: tokens.cache_creation,
-                cache_read_tokens: tokens.cache_read,
-                total_tokens: tokens.total()?,
-                cost: usd(b.cost).with_context(|| format!("cost of model {}", b.model_name))?,
+                input_tokens: b.tokens.input,
+                output_tokens: b.tokens.output,
+                cache_creation_tokens: b.tokens.cache_creation,
+                cache_read_tokens: b.tokens.cache_read,
+                total_tokens: b.tokens.total()?,
+                cost: b.cost,
                 parent_version,
                 ccusage_version: ctx.ccusage_version.clone(),
                 imported_at: ctx.imported_at,
@@ -409,6 +485,7 @@ fn children<P>(
         .collect();
     Ok(Record {
         key: key.to_owned(),
+        group: None,
         row,
         breakdowns: breakdown_rows,
         models: model_rows,
@@ -425,7 +502,11 @@ fn classic_record<R: ClassicRow>(
 ) -> Result<Record<R>> {
     let (version, models) = row.version_and_models();
     let models = models.to_vec();
-    children(ctx, kind, &key, row, version, &models, breakdowns)
+    let breakdowns = breakdowns
+        .iter()
+        .map(ModelFigures::of_breakdown)
+        .collect::<Result<Vec<_>>>()?;
+    children(ctx, kind, &key, row, version, &models, &breakdowns)
 }
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
@@ -465,12 +546,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>> {
         .and_utc())
 }
 
-fn parse_month(text: &str) -> Result<String> {
-    parse_date(&format!("{text}-01"))
-        .with_context(|| format!("`{text}` is not a YYYY-MM month"))?;
-    Ok(text.to_owned())
-}
-
 /// Maps rows one by one, naming the failing row in the error.
 fn each<T, R>(items: &[T], what: &str, map: impl Fn(&T) -> Result<R>) -> Result<Vec<R>> {
     items
@@ -492,18 +567,6 @@ pub fn map_daily(report: Option<&DailyReport>, ctx: &Context) -> Result<Vec<Reco
             row,
             &src.model_breakdowns,
         )
-    })
-}
-
-pub fn map_monthly(
-    report: Option<&MonthlyReport>,
-    ctx: &Context,
-) -> Result<Vec<Record<MonthlyRow>>> {
-    let rows = report.map_or(&[][..], |r| &r.monthly[..]);
-    each(rows, "monthly row", |src| {
-        let month = parse_month(required(&src.month, "month")?)?;
-        let row = MonthlyRow::new(ctx, Figures::of_row(src)?, month.clone())?;
-        classic_record(ctx, ParentKind::Monthly, month, row, &src.model_breakdowns)
     })
 }
 
@@ -586,11 +649,37 @@ pub fn map_agents_daily(
     let periods = report.map_or(&[][..], |r| &r.daily[..]);
     let per_period = each(periods, "agent day", |period| {
         let date = parse_date(&period.period)?;
-        each(&agents_of(period), "agent", |(agent, usage)| {
+        let records = each(&agents_of(period), "agent", |(agent, usage)| {
             map_agent_day(date, agent, usage, ctx)
-        })
+        })?;
+        Ok(one_day_of_agents(records, ctx))
     })?;
     Ok(per_period.into_iter().flatten().collect())
+}
+
+/// Ties the agents of one day together: one group, and one version from the day's total as
+/// both `day_version` and `row_version` (so `FINAL` keeps, per agent, the row of the same
+/// day version that readers select), children included.
+fn one_day_of_agents(
+    mut records: Vec<Record<AgentDailyRow>>,
+    ctx: &Context,
+) -> Vec<Record<AgentDailyRow>> {
+    let day_total = records
+        .iter()
+        .fold(0u64, |sum, r| sum.saturating_add(r.row.total_tokens));
+    let day_version = row_version(day_total, ctx.tick);
+    for record in &mut records {
+        record.row.day_version = day_version;
+        record.row.row_version = day_version;
+        record.group = Some(record.row.date.to_string());
+        for child in &mut record.breakdowns {
+            child.parent_version = day_version;
+        }
+        for child in &mut record.models {
+            child.parent_version = day_version;
+        }
+    }
+    records
 }
 
 fn agents_of(period: &AgentPeriod) -> Vec<(String, &AgentUsage)> {
@@ -629,7 +718,7 @@ fn map_agent_day(
         cache_read: usage.cache_read_tokens,
     };
     let figures = Figures::check(tokens, usage.total_cost, &usage.models_used)?;
-    let row = AgentDailyRow::new(ctx, figures, agent.to_owned(), date)?;
+    let row = AgentDailyRow::new(ctx, figures, agent.to_owned(), date, 0)?;
     let key = agent_day_key(date, agent);
     classic_record(
         ctx,
@@ -706,7 +795,7 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         row_version: 0,
         content_hash: 0,
     }
-    .seal()?;
+    .seal(ctx.tick)?;
     // Burn rate and projection move with the clock, not with usage: they are filled after
     // sealing, so an active block whose usage did not change is not written again.
     let row = BlockRow {
@@ -731,6 +820,7 @@ fn non_negative_whole(value: f64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::derive::{months, StoredDay};
     use crate::transform::json::parse_report;
     use serde_json::Value;
     use std::path::PathBuf;
@@ -762,11 +852,7 @@ mod tests {
     }
 
     fn ctx() -> Context {
-        Context {
-            machine_name: "laptop".into(),
-            ccusage_version: "20.0.24".into(),
-            imported_at: "2026-11-22T18:00:00Z".parse().unwrap(),
-        }
+        Context::new("laptop", "20.0.24", "2026-11-22T18:00:00Z".parse().unwrap())
     }
 
     fn tokens_of<R: UsageRecord>(records: &[Record<R>]) -> Tokens {
@@ -824,8 +910,10 @@ mod tests {
     fn monthly_session_and_project_rows_add_up_to_the_same_totals() {
         for version in VERSIONS {
             let want = truth_tokens(&truth_for(version)["totals"]);
-            let monthly = parse_report(&fixture(version, &classic(version, "monthly"))).unwrap();
-            let monthly = map_monthly(monthly.as_ref(), &ctx()).unwrap();
+            let daily = parse_report(&fixture(version, &classic(version, "daily"))).unwrap();
+            let daily = map_daily(daily.as_ref(), &ctx()).unwrap();
+            let days: Vec<StoredDay> = daily.iter().map(StoredDay::of_record).collect();
+            let monthly = months(&days, &ctx()).unwrap();
             assert_eq!(tokens_of(&monthly), want, "{version} monthly");
 
             let sessions = parse_report(&fixture(version, &classic(version, "session"))).unwrap();
@@ -921,17 +1009,88 @@ mod tests {
     fn more_usage_always_wins_and_equal_usage_takes_the_newest_import() {
         let early: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
         let late: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+        let (early, late) = (tick_of(early), tick_of(late));
         assert!(row_version(1001, early) > row_version(1000, late));
         assert!(row_version(1000, late) > row_version(1000, early));
         assert!(row_version(u64::MAX, early) > row_version(1 << 39, late));
     }
 
     #[test]
+    fn imports_in_the_same_minute_still_order_strictly() {
+        let minute = tick_of("2026-06-01T00:00:00Z".parse().unwrap());
+        let second = next_tick(minute, minute);
+        assert!(row_version(1000, second) > row_version(1000, minute));
+        assert_eq!(next_tick(minute + 5, minute), minute + 5);
+        assert_eq!(next_tick(MAX_TICK, MAX_TICK), MAX_TICK);
+    }
+
+    #[test]
+    fn a_month_is_the_sum_of_its_days_models_and_breakdowns_included() {
+        let report = parse_report(&fixture("20.0.24", "claude-daily.json")).unwrap();
+        let daily = map_daily(report.as_ref(), &ctx()).unwrap();
+        let days: Vec<StoredDay> = daily.iter().map(StoredDay::of_record).collect();
+        let months = months(&days, &ctx()).unwrap();
+        let by_month = |month: &str| -> Vec<&Record<DailyRow>> {
+            daily
+                .iter()
+                .filter(|d| d.row.date.to_string().starts_with(month))
+                .collect()
+        };
+        assert!(!months.is_empty());
+        for month in &months {
+            let days = by_month(&month.key);
+            let cost: i64 = days.iter().map(|d| d.row.total_cost).sum();
+            let tokens: u64 = days.iter().map(|d| d.row.total_tokens).sum();
+            assert_eq!(month.row.total_cost, cost);
+            assert_eq!(month.row.total_tokens, tokens);
+            let breakdown_tokens: u64 = month.breakdowns.iter().map(|b| b.total_tokens).sum();
+            assert_eq!(breakdown_tokens, tokens);
+            let breakdown_cost: i64 = month.breakdowns.iter().map(|b| b.cost).sum();
+            assert_eq!(breakdown_cost, cost);
+            assert!(month
+                .breakdowns
+                .iter()
+                .all(|b| b.parent_version == month.row.row_version && b.parent_kind == "monthly"));
+            let mut models: Vec<String> = days
+                .iter()
+                .flat_map(|d| d.row.models_used.clone())
+                .collect();
+            models.sort();
+            models.dedup();
+            assert_eq!(month.row.models_used, models);
+        }
+    }
+
+    #[test]
+    fn the_agents_of_one_day_share_one_group_and_one_day_version() {
+        let mixed = br#"{"daily":[{"period":"2026-11-20","agent":"all",
+            "agents":[{"agent":"claude","inputTokens":1,"outputTokens":2,"cacheCreationTokens":0,
+                       "cacheReadTokens":0,"totalCost":0.1},
+                      {"agent":"codex","inputTokens":3,"outputTokens":4,"cacheCreationTokens":0,
+                       "cacheReadTokens":0,"totalCost":0.2}],
+            "inputTokens":4,"outputTokens":6,"cacheCreationTokens":0,"cacheReadTokens":0,
+            "totalCost":0.3}]}"#;
+        let report = parse_report(mixed).unwrap();
+        let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
+        assert_eq!(records.len(), 2);
+        for record in &records {
+            assert_eq!(record.group.as_deref(), Some("2026-11-20"));
+            assert_eq!(record.row.day_version, row_version(10, ctx().tick));
+        }
+        // The day version is not part of a row's content: a later import with the same
+        // usage hashes the same.
+        let mut later = ctx();
+        later.tick += 1;
+        let again = map_agents_daily(report.as_ref(), &later).unwrap();
+        assert_eq!(again[0].row.content_hash, records[0].row.content_hash);
+        assert_ne!(again[0].row.day_version, records[0].row.day_version);
+    }
+
+    #[test]
     fn the_content_hash_ignores_the_import_time_but_not_the_content() {
         let report = parse_report(&fixture("20.0.24", "claude-daily.json")).unwrap();
         let first = map_daily(report.as_ref(), &ctx()).unwrap();
-        let mut later_ctx = ctx();
-        later_ctx.imported_at = "2026-11-23T18:00:00Z".parse().unwrap();
+        let later_ctx = Context::new("laptop", "20.0.24", "2026-11-23T18:00:00Z".parse().unwrap());
         let later = map_daily(report.as_ref(), &later_ctx).unwrap();
         assert_eq!(first[0].row.content_hash, later[0].row.content_hash);
         assert!(first[0].row.row_version < later[0].row.row_version);

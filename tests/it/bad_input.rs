@@ -13,14 +13,8 @@ use crate::harness::*;
 
 /// Each report of the stand-in: its file name there, the 20.0.24 fixture it prints when not
 /// broken, its name in messages and `--json`, and its table.
-const REPORTS: [(&str, &str, &str, &str); 6] = [
+const REPORTS: [(&str, &str, &str, &str); 5] = [
     ("daily", "claude-daily.json", "daily", "ccusage_usage_daily"),
-    (
-        "monthly",
-        "claude-monthly.json",
-        "monthly",
-        "ccusage_usage_monthly",
-    ),
     (
         "session",
         "claude-session.json",
@@ -69,7 +63,6 @@ fn fixture_rows(file: &str) -> usize {
     let len = |key: &str| v[key].as_array().unwrap().len();
     match file {
         "daily" | "agents" => len("daily"),
-        "monthly" => len("monthly"),
         "session" => len("sessions"),
         "blocks" => v["blocks"]
             .as_array()
@@ -280,7 +273,7 @@ fn a_report_that_fails_or_prints_no_valid_report_fails_alone_and_names_the_cause
         },
         Case {
             name: "is killed by a signal",
-            file: "monthly",
+            file: "session",
             bad: Bad::Script("kill -9 $$"),
             args: &[],
             causes: &["was killed by signal 9"],
@@ -312,8 +305,8 @@ fn a_report_that_fails_or_prints_no_valid_report_fails_alone_and_names_the_cause
         },
         Case {
             name: "wrong shape: an object where rows belong",
-            file: "monthly",
-            bad: Bad::Prints(br#"{"monthly":{"2026-11":{}},"totals":{}}"#.to_vec()),
+            file: "session",
+            bad: Bad::Prints(br#"{"sessions":{"s1":{}},"totals":{}}"#.to_vec()),
             args: &[],
             causes: &["invalid type: map, expected a sequence"],
             good_first: false,
@@ -376,8 +369,8 @@ fn a_report_that_fails_or_prints_no_valid_report_fails_alone_and_names_the_cause
         },
         Case {
             name: "a NaN cost (invalid JSON)",
-            file: "monthly",
-            bad: Bad::Prints(br#"{"monthly":[{"month":"2026-11","inputTokens":1,"outputTokens":1,"cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":NaN}]}"#.to_vec()),
+            file: "daily",
+            bad: Bad::Prints(br#"{"daily":[{"date":"2026-11-20","inputTokens":1,"outputTokens":1,"cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":NaN}]}"#.to_vec()),
             args: &[],
             causes: &["not the expected JSON", "expected value"],
             good_first: false,
@@ -555,7 +548,7 @@ fn a_missing_or_non_executable_ccusage_fails_every_report_and_says_what_to_do() 
         assert!(!run.stderr.contains("panicked"), "{all}");
         assert_eq!(run.code, 4, "{all}");
         let errors = error_lines(&run);
-        let kinds = ["daily", "monthly", "session", "blocks", "projects_daily"];
+        let kinds = ["daily", "session", "blocks", "projects_daily"];
         assert_eq!(errors.len(), kinds.len(), "{all}");
         for kind in kinds {
             let prefix = format!("ccusage-import: error: {kind} report failed: ");

@@ -140,7 +140,7 @@ impl TestEnv {
     }
 
     /// A stand-in ccusage that prints `version` for --version and the file named after the
-    /// report for each report (daily, monthly, session, blocks, instances, agents), from `dir`;
+    /// report for each report (daily, session, blocks, instances, agents), from `dir`;
     /// an executable `<report>.sh` there runs instead.
     /// Every call's arguments are appended to dir/calls.log.
     pub fn stand_in(&self, dir: &Path, version: &str) -> PathBuf {
@@ -154,7 +154,6 @@ case " $* " in
   *" --version "*) echo '{version}'; exit 0 ;;
   *" --instances "*) r=instances ;;
   *" --by-agent "*) r=agents ;;
-  *" monthly "*) r=monthly ;;
   *" session "*) r=session ;;
   *" blocks "*) r=blocks ;;
   *" daily "*) r=daily ;;
@@ -173,14 +172,7 @@ echo '[]'
 }
 
 /// The reports a stand-in answers, by the name of the file it prints.
-pub const REPORTS: [&str; 6] = [
-    "daily",
-    "monthly",
-    "session",
-    "blocks",
-    "instances",
-    "agents",
-];
+pub const REPORTS: [&str; 5] = ["daily", "session", "blocks", "instances", "agents"];
 
 /// Makes a stand-in run `body` for `report` instead of printing its file; `$D` in the body is
 /// the stand-in's directory.
@@ -477,7 +469,6 @@ pub fn fixture_stand_in(env: &TestEnv, version: &str, fixtures: &str) -> (PathBu
         }
     };
     use_fixture(&dir, fixtures, &name("daily"), "daily");
-    use_fixture(&dir, fixtures, &name("monthly"), "monthly");
     use_fixture(&dir, fixtures, &name("session"), "session");
     use_fixture(&dir, fixtures, &name("blocks"), "blocks");
     use_fixture(&dir, fixtures, &name("daily-instances"), "instances");

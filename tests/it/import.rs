@@ -34,9 +34,11 @@ fn totals_in_clickhouse_equal_ccusage_totals() {
     assert_eq!(summary["ok"], true);
     assert_eq!(summary["machine_name"], "laptop");
     assert_eq!(summary["ccusage_version"], "20.0.24");
-    for report in ["daily", "monthly", "session", "blocks", "projects_daily"] {
+    for report in ["daily", "session", "blocks", "projects_daily"] {
         assert_eq!(summary["reports"][report]["status"], "ok", "{report}");
     }
+    // The monthly table is summed from the days; ccusage's monthly report is not run.
+    assert!(summary["reports"].get("monthly").is_none());
     let daily_rows = summary["reports"]["daily"]["rows"].as_u64().unwrap();
     assert_eq!(summary["tables"]["ccusage_usage_daily"], daily_rows);
     let stored = env.sql("SELECT count() FROM ccusage_usage_daily FINAL");
@@ -117,7 +119,7 @@ fn two_machines_add_up_and_neither_disturbs_the_other() {
 
 /// Deletes session files whose last change is older than `cutoff`, the way Claude Code's
 /// cleanup does; returns how many it deleted.
-fn delete_logs_older_than(claude: &Path, cutoff: std::time::SystemTime) -> usize {
+pub fn delete_logs_older_than(claude: &Path, cutoff: std::time::SystemTime) -> usize {
     let mut deleted = 0;
     let mut stack = vec![claude.join("projects")];
     while let Some(dir) = stack.pop() {
@@ -449,7 +451,7 @@ fn a_machine_without_usage_imports_nothing_and_succeeds() {
         assert_eq!(outcome["status"], "ok", "{report}: {outcome}");
         assert_eq!(outcome["rows"], 0, "{report}");
     }
-    assert_eq!(summary["reports"].as_object().unwrap().len(), 6);
+    assert_eq!(summary["reports"].as_object().unwrap().len(), 5);
     assert_eq!(
         env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
         "0"

@@ -2,10 +2,12 @@
 //! stand-in ccusage for what cannot be produced for real. Each test has its own database.
 
 mod bad_input;
+mod config;
 mod faults;
 mod harness;
 mod import;
 mod queries;
 mod report;
 mod secrets;
+mod sequences;
 mod versions;

@@ -2,7 +2,6 @@
 //! the test server through `ccusage-import query`, and the key answers equal ccusage's totals.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -31,12 +30,12 @@ const DESKTOP: &[&str] = &[
     "9",
 ];
 
-/// The names in sql/queries.sql, read the way src/sqlfile.rs reads them.
+/// The names in sql/queries.sql, read by the importer's own parser.
 fn query_names() -> Vec<String> {
-    let text = std::fs::read_to_string(Path::new(ROOT).join("sql/queries.sql")).unwrap();
-    text.lines()
-        .filter_map(|line| line.trim().strip_prefix("-- name:"))
-        .map(|name| name.trim().to_owned())
+    use ccusage_import::sqlfile;
+    sqlfile::parse_named(sqlfile::QUERIES)
+        .into_iter()
+        .map(|query| query.name.to_owned())
         .collect()
 }
 

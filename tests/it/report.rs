@@ -44,8 +44,8 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
     let env = TestEnv::new("report_plain");
     let claude = env.generate_logs("claude", SMALL);
     let days = usage_days(&claude);
-    // --color always asks for colour, but neither stdout nor stderr is a terminal here: the
-    // summary stays plain and indicatif draws nothing.
+    // Neither stdout nor stderr is a terminal here: indicatif draws nothing, and the summary
+    // is plain unless `--color always` asked for colour anyway (`| less -R`).
     for color in ["auto", "never", "always"] {
         let run = env
             .importer(&format!("cron-{color}"))
@@ -54,9 +54,10 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
             .arg(color)
             .run();
         assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-        assert!(
-            !run.stdout.contains('\x1b'),
-            "escape code in stdout: {:?}",
+        assert_eq!(
+            run.stdout.contains('\x1b'),
+            color == "always",
+            "--color {color}: escape codes in stdout: {:?}",
             run.stdout
         );
         assert!(
@@ -142,6 +143,36 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
     assert!(value(out, "ccusage_usage_daily")
         .unwrap()
         .starts_with("0 written"));
+}
+
+/// `ccusage-import --color always | less -R`: the summary keeps its colours in a pipe, while
+/// stderr (a pipe too) gets no spinners; NO_COLOR does not override the explicit choice.
+#[test]
+fn color_always_keeps_colour_when_stdout_is_a_pipe() {
+    let env = TestEnv::new("report_always");
+    let claude = env.generate_logs("claude", SMALL);
+    for (machine, how) in [("flag-box", "flag"), ("env-box", "env")] {
+        let importer = env.importer(machine).logs(&claude).env("NO_COLOR", "1");
+        let importer = match how {
+            "flag" => importer.arg("--color").arg("always"),
+            _ => importer.env("CCUSAGE_IMPORT_COLOR", "always"),
+        };
+        let run = importer.run();
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("\x1b["),
+            "{how}: no colour in stdout: {:?}",
+            run.stdout
+        );
+        assert!(
+            strip_escapes(&run.stdout)
+                .starts_with(&format!("ccusage-import: machine {machine}, run at ")),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stderr.is_empty(), "{how}: stderr: {:?}", run.stderr);
+        assert!(!run.stdout.contains(SPINNER), "{}", run.stdout);
+    }
 }
 
 #[test]
@@ -344,10 +375,9 @@ fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
     };
     assert!(line("✓ ClickHouse").contains(&env.database), "{plain}");
     let counter = line("✓ ccusage");
-    assert!(counter.contains("6/6 reports"), "{counter}");
+    assert!(counter.contains("5/5 reports"), "{counter}");
     for report in [
         "daily",
-        "monthly",
         "session",
         "blocks",
         "projects_daily",

@@ -52,7 +52,7 @@ fn the_password_is_in_no_output_stored_row_or_child_environment() {
     script_report(&dir, "daily", "env > \"$D/env.txt\"\ncat \"$D/daily.json\"");
     script_report(
         &dir,
-        "monthly",
+        "blocks",
         &format!("echo 'login as {USER}:{PASSWORD} refused' >&2\nexit 1"),
     );
     let env_file = env.path(".env");
@@ -80,7 +80,7 @@ fn the_password_is_in_no_output_stored_row_or_child_environment() {
             .run();
         assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
         assert!(
-            run.stderr.contains("monthly report failed"),
+            run.stderr.contains("blocks report failed"),
             "{}",
             run.stderr
         );

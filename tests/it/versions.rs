@@ -120,16 +120,16 @@ fn a_newer_major_warns_once_and_uses_the_newest_command_set() {
     assert!(calls.contains("claude daily --instances"));
 
     // If its output no longer parses, the report fails and the message names the version.
-    std::fs::write(dir.join("monthly.json"), r#"{"months":[]}"#).unwrap();
+    std::fs::write(dir.join("session.json"), r#"{"session":[]}"#).unwrap();
     let run = env.importer("laptop").arg("--ccusage-bin").arg(&bin).run();
     assert_eq!(run.code, 4);
     let line = run
         .stderr
         .lines()
-        .find(|l| l.contains("monthly report failed"))
+        .find(|l| l.contains("session report failed"))
         .unwrap();
     assert!(line.contains("ccusage 21.1.0"), "{line}");
-    assert!(line.contains("missing field `monthly`"), "{line}");
+    assert!(line.contains("missing field `sessions`"), "{line}");
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn overlapping(env: &TestEnv, jobs: Option<&str>) -> bool {
     }
     importer.import_ok();
     let order = std::fs::read_to_string(dir.join("order.log")).unwrap();
-    assert_eq!(order.lines().count(), 12);
+    assert_eq!(order.lines().count(), 10);
     order
         .lines()
         .collect::<Vec<_>>()

@@ -194,6 +194,16 @@ fn is_own_setting(name: &str) -> bool {
     name.starts_with("CH_") || name.starts_with("CCUSAGE_IMPORT_") || OWN.contains(&name)
 }
 
+/// The child's environment is ours minus our own settings (the `.env` file's included, since
+/// it was loaded into ours).
+fn without_own_settings(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_own_setting) {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// What a report wrote, read while it runs.
 #[derive(Default)]
 struct Captured {
@@ -215,11 +225,7 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
         cause,
     };
     let mut command = launcher.command(args);
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(is_own_setting) {
-            command.env_remove(name);
-        }
-    }
+    without_own_settings(&mut command);
     command
         .env("TZ", "UTC")
         .stdin(Stdio::null())
@@ -242,54 +248,8 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
         })
     })?;
     let group = GroupKiller(child.id());
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-
     let mut captured = Captured::default();
-    let work = async {
-        let Captured {
-            stdout: out_buf,
-            stderr: err_buf,
-            stderr_total,
-            overflow,
-        } = &mut captured;
-        let reading = async {
-            let (out, err) = tokio::join!(
-                async {
-                    let within = read_limited(stdout, out_buf, limits.max_output).await;
-                    if matches!(within, Ok(false)) {
-                        // Over the limit: kill now, or a report that keeps running (or a
-                        // grandchild holding stderr) would only end at the timeout.
-                        *overflow = true;
-                        group.kill();
-                    }
-                    within
-                },
-                read_tail(stderr, err_buf, stderr_total)
-            );
-            out.map(|_| ()).and(err)
-        };
-        tokio::pin!(reading);
-        let (read, status) = tokio::select! {
-            read = &mut reading => (Some(read), child.wait().await),
-            status = child.wait() => (None, status),
-        };
-        let read = match read {
-            Some(read) => read,
-            // The report exited with its pipes still open: give them a moment, then end what
-            // it left behind in its group and take what was written.
-            None => match tokio::time::timeout(PIPE_GRACE, &mut reading).await {
-                Ok(read) => read,
-                Err(_) => {
-                    group.kill();
-                    tokio::time::timeout(PIPE_GRACE, &mut reading)
-                        .await
-                        .unwrap_or(Ok(()))
-                }
-            },
-        };
-        (read, status)
-    };
+    let work = collect(&mut child, &group, limits.max_output, &mut captured);
     let (read, status) = match tokio::time::timeout(limits.timeout, work).await {
         Ok(done) => done,
         Err(_) => {
@@ -327,6 +287,63 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
     Ok(Output {
         stdout: captured.stdout,
     })
+}
+
+/// Reads both pipes to the end while waiting for the report, and returns how reading went and
+/// how the report exited. A report is judged by its own exit: when it ends with its pipes
+/// still held (by a grandchild), they get [`PIPE_GRACE`], then its group is killed and what
+/// was written is taken.
+async fn collect(
+    child: &mut tokio::process::Child,
+    group: &GroupKiller,
+    max_output: u64,
+    captured: &mut Captured,
+) -> (
+    std::io::Result<()>,
+    std::io::Result<std::process::ExitStatus>,
+) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let Captured {
+        stdout: out_buf,
+        stderr: err_buf,
+        stderr_total,
+        overflow,
+    } = captured;
+    let reading = async {
+        let (out, err) = tokio::join!(
+            async {
+                let within = read_limited(stdout, out_buf, max_output).await;
+                if matches!(within, Ok(false)) {
+                    // Over the limit: kill now, or a report that keeps running (or a
+                    // grandchild holding stderr) would only end at the timeout.
+                    *overflow = true;
+                    group.kill();
+                }
+                within
+            },
+            read_tail(stderr, err_buf, stderr_total)
+        );
+        out.map(|_| ()).and(err)
+    };
+    tokio::pin!(reading);
+    let (read, status) = tokio::select! {
+        read = &mut reading => (Some(read), child.wait().await),
+        status = child.wait() => (None, status),
+    };
+    let read = match read {
+        Some(read) => read,
+        None => match tokio::time::timeout(PIPE_GRACE, &mut reading).await {
+            Ok(read) => read,
+            Err(_) => {
+                group.kill();
+                tokio::time::timeout(PIPE_GRACE, &mut reading)
+                    .await
+                    .unwrap_or(Ok(()))
+            }
+        },
+    };
+    (read, status)
 }
 
 /// The part of a failed report's output that names the cause: stderr, or stdout when stderr

@@ -222,13 +222,19 @@ impl Config {
         check_machine_name(&machine_name)?;
         check_database_name(&cli.ch_database)?;
         // An empty setting (`CH_URL=` in a .env) means "not set".
-        let url = match cli.ch_url.filter(|url| !url.trim().is_empty()) {
-            Some(url) => url,
+        let (url, alternates) = match cli.ch_url.filter(|url| !url.trim().is_empty()) {
+            Some(url) => (url, Vec::new()),
             None => {
                 let scheme = if cli.ch_secure { "https" } else { "http" };
-                let (host, port) = parse_host(&cli.ch_host, cli.ch_port)?;
-                let port = port.unwrap_or(if cli.ch_secure { 8443 } else { 8123 });
-                format!("{scheme}://{host}:{port}")
+                let default_port = if cli.ch_secure { 8443 } else { 8123 };
+                let mut urls =
+                    parse_hosts(&cli.ch_host, cli.ch_port)?
+                        .into_iter()
+                        .map(|(host, port)| {
+                            format!("{scheme}://{host}:{}", port.unwrap_or(default_port))
+                        });
+                let first = urls.next().expect("parse_hosts returns at least one host");
+                (first, urls.collect())
             }
         };
         check_url(&url)?;
@@ -248,6 +254,7 @@ impl Config {
             hostname: hostname.unwrap_or_default(),
             clickhouse: ClickHouse {
                 url,
+                alternates,
                 user: cli.ch_user,
                 password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
@@ -330,12 +337,20 @@ fn check_database_name(name: &str) -> Result<()> {
 
 const SYSTEM_DATABASES: [&str; 3] = ["system", "information_schema", "INFORMATION_SCHEMA"];
 
-/// `CH_HOST` is a host name or address, optionally with `:port` (then `CH_PORT` must not say
-/// otherwise). A scheme or a path there would be glued into a URL nobody meant.
+/// `CH_HOST` is a host, `host:port`, or a comma-separated list of them (tried in order).
+fn parse_hosts(hosts: &str, port: Option<u16>) -> Result<Vec<(String, Option<u16>)>> {
+    hosts
+        .split(',')
+        .map(|host| parse_host(host, port))
+        .collect()
+}
+
+/// One host name or address, optionally with `:port` (then `CH_PORT` must not say otherwise).
+/// A scheme or a path there would be glued into a URL nobody meant.
 fn parse_host(host: &str, port: Option<u16>) -> Result<(String, Option<u16>)> {
     let host = host.trim();
-    let how = "write CH_HOST as a host (db.example.com) or host:port (db.example.com:8123), \
-               or give the whole URL as CH_URL";
+    let how = "write CH_HOST as a host (db.example.com), host:port (db.example.com:8123) or \
+               a comma-separated list of them, or give the whole URL as CH_URL";
     if host.contains("://") || host.contains('/') {
         let shown = crate::log::printable(host);
         bail!("CH_HOST {shown:?} holds a scheme or a path: {how}");
@@ -457,6 +472,13 @@ mod tests {
         assert_eq!(url(&["--ch-host", "::1"]).unwrap(), "http://[::1]:8123");
         assert_eq!(url(&["--ch-host", "[::1]:99"]).unwrap(), "http://[::1]:99");
         assert!(url(&["--ch-host", "db:9123", "--ch-port", "9123"]).is_ok());
+        let cfg = config(&["--ch-host", "a, b:9000,[::1]"]).unwrap();
+        assert_eq!(cfg.clickhouse.url, "http://a:8123");
+        assert_eq!(
+            cfg.clickhouse.alternates,
+            ["http://b:9000", "http://[::1]:8123"]
+        );
+        assert!(config(&["--ch-host", "a,,b"]).is_err());
         for bad in ["http://db", "db/ccusage", "db:x", "db:1", "a b"] {
             let args = ["--ch-host", bad, "--ch-port", "2"];
             assert!(url(&args).is_err(), "{bad}");

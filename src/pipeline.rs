@@ -191,6 +191,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
             Ok(connected) => {
                 reporter.connect_finished(Ok(&connected.server_version));
                 run.server_version = Some(connected.server_version.clone());
+                // The server that answered, when CH_HOST lists several.
+                run.clickhouse_url = connected.url.clone();
                 sink = Some(connected);
             }
             Err(e) => {

@@ -122,29 +122,54 @@ struct Stored {
 impl Sink {
     /// Connects and asks the server's version. The database may not exist yet.
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
-        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
-        // columns either way, and --verify checks every column's type against the schema.
-        let client = Client::with_http_client(http::client())
-            .with_url(&cfg.url)
-            .with_user(&cfg.user)
-            .with_password(cfg.password.expose())
-            .with_validation(false)
-            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
-        let mut sink = Sink {
-            client,
-            url: cfg.url.clone(),
-            database: cfg.database.clone(),
-            server_version: String::new(),
-            timeout: cfg.timeout,
-            retry: cfg.retry,
-        };
         let version_sql = sqlfile::import("server_version");
+        // A CH_HOST list: each server before the last is asked once and passed over only when
+        // it cannot be reached right now; the last one gets the retries.
+        let (last, earlier) = match cfg.alternates.split_last() {
+            Some((last, between)) => (last, std::iter::once(&cfg.url).chain(between).collect()),
+            None => (&cfg.url, Vec::new()),
+        };
+        for url in earlier {
+            let mut sink = Sink::new(cfg, url);
+            let asked = sink.client.query(&version_sql).fetch_one::<String>();
+            match sink.bounded(asked).await {
+                Ok(version) => {
+                    sink.server_version = version;
+                    return Ok(sink);
+                }
+                Err(e) if retry::is_transient(&e) => {
+                    verbose!("{url} cannot be reached ({e}); trying the next host");
+                }
+                Err(e) => return Err(describe(e, url)),
+            }
+        }
+        let mut sink = Sink::new(cfg, last);
         sink.server_version = sink
             .request("ask the server version", || {
                 sink.client.query(&version_sql).fetch_one::<String>()
             })
             .await?;
         Ok(sink)
+    }
+
+    /// A client for the server at `url`; the database may not exist yet.
+    fn new(cfg: &ClickHouse, url: &str) -> Sink {
+        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
+        // columns either way, and --verify checks every column's type against the schema.
+        let client = Client::with_http_client(http::client())
+            .with_url(url)
+            .with_user(&cfg.user)
+            .with_password(cfg.password.expose())
+            .with_validation(false)
+            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+        Sink {
+            client,
+            url: url.to_owned(),
+            database: cfg.database.clone(),
+            server_version: String::new(),
+            timeout: cfg.timeout,
+            retry: cfg.retry,
+        }
     }
 
     /// Applies `sql/schema.sql`: creates the database, then every table and view in it.

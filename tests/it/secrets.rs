@@ -819,3 +819,35 @@ fn query_current_block_without_an_open_block_says_there_is_none() {
         run.stderr
     );
 }
+
+#[test]
+fn a_ch_host_list_is_tried_in_order_until_a_server_answers() {
+    let env = TestEnv::new("hostlist");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let live = server_url().trim_start_matches("http://").to_owned();
+    let dead = format!("127.0.0.1:{}", free_port());
+    let mut importer = env
+        .importer("laptop")
+        .env("CH_HOST", format!("{dead}, {live}"))
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--color")
+        .arg("never")
+        .arg("--verbose");
+    importer.command.env_remove("CH_URL");
+    let run = importer.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("http://{dead} cannot be reached")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!("at http://{live}")),
+        "{}",
+        run.stdout
+    );
+    let days = env.sql("SELECT count() FROM ccusage_usage_daily FINAL");
+    assert_ne!(days.trim(), "0");
+}

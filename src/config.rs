@@ -356,9 +356,15 @@ fn parse_host(host: &str, port: Option<u16>) -> Result<(String, Option<u16>)> {
         bail!("CH_HOST {shown:?} holds a scheme or a path: {how}");
     }
     let bare_ipv6 = host.matches(':').count() > 1 && !host.starts_with('[');
-    let (name, port_text) = match host.rsplit_once(':') {
-        Some((name, p)) if !bare_ipv6 => (name, Some(p)),
-        _ => (host, None),
+    // `[v6]` and `[v6]:port` keep their colons inside the brackets.
+    let split_at = match host.rfind(']') {
+        Some(end) => host[end..].find(':').map(|i| end + i),
+        None if bare_ipv6 => None,
+        None => host.rfind(':'),
+    };
+    let (name, port_text) = match split_at {
+        Some(i) => (&host[..i], Some(&host[i + 1..])),
+        None => (host, None),
     };
     let name_ok = !name.is_empty()
         && if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {

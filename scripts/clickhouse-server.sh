@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Manage a private ClickHouse server on loopback, for tests, benchmarks and newcomers.
 #
-#   scripts/clickhouse-server.sh start  [--dir DIR] [--http-port N] [--tcp-port N]
+#   scripts/clickhouse-server.sh start  [--dir DIR] [--http-port N] [--tcp-port N] [--timezone TZ]
 #   scripts/clickhouse-server.sh stop   [--dir DIR]
 #   scripts/clickhouse-server.sh status [--dir DIR]
 #
@@ -17,6 +17,10 @@
 #   default         no password, full rights (what a newcomer's .env uses)
 #   ccusage_writer  password writer-secret-pw, full rights          (tests)
 #   ccusage_reader  password reader-secret-pw, readonly profile     (tests)
+#   ccusage_noddl   password noddl-secret-pw, may read and write but not run DDL (allow_ddl=0)
+#
+# `--timezone TZ` (default UTC) sets the server's time zone, to test that "today" stays the
+# UTC day whatever the server's zone.
 #
 # `start` installs clickhouse-server with apt when it is missing, is a no-op when the server
 # (or any ClickHouse) already answers on the HTTP port, and prints the URL as its last line.
@@ -35,7 +39,7 @@ say() { echo "$PROG: $*" >&2; }
 
 usage() {
     cat <<'EOF'
-usage: scripts/clickhouse-server.sh start  [--dir DIR] [--http-port N] [--tcp-port N]
+usage: scripts/clickhouse-server.sh start  [--dir DIR] [--http-port N] [--tcp-port N] [--timezone TZ]
        scripts/clickhouse-server.sh stop   [--dir DIR]
        scripts/clickhouse-server.sh status [--dir DIR]
 
@@ -60,6 +64,7 @@ esac
 dir="${XDG_STATE_HOME:-$HOME/.local/state}/ccusage-import/clickhouse"
 http_port=8123
 tcp_port=9000
+timezone=UTC
 while [[ $# -gt 0 ]]; do
     case $1 in
         --dir) [[ $# -ge 2 ]] || die "--dir needs a value"; dir=$2; shift 2 ;;
@@ -68,6 +73,8 @@ while [[ $# -gt 0 ]]; do
         --http-port=*) http_port=${1#*=}; shift ;;
         --tcp-port) [[ $# -ge 2 ]] || die "--tcp-port needs a value"; tcp_port=$2; shift 2 ;;
         --tcp-port=*) tcp_port=${1#*=}; shift ;;
+        --timezone) [[ $# -ge 2 ]] || die "--timezone needs a value"; timezone=$2; shift 2 ;;
+        --timezone=*) timezone=${1#*=}; shift ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -78,6 +85,7 @@ for p in "$http_port" "$tcp_port"; do
         die "invalid port '$p' (expected 0-65535)"
     fi
 done
+[[ $timezone =~ ^[A-Za-z0-9_/+-]+$ ]] || die "invalid --timezone '$timezone' (expected a zone name such as Asia/Kolkata)"
 # The paths go into XML verbatim; refuse the few characters that would need escaping.
 [[ $dir != *[\<\>\&\"\']* ]] || die "--dir must not contain < > & or quotes: $dir"
 
@@ -194,7 +202,7 @@ write_config() {
   <users_config>users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
-  <timezone>UTC</timezone>
+  <timezone>$timezone</timezone>
   <mark_cache_size>536870912</mark_cache_size>
   <uncompressed_cache_size>536870912</uncompressed_cache_size>
 </yandex>
@@ -209,6 +217,7 @@ EOF
   <profiles>
     <default></default>
     <readonly><readonly>1</readonly></readonly>
+    <noddl><allow_ddl>0</allow_ddl></noddl>
   </profiles>
   <users>
     <default>
@@ -229,6 +238,12 @@ EOF
       <profile>readonly</profile>
       <quota>default</quota>
     </ccusage_reader>
+    <ccusage_noddl>
+      <password>noddl-secret-pw</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>noddl</profile>
+      <quota>default</quota>
+    </ccusage_noddl>
   </users>
   <quotas><default></default></quotas>
 </yandex>

@@ -3,13 +3,13 @@
 #
 #   scripts/install.sh [ccusage-import arguments...]
 #
-# 1. installs what is missing (scripts/ensure-deps.sh; the ClickHouse packages only when the
-#    database is local: CH_HOST unset or a loopback name, in the environment or in .env),
+# 1. installs what is missing to build and run (scripts/ensure-deps.sh --no-clickhouse),
 # 2. builds the release binary,
 # 3. creates .env from .env.example when there is no .env yet,
-# 4. when the database is local and nothing answers on its port (CH_PORT, default 8123), starts
-#    a ClickHouse in the background with scripts/clickhouse-server.sh (it keeps running after
-#    this script; `scripts/clickhouse-server.sh stop` stops it),
+# 4. asks the binary where its ClickHouse is (`ccusage-import config`, with the arguments given
+#    here); when that is this machine and nothing answers there, installs the ClickHouse
+#    packages and starts a server in the background with scripts/clickhouse-server.sh (it
+#    keeps running after this script; `scripts/clickhouse-server.sh stop` stops it),
 # 5. runs target/release/ccusage-import with the arguments given here, and exits with its code.
 #
 # Safe to re-run: each step does nothing when its work is already done.
@@ -23,7 +23,7 @@ header() { step_no=$((step_no + 1)); printf '\n==> [%d/5] %s\n' "$step_no" "$*";
 
 case ${1:-} in
     -h | --help)
-        sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+        sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
         exit 0
         ;;
 esac
@@ -37,30 +37,10 @@ for d in "$HOME/.local/bin" "$HOME/.cargo/bin"; do
 done
 export PATH
 
-# The value ccusage-import will see for a setting: the environment wins over .env (the binary does
-# not override), as in the binary itself. Prints nothing when the setting is unset in both.
-setting() {
-    local name=$1 line value
-    if [[ -n ${!name+x} ]]; then
-        printf '%s' "${!name}"
-        return 0
-    fi
-    [[ -f .env ]] || return 0
-    line=$(grep -E "^[[:space:]]*(export[[:space:]]+)?${name}[[:space:]]*=" .env | tail -n1) || return 0
-    value=${line#*=}
-    value="${value#"${value%%[![:space:]]*}"}" # trim leading blanks
-    case $value in
-        \"*) value=${value#\"}; value=${value%%\"*} ;;
-        \'*) value=${value#\'}; value=${value%%\'*} ;;
-        *) value=${value%%[[:space:]]#*}; value="${value%"${value##*[![:space:]]}"}" ;; # drop " # comment", trailing blanks
-    esac
-    printf '%s' "$value"
-}
-
-# True when CH_HOST names this machine (or is unset): then we may install and start ClickHouse.
+# True when the URL's host is this machine: then we may install and start ClickHouse.
 host_is_local() {
     local host=$1
-    host=${host#*://}   # tolerate a URL: http://localhost:8123/
+    host=${host#*://}   # http://localhost:8123/
     host=${host%%/*}
     case $host in
         \[*\]*) host=${host%%]*}; host=${host#[} ;; # [::1]:8123
@@ -76,12 +56,8 @@ host_is_local() {
 # ---- 1. dependencies -------------------------------------------------------------------------
 
 header "dependencies"
-if host_is_local "$(setting CH_HOST)"; then
-    bash scripts/ensure-deps.sh
-else
-    echo "CH_HOST is $(setting CH_HOST): not installing a local ClickHouse"
-    bash scripts/ensure-deps.sh --no-clickhouse
-fi
+# The ClickHouse packages wait for step 4: only the binary knows where the database is.
+bash scripts/ensure-deps.sh --no-clickhouse
 
 # ---- 2. build --------------------------------------------------------------------------------
 
@@ -104,16 +80,21 @@ fi
 # ---- 4. local ClickHouse ---------------------------------------------------------------------
 
 header "ClickHouse"
-ch_host=$(setting CH_HOST)
-ch_port=$(setting CH_PORT)
-ch_port=${ch_port:-8123}
-if ! host_is_local "$ch_host"; then
-    echo "using the ClickHouse at $ch_host (CH_HOST)"
+# The binary resolves the settings (flags, environment, .env, defaults) exactly as the import
+# below will; reading .env here would be a second copy that can disagree with it.
+ch_url=$(target/release/ccusage-import "$@" config --get CH_URL) ||
+    die "ccusage-import could not resolve its settings (see above); fix them and run again"
+ch_port=${ch_url#*://}
+ch_port=${ch_port%%/*}
+ch_port=${ch_port##*:}
+if ! host_is_local "$ch_url"; then
+    echo "using the ClickHouse at $ch_url (ccusage-import config shows where that comes from)"
 elif curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$ch_port/ping"; then
     # Any HTTP answer will do: it may be the user's own server, with its own passwords.
     echo "a server already answers on 127.0.0.1:$ch_port: using it"
 else
-    [[ $ch_port =~ ^[0-9]+$ ]] || die "CH_PORT must be a port number, got '$ch_port'"
+    [[ $ch_port =~ ^[0-9]+$ ]] || die "the ClickHouse URL $ch_url names no port: set CH_PORT or a port in CH_URL"
+    bash scripts/ensure-deps.sh
     # The importer speaks HTTP only; the native port (9000) just needs to be free, any will do.
     tcp_port=9000
     if timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9000' 2>/dev/null; then tcp_port=0; fi

@@ -192,61 +192,23 @@ check_path_chars() {
     esac
 }
 
-# env_setting FILE KEY: the value of KEY in a .env file as the importer (src/envfile.rs) reads it: the
-# first definition wins, 'single' quotes are literal, "double" quotes take backslash escapes,
-# unquoted values end at " #". Prints nothing when KEY is not set there.
-env_setting() {
-    awk -v key="$2" '
-        done { next }
-        {
-            line = $0
-            sub(/\r$/, "", line)
-            sub(/^[ \t]+/, "", line)
-            sub(/^export[ \t]+/, "", line)
-            eq = index(line, "=")
-            if (eq == 0) next
-            k = substr(line, 1, eq - 1)
-            sub(/[ \t]+$/, "", k)
-            if (k != key) next
-            v = substr(line, eq + 1)
-            sub(/^[ \t]+/, "", v)
-            c = substr(v, 1, 1)
-            if (c == "\047") {
-                v = substr(v, 2)
-                i = index(v, "\047")
-                if (i) v = substr(v, 1, i - 1)
-            } else if (c == "\"") {
-                out = ""
-                n = length(v)
-                for (i = 2; i <= n; i++) {
-                    ch = substr(v, i, 1)
-                    if (ch == "\\" && i < n) {
-                        i++
-                        ch = substr(v, i, 1)
-                        if (ch == "n") ch = "\n"
-                        else if (ch == "t") ch = "\t"
-                    } else if (ch == "\"") {
-                        break
-                    }
-                    out = out ch
-                }
-                v = out
-            } else {
-                sub(/[ \t]+#.*$/, "", v)
-                sub(/[ \t]+$/, "", v)
-            }
-            print v
-            done = 1
-        }' "$1"
+# ask ENV_FILE ARGS...: runs the importer ($bin) with ARGS as the job will see its settings:
+# ENV_FILE and no other environment. The importer reads the file itself, so nothing here can
+# read it differently (a name set twice, quotes, comments): `ccusage-import config --get NAME`
+# prints a setting, `--source NAME` where it came from (file or default, here).
+ask() {
+    _ask_env=$1
+    shift
+    (cd "$HOME" && exec env -i HOME="$HOME" PATH=/usr/bin:/bin "$bin" --env-file "$_ask_env" "$@")
 }
+
+# error_of FILE: the first `ccusage-import: error:` message in FILE (warnings may come first).
+error_of() { sed -n 's/^ccusage-import: error: //p' "$1" | head -n 1; }
 
 # machine_name ENV_FILE: the name the importer tags rows with when cron runs it.
 machine_name() {
-    _name=$(env_setting "$1" MACHINE_NAME)
-    if [ -z "$_name" ]; then
-        _name=$(uname -n | tr '[:upper:]' '[:lower:]')
-    fi
-    printf '%s\n' "$_name"
+    ask "$1" config --get MACHINE_NAME 2>"$tmp/config.err" ||
+        die "$bin cannot read the settings in $1: $(error_of "$tmp/config.err")"
 }
 
 # A stable number from the machine name: the same on every run, different across a fleet.
@@ -448,7 +410,7 @@ compute_path() {
         esac
         case ":$job_path:" in *":$_d:"*) ;; *) job_path=${job_path:+$job_path:}$_d ;; esac
     done
-    if [ -z "$job_path" ] && [ -z "$(env_setting "$env_file" CCUSAGE_BIN)" ]; then
+    if [ -z "$job_path" ] && [ -z "$(ask "$env_file" config --get CCUSAGE_BIN 2>/dev/null)" ]; then
         warn "neither ccusage nor npx is on PATH (and CCUSAGE_BIN is not set in $env_file)"
     fi
     for _d in /usr/local/bin /usr/bin /bin; do
@@ -541,7 +503,7 @@ shell_only_settings() {
         CCUSAGE_BIN CLAUDE_CONFIG_DIR CCUSAGE_TIMEOUT CH_TIMEOUT; do
         eval "_set=\${$_k+x}"
         [ -n "$_set" ] || continue
-        if ! grep -Eq "^[[:space:]]*(export[[:space:]]+)?${_k}[[:space:]]*=" "$env_file"; then
+        if [ "$(ask "$env_file" config --source "$_k" 2>/dev/null)" != file ]; then
             warn "$_k is set in your shell but not in $env_file: the job will not see it"
         fi
     done
@@ -565,7 +527,7 @@ cmd_install() {
     name=
     compute_schedule
     resolve_bin_and_env
-    name=$(machine_name "$env_file")
+    name=$(machine_name "$env_file") || exit 1
     compute_schedule
     compute_path
 
@@ -681,75 +643,103 @@ cmd_uninstall() {
 
 # ---- status ----------------------------------------------------------------------------------
 
-# A value for a double-quoted string of curl's config file.
-curl_quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
+# last_ledger_row: of `ccusage-import query import_history --format csv` on stdin (newest
+# first), the newest run that was not a dry run, as "started_at TAB exit_code TAB duration_ms
+# TAB rows_written TAB rows_unchanged TAB error". A quoted field may hold commas, "" and line
+# breaks; only the last one, error_start, can.
+last_ledger_row() {
+    awk '
+        {
+            record = (pending == "") ? $0 : pending "\n" $0
+            probe = record
+            if (gsub(/"/, "", probe) % 2) { pending = record; next }
+            pending = ""
+            if (++records == 1) next # the header
+            rest = record
+            for (i = 1; i <= 12; i++) {
+                comma = index(rest, ",")
+                field[i] = substr(rest, 1, comma - 1)
+                gsub(/^"|"$/, "", field[i])
+                rest = substr(rest, comma + 1)
+            }
+            if (field[4] != "0") next # dry_run
+            if (substr(rest, 1, 1) == "\"") {
+                rest = substr(rest, 2, length(rest) - 2)
+                gsub(/""/, "\"", rest)
+            }
+            gsub(/[\t\n\r]/, " ", rest)
+            printf "%s\t%s\t%s\t%s\t%s\t%s\n", field[1], field[3], field[5], field[6], field[7], rest
+            exit
+        }'
+}
 
-# last_run ENV_FILE: the newest row of this machine in the ccusage_import_runs ledger.
+# ago SECONDS: "42 s ago", "5 min ago", "3 h ago", "2 days ago".
+ago() {
+    if [ "$1" -lt 120 ]; then echo "$1 s ago"
+    elif [ "$1" -lt 7200 ]; then echo "$(($1 / 60)) min ago"
+    elif [ "$1" -lt 172800 ]; then echo "$(($1 / 3600)) h ago"
+    else echo "$(($1 / 86400)) days ago"
+    fi
+}
+
+# last_run ENV_FILE: the newest row of this machine in the ccusage_import_runs ledger, read by
+# the importer itself (`query import_history`) with the job's settings.
 last_run() {
     _env=$1
-    command -v curl >/dev/null 2>&1 || { echo "  (curl is not installed: cannot read the ledger)"; return 0; }
-    _url=$(env_setting "$_env" CH_URL)
-    if [ -z "$_url" ]; then
-        _host=$(env_setting "$_env" CH_HOST)
-        _port=$(env_setting "$_env" CH_PORT)
-        _scheme=http
-        case $(env_setting "$_env" CH_SECURE | tr '[:upper:]' '[:lower:]') in
-            y | yes | t | true | on | 1) _scheme=https ;;
-        esac
-        if [ -z "$_port" ]; then
-            if [ "$_scheme" = https ]; then _port=8443; else _port=8123; fi
-        fi
-        _url="$_scheme://${_host:-localhost}:$_port"
+    if [ ! -x "$bin" ]; then
+        echo "last run: unknown (no importer to read the ledger with: $bin)"
+        return 0
     fi
-    _user=$(env_setting "$_env" CH_USER)
-    _db=$(env_setting "$_env" CH_DATABASE)
-    _db=${_db:-ccusage}
-    case $_db in
-        [A-Za-z_]*) case $_db in *[!A-Za-z0-9_]*) echo "  (CH_DATABASE '$_db' is not a plain name)"; return 0 ;; esac ;;
-        *) echo "  (CH_DATABASE '$_db' is not a plain name)"; return 0 ;;
-    esac
-    _name=$(machine_name "$_env")
-    # A string literal: backslashes and single quotes escaped (18.16 has no query parameters).
-    _lit=$(printf '%s' "$_name" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")
-    _q="SELECT started_at, toUInt32(now()) - toUInt32(started_at), exit_code, duration_ms,
-rows_written, rows_unchanged, error FROM $_db.ccusage_import_runs
-WHERE machine_name = '$_lit' AND dry_run = 0 ORDER BY started_at DESC LIMIT 1 FORMAT TabSeparated"
-    # The user and password go through curl's config on stdin: never on a command line.
-    _pw=$(env_setting "$_env" CH_PASSWORD)
-    _code=0
-    {
-        printf 'header = "X-ClickHouse-User: %s"\n' "$(curl_quote "${_user:-default}")"
-        [ -z "$_pw" ] || printf 'header = "X-ClickHouse-Key: %s"\n' "$(curl_quote "$_pw")"
-    } | curl -sS --max-time 10 -K - -o "$tmp/ledger" -w '%{http_code}' \
-        --data-binary "$_q" "$_url/" >"$tmp/ledger.code" 2>"$tmp/ledger.err" || _code=$?
+    if ! _name=$(ask "$_env" config --get MACHINE_NAME 2>"$tmp/config.err") ||
+        ! _url=$(ask "$_env" config --get CH_URL 2>"$tmp/config.err") ||
+        ! _db=$(ask "$_env" config --get CH_DATABASE 2>"$tmp/config.err"); then
+        echo "last run: unknown ($(error_of "$tmp/config.err"))"
+        return 0
+    fi
     echo "last run of machine '$_name' (ledger $_db.ccusage_import_runs at $_url):"
-    if [ "$_code" -ne 0 ]; then
-        echo "  (cannot reach ClickHouse: $(head -n 1 "$tmp/ledger.err"))"
+    # One try, ten seconds: status should answer quickly even when the server is down.
+    if ! ask "$_env" --max-retries 0 --ch-timeout 10 query import_history --format csv \
+        >"$tmp/ledger" 2>"$tmp/ledger.err"; then
+        echo "  (cannot read the ledger: $(error_of "$tmp/ledger.err" | cut -c 1-300))"
         return 0
     fi
-    if [ "$(cat "$tmp/ledger.code")" != 200 ]; then
-        echo "  (ClickHouse answered HTTP $(cat "$tmp/ledger.code"): $(head -n 1 "$tmp/ledger" | cut -c 1-300))"
-        return 0
-    fi
-    if [ ! -s "$tmp/ledger" ]; then
+    last_ledger_row <"$tmp/ledger" >"$tmp/last"
+    if [ ! -s "$tmp/last" ]; then
         echo "  (no run of this machine in the ledger yet)"
         return 0
     fi
-    awk -F '\t' 'NR == 1 {
-        ago = $2 + 0
-        if (ago < 120) when = ago " s ago"
-        else if (ago < 7200) when = int(ago / 60) " min ago"
-        else if (ago < 172800) when = int(ago / 3600) " h ago"
-        else when = int(ago / 86400) " days ago"
-        result = ($3 == 0) ? "ok" : "FAILED"
-        printf "  %s UTC (%s): %s, exit code %s, %s rows written, %s unchanged, %s ms\n", $1, when, result, $3, $5, $6, $4
-        if ($7 != "") printf "  error: %s\n", $7
-    }' "$tmp/ledger"
+    _tab=$(printf '\t')
+    IFS=$_tab read -r _started _exit _ms _written _unchanged _error <"$tmp/last" || true
+    _when=unknown
+    if _then=$(date -u -d "$_started" +%s 2>/dev/null); then
+        _when=$(ago $(($(date -u +%s) - _then)))
+    fi
+    _result=FAILED
+    [ "$_exit" != 0 ] || _result=ok
+    printf '  %s UTC (%s): %s, exit code %s, %s rows written, %s unchanged, %s ms\n' \
+        "$_started" "$_when" "$_result" "$_exit" "$_written" "$_unchanged" "$_ms"
+    [ -z "$_error" ] || printf '  error: %s\n' "$_error"
+}
+
+# Sets bin for status: the installed job's importer, else the one install would pick.
+status_bin() {
+    bin=
+    if [ -n "${1:-}" ]; then
+        bin=$(printf '%s\n' "$1" | sed -n "s/.*; { date -u; '\\([^']*\\)' --quiet .*/\\1/p")
+    fi
+    if [ -z "$bin" ] && [ -f "$service_file" ]; then
+        bin=$(sed -n 's/^ExecStart="\([^"]*\)" --quiet .*/\1/p' "$service_file" |
+            sed -e 's/\$\$/$/g' -e 's/\\\\/\\/g')
+    fi
+    if [ -z "$bin" ]; then
+        bin=$(command -v ccusage-import 2>/dev/null) || bin=$root/target/release/ccusage-import
+    fi
 }
 
 cmd_status() {
     _installed=0
     _env=
+    _line=
     _log=
     if have_crontab; then
         read_crontab
@@ -803,6 +793,7 @@ cmd_status() {
         fi
     fi
     echo
+    status_bin "${_line:-}"
     if [ -n "$_env" ] && [ -r "$_env" ]; then
         last_run "$_env"
     else

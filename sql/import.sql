@@ -4,11 +4,11 @@
 -- name: server_version
 SELECT version()
 
--- name: readonly_setting
-SELECT value FROM system.settings WHERE name = 'readonly'
+-- name: database_exists
+SELECT count() FROM system.databases WHERE name = ?
 
 -- name: schema_objects
-SELECT name, engine FROM system.tables WHERE database = ?
+SELECT name, engine, create_table_query FROM system.tables WHERE database = ?
 
 -- name: schema_columns
 SELECT table, name, type FROM system.columns WHERE database = ?
@@ -17,6 +17,12 @@ SELECT table, name, type FROM system.columns WHERE database = ?
 -- {type} is the column's type as sql/schema.sql declares it.
 -- name: add_column
 ALTER TABLE ? ADD COLUMN ? {type}
+
+-- Drops a view whose query differs from sql/schema.sql, to create it again (views hold no
+-- data; 18.16 has neither DROP VIEW nor CREATE OR REPLACE VIEW). Only ever sent for an
+-- object whose engine system.tables shows as View: never for a table.
+-- name: drop_view
+DROP TABLE IF EXISTS ?
 
 -- Proves the user may insert without inserting anything: the SELECT yields no row, but the
 -- server checks the INSERT right first.
@@ -141,6 +147,11 @@ SELECT
     toFloat64(sum(total_cost)) AS cost_usd,
     sum(total_tokens) AS total_tokens
 FROM ccusage_v_daily_summary
+
+-- Whether the ledger already holds a run: asked before its insert is sent again, since an
+-- insert whose answer was lost may have been stored.
+-- name: ledger_has_run
+SELECT count() FROM ccusage_import_runs WHERE run_id = ?
 
 -- The start of this machine's last import before this run, for the summary's "new since the
 -- previous import" (the run's own ledger row is written after this is read).

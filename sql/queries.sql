@@ -7,13 +7,16 @@
 --
 -- Rules every query keeps (tests check them):
 --   * it reads exactly one report kind (daily, monthly, sessions, blocks, projects_daily), or
---     the ledger, or the all-agent table: the kinds are five views of the same usage, so
---     adding two of them counts it twice;
+--     the ledger, or the all-agent table: every kind, the all-agent one too, is a view of
+--     the same usage, so adding two of them counts it twice;
 --   * usage tables are read with FINAL, or through a ccusage_v_* view that uses FINAL;
 --   * it runs unchanged on ClickHouse 18.16 and on current releases (no window functions, no
 --     WITH subqueries, no query parameters; arrays and joins on USING instead);
+--   * the ledger counts runs by run_id: an insert that outlived --ch-timeout on the server
+--     and was sent again may leave a run's row twice, and it still counts once;
 --   * costs are USD: exact Decimal sums for the totals, Float64 rounded to cents elsewhere;
---   * days are UTC days, weeks start on Monday, months are "YYYY-MM".
+--   * days are UTC days, weeks start on Monday, months are "YYYY-MM"; "today" is
+--     toDate(now(), 'UTC'), never today(), which is the server's local day.
 
 -- This machine's totals over all time, from the daily report: the figures `ccusage daily`
 -- prints as its totals, plus the first and last day.
@@ -88,7 +91,7 @@ SELECT
     round(usd, 2) AS cost
 FROM
 (
-    SELECT arrayJoin(arrayMap(i -> today() - i, range(7))) AS day
+    SELECT arrayJoin(arrayMap(i -> toDate(now(), 'UTC') - i, range(7))) AS day
 ) AS days
 ANY LEFT JOIN
 (
@@ -229,14 +232,14 @@ ORDER BY date
 -- daily rate.
 -- name: month_projection
 SELECT
-    toStartOfMonth(today()) AS month_start,
+    toStartOfMonth(toDate(now(), 'UTC')) AS month_start,
     count() AS active_days,
-    toDayOfMonth(today()) AS days_elapsed,
-    toDayOfMonth(addDays(addMonths(toStartOfMonth(today()), 1), -1)) AS days_in_month,
+    toDayOfMonth(toDate(now(), 'UTC')) AS days_elapsed,
+    toDayOfMonth(addDays(addMonths(toStartOfMonth(toDate(now(), 'UTC')), 1), -1)) AS days_in_month,
     round(sum(cost_usd), 2) AS cost_so_far,
     round(sum(cost_usd) / days_elapsed * days_in_month, 2) AS projected_cost
 FROM ccusage_v_machine_daily
-WHERE machine_name = ? AND date >= toStartOfMonth(today())
+WHERE machine_name = ? AND date >= toStartOfMonth(toDate(now(), 'UTC'))
 
 -- Cost and tokens per model on this machine, with each model's share of the cost.
 -- name: cost_by_model
@@ -687,6 +690,7 @@ SELECT
 FROM ccusage_import_runs
 WHERE machine_name = ?
 ORDER BY started_at DESC, run_id
+LIMIT 1 BY run_id
 LIMIT 20
 
 -- Which ccusage version priced which of this machine's stored days.
@@ -897,7 +901,7 @@ SELECT
     min(date) AS first_day,
     max(date) AS last_day,
     count() AS active_days,
-    today() - max(date) AS days_since_use,
+    toDate(now(), 'UTC') - max(date) AS days_since_use,
     max(imported_at) AS last_imported
 FROM ccusage_v_daily_summary
 GROUP BY machine_name
@@ -908,7 +912,7 @@ ORDER BY last_day DESC, machine
 SELECT
     machine_name AS machine,
     max(date) AS last_day,
-    today() - max(date) AS days_quiet,
+    toDate(now(), 'UTC') - max(date) AS days_quiet,
     count() AS active_days,
     round(sum(cost_usd), 2) AS lifetime_cost
 FROM ccusage_v_machine_daily
@@ -1141,9 +1145,9 @@ SELECT
     argMax(exit_code, started_at) AS last_exit_code,
     round((toUInt32(now()) - toUInt32(max(started_at))) / 3600, 1) AS hours_ago,
     maxIf(started_at, exit_code = 0) AS last_ok,
-    countIf(started_at > now() - 86400) AS runs_24h,
-    countIf(exit_code != 0) AS failed_runs,
-    count() AS runs
+    uniqExactIf(run_id, started_at > now() - 86400) AS runs_24h,
+    uniqExactIf(run_id, exit_code != 0) AS failed_runs,
+    uniqExact(run_id) AS runs
 FROM ccusage_import_runs
 WHERE dry_run = 0
 GROUP BY machine_name
@@ -1173,7 +1177,7 @@ ORDER BY machines DESC, ccusage
 -- name: fleet_import_failures
 SELECT
     machine_name AS machine,
-    count() AS failed_runs,
+    uniqExact(run_id) AS failed_runs,
     max(started_at) AS last_failure,
     argMax(exit_code, started_at) AS last_exit_code,
     argMax(substring(error, 1, 120), started_at) AS last_error

@@ -1,5 +1,5 @@
 //! The program: command line → [`Config`] → the mode it asks for (import, dry run, verify,
-//! query) → what is printed and the exit code.
+//! query, config) → what is printed and the exit code.
 
 use std::process::ExitCode;
 
@@ -27,6 +27,18 @@ pub fn main() -> ExitCode {
 }
 
 fn run() -> Result<Exit, Failure> {
+    let (config, resolved, file) = configure()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .exit_code(Exit::Other)?;
+    runtime.block_on(dispatch(config, &resolved, &file))
+}
+
+/// The checked configuration, every setting with where it came from (for `config`), and the
+/// settings file read.
+fn configure() -> Result<(Config, Vec<settings::Setting>, config::EnvFile), Failure> {
     // Parse once to learn --env-file, load it (never overriding the real environment), then
     // parse again so its values reach clap's env fallbacks: flags > environment > file. The
     // names set before the file was loaded tell `config` the environment from the file.
@@ -43,12 +55,7 @@ fn run() -> Result<Exit, Failure> {
         log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .exit_code(Exit::Other)?;
-    runtime.block_on(dispatch(config, &resolved, &file))
+    Ok((config, resolved, file))
 }
 
 /// Parses the command line; a bad value that came from the environment or the settings file
@@ -195,14 +202,15 @@ async fn verify(config: &Config) -> Result<Exit, Failure> {
         all_ok &= check.ok;
     }
     log::stdout(&text).exit_code(Exit::Other)?;
-    if all_ok {
-        Ok(Exit::Ok)
+    let advice = if all_ok {
+        return Ok(Exit::Ok);
+    } else if checks.iter().all(|c| c.ok || c.repairable) {
+        "run ccusage-import once (as a user allowed DDL) to create or repair it"
     } else {
-        Err(Failure {
-            exit: Exit::ClickHouse,
-            error: anyhow::anyhow!(
-                "the schema check failed: run ccusage-import once to create or repair it"
-            ),
-        })
-    }
+        "fix the lines marked FAIL as each says, then run ccusage-import once"
+    };
+    Err(Failure {
+        exit: Exit::ClickHouse,
+        error: anyhow::anyhow!("the schema check failed: {advice}"),
+    })
 }

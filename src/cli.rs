@@ -163,6 +163,18 @@ pub struct Cli {
     )]
     pub retry_delay: u64,
 
+    /// Seconds after connecting in which a failed ClickHouse request may still be retried:
+    /// the retry budget of the whole run, so a flapping server cannot make an hourly run
+    /// overlap the next one.
+    #[arg(
+        long,
+        global = true,
+        env = "CH_DEADLINE",
+        default_value_t = 600,
+        value_name = "SECONDS"
+    )]
+    pub ch_deadline: u64,
+
     /// Where the lock that keeps two imports from overlapping lives
     /// [default: ~/.local/state/ccusage-import/import.lock].
     #[arg(long, env = "CCUSAGE_IMPORT_LOCK", value_name = "PATH")]

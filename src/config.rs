@@ -1,7 +1,7 @@
 //! Turns the parsed command line into a checked [`Config`]. Nothing after this reads the
 //! environment or the arguments.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -158,19 +158,21 @@ impl Source {
 
 /// What it takes to say where each setting came from: clap knows a flag from an environment
 /// variable, and the environment as it was before the settings file was loaded tells the
-/// real environment from the file.
+/// real environment from the file. Both are snapshots, so nothing reads the environment later.
 #[derive(Debug, Clone)]
 pub struct Provenance {
     matches: clap::ArgMatches,
-    environment: HashSet<OsString>,
+    before_file: HashSet<OsString>,
+    after_file: HashMap<OsString, OsString>,
 }
 
 impl Provenance {
-    /// `environment` is the names set before [`load_env_file`] ran.
-    pub fn new(matches: clap::ArgMatches, environment: HashSet<OsString>) -> Provenance {
+    /// Call right after [`load_env_file`]; `before_file` is the names set before it ran.
+    pub fn new(matches: clap::ArgMatches, before_file: HashSet<OsString>) -> Provenance {
         Provenance {
             matches,
-            environment,
+            before_file,
+            after_file: std::env::vars_os().collect(),
         }
     }
 
@@ -181,10 +183,16 @@ impl Provenance {
         match arg.and_then(|id| self.matches.value_source(id)) {
             Some(ValueSource::CommandLine) => Source::Flag,
             Some(ValueSource::DefaultValue) => Source::Default,
-            _ if self.environment.contains(OsStr::new(variable)) => Source::Environment,
-            _ if std::env::var_os(variable).is_some() => Source::File,
+            _ if self.before_file.contains(OsStr::new(variable)) => Source::Environment,
+            _ if self.after_file.contains_key(OsStr::new(variable)) => Source::File,
             _ => Source::Default,
         }
+    }
+
+    /// A variable the importer does not read but passes on to ccusage (`CLAUDE_CONFIG_DIR`).
+    pub fn passed_on(&self, variable: &str) -> Option<String> {
+        let value = self.after_file.get(OsStr::new(variable))?;
+        Some(value.to_string_lossy().into_owned())
     }
 }
 
@@ -226,13 +234,9 @@ impl Config {
             Some(url) => (url, Vec::new()),
             None => {
                 let scheme = if cli.ch_secure { "https" } else { "http" };
-                let default_port = if cli.ch_secure { 8443 } else { 8123 };
-                let mut urls =
-                    parse_hosts(&cli.ch_host, cli.ch_port)?
-                        .into_iter()
-                        .map(|(host, port)| {
-                            format!("{scheme}://{host}:{}", port.unwrap_or(default_port))
-                        });
+                let mut urls = parse_hosts(&cli.ch_host, cli.ch_port)?
+                    .into_iter()
+                    .map(|(host, p)| format!("{scheme}://{host}:{}", port(p, cli.ch_secure)));
                 let first = urls.next().expect("parse_hosts returns at least one host");
                 (first, urls.collect())
             }
@@ -262,6 +266,7 @@ impl Config {
                 retry: RetryPolicy {
                     max_retries: cli.max_retries,
                     base_delay: Duration::from_millis(cli.retry_delay),
+                    deadline: Duration::from_secs(cli.ch_deadline),
                 },
             },
             ccusage_bin: cli.ccusage_bin,
@@ -274,6 +279,11 @@ impl Config {
             },
         })
     }
+}
+
+/// CH_PORT, or the default for CH_SECURE: what the URL is built with when CH_URL is unset.
+pub fn port(ch_port: Option<u16>, secure: bool) -> u16 {
+    ch_port.unwrap_or(if secure { 8443 } else { 8123 })
 }
 
 /// The machine name keys every row, so two spellings that look alike on screen (a trailing

@@ -1,21 +1,24 @@
 //! ccusage-import: ccusage reports → rows → ClickHouse → summary.
 //!
-//! The library holds the whole importer; `src/main.rs` only calls [`app::main`]. The fuzz
-//! target (`fuzz/`) maps JSON with [`transform`], and the integration tests read the SQL
-//! files the way [`sqlfile`] does.
+//! The library holds the whole importer and exposes only what its users need: the binary
+//! (`src/main.rs`) calls [`app::main`], the fuzz target (`fuzz/`) maps JSON with
+//! [`transform`], and the integration tests read the SQL files with [`sqlfile`]. The rest stays
+//! private, so the compiler still reports code nothing uses.
 
 pub mod app;
-pub mod cli;
-pub mod config;
-pub mod envfile;
-pub mod exit;
-pub mod lock;
-pub mod log;
-pub mod pipeline;
-pub mod query;
-pub mod report;
-pub mod settings;
-pub mod sink;
-pub mod source;
+mod cli;
+mod config;
+mod envfile;
+mod exit;
+mod lock;
+mod log;
+mod pipeline;
+mod query;
+mod report;
+mod run;
+mod schema;
+mod settings;
+mod sink;
+mod source;
 pub mod sqlfile;
 pub mod transform;

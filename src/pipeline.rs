@@ -4,96 +4,21 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
-use crate::exit::Exit;
-use crate::report::digest::{Digest, DigestBuilder};
-use crate::report::history::{self, Fleet, PreviousImport};
-use crate::report::Reporter;
+use crate::run::digest::{Digest, DigestBuilder};
+use crate::run::Reporter;
+use crate::run::{PreviousImport, ReportOutcome, RunReport};
+use crate::sink::history;
 use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
 use crate::transform::json::{self};
-use crate::transform::rows::{self, Context, Nanodollars, Record, Tokens, UsageRecord};
-
-/// Everything a run found out, for the summary, `--json` and the ledger. `Default` is for
-/// tests that build one by hand.
-#[derive(Debug, Clone, Default)]
-pub struct RunReport {
-    pub run_id: String,
-    pub machine_name: String,
-    pub hostname: String,
-    pub ccusage_version: Option<String>,
-    pub ccusage_command: Option<String>,
-    pub server_version: Option<String>,
-    pub clickhouse_url: String,
-    pub database: String,
-    pub dry_run: bool,
-    pub started_at: DateTime<Utc>,
-    pub reports: BTreeMap<ReportKind, ReportOutcome>,
-    /// Rows written per table (with `--dry-run`: rows that would be written).
-    pub tables: BTreeMap<&'static str, usize>,
-    pub rows_unchanged: usize,
-    pub totals: Tokens,
-    pub total_cost: Nanodollars,
-    pub first_date: Option<NaiveDate>,
-    pub last_date: Option<NaiveDate>,
-    /// Wall time of running the reports (mapping included, as each report maps when it ends).
-    pub fetch_time: Duration,
-    /// Of that, the time spent parsing and mapping, summed over the reports.
-    pub map_time: Duration,
-    pub write_time: Duration,
-    pub duration: Duration,
-    /// Models, sessions, projects and the active block, from this run's rows.
-    pub digest: Digest,
-    /// Per usage table, the written rows whose key was new to the database (a new day,
-    /// session, block, …); the other written rows replaced a changed figure.
-    pub new_rows: BTreeMap<&'static str, usize>,
-    /// This machine's import before this one (from the ledger).
-    pub previous_import: PreviousImport,
-    /// Every machine's totals, read back after writing (`None` in a dry run).
-    pub fleet: Option<Fleet>,
-    /// Why `previous_import` or `fleet` could not be read; the run itself is not failed.
-    pub history_error: Option<String>,
-    /// Why ClickHouse failed, if it did.
-    pub clickhouse_error: Option<String>,
-    /// Things worth knowing that did not stop the run (an untested ccusage version, …).
-    pub warnings: Vec<String>,
-    /// Months summed from the stored days (the monthly table's rows for this machine).
-    pub derived_months: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReportOutcome {
-    /// Rows in ccusage's output (blocks include gaps).
-    pub rows: usize,
-    pub elapsed: Duration,
-    pub error: Option<String>,
-}
-
-impl RunReport {
-    pub fn exit(&self) -> Exit {
-        if self.clickhouse_error.is_some() {
-            Exit::ClickHouse
-        } else if self.reports.values().any(|r| r.error.is_some()) || self.reports.is_empty() {
-            Exit::Reports
-        } else {
-            Exit::Ok
-        }
-    }
-
-    pub fn errors(&self) -> Vec<String> {
-        let reports = self.reports.iter().filter_map(|(kind, r)| {
-            r.error
-                .as_ref()
-                .map(|e| format!("{kind} report failed: {e}"))
-        });
-        reports.chain(self.clickhouse_error.clone()).collect()
-    }
-}
+use crate::transform::rows::{self, Context, Record, Tokens, UsageRecord};
+use crate::transform::unique_keys;
 
 /// A report mapped into rows, ready to write.
 enum Mapped {
@@ -400,6 +325,17 @@ fn report_ok(run: &RunReport, kind: ReportKind) -> bool {
     run.reports.get(&kind).is_some_and(|r| r.error.is_none())
 }
 
+/// Fault injection for the tests, in debug builds only: no input is known to make mapping
+/// panic, so the test that a panic stays one report's failure needs a way to cause one.
+fn panic_on_request(kind: ReportKind) {
+    #[cfg(debug_assertions)]
+    if std::env::var("CCUSAGE_IMPORT_TEST_PANIC").is_ok_and(|k| k == kind.name()) {
+        panic!("a panic injected for the tests");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = kind;
+}
+
 fn panic_text(error: tokio::task::JoinError) -> String {
     if !error.is_panic() {
         return error.to_string();
@@ -440,6 +376,7 @@ async fn fetch_one(
         .map_err(|e| e.to_string())?;
     let command_line = launcher.display(args);
     let map_started = Instant::now();
+    panic_on_request(kind);
     let (rows, mapped) = map_output(kind, &output.stdout, ctx).map_err(|e| {
         format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
@@ -457,14 +394,17 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
         ReportKind::Daily => {
             let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            (rows, Mapped::Daily(rows::map_daily(report.as_ref(), ctx)?))
+            (
+                rows,
+                Mapped::Daily(unique_keys(rows::map_daily(report.as_ref(), ctx)?)?),
+            )
         }
         ReportKind::Session => {
             let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.sessions.len());
             (
                 rows,
-                Mapped::Session(rows::map_sessions(report.as_ref(), ctx)?),
+                Mapped::Session(unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::Blocks => {
@@ -472,7 +412,7 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report.as_ref().map_or(0, |r| r.blocks.len());
             (
                 rows,
-                Mapped::Blocks(rows::map_blocks(report.as_ref(), ctx)?),
+                Mapped::Blocks(unique_keys(rows::map_blocks(report.as_ref(), ctx)?)?),
             )
         }
         ReportKind::ProjectsDaily => {
@@ -481,13 +421,13 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report
                 .as_ref()
                 .map_or(0, |r| r.projects.values().map(Vec::len).sum());
-            let records = rows::map_projects_daily(report.as_ref(), ctx)?;
+            let records = unique_keys(rows::map_projects_daily(report.as_ref(), ctx)?)?;
             (rows, Mapped::ProjectsDaily(records))
         }
         ReportKind::AgentsDaily => {
             let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
             let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            let records = rows::map_agents_daily(report.as_ref(), ctx)?;
+            let records = unique_keys(rows::map_agents_daily(report.as_ref(), ctx)?)?;
             (rows, Mapped::AgentsDaily(records))
         }
     })
@@ -530,7 +470,7 @@ async fn write_all(
     let writes = mapped.iter().map(|report| async move {
         let table = report.table();
         reporter.write_started(table);
-        let stats = match report {
+        let (stats, result) = match report {
             Mapped::Daily(r) => sink.write(machine, r).await,
             Mapped::Monthly(r) => sink.write(machine, r).await,
             Mapped::Session(r) => sink.write(machine, r).await,
@@ -538,16 +478,16 @@ async fn write_all(
             Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
             Mapped::AgentsDaily(r) => sink.write(machine, r).await,
         };
-        reporter.write_finished(table, stats.as_ref().ok());
-        (table, stats)
+        reporter.write_finished(table, result.is_ok().then_some(&stats));
+        (table, stats, result)
     });
+    // Every table's rows are counted, written before a failure or not: the summary of a
+    // failed run says what it did store. The first error fails the run.
     let mut first_error = None;
-    for (table, stats) in futures_util::future::join_all(writes).await {
-        match stats {
-            Ok(stats) => add_stats(run, table, stats),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+    for (table, stats, result) in futures_util::future::join_all(writes).await {
+        add_stats(run, table, stats);
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)
@@ -748,7 +688,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         rows_unchanged: run.rows_unchanged as u64,
         error: crate::log::redact(&run.errors().join("\n")).into_owned(),
     };
-    if let Err(e) = sink.insert(ledger::TABLE, std::iter::once(&row)).await {
+    if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {
             run.clickhouse_error = Some(format!("{e:#}"));
         }

@@ -444,13 +444,13 @@ mod tests {
 
     #[test]
     fn every_query_reads_one_report_kind_and_usage_tables_only_with_final() {
-        let schema = sqlfile::schema_objects();
+        let schema = crate::schema::schema().object_names();
         for q in queries() {
             let mut kinds = BTreeSet::new();
             let read = objects(&q.sql);
             assert!(!read.is_empty(), "{} reads no table", q.name);
             for (end, object) in read {
-                if !schema.contains_key(&object) {
+                if !schema.contains(&object) {
                     // A column such as ccusage_version, not a table or view.
                     continue;
                 }

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{Cli, ConfigArgs};
-use crate::config::{Config, EnvFile, Provenance, Source};
+use crate::config::{self, Config, EnvFile, Provenance, Source};
 use crate::exit::{Exit, Failure};
 
 /// One setting: its environment variable's name, the value in use and where it came from.
@@ -47,9 +47,7 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
         }
         s
     };
-    let port = cli
-        .ch_port
-        .unwrap_or(if cli.ch_secure { 8443 } else { 8123 });
+    let port = config::port(cli.ch_port, cli.ch_secure);
     vec![
         setting(
             "CCUSAGE_IMPORT_ENV_FILE",
@@ -177,7 +175,7 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
         setting(
             "CLAUDE_CONFIG_DIR",
             None,
-            std::env::var("CLAUDE_CONFIG_DIR").ok(),
+            from.passed_on("CLAUDE_CONFIG_DIR"),
             "ccusage's default",
         ),
     ]

@@ -2,8 +2,6 @@
 //! statements by name. This is the one place that reads them: the migration, `--verify` and
 //! `query` all ask here.
 
-use std::collections::BTreeMap;
-
 /// The schema applied at the start of every run.
 pub const SCHEMA: &str = include_str!("../sql/schema.sql");
 /// The statements the importer runs.
@@ -54,10 +52,12 @@ pub fn parse_named(text: &str) -> Vec<Named<'_>> {
 /// A statement of `sql/import.sql` by name. The names are fixed at build time, and a test
 /// checks that every name the code asks for exists.
 pub fn import(name: &str) -> String {
-    parse_named(IMPORT)
-        .into_iter()
+    static PARSED: std::sync::OnceLock<Vec<Named<'static>>> = std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| parse_named(IMPORT))
+        .iter()
         .find(|n| n.name == name)
-        .map(|n| n.sql)
+        .map(|n| n.sql.clone())
         .unwrap_or_else(|| panic!("sql/import.sql has no statement named {name}"))
 }
 
@@ -77,49 +77,6 @@ pub fn schema_statements() -> Vec<String> {
         })
         .filter(|statement| !statement.is_empty())
         .collect()
-}
-
-/// What `sql/schema.sql` declares: object name → columns (name, type). Views list columns
-/// with an empty type; their types follow the tables they read.
-pub fn schema_objects() -> BTreeMap<String, Vec<(String, String)>> {
-    let mut objects = BTreeMap::new();
-    for statement in schema_statements() {
-        let mut lines = statement.lines();
-        let head = lines.next().unwrap_or_default();
-        if let Some(name) = head.strip_prefix("CREATE TABLE IF NOT EXISTS ") {
-            let columns = lines
-                .take_while(|line| !line.starts_with(')'))
-                .filter_map(table_column)
-                .collect();
-            objects.insert(name.trim().to_owned(), columns);
-        } else if let Some(rest) = head.strip_prefix("CREATE VIEW IF NOT EXISTS ") {
-            let name = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let columns = statement
-                .lines()
-                .skip_while(|line| line.trim() != "SELECT")
-                .skip(1)
-                .take_while(|line| !line.starts_with("FROM"))
-                .map(|line| (line.trim().trim_end_matches(',').to_owned(), String::new()))
-                .collect();
-            objects.insert(name, columns);
-        }
-    }
-    objects
-}
-
-/// `    name Type COMMENT '…',` → (name, Type).
-fn table_column(line: &str) -> Option<(String, String)> {
-    let line = line.trim().trim_end_matches(',');
-    if line == "(" || line.is_empty() {
-        return None;
-    }
-    let (name, rest) = line.split_once(' ')?;
-    let column_type = rest.split(" COMMENT ").next().unwrap_or(rest).trim();
-    Some((name.to_owned(), column_type.to_owned()))
 }
 
 #[cfg(test)]
@@ -149,7 +106,10 @@ mod tests {
 
     #[test]
     fn the_schema_never_deletes() {
-        let import = parse_named(IMPORT).into_iter().map(|n| n.sql);
+        let import = parse_named(IMPORT)
+            .into_iter()
+            .filter(|n| n.name != "drop_view")
+            .map(|n| n.sql);
         for statement in schema_statements().into_iter().chain(import) {
             let upper = statement.to_uppercase();
             for word in ["DELETE", "DROP", "TRUNCATE", "UPDATE", "MODIFY", "RENAME"] {
@@ -165,14 +125,77 @@ mod tests {
         }
     }
 
+    /// The one statement that drops anything drops one object by bound name, and the only
+    /// code that sends it is the view re-creation, after system.tables showed a View.
     #[test]
-    fn every_table_and_view_of_the_schema_is_known_with_its_columns() {
-        let objects = schema_objects();
-        assert_eq!(objects.len(), 19, "{:?}", objects.keys());
-        let daily = &objects["ccusage_usage_daily"];
-        assert!(daily.contains(&("date".into(), "Date".into())));
-        assert!(daily.contains(&("total_cost".into(), "Decimal(18, 9)".into())));
-        let view = &objects["ccusage_v_daily_summary"];
-        assert!(view.iter().any(|(name, _)| name == "total_cost"));
+    fn the_only_drop_is_of_a_view_the_schema_owns() {
+        assert_eq!(import("drop_view"), "DROP TABLE IF EXISTS ?");
+        let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/sink/mod.rs"))
+            .unwrap();
+        assert_eq!(code.matches("\"drop_view\"").count(), 1);
+        let at = code.find("\"drop_view\"").unwrap();
+        let arm = &code[code[..at].rfind("Step::").unwrap()..at];
+        assert!(arm.starts_with("Step::ReplaceView"), "{arm}");
+        let migrate =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/sink/migrate.rs"))
+                .unwrap();
+        let migrate = migrate.split("#[cfg(test)]").next().unwrap();
+        // ReplaceView is planned in one place, behind the check that the object is a View.
+        assert_eq!(migrate.matches("Step::ReplaceView {").count(), 1);
+        let planned = migrate.find("Step::ReplaceView {").unwrap();
+        let guard = &migrate[..planned];
+        assert!(guard.rfind("engine != \"View\"").is_some());
+    }
+
+    /// Every statement name the code asks sql/import.sql for exists, and every statement there
+    /// is asked for: names passed to `sqlfile::import("…")` and the `EXISTING` reads of the
+    /// `table!` rows.
+    #[test]
+    fn every_import_statement_is_used_and_every_used_name_exists() {
+        use std::collections::BTreeSet;
+        let mut asked = BTreeSet::new();
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut dirs = vec![std::path::PathBuf::from(src)];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let code = std::fs::read_to_string(&path).unwrap();
+                for (marker, skip) in [
+                    ("sqlfile::import(\"", 17),
+                    ("\"existing_", 1),
+                    ("\"stored_", 1),
+                ] {
+                    for (at, _) in code.match_indices(marker) {
+                        let name: String = code[at + skip..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        // The markers themselves, quoted in this test, end in `_` or nothing.
+                        if !name.is_empty() && !name.ends_with('_') {
+                            asked.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        let defined: BTreeSet<String> = parse_named(IMPORT)
+            .iter()
+            .map(|n| n.name.to_owned())
+            .collect();
+        let missing: Vec<&String> = asked.difference(&defined).collect();
+        let unused: Vec<&String> = defined.difference(&asked).collect();
+        assert!(
+            missing.is_empty(),
+            "asked for but not in sql/import.sql: {missing:?}"
+        );
+        assert!(
+            unused.is_empty(),
+            "in sql/import.sql but never asked for: {unused:?}"
+        );
+        assert!(asked.contains("existing_daily") && asked.contains("ledger_has_run"));
     }
 }

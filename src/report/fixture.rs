@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::pipeline::{ReportOutcome, RunReport};
-use crate::report::digest::{ActiveBlock, Digest, ModelCost, ProjectCost, SessionCost, Sessions};
-use crate::report::history::{Fleet, PreviousImport};
-use crate::sink::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
-use crate::source::ReportKind;
+use crate::run::digest::{ActiveBlock, Digest, ModelCost, ProjectCost, SessionCost, Sessions};
+use crate::run::{Fleet, PreviousImport};
+use crate::run::{ReportKind, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
+use crate::run::{ReportOutcome, RunReport};
 use crate::transform::rows::Tokens;
 
 pub fn at(text: &str) -> DateTime<Utc> {

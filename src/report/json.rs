@@ -2,8 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::history::PreviousImport;
-use crate::pipeline::RunReport;
+use crate::run::PreviousImport;
+use crate::run::RunReport;
 use crate::transform::rows::Nanodollars;
 
 fn usd(nanos: Nanodollars) -> f64 {

@@ -20,9 +20,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 
 use super::format::{count, duration, thousands};
 use super::Reporter;
-use crate::pipeline::ReportOutcome;
-use crate::sink::WriteStats;
-use crate::source::ReportKind;
+use crate::run::ReportOutcome;
+use crate::run::{ReportKind, WriteStats};
 
 const TICK: Duration = Duration::from_millis(100);
 const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", " "];
@@ -332,7 +331,7 @@ impl Group {
             .set_message(format!("{}/{} reports", self.done, self.steps));
     }
 
-    /// Tables are written one after another, and their number is not known in advance.
+    /// Tables are written at once, and how many there will be is not known in advance.
     fn show_written(&self) {
         self.bar.set_message(format!(
             "writing, {} done",

@@ -6,10 +6,9 @@ use chrono::{DateTime, Utc};
 use console::Style;
 
 use super::format::{ago, compact, count, duration, minutes, nano_usd, percent, thousands, usd};
-use super::history::PreviousImport;
-use crate::pipeline::RunReport;
-use crate::sink::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
-use crate::source::ReportKind;
+use crate::run::PreviousImport;
+use crate::run::RunReport;
+use crate::run::{ReportKind, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 
 /// Usage older than this many days gets a warning.
 pub const STALE_AFTER_DAYS: i64 = 3;

@@ -1,8 +1,14 @@
 //! The `ccusage_import_runs` ledger: one row per run, written at its end, success or not.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use clickhouse::Row;
 use serde::Serialize;
+
+use super::Sink;
+use crate::sqlfile;
 
 #[derive(Debug, Clone, Row, Serialize)]
 pub struct RunRow {
@@ -35,3 +41,44 @@ pub struct RunRow {
 }
 
 pub const TABLE: &str = "ccusage_import_runs";
+
+/// Writes the run's row exactly once. The ledger is a plain MergeTree (nothing replaces a
+/// row), and an insert whose answer was lost may have been stored all the same: so before
+/// each retry, and once more when the insert finally failed, the ledger is asked whether it
+/// already holds this run_id. One run is one row however often the insert was tried, and a
+/// run whose row did arrive is not reported as failed.
+pub async fn record(sink: &Sink, row: &RunRow) -> Result<()> {
+    let first = AtomicBool::new(true);
+    let what = format!("insert 1 row into {TABLE}");
+    let written = sink
+        .request(&what, || async {
+            if !first.swap(false, Ordering::SeqCst) && stored(sink, &row.run_id).await? {
+                return Ok(());
+            }
+            sink.insert_once(TABLE, &[row]).await
+        })
+        .await;
+    let Err(error) = written else {
+        return Ok(());
+    };
+    let check = sink
+        .request("look for this run in the ledger", || {
+            stored(sink, &row.run_id)
+        })
+        .await;
+    match check {
+        Ok(true) => Ok(()),
+        _ => Err(error).with_context(|| format!("cannot write {TABLE}")),
+    }
+}
+
+async fn stored(sink: &Sink, run_id: &str) -> clickhouse::error::Result<bool> {
+    let sql = sqlfile::import("ledger_has_run");
+    let count = sink
+        .client()
+        .query(&sql)
+        .bind(run_id)
+        .fetch_one::<u64>()
+        .await?;
+    Ok(count > 0)
+}

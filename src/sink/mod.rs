@@ -2,14 +2,16 @@
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
 mod connection;
+pub mod history;
 mod http;
 pub mod ledger;
+pub mod migrate;
 pub mod retry;
 pub mod verify;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _, Result};
 use clickhouse::sql::Identifier;
@@ -17,12 +19,13 @@ use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::Deserialize;
 
 use crate::log::verbose;
-use crate::sqlfile;
+pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
 use crate::transform::rows::{
     AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
     MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
 };
+use crate::{schema, sqlfile};
 pub use connection::{ClickHouse, Secret};
 use retry::RetryPolicy;
 
@@ -34,22 +37,8 @@ pub struct Sink {
     pub server_version: String,
     timeout: Duration,
     retry: RetryPolicy,
-}
-
-/// How one table's write went.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriteStats {
-    /// Report rows inserted.
-    pub written: usize,
-    /// Report rows left out because the database already holds them (or a larger figure).
-    pub unchanged: usize,
-    /// Model breakdown rows inserted with them.
-    pub breakdowns: usize,
-    /// Models-used rows inserted with them.
-    pub models: usize,
-    /// Of `written`, the rows whose key the database did not hold yet (a new day, session,
-    /// block, …); the rest replaced a stored row with a changed figure. For the summary.
-    pub new: usize,
+    /// After this, no retry starts (`--ch-deadline`, counted from connecting).
+    retries_end: Instant,
 }
 
 /// The table a row type is written to, and how to read back what this machine stored.
@@ -82,8 +71,7 @@ table!(
     "existing_agents_daily"
 );
 
-pub const BREAKDOWNS_TABLE: &str = "ccusage_model_breakdowns";
-pub const MODELS_USED_TABLE: &str = "ccusage_models_used";
+pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
 
 /// A row of a `stored_*` statement in `sql/import.sql`.
@@ -122,6 +110,8 @@ struct Stored {
 impl Sink {
     /// Connects and asks the server's version. The database may not exist yet.
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
+        // The retry budget is the run's, from its start, whichever host answers.
+        let retries_end = Instant::now() + cfg.retry.deadline;
         let version_sql = sqlfile::import("server_version");
         // A CH_HOST list: each server before the last is asked once and passed over only when
         // it cannot be reached right now; the last one gets the retries.
@@ -130,20 +120,20 @@ impl Sink {
             None => (&cfg.url, Vec::new()),
         };
         for url in earlier {
-            let mut sink = Sink::new(cfg, url);
+            let mut sink = Sink::new(cfg, url, retries_end);
             let asked = sink.client.query(&version_sql).fetch_one::<String>();
             match sink.bounded(asked).await {
                 Ok(version) => {
                     sink.server_version = version;
                     return Ok(sink);
                 }
-                Err(e) if retry::is_transient(&e) => {
+                Err(e) if matches!(retry::classify(&e), retry::Verdict::Retry(_)) => {
                     verbose!("{url} cannot be reached ({e}); trying the next host");
                 }
                 Err(e) => return Err(describe(e, url)),
             }
         }
-        let mut sink = Sink::new(cfg, last);
+        let mut sink = Sink::new(cfg, last, retries_end);
         sink.server_version = sink
             .request("ask the server version", || {
                 sink.client.query(&version_sql).fetch_one::<String>()
@@ -153,7 +143,7 @@ impl Sink {
     }
 
     /// A client for the server at `url`; the database may not exist yet.
-    fn new(cfg: &ClickHouse, url: &str) -> Sink {
+    fn new(cfg: &ClickHouse, url: &str, retries_end: Instant) -> Sink {
         // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
         // columns either way, and --verify checks every column's type against the schema.
         let client = Client::with_http_client(http::client())
@@ -169,68 +159,99 @@ impl Sink {
             server_version: String::new(),
             timeout: cfg.timeout,
             retry: cfg.retry,
+            retries_end,
         }
     }
 
-    /// Applies `sql/schema.sql`: creates the database, then every table and view in it.
+    /// Brings the database to `sql/schema.sql` (see [`migrate`]): fails naming every
+    /// mismatch a person must fix, before anything is written; sends no DDL when the
+    /// database is up to date.
     pub async fn apply_schema(&mut self) -> Result<()> {
-        let statements = sqlfile::schema_statements();
-        let (create_database, rest) = statements.split_first().expect("schema is not empty");
-        let create_database = create_database.replace("`{database}`", "?");
-        self.request("create the database", || {
-            self.client
-                .query(&create_database)
-                .bind(Identifier(&self.database))
-                .execute()
-        })
-        .await
-        .with_context(|| format!("cannot create the database {}", self.database))?;
-        self.client = self.client.clone().with_database(&self.database);
-        for statement in rest {
-            let what = format!("apply sql/schema.sql: {}", headline(statement));
-            self.request(&what, || self.client.query(statement).execute())
-                .await
-                .with_context(|| format!("cannot {what}"))?;
+        let live = migrate::read(self).await?;
+        let findings = migrate::review(schema::schema(), &live, &self.database);
+        let mismatches = migrate::mismatches(&findings);
+        if !mismatches.is_empty() {
+            anyhow::bail!(
+                "the database {} does not match sql/schema.sql: {}",
+                self.database,
+                mismatches.join("; ")
+            );
         }
-        self.add_missing_columns().await
+        for step in migrate::plan(&live, &findings) {
+            self.apply(&step).await?;
+        }
+        self.use_database();
+        Ok(())
     }
 
-    /// `CREATE TABLE IF NOT EXISTS` leaves a table made by an older release as it was, so
-    /// columns added to `sql/schema.sql` since are added here, with the schema's own
-    /// definition. Nothing is ever dropped or changed.
-    async fn add_missing_columns(&self) -> Result<()> {
-        let columns_sql = sqlfile::import("schema_columns");
-        let existing = self
-            .request("list the schema's columns", || {
-                self.client
-                    .query(&columns_sql)
-                    .bind(&self.database)
-                    .fetch_all::<verify::ColumnRow>()
-            })
-            .await?;
-        let have: HashSet<(String, String)> =
-            existing.into_iter().map(|c| (c.table, c.name)).collect();
-        let add_column = sqlfile::import("add_column");
-        for (table, columns) in sqlfile::schema_objects() {
-            for (name, column_type) in columns {
-                if column_type.is_empty() || have.contains(&(table.clone(), name.clone())) {
-                    continue;
-                }
-                // The type comes from sql/schema.sql, never from input; names are bound.
-                let sql = add_column.replace("{type}", &column_type);
-                let what = format!("add column {name} to {table}");
+    /// Runs one schema change. A refusal names the statement, so a user without DDL rights
+    /// learns which change the database still needs.
+    async fn apply(&mut self, step: &migrate::Step) -> Result<()> {
+        use migrate::Step;
+        let what = match step {
+            Step::CreateDatabase => format!("create the database {}", self.database),
+            Step::Create { what, .. } => format!("create the {what}"),
+            Step::AddColumn { table, column, .. } => format!("add column {column} to {table}"),
+            Step::ReplaceView { name, .. } => format!("re-create the view {name}"),
+        };
+        verbose!("schema: {what}");
+        let sent = match step {
+            Step::CreateDatabase => {
+                let sql = schema::schema()
+                    .create_database
+                    .replace("`{database}`", "?");
                 self.request(&what, || {
                     self.client
                         .query(&sql)
-                        .bind(Identifier(&table))
-                        .bind(Identifier(&name))
+                        .bind(Identifier(&self.database))
                         .execute()
                 })
                 .await
-                .with_context(|| format!("cannot {what}"))?;
             }
-        }
-        Ok(())
+            Step::Create { sql, .. } => self.ddl(&what, sql).await,
+            Step::AddColumn {
+                table,
+                column,
+                column_type,
+            } => {
+                // The type comes from sql/schema.sql, never from input; names are bound.
+                let sql = sqlfile::import("add_column").replace("{type}", column_type);
+                self.ddl_on(&what, &sql, table, Some(column)).await
+            }
+            Step::ReplaceView { name, sql } => {
+                let drop = sqlfile::import("drop_view");
+                match self.ddl_on(&what, &drop, name, None).await {
+                    Ok(()) => self.ddl(&what, sql).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        sent.with_context(|| format!("cannot {what} (sql/schema.sql)"))
+    }
+
+    async fn ddl(&self, what: &str, sql: &str) -> Result<()> {
+        let client = self.client.clone().with_database(&self.database);
+        self.request(what, || client.query(sql).execute()).await
+    }
+
+    /// A DDL statement whose `?` marks are the object's (and the column's) name.
+    async fn ddl_on(
+        &self,
+        what: &str,
+        sql: &str,
+        object: &str,
+        column: Option<&str>,
+    ) -> Result<()> {
+        let client = self.client.clone().with_database(&self.database);
+        self.request(what, || {
+            let query = client.query(sql).bind(Identifier(object));
+            match column {
+                Some(column) => query.bind(Identifier(column)),
+                None => query,
+            }
+            .execute()
+        })
+        .await
     }
 
     /// Selects the database without creating anything (for --verify).
@@ -243,12 +264,24 @@ impl Sink {
     }
 
     /// Writes the records this machine's database does not already hold, children first so a
-    /// stored parent never points at children that are missing.
+    /// stored parent never points at children that are missing. The stats count what was
+    /// written even when a later insert failed: a failed run's summary tells what it stored.
     pub async fn write<R: Table>(
         &self,
         machine: &str,
         records: &[Record<R>],
-    ) -> Result<WriteStats> {
+    ) -> (WriteStats, Result<()>) {
+        let mut stats = WriteStats::default();
+        let result = self.write_counting(machine, records, &mut stats).await;
+        (stats, result)
+    }
+
+    async fn write_counting<R: Table>(
+        &self,
+        machine: &str,
+        records: &[Record<R>],
+        stats: &mut WriteStats,
+    ) -> Result<()> {
         let stored = self.stored::<R>(machine).await?;
         let fresh = with_their_groups(
             records,
@@ -261,19 +294,18 @@ impl Sink {
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
         self.insert(BREAKDOWNS_TABLE, breakdowns.iter().copied())
             .await?;
+        stats.breakdowns = breakdowns.len();
         self.insert(MODELS_USED_TABLE, models.iter().copied())
             .await?;
+        stats.models = models.len();
         self.insert(R::TABLE, fresh.iter().map(|r| &r.row)).await?;
-        Ok(WriteStats {
-            written: fresh.len(),
-            unchanged: records.len() - fresh.len(),
-            breakdowns: breakdowns.len(),
-            models: models.len(),
-            new: fresh
-                .iter()
-                .filter(|r| !stored.contains_key(&r.key))
-                .count(),
-        })
+        stats.written = fresh.len();
+        stats.unchanged = records.len() - fresh.len();
+        stats.new = fresh
+            .iter()
+            .filter(|r| !stored.contains_key(&r.key))
+            .count();
+        Ok(())
     }
 
     /// Records the machine's session scheme when it changed, so the sessions view reads the
@@ -399,19 +431,25 @@ impl Sink {
             return Ok(());
         }
         let what = format!("insert {} rows into {table}", rows.len());
-        self.request(&what, || async {
-            let mut insert = self
-                .client
-                .insert::<T>(table)
-                .await?
-                .with_timeouts(Some(self.timeout), Some(self.timeout));
-            for row in &rows {
-                insert.write(row).await?;
-            }
-            insert.end().await
-        })
-        .await
-        .with_context(|| format!("cannot write {table}"))
+        self.request(&what, || self.insert_once(table, &rows))
+            .await
+            .with_context(|| format!("cannot write {table}"))
+    }
+
+    /// One try of an insert, without retries.
+    pub async fn insert_once<T>(&self, table: &str, rows: &[&T]) -> clickhouse::error::Result<()>
+    where
+        T: RowOwned + RowWrite,
+    {
+        let mut insert = self
+            .client
+            .insert::<T>(table)
+            .await?
+            .with_timeouts(Some(self.timeout), Some(self.timeout));
+        for row in rows {
+            insert.write(row).await?;
+        }
+        insert.end().await
     }
 
     /// Sends one request, bounded by the timeout, again after a transient failure with
@@ -423,22 +461,39 @@ impl Sink {
     {
         let mut attempt = 0;
         loop {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let result = self.bounded(send()).await;
             verbose!("{what}: {} ms", started.elapsed().as_millis());
-            match result {
+            let error = match result {
                 Ok(value) => return Ok(value),
-                Err(e) if attempt < self.retry.max_retries && retry::is_transient(&e) => {
-                    let delay = self.retry.delay(attempt, retry::jitter());
-                    attempt += 1;
-                    verbose!(
-                        "{what} failed ({e}); retry {attempt} in {} ms",
-                        delay.as_millis()
-                    );
-                    tokio::time::sleep(delay).await;
+                Err(e) => e,
+            };
+            let reason = match retry::classify(&error) {
+                retry::Verdict::Final(reason) => {
+                    verbose!("{what} failed ({error}); not retried: {reason}");
+                    return Err(describe(error, &self.url));
                 }
-                Err(e) => return Err(describe(e, &self.url)),
+                retry::Verdict::Retry(reason) => reason,
+            };
+            if attempt >= self.retry.max_retries {
+                verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
+                return Err(describe(error, &self.url));
             }
+            let delay = self.retry.delay(attempt, retry::jitter());
+            if Instant::now() + delay > self.retries_end {
+                verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
+                let budget = self.retry.deadline.as_secs();
+                return Err(describe(error, &self.url).context(format!(
+                    "ClickHouse kept failing and the run's retry budget (--ch-deadline \
+                     {budget} s) is spent; fix the server or raise --ch-deadline"
+                )));
+            }
+            attempt += 1;
+            verbose!(
+                "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
+                delay.as_millis()
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -484,16 +539,6 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
                 && s.total_tokens <= record.row.total_tokens()
         }
     }
-}
-
-/// The first line of a statement, for messages.
-fn headline(statement: &str) -> String {
-    statement
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
 }
 
 /// Turns a client error into one line that says what failed and what to do. The password is
@@ -549,6 +594,10 @@ fn server_error_hint(message: &str) -> &'static str {
         Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",
+        Some(392) => {
+            "; the user may not run DDL (allow_ddl=0) and the database needs this change: \
+             run ccusage-import once as a user who may"
+        }
         _ => "",
     }
 }

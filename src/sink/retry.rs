@@ -4,15 +4,26 @@ use std::time::Duration;
 
 use clickhouse::error::Error;
 
-/// Server error codes that say "not now" rather than "never": timeouts, too many queries,
-/// socket and network errors, memory pressure, a replica in read-only mode, too many parts.
-const TRANSIENT_CODES: [u32; 8] = [159, 202, 209, 210, 241, 242, 252, 425];
+/// Server error codes that say "not now" rather than "never", with what each means.
+const TRANSIENT_CODES: [(u32, &str); 8] = [
+    (159, "the query timed out on the server"),
+    (202, "too many simultaneous queries"),
+    (209, "a socket timed out"),
+    (210, "a network error"),
+    (241, "the server ran out of memory"),
+    (242, "a replica is read-only"),
+    (252, "too many parts (inserts come faster than merges)"),
+    (425, "a system error"),
+];
 
-/// Retries and backoff, from `--max-retries` and `--retry-delay`.
+/// Retries and backoff, from `--max-retries`, `--retry-delay` and `--ch-deadline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_retries: u32,
     pub base_delay: Duration,
+    /// How long after the run's first request retries may still start: a flapping server
+    /// must not stretch an hourly run into the next one.
+    pub deadline: Duration,
 }
 
 /// The longest single wait, so a run never sleeps for most of an hour.
@@ -28,21 +39,42 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a failed request may succeed if sent again. Authentication, permission, missing
-/// objects, bad data and anything unknown are final.
-pub fn is_transient(error: &Error) -> bool {
+/// Whether a failed request is worth sending again, and why: `--verbose` prints the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Retry(String),
+    Final(String),
+}
+
+/// Network errors, timeouts and the server's "not now" codes are retried; authentication,
+/// permission, missing objects, bad data and anything unknown are final.
+pub fn classify(error: &Error) -> Verdict {
     match error {
-        Error::Network(_) | Error::TimedOut => true,
-        Error::BadResponse(message) => match proxy_page(message) {
-            // A gateway that lost the server, or one that says "later", passes; a proxy that
-            // refuses access (401, 403) does not.
-            Some(page) => page
-                .status
-                .is_none_or(|s| matches!(s, 408 | 429 | 500 | 502 | 503 | 504)),
-            None => server_code(message).is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+        Error::Network(_) => Verdict::Retry("a network error".into()),
+        Error::TimedOut => Verdict::Retry("no answer within --ch-timeout".into()),
+        Error::BadResponse(message) => match (proxy_page(message), server_code(message)) {
+            (Some(page), _) => page.verdict(),
+            (None, Some(code)) => match TRANSIENT_CODES.iter().find(|(c, _)| *c == code) {
+                Some((_, meaning)) => Verdict::Retry(format!("code {code}: {meaning}")),
+                None => Verdict::Final(format!("code {code} {}", final_meaning(code))),
+            },
+            (None, None) => Verdict::Final("an answer without a ClickHouse error code".into()),
         },
-        _ => false,
+        other => Verdict::Final(format!("a client error ({other})")),
     }
+}
+
+fn final_meaning(code: u32) -> &'static str {
+    match code {
+        192 | 193 | 194 | 516 => "means authentication failed",
+        164 | 497 => "means the user lacks a right",
+        _ => "is not a passing condition",
+    }
+}
+
+#[cfg(test)]
+pub fn is_transient(error: &Error) -> bool {
+    matches!(classify(error), Verdict::Retry(_))
 }
 
 /// An HTML page where ClickHouse answers in plain text: a proxy or load balancer in front of
@@ -77,6 +109,20 @@ pub fn proxy_page(message: &str) -> Option<ProxyPage> {
             .find(|code| (400..600).contains(code))
     });
     Some(ProxyPage { status })
+}
+
+impl ProxyPage {
+    /// A gateway that lost the server, or one that says "later", passes; a proxy that refuses
+    /// access (401, 403) does not.
+    fn verdict(self) -> Verdict {
+        match self.status {
+            None => Verdict::Retry("a proxy answered with an HTML page".into()),
+            Some(s @ (408 | 429 | 500 | 502 | 503 | 504)) => {
+                Verdict::Retry(format!("a proxy answered HTTP {s}"))
+            }
+            Some(s) => Verdict::Final(format!("a proxy answered HTTP {s}")),
+        }
+    }
 }
 
 /// `Code: 516. DB::Exception…` (modern) or `Code: 193, e.displayText() = …` (18.16) → the code.
@@ -138,6 +184,19 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_says_why() {
+        let bad = |m: &str| Error::BadResponse(m.to_owned());
+        assert_eq!(
+            classify(&bad("Code: 252. DB::Exception: Too many parts")),
+            Verdict::Retry("code 252: too many parts (inserts come faster than merges)".into())
+        );
+        assert_eq!(
+            classify(&bad("Code: 516. DB::Exception: Authentication failed")),
+            Verdict::Final("code 516 means authentication failed".into())
+        );
+    }
+
+    #[test]
     fn proxy_pages_are_recognised_and_gateway_errors_retried() {
         let page =
             "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>";
@@ -157,6 +216,7 @@ mod tests {
         let policy = RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(1000),
+            deadline: Duration::from_secs(600),
         };
         assert_eq!(policy.delay(0, 1.0), Duration::from_millis(1000));
         assert_eq!(policy.delay(0, 0.0), Duration::from_millis(500));

@@ -1,46 +1,8 @@
 //! Which ccusage command gives which report, per major version (see the README's version table).
 
-use std::fmt;
 use std::path::Path;
 
-/// The reports an import runs: four Claude reports, plus the all-agent daily report from
-/// ccusage 19 on. ccusage's monthly report is not among them: the monthly table is summed
-/// from the stored days (see `derive::months`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ReportKind {
-    Daily,
-    Session,
-    Blocks,
-    ProjectsDaily,
-    AgentsDaily,
-}
-
-impl ReportKind {
-    /// The Claude reports every supported version has.
-    pub const CLAUDE: [ReportKind; 4] = [
-        ReportKind::Daily,
-        ReportKind::Session,
-        ReportKind::Blocks,
-        ReportKind::ProjectsDaily,
-    ];
-
-    /// The name used in messages, `--json` output and ledger columns.
-    pub fn name(self) -> &'static str {
-        match self {
-            ReportKind::Daily => "daily",
-            ReportKind::Session => "session",
-            ReportKind::Blocks => "blocks",
-            ReportKind::ProjectsDaily => "projects_daily",
-            ReportKind::AgentsDaily => "agents_daily",
-        }
-    }
-}
-
-impl fmt::Display for ReportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::run::ReportKind;
 
 /// The oldest major version whose output ccusage-import understands.
 pub const OLDEST_SUPPORTED_MAJOR: u32 = 15;

@@ -14,7 +14,8 @@ use anyhow::{bail, Context as _, Result};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-pub use command::{CommandSet, ReportKind, NEWEST_TESTED_MAJOR, OLDEST_SUPPORTED_MAJOR};
+pub use crate::run::ReportKind;
+pub use command::{CommandSet, NEWEST_TESTED_MAJOR, OLDEST_SUPPORTED_MAJOR};
 
 /// The version ccusage-import falls back to through npx, and tests against.
 pub const PINNED_CCUSAGE: &str = "20.0.24";

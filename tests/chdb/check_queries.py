@@ -11,7 +11,10 @@ that). This script
      this process, and copies every table's rows from the server into it, unmerged;
   2. runs every named query on both engines (machine queries once per machine) and checks that
      both succeed and give the same answer (numbers within rounding, rows in the same order);
-  3. checks the key answers against ccusage's own totals (`ccusage claude daily --json`): each
+  3. checks that each view the current engine stored compares equal to the schema's query by
+     the rule of src/schema.rs::same_view_query, so an up-to-date database on a current
+     server is not re-created on every run (nor refused to a user without DDL rights);
+  4. checks the key answers against ccusage's own totals (`ccusage claude daily --json`): each
      machine's `totals` and its `fleet_machine_totals` row equal that machine's ccusage totals,
      and `fleet_totals` equals their sum.
 
@@ -232,6 +235,33 @@ def load_chdb(chdb, server, database):
     return copied
 
 
+def same_view_query(stored, expected, database):
+    """src/schema.rs::same_view_query: the query after " AS SELECT", without backquotes, the
+    database qualifier and whitespace, equals the schema's."""
+    at = stored.find(" AS SELECT")
+    if at < 0:
+        return False
+
+    def canonical(sql):
+        return re.sub(r"\s", "", sql.replace("`", "").replace(f"{database}.", ""))
+    return canonical(stored[at + len(" AS "):]) == canonical(expected)
+
+
+def check_views(chdb, database, report):
+    for statement in schema_statements((ROOT / "sql/schema.sql").read_text()):
+        head = statement.splitlines()[0]
+        if not head.startswith("CREATE VIEW IF NOT EXISTS "):
+            continue
+        name = head.split()[5]
+        expected = statement.split(" AS\n", 1)[1].strip()
+        stored = chdb.query(
+            f"SELECT create_table_query FROM system.tables WHERE database = {quote(database)} "
+            f"AND name = {quote(name)}", "TSVRaw").strip()
+        report.check(same_view_query(stored, expected, database),
+                     f"view {name} as chdb stores it is the schema's query",
+                     f"stored as {stored[:200]!r}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
@@ -259,6 +289,8 @@ def main():
                          f"{table}: {rows_copied} rows copied into chdb twice, "
                          f"{final} rows through FINAL",
                          f"{stored} stored, {final} through FINAL")
+
+    check_views(chdb, args.database, report)
 
     queries = parse_named((ROOT / "sql/queries.sql").read_text())
     fleet = [q for q in queries if q["name"].startswith("fleet_")]

@@ -329,6 +329,38 @@ result "status shows the last run from the ledger"
 [[ -z $ch_password ]] || ! out_has "$ch_password"
 result "status does not print the password"
 
+# ---- a settings file that sets a name twice --------------------------------------------------
+
+# The importer (dotenvy) takes the first of a name set twice; the script asks the importer
+# (`ccusage-import config`, `query import_history`) instead of reading the file, so it agrees.
+{ cat "$env_file"; echo 'MACHINE_NAME="another name"'; echo "CH_PORT=1"; } >"$T/twice.env"
+setup install --dry-run --env-file "$T/twice.env"
+[[ $rc == 0 ]] && [[ $(cat "$T/out") == "$minute * * * * "* ]]
+result "a name set twice in the settings file: the first MACHINE_NAME sets the minute ($minute)"
+setup status --env-file "$T/twice.env"
+out_has "last run of machine '$machine' (ledger $db.ccusage_import_runs at http://$ch_host:$ch_port)" && out_has ": ok, exit code 0"
+result "... and status reads the ledger at the first CH_PORT, for the first MACHINE_NAME"
+CH_PORT=1 MACHINE_NAME=shell setup status
+out_has "last run of machine '$machine'" && out_has ": ok, exit code 0"
+result "status reads the ledger with the job's settings, not the shell's"
+
+setup status --env-file "$T/bad.env"
+out_has "(cannot read the ledger: cannot reach ClickHouse at http://$ch_host:1"
+result "status with a server that does not answer says why it cannot read the ledger"
+
+# A failed run whose error holds a comma and quotes, as the ledger's CSV quotes them (the
+# query shows the error's first 100 characters).
+cat >"$T/broken-ccusage" <<'EOF'
+#!/bin/sh
+echo '"x",y' >&2
+exit 3
+EOF
+chmod +x "$T/broken-ccusage"
+env -i HOME="$HOME" PATH=/usr/bin:/bin "$importer" --quiet --env-file "$env_file" --ccusage-bin "$T/broken-ccusage" >/dev/null 2>&1
+setup status
+out_has ": FAILED, exit code 4" && out_has '  error: daily report failed: could not ask ccusage for its version: exited with code 3; it printed: ""x",y"'
+result "status shows a failed last run with the start of its error"
+
 # ---- the log is capped ----------------------------------------------------------------------
 
 setup install --log "$T/small/cron.log" --log-max-kb 1

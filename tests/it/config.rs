@@ -29,7 +29,8 @@ fn write_env(env: &TestEnv, first: &str, second: &str) {
              CH_USER=ccusage_writer\n\
              CH_PASSWORD=\"writer-secret-pw\"\n\
              CH_TIMEOUT=7\n\
-             MACHINE_NAME=file-box\n"
+             MACHINE_NAME=file-box\n\
+             CLAUDE_CONFIG_DIR=/logs/from/the/file\n"
         ),
     )
     .unwrap();
@@ -83,6 +84,12 @@ fn config_shows_each_setting_and_where_it_came_from_but_never_the_password() {
         ("CH_MAX_RETRIES", Value::from("3"), "default"),
         ("CCUSAGE_BIN", Value::Null, "default"),
         ("CCUSAGE_JOBS", Value::Null, "default"),
+        // Passed on to ccusage, which reads it.
+        (
+            "CLAUDE_CONFIG_DIR",
+            Value::from("/logs/from/the/file"),
+            "file",
+        ),
     ];
     for (name, value, source) in expected {
         assert_eq!(setting(&all, name), (&value, source), "{name}: {all}");
@@ -177,4 +184,97 @@ fn a_name_the_settings_file_sets_twice_counts_the_first_time() {
         .run();
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains(":1"), "{}", run.stderr);
+}
+
+/// scripts/install.sh starts a local ClickHouse only when the database is on this machine. It
+/// used to read .env itself and took the last of a CH_HOST set twice, while the import took the
+/// first; now it asks the binary, so both go to the first. Run in a copy of the project with
+/// stand-ins for the dependency installer, cargo and the server script.
+#[test]
+fn install_sh_asks_the_binary_where_clickhouse_is() {
+    let env = TestEnv::new("config_install");
+    let (_, port) = host_and_port();
+    let root = env.path("clone");
+    for dir in ["scripts", "target/release", "bin"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::copy(
+        std::path::Path::new(ROOT).join("scripts/install.sh"),
+        root.join("scripts/install.sh"),
+    )
+    .unwrap();
+    let calls = env.path("calls.log");
+    for (stub, body) in [
+        (
+            "scripts/ensure-deps.sh",
+            "echo \"ensure-deps $*\" >>\"$CALLS\"",
+        ),
+        (
+            "scripts/clickhouse-server.sh",
+            "echo \"clickhouse-server $*\" >>\"$CALLS\"; exit 1",
+        ),
+        ("bin/cargo", "exit 0"),
+    ] {
+        let path = root.join(stub);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        make_executable(&path);
+    }
+    std::os::unix::fs::symlink(BIN, root.join("target/release/ccusage-import")).unwrap();
+
+    let install = |hosts: [&str; 2]| {
+        std::fs::write(
+            root.join(".env"),
+            format!(
+                "CH_HOST={}\nCH_HOST={}\nCH_PORT={port}\nCH_DATABASE={}\n",
+                hosts[0], hosts[1], env.database
+            ),
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(&calls);
+        let path = format!(
+            "{}:{}",
+            root.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = std::process::Command::new("bash")
+            .arg(root.join("scripts/install.sh"))
+            .args(["--verify", "--max-retries", "0", "--ch-timeout", "5"])
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", env.dir.path())
+            .env("CALLS", &calls)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let calls = std::fs::read_to_string(&calls).unwrap_or_default();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            calls,
+        )
+    };
+
+    // The first CH_HOST is elsewhere: nothing local is installed or started, and the import
+    // (here --verify) goes there too and cannot reach it (exit 3, passed through).
+    let (code, stdout, calls) = install(["db.invalid", "127.0.0.1"]);
+    assert!(
+        stdout.contains(&format!("using the ClickHouse at http://db.invalid:{port}")),
+        "{stdout}"
+    );
+    assert_eq!(calls, "ensure-deps --no-clickhouse\n", "{stdout}");
+    assert_eq!(code, Some(3), "{stdout}");
+
+    // The first CH_HOST is this machine, where the test server answers: it is used as it is.
+    let (_, stdout, calls) = install(["127.0.0.1", "db.invalid"]);
+    assert!(
+        stdout.contains(&format!(
+            "a server already answers on 127.0.0.1:{port}: using it"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("ok   connect to http://127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    assert_eq!(calls, "ensure-deps --no-clickhouse\n", "{stdout}");
 }

@@ -225,6 +225,11 @@ impl Importer {
         self
     }
 
+    pub fn args<I: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = I>) -> Self {
+        self.command.args(args);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.command.env(key, value);
         self
@@ -365,14 +370,21 @@ pub struct PrivateServer {
     pub dir: PathBuf,
     pub http_port: u16,
     tcp_port: u16,
+    timezone: String,
 }
 
 impl PrivateServer {
     pub fn start(dir: PathBuf) -> PrivateServer {
+        PrivateServer::start_in(dir, "UTC")
+    }
+
+    /// A server whose time zone is `timezone`.
+    pub fn start_in(dir: PathBuf, timezone: &str) -> PrivateServer {
         let server = PrivateServer {
             dir,
             http_port: free_port(),
             tcp_port: free_port(),
+            timezone: timezone.to_owned(),
         };
         server.resume();
         server
@@ -397,6 +409,7 @@ impl PrivateServer {
             .script("start")
             .args(["--http-port", &self.http_port.to_string()])
             .args(["--tcp-port", &self.tcp_port.to_string()])
+            .args(["--timezone", &self.timezone])
             .output()
             .unwrap();
         assert!(

@@ -6,6 +6,8 @@ mod config;
 mod faults;
 mod harness;
 mod import;
+mod integrity;
+mod proxy;
 mod queries;
 mod report;
 mod secrets;

@@ -429,3 +429,41 @@ fn ccusage_18_project_sessions_that_lose_old_logs_while_they_grow_keep_every_day
     let (sessions, days) = session_and_daily_tokens(&env);
     assert_eq!(sessions, days, "every session together is every day");
 }
+
+#[test]
+fn a_panic_inside_one_report_fails_that_report_alone() {
+    let env = TestEnv::new("panic");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let run = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .env("CCUSAGE_IMPORT_TEST_PANIC", "blocks")
+        .arg("--json")
+        .run();
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    let summary = run.json();
+    assert_eq!(summary["reports"]["blocks"]["status"], "failed");
+    let error = summary["reports"]["blocks"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("crashed while reading this report"),
+        "{error}"
+    );
+    assert!(error.contains("a panic injected for the tests"), "{error}");
+    for other in ["daily", "session", "projects_daily", "agents_daily"] {
+        assert_eq!(summary["reports"][other]["status"], "ok", "{other}");
+    }
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_usage_blocks").trim(),
+        "0"
+    );
+    assert_ne!(
+        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
+        "0"
+    );
+    assert_eq!(
+        env.sql("SELECT blocks_status FROM ccusage_import_runs")
+            .trim(),
+        "failed"
+    );
+}

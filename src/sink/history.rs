@@ -7,29 +7,9 @@ use chrono::{DateTime, Utc};
 use clickhouse::Row;
 use serde::Deserialize;
 
-use crate::pipeline::RunReport;
-use crate::sink::Sink;
+use super::Sink;
+use crate::run::{Fleet, PreviousImport, RunReport};
 use crate::sqlfile;
-
-/// Every machine's usage in the database, each counted once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Row, Deserialize)]
-pub struct Fleet {
-    pub machines: u64,
-    pub days: u64,
-    pub cost_usd: f64,
-    pub total_tokens: u64,
-}
-
-/// This machine's import before this one, as far as the ledger knows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum PreviousImport {
-    /// Not read: a dry run, or ClickHouse failed.
-    #[default]
-    Unknown,
-    /// The ledger holds no earlier import of this machine.
-    Never,
-    At(DateTime<Utc>),
-}
 
 #[derive(Debug, Row, Deserialize)]
 struct PreviousRow {

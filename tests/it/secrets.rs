@@ -91,6 +91,21 @@ fn the_password_is_in_no_output_stored_row_or_child_environment() {
         );
         outputs.push(run);
     }
+    // What the stored runs and the settings look like to a person.
+    for args in [
+        &["query", "import_history", "--format", "json"][..],
+        &["config", "--json"][..],
+        &["config"][..],
+    ] {
+        let mut importer = env.importer("laptop").logs(&claude);
+        for arg in args {
+            importer = importer.arg(arg);
+        }
+        let run = importer.run();
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        outputs.push(run);
+    }
+    assert!(outputs[2].stdout.contains("***"), "{}", outputs[2].stdout);
     for run in &outputs {
         assert_no_password("stdout", &run.stdout);
         assert_no_password("stderr", &run.stderr);

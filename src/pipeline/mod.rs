@@ -66,6 +66,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
             Ok(connected) => {
                 reporter.connect_finished(Ok(&connected.server_version));
                 run.server_version = Some(connected.server_version.clone());
+                // The server that answered, when CH_HOST lists several.
+                run.clickhouse_url = connected.url.clone();
                 sink = Some(connected);
             }
             Err(e) => {
@@ -564,7 +566,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         agents_daily_rows,
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
-        error: run.errors().join("\n"),
+        error: crate::log::redact(&run.errors().join("\n")).into_owned(),
     };
     if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {

@@ -79,30 +79,57 @@ struct Stored {
 impl Sink {
     /// Connects and asks the server's version. The database may not exist yet.
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
-        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
-        // columns either way, and --verify checks every column's type against the schema.
-        let client = Client::with_http_client(http::client())
-            .with_url(&cfg.url)
-            .with_user(&cfg.user)
-            .with_password(cfg.password.expose())
-            .with_validation(false)
-            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
-        let mut sink = Sink {
-            client,
-            url: cfg.url.clone(),
-            database: cfg.database.clone(),
-            server_version: String::new(),
-            timeout: cfg.timeout,
-            retry: cfg.retry,
-            retries_end: Instant::now() + cfg.retry.deadline,
-        };
+        // The retry budget is the run's, from its start, whichever host answers.
+        let retries_end = Instant::now() + cfg.retry.deadline;
         let version_sql = sqlfile::import("server_version");
+        // A CH_HOST list: each server before the last is asked once and passed over only when
+        // it cannot be reached right now; the last one gets the retries.
+        let (last, earlier) = match cfg.alternates.split_last() {
+            Some((last, between)) => (last, std::iter::once(&cfg.url).chain(between).collect()),
+            None => (&cfg.url, Vec::new()),
+        };
+        for url in earlier {
+            let mut sink = Sink::new(cfg, url, retries_end);
+            let asked = sink.client.query(&version_sql).fetch_one::<String>();
+            match sink.bounded(asked).await {
+                Ok(version) => {
+                    sink.server_version = version;
+                    return Ok(sink);
+                }
+                Err(e) if matches!(retry::classify(&e), retry::Verdict::Retry(_)) => {
+                    verbose!("{url} cannot be reached ({e}); trying the next host");
+                }
+                Err(e) => return Err(describe(e, url)),
+            }
+        }
+        let mut sink = Sink::new(cfg, last, retries_end);
         sink.server_version = sink
             .request("ask the server version", || {
                 sink.client.query(&version_sql).fetch_one::<String>()
             })
             .await?;
         Ok(sink)
+    }
+
+    /// A client for the server at `url`; the database may not exist yet.
+    fn new(cfg: &ClickHouse, url: &str, retries_end: Instant) -> Sink {
+        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
+        // columns either way, and --verify checks every column's type against the schema.
+        let client = Client::with_http_client(http::client())
+            .with_url(url)
+            .with_user(&cfg.user)
+            .with_password(cfg.password.expose())
+            .with_validation(false)
+            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+        Sink {
+            client,
+            url: url.to_owned(),
+            database: cfg.database.clone(),
+            server_version: String::new(),
+            timeout: cfg.timeout,
+            retry: cfg.retry,
+            retries_end,
+        }
     }
 
     /// Brings the database to `sql/schema.sql` (see [`migrate`]): fails naming every
@@ -484,8 +511,12 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
 }
 
 /// Turns a client error into one line that says what failed and what to do. The password is
-/// never part of it: the client does not echo it, and URLs cannot carry credentials.
+/// redacted from it, since a server or a proxy may echo what it was sent.
 pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
+    anyhow!(crate::log::redact(&describe_text(error, url)).into_owned())
+}
+
+fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
         Error::Network(source) => {
@@ -503,14 +534,28 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
         Error::TimedOut => format!(
             "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
         ),
-        Error::BadResponse(message) => {
-            let first = message.lines().next().unwrap_or_default();
-            let hint = server_error_hint(first);
-            format!("ClickHouse at {url} refused: {first}{hint}")
-        }
+        Error::BadResponse(message) => match retry::proxy_page(message) {
+            Some(page) => {
+                let status = page
+                    .status
+                    .map_or_else(|| "with an HTML page".to_owned(), |s| format!("HTTP {s}"));
+                format!(
+                    "ClickHouse at {url} did not answer: a proxy answered {status} instead; \
+                     check that the server behind it is running, and CH_URL"
+                )
+            }
+            None => {
+                let first = message.lines().next().unwrap_or_default();
+                let hint = server_error_hint(first);
+                format!(
+                    "ClickHouse at {url} refused: {}{hint}",
+                    crate::log::printable(first)
+                )
+            }
+        },
         other => format!("ClickHouse at {url}: {other}"),
     };
-    anyhow!(text)
+    text
 }
 
 fn server_error_hint(message: &str) -> &'static str {

@@ -10,5 +10,6 @@ mod integrity;
 mod proxy;
 mod queries;
 mod report;
+mod secrets;
 mod sequences;
 mod versions;

@@ -263,11 +263,13 @@ SELECT
 FROM ccusage_usage_sessions FINAL
 -- Only the sessions of the scheme the machine's ccusage uses now (ccusage 15-18 key a session
 -- by project directory, 19+ by session file): after an upgrade or a downgrade the other
--- scheme's rows would count the same usage twice. They stay stored, as history.
+-- scheme's rows would count the same usage twice. They stay stored, as history. A machine
+-- that has not recorded its scheme yet (its importer is older) shows all its sessions.
 WHERE (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
 (
     SELECT machine_name, session_scheme FROM ccusage_machines FINAL
 )
+OR machine_name NOT IN (SELECT machine_name FROM ccusage_machines)
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
 SELECT

@@ -450,3 +450,28 @@ fn a_panic_inside_one_report_fails_that_report_alone() {
         "failed"
     );
 }
+
+#[test]
+fn a_machine_whose_importer_has_not_recorded_its_scheme_still_shows_its_sessions() {
+    let env = TestEnv::new("unrecorded_scheme");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    env.importer("laptop").ccusage(&bin).import_ok();
+    // Another machine's rows as an older release wrote them: sessions, no ccusage_machines row.
+    let columns = "session_id, project_path, first_activity, last_activity, input_tokens, \
+                   output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens, \
+                   total_cost, models_used, ccusage_version, imported_at, row_version, \
+                   content_hash";
+    env.sql(&format!(
+        "INSERT INTO ccusage_usage_sessions (machine_name, {columns}) SELECT 'older', {columns} \
+         FROM ccusage_usage_sessions WHERE machine_name = 'laptop'"
+    ));
+    let sessions = |machine: &str| {
+        env.sql(&format!(
+            "SELECT count() FROM ccusage_v_session_summary WHERE machine_name = '{machine}'"
+        ))
+        .trim()
+        .to_owned()
+    };
+    assert_ne!(sessions("laptop"), "0");
+    assert_eq!(sessions("older"), sessions("laptop"));
+}

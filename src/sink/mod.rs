@@ -9,7 +9,7 @@ pub mod migrate;
 pub mod retry;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -252,12 +252,10 @@ impl Sink {
         stats: &mut WriteStats,
     ) -> Result<()> {
         let stored = self.stored::<R>(machine).await?;
-        let fresh = with_their_groups(
-            records,
-            records
-                .iter()
-                .filter(|record| needs_writing(record, stored.get(&record.key))),
-        );
+        let fresh: Vec<&Record<R>> = records
+            .iter()
+            .filter(|record| needs_writing(record, stored.get(&record.key)))
+            .collect();
         let breakdowns: Vec<&ModelBreakdownRow> =
             fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
@@ -476,26 +474,6 @@ impl Sink {
             Err(_) => Err(clickhouse::error::Error::TimedOut),
         }
     }
-}
-
-/// The records to write: `fresh`, and every record that shares a group with one of them, in
-/// the order of `records`.
-fn with_their_groups<'a, R>(
-    records: &'a [Record<R>],
-    fresh: impl Iterator<Item = &'a Record<R>>,
-) -> Vec<&'a Record<R>> {
-    let mut groups = HashSet::new();
-    let mut keys = HashSet::new();
-    for record in fresh {
-        keys.insert(record.key.as_str());
-        groups.extend(record.group.as_deref());
-    }
-    records
-        .iter()
-        .filter(|r| {
-            keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
-        })
-        .collect()
 }
 
 /// A row is written unless the database holds exactly it, or a figure with more usage (the

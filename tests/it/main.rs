@@ -5,6 +5,7 @@ mod bad_input;
 mod config;
 mod faults;
 mod harness;
+mod hostile;
 mod import;
 mod integrity;
 mod proxy;

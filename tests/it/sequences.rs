@@ -10,7 +10,7 @@ use crate::harness::*;
 use crate::import::delete_logs_older_than;
 
 /// Copies every file under `from`/projects into `to`/projects, as new sessions arriving.
-fn add_logs(from: &Path, to: &Path) {
+pub fn add_logs(from: &Path, to: &Path) {
     let mut stack = vec![from.join("projects")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -169,7 +169,7 @@ fn session_and_daily_tokens(env: &TestEnv) -> (u64, u64) {
     )
 }
 
-fn ccusage18() -> PathBuf {
+pub fn ccusage18() -> PathBuf {
     let bin = std::env::var_os("CCUSAGE18_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(ROOT).join("target/ccusage-18/node_modules/.bin/ccusage"));
@@ -234,7 +234,7 @@ fn upgrading_and_downgrading_ccusage_never_counts_a_session_twice() {
 }
 
 /// The all-agent report for one day, unsplit (`all`) or split by agent.
-fn agents_report(split: bool) -> String {
+pub fn agents_report(split: bool) -> String {
     let usage = |agent: &str, input: u64, output: u64, cost: f64| {
         format!(
             r#"{{"agent":"{agent}","inputTokens":{input},"outputTokens":{output},"cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":{cost},"modelsUsed":[],"modelBreakdowns":[]}}"#

@@ -9,7 +9,7 @@ pub mod migrate;
 pub mod retry;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,8 +23,7 @@ use crate::log::verbose;
 pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
 use crate::transform::rows::{
-    AgentDailyRow, BlockRow, DailyRow, MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow,
-    MonthlyRow, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
+    MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
 use crate::{schema, sqlfile};
 pub use connection::{ClickHouse, Secret};
@@ -49,36 +48,6 @@ pub struct Sink {
     /// After this, no retry starts (`--ch-deadline`, counted from connecting).
     retries_end: Instant,
 }
-
-/// The table a row type is written to, and how to read back what this machine stored.
-pub trait Table: RowOwned + RowWrite + UsageRecord + Send + Sync {
-    const TABLE: &'static str;
-    const EXISTING: &'static str;
-}
-
-macro_rules! table {
-    ($row:ty, $name:literal, $existing:literal) => {
-        impl Table for $row {
-            const TABLE: &'static str = $name;
-            const EXISTING: &'static str = $existing;
-        }
-    };
-}
-
-table!(DailyRow, "ccusage_usage_daily", "existing_daily");
-table!(MonthlyRow, "ccusage_usage_monthly", "existing_monthly");
-table!(SessionRow, "ccusage_usage_sessions", "existing_sessions");
-table!(BlockRow, "ccusage_usage_blocks", "existing_blocks");
-table!(
-    ProjectDailyRow,
-    "ccusage_usage_projects_daily",
-    "existing_projects_daily"
-);
-table!(
-    AgentDailyRow,
-    "ccusage_usage_agents_daily",
-    "existing_agents_daily"
-);
 
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
@@ -315,12 +284,10 @@ impl Sink {
         stats: &mut WriteStats,
     ) -> Result<()> {
         let stored = self.stored::<R>(machine).await?;
-        let fresh = with_their_groups(
-            records,
-            records
-                .iter()
-                .filter(|record| needs_writing(record, stored.get(&record.key))),
-        );
+        let fresh: Vec<&Record<R>> = records
+            .iter()
+            .filter(|record| needs_writing(record, stored.get(&record.key)))
+            .collect();
         let breakdowns: Vec<&ModelBreakdownRow> =
             fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
@@ -518,7 +485,7 @@ impl Sink {
             if connection_failed && unreachable + 1 < self.clients.len() && self.next_endpoint() {
                 unreachable += 1;
                 verbose!(
-                    "{what} failed at {url} ({error}); moving to {}",
+                    "{what}: {url} cannot be reached ({error}); moving to {}",
                     self.serving_url()
                 );
                 continue;
@@ -566,26 +533,6 @@ impl Sink {
     }
 }
 
-/// The records to write: `fresh`, and every record that shares a group with one of them, in
-/// the order of `records`.
-fn with_their_groups<'a, R>(
-    records: &'a [Record<R>],
-    fresh: impl Iterator<Item = &'a Record<R>>,
-) -> Vec<&'a Record<R>> {
-    let mut groups = HashSet::new();
-    let mut keys = HashSet::new();
-    for record in fresh {
-        keys.insert(record.key.as_str());
-        groups.extend(record.group.as_deref());
-    }
-    records
-        .iter()
-        .filter(|r| {
-            keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
-        })
-        .collect()
-}
-
 /// The client of one endpoint. In a cluster, an insert into a Distributed table returns
 /// once every shard stored its rows (`insert_distributed_sync`), and every request of the run
 /// reads from the same replica of each shard (`load_balancing = in_order`, the local replica
@@ -622,8 +569,12 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
 }
 
 /// Turns a client error into one line that says what failed and what to do. The password is
-/// never part of it: the client does not echo it, and URLs cannot carry credentials.
+/// redacted from it, since a server or a proxy may echo what it was sent.
 pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
+    anyhow!(crate::log::redact(&describe_text(error, url)).into_owned())
+}
+
+fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
         Error::Network(source) => {
@@ -641,14 +592,28 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
         Error::TimedOut => format!(
             "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
         ),
-        Error::BadResponse(message) => {
-            let first = message.lines().next().unwrap_or_default();
-            let hint = server_error_hint(first);
-            format!("ClickHouse at {url} refused: {first}{hint}")
-        }
+        Error::BadResponse(message) => match retry::proxy_page(message) {
+            Some(page) => {
+                let status = page
+                    .status
+                    .map_or_else(|| "with an HTML page".to_owned(), |s| format!("HTTP {s}"));
+                format!(
+                    "ClickHouse at {url} did not answer: a proxy answered {status} instead; \
+                     check that the server behind it is running, and CH_URL"
+                )
+            }
+            None => {
+                let first = message.lines().next().unwrap_or_default();
+                let hint = server_error_hint(first);
+                format!(
+                    "ClickHouse at {url} refused: {}{hint}",
+                    crate::log::printable(first)
+                )
+            }
+        },
         other => format!("ClickHouse at {url}: {other}"),
     };
-    anyhow!(text)
+    text
 }
 
 fn server_error_hint(message: &str) -> &'static str {

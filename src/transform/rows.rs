@@ -3,7 +3,7 @@
 
 use anyhow::{bail, ensure, Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use clickhouse::Row;
+use clickhouse::{Row, RowOwned, RowWrite};
 use serde::Serialize;
 
 use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
@@ -39,9 +39,6 @@ impl Context {
 #[derive(Debug, Clone)]
 pub struct Record<R> {
     pub key: String,
-    /// Records that are only true together (the agents of one day): when one of them is
-    /// written, all of them are, so they share the version readers pick the group by.
-    pub group: Option<String>,
     pub row: R,
     pub breakdowns: Vec<ModelBreakdownRow>,
     pub models: Vec<ModelUsedRow>,
@@ -133,21 +130,29 @@ impl Tokens {
     }
 }
 
-macro_rules! usage_row {
-    ($(#[$doc:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Row, Serialize)]
-        pub struct $name {
-            pub machine_name: String,
-            $($(#[$fmeta])* pub $field: $ty,)*
-            pub ccusage_version: String,
-            #[serde(with = "clickhouse::serde::chrono::datetime")]
-            pub imported_at: DateTime<Utc>,
-            pub row_version: u64,
-            pub content_hash: u64,
-        }
+/// The table a row type is written to, and the `sql/import.sql` statement that reads back
+/// what this machine stored in it.
+pub trait Table: RowOwned + RowWrite + UsageRecord + Send + Sync {
+    const TABLE: &'static str;
+    const EXISTING: &'static str;
+}
 
-        impl UsageRecord for $name {
+/// The content hash of a row: of the fields each row names in its `content`, so an
+/// unchanged row hashes the same on every run (the import's stamp and version are left out).
+fn hash_of(content: &impl Serialize) -> Result<u64> {
+    let bytes = serde_json::to_vec(content).context("the row cannot be stored")?;
+    Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+/// What a classic row lends its child rows.
+pub(super) trait ClassicRow {
+    fn version_and_models(&self) -> (u64, &[String]);
+}
+
+/// The usage columns every classic row has, read back as [`Tokens`].
+macro_rules! usage_record {
+    ($row:ty) => {
+        impl UsageRecord for $row {
             fn tokens(&self) -> Tokens {
                 Tokens {
                     input: self.input_tokens,
@@ -163,150 +168,437 @@ macro_rules! usage_row {
                 self.content_hash
             }
         }
-
-        impl $name {
-            /// Fills `row_version` and `content_hash`. The hash covers everything but the
-            /// import's own stamp, so an unchanged row hashes the same on every run.
-            fn seal(mut self, tick: u64) -> Result<Self> {
-                let imported_at = self.imported_at;
-                self.imported_at = DateTime::<Utc>::UNIX_EPOCH;
-                self.row_version = 0;
-                self.content_hash = 0;
-                let bytes = serde_json::to_vec(&self).context("the row cannot be stored")?;
-                self.content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
-                self.imported_at = imported_at;
-                self.row_version = row_version(self.total_tokens, tick);
-                Ok(self)
-            }
-        }
     };
 }
 
-/// A row of one of the classic reports: its key columns, then the same usage columns in
-/// every table. `new` fills the usage from checked [`Figures`] and seals the row.
-macro_rules! classic_row {
-    ($(#[$doc:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        usage_row!(
-            $(#[$doc])*
-            $name {
-                $($(#[$fmeta])* $field: $ty,)*
-                input_tokens: u64,
-                output_tokens: u64,
-                cache_creation_tokens: u64,
-                cache_read_tokens: u64,
-                total_tokens: u64,
-                total_cost: Nanodollars,
-                models_used: Vec<String>,
-            }
-        );
-
-        impl $name {
-            pub(super) fn new(ctx: &Context, figures: Figures, $($field: $ty),*) -> Result<Self> {
-                $name {
-                    machine_name: ctx.machine_name.clone(),
-                    $($field,)*
-                    input_tokens: figures.tokens.input,
-                    output_tokens: figures.tokens.output,
-                    cache_creation_tokens: figures.tokens.cache_creation,
-                    cache_read_tokens: figures.tokens.cache_read,
-                    total_tokens: figures.total_tokens,
-                    total_cost: figures.total_cost,
-                    models_used: figures.models_used,
-                    ccusage_version: ctx.ccusage_version.clone(),
-                    imported_at: ctx.imported_at,
-                    row_version: 0,
-                    content_hash: 0,
-                }
-                .seal(ctx.tick)
-            }
-        }
-
-        impl ClassicRow for $name {
-            fn version_and_models(&self) -> (u64, &[String]) {
-                (self.row_version, &self.models_used)
-            }
-        }
-    };
+/// A row of `ccusage_usage_daily`: one UTC day.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct DailyRow {
+    pub machine_name: String,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    pub date: NaiveDate,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
 }
 
-/// What a classic row lends its child rows.
-pub(super) trait ClassicRow {
-    fn version_and_models(&self) -> (u64, &[String]);
+impl Table for DailyRow {
+    const TABLE: &'static str = "ccusage_usage_daily";
+    const EXISTING: &'static str = "existing_daily";
 }
 
-classic_row!(
-    /// A row of `ccusage_usage_daily`.
-    DailyRow {
-        #[serde(with = "clickhouse::serde::chrono::date")]
-        date: NaiveDate,
+usage_record!(DailyRow);
+
+impl ClassicRow for DailyRow {
+    fn version_and_models(&self) -> (u64, &[String]) {
+        (self.row_version, &self.models_used)
     }
-);
+}
 
-classic_row!(
-    /// A row of `ccusage_usage_monthly`.
-    MonthlyRow { month: String }
-);
+impl DailyRow {
+    pub(super) fn new(ctx: &Context, figures: Figures, date: NaiveDate) -> Result<Self> {
+        let mut row = DailyRow {
+            machine_name: ctx.machine_name.clone(),
+            date,
+            input_tokens: figures.tokens.input,
+            output_tokens: figures.tokens.output,
+            cache_creation_tokens: figures.tokens.cache_creation,
+            cache_read_tokens: figures.tokens.cache_read,
+            total_tokens: figures.total_tokens,
+            total_cost: figures.total_cost,
+            models_used: figures.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(figures.total_tokens, ctx.tick),
+            content_hash: 0,
+        };
+        let hash = hash_of(&row.content())?;
+        row.content_hash = hash;
+        Ok(row)
+    }
 
-classic_row!(
-    /// A row of `ccusage_usage_sessions`.
-    SessionRow {
+    /// What the content hash covers: the key, the figures and the ccusage version.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            (&self.date),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
+    }
+}
+
+/// A row of `ccusage_usage_monthly`: one month, summed from the stored days (`derive::months`).
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct MonthlyRow {
+    pub machine_name: String,
+    pub month: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for MonthlyRow {
+    const TABLE: &'static str = "ccusage_usage_monthly";
+    const EXISTING: &'static str = "existing_monthly";
+}
+
+usage_record!(MonthlyRow);
+
+impl ClassicRow for MonthlyRow {
+    fn version_and_models(&self) -> (u64, &[String]) {
+        (self.row_version, &self.models_used)
+    }
+}
+
+impl MonthlyRow {
+    pub(super) fn new(ctx: &Context, figures: Figures, month: String) -> Result<Self> {
+        let mut row = MonthlyRow {
+            machine_name: ctx.machine_name.clone(),
+            month,
+            input_tokens: figures.tokens.input,
+            output_tokens: figures.tokens.output,
+            cache_creation_tokens: figures.tokens.cache_creation,
+            cache_read_tokens: figures.tokens.cache_read,
+            total_tokens: figures.total_tokens,
+            total_cost: figures.total_cost,
+            models_used: figures.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(figures.total_tokens, ctx.tick),
+            content_hash: 0,
+        };
+        let hash = hash_of(&row.content())?;
+        row.content_hash = hash;
+        Ok(row)
+    }
+
+    /// What the content hash covers: the key, the figures and the ccusage version.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            (&self.month),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
+    }
+}
+
+/// A row of `ccusage_usage_sessions`: one session (ccusage 15–18: one project directory).
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct SessionRow {
+    pub machine_name: String,
+    pub session_id: String,
+    pub project_path: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime::option")]
+    pub first_activity: Option<DateTime<Utc>>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub last_activity: DateTime<Utc>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for SessionRow {
+    const TABLE: &'static str = "ccusage_usage_sessions";
+    const EXISTING: &'static str = "existing_sessions";
+}
+
+usage_record!(SessionRow);
+
+impl ClassicRow for SessionRow {
+    fn version_and_models(&self) -> (u64, &[String]) {
+        (self.row_version, &self.models_used)
+    }
+}
+
+impl SessionRow {
+    pub(super) fn new(
+        ctx: &Context,
+        figures: Figures,
         session_id: String,
         project_path: String,
-        #[serde(with = "clickhouse::serde::chrono::datetime::option")]
         first_activity: Option<DateTime<Utc>>,
-        #[serde(with = "clickhouse::serde::chrono::datetime")]
         last_activity: DateTime<Utc>,
+    ) -> Result<Self> {
+        let mut row = SessionRow {
+            machine_name: ctx.machine_name.clone(),
+            session_id,
+            project_path,
+            first_activity,
+            last_activity,
+            input_tokens: figures.tokens.input,
+            output_tokens: figures.tokens.output,
+            cache_creation_tokens: figures.tokens.cache_creation,
+            cache_read_tokens: figures.tokens.cache_read,
+            total_tokens: figures.total_tokens,
+            total_cost: figures.total_cost,
+            models_used: figures.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(figures.total_tokens, ctx.tick),
+            content_hash: 0,
+        };
+        let hash = hash_of(&row.content())?;
+        row.content_hash = hash;
+        Ok(row)
     }
-);
 
-classic_row!(
-    /// A row of `ccusage_usage_projects_daily`: one project on one day.
-    ProjectDailyRow {
+    /// What the content hash covers: the key, the figures and the ccusage version.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            (
+                &self.session_id,
+                &self.project_path,
+                &self.first_activity,
+                &self.last_activity,
+            ),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
+    }
+}
+
+/// A row of `ccusage_usage_projects_daily`: one project on one day.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct ProjectDailyRow {
+    pub machine_name: String,
+    pub project: String,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    pub date: NaiveDate,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for ProjectDailyRow {
+    const TABLE: &'static str = "ccusage_usage_projects_daily";
+    const EXISTING: &'static str = "existing_projects_daily";
+}
+
+usage_record!(ProjectDailyRow);
+
+impl ClassicRow for ProjectDailyRow {
+    fn version_and_models(&self) -> (u64, &[String]) {
+        (self.row_version, &self.models_used)
+    }
+}
+
+impl ProjectDailyRow {
+    pub(super) fn new(
+        ctx: &Context,
+        figures: Figures,
         project: String,
-        #[serde(with = "clickhouse::serde::chrono::date")]
         date: NaiveDate,
+    ) -> Result<Self> {
+        let mut row = ProjectDailyRow {
+            machine_name: ctx.machine_name.clone(),
+            project,
+            date,
+            input_tokens: figures.tokens.input,
+            output_tokens: figures.tokens.output,
+            cache_creation_tokens: figures.tokens.cache_creation,
+            cache_read_tokens: figures.tokens.cache_read,
+            total_tokens: figures.total_tokens,
+            total_cost: figures.total_cost,
+            models_used: figures.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(figures.total_tokens, ctx.tick),
+            content_hash: 0,
+        };
+        let hash = hash_of(&row.content())?;
+        row.content_hash = hash;
+        Ok(row)
     }
-);
 
-classic_row!(
-    /// A row of `ccusage_usage_agents_daily`: one agent on one day (ccusage 19+).
-    AgentDailyRow {
+    /// What the content hash covers: the key, the figures and the ccusage version.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            (&self.project, &self.date),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
+    }
+}
+
+/// A row of `ccusage_usage_agents_daily`: one agent on one day (ccusage 19+).
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct AgentDailyRow {
+    pub machine_name: String,
+    pub agent: String,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    pub date: NaiveDate,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for AgentDailyRow {
+    const TABLE: &'static str = "ccusage_usage_agents_daily";
+    const EXISTING: &'static str = "existing_agents_daily";
+}
+
+usage_record!(AgentDailyRow);
+
+impl ClassicRow for AgentDailyRow {
+    fn version_and_models(&self) -> (u64, &[String]) {
+        (self.row_version, &self.models_used)
+    }
+}
+
+impl AgentDailyRow {
+    pub(super) fn new(
+        ctx: &Context,
+        figures: Figures,
         agent: String,
-        #[serde(with = "clickhouse::serde::chrono::date")]
         date: NaiveDate,
-        /// The `row_version` of the whole day (all its agents): readers take only the agents
-        /// of a day's newest version, so a day first stored unsplit (`all`) and later split by
-        /// agent is never counted twice. Left out of the content hash (it is 0 when sealing).
-        day_version: u64,
+    ) -> Result<Self> {
+        let mut row = AgentDailyRow {
+            machine_name: ctx.machine_name.clone(),
+            agent,
+            date,
+            input_tokens: figures.tokens.input,
+            output_tokens: figures.tokens.output,
+            cache_creation_tokens: figures.tokens.cache_creation,
+            cache_read_tokens: figures.tokens.cache_read,
+            total_tokens: figures.total_tokens,
+            total_cost: figures.total_cost,
+            models_used: figures.models_used,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(figures.total_tokens, ctx.tick),
+            content_hash: 0,
+        };
+        let hash = hash_of(&row.content())?;
+        row.content_hash = hash;
+        Ok(row)
     }
-);
 
-usage_row!(
-    /// A row of `ccusage_usage_blocks`: one 5-hour billing block (gaps are not stored).
-    BlockRow {
-        block_id: String,
-        #[serde(with = "clickhouse::serde::chrono::datetime")]
-        start_time: DateTime<Utc>,
-        #[serde(with = "clickhouse::serde::chrono::datetime")]
-        end_time: DateTime<Utc>,
-        #[serde(with = "clickhouse::serde::chrono::datetime::option")]
-        actual_end_time: Option<DateTime<Utc>>,
-        is_active: u8,
-        entries: u64,
-        input_tokens: u64,
-        output_tokens: u64,
-        cache_creation_tokens: u64,
-        cache_read_tokens: u64,
-        total_tokens: u64,
-        cost_usd: Nanodollars,
-        models: Vec<String>,
-        burn_rate_cost_per_hour: f64,
-        burn_rate_tokens_per_minute: f64,
-        projected_total_tokens: u64,
-        projected_total_cost: Nanodollars,
-        projected_remaining_minutes: u64,
+    /// What the content hash covers: the key, the figures and the ccusage version.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            (&self.agent, &self.date),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
     }
-);
+}
+
+/// A row of `ccusage_usage_blocks`: one 5-hour billing block (gaps are not stored).
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct BlockRow {
+    pub machine_name: String,
+    pub block_id: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub start_time: DateTime<Utc>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub end_time: DateTime<Utc>,
+    #[serde(with = "clickhouse::serde::chrono::datetime::option")]
+    pub actual_end_time: Option<DateTime<Utc>>,
+    pub is_active: u8,
+    pub entries: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub cost_usd: Nanodollars,
+    pub models: Vec<String>,
+    pub burn_rate_cost_per_hour: f64,
+    pub burn_rate_tokens_per_minute: f64,
+    pub projected_total_tokens: u64,
+    pub projected_total_cost: Nanodollars,
+    pub projected_remaining_minutes: u64,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for BlockRow {
+    const TABLE: &'static str = "ccusage_usage_blocks";
+    const EXISTING: &'static str = "existing_blocks";
+}
+
+usage_record!(BlockRow);
+
+impl BlockRow {
+    /// What the content hash covers. The burn rate and the projection are left out: they move
+    /// with the clock, not with usage, so an active block whose usage did not change is not
+    /// written again.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            &self.block_id,
+            (self.start_time, self.end_time, self.actual_end_time),
+            (self.is_active, self.entries),
+            self.tokens(),
+            self.cost_usd,
+            &self.models,
+            &self.ccusage_version,
+        )
+    }
+}
 
 /// A row of `ccusage_machines`: what the readers must know about a machine's current import.
 #[derive(Debug, Clone, PartialEq, Row, Serialize)]
@@ -485,7 +777,6 @@ pub(super) fn children<P>(
         .collect();
     Ok(Record {
         key: key.to_owned(),
-        group: None,
         row,
         breakdowns: breakdown_rows,
         models: model_rows,
@@ -649,37 +940,11 @@ pub fn map_agents_daily(
     let periods = report.map_or(&[][..], |r| &r.daily[..]);
     let per_period = each(periods, "agent day", |period| {
         let date = parse_date(&period.period)?;
-        let records = each(&agents_of(period), "agent", |(agent, usage)| {
+        each(&agents_of(period), "agent", |(agent, usage)| {
             map_agent_day(date, agent, usage, ctx)
-        })?;
-        Ok(one_day_of_agents(records, ctx))
+        })
     })?;
     Ok(per_period.into_iter().flatten().collect())
-}
-
-/// Ties the agents of one day together: one group, and one version from the day's total as
-/// both `day_version` and `row_version` (so `FINAL` keeps, per agent, the row of the same
-/// day version that readers select), children included.
-fn one_day_of_agents(
-    mut records: Vec<Record<AgentDailyRow>>,
-    ctx: &Context,
-) -> Vec<Record<AgentDailyRow>> {
-    let day_total = records
-        .iter()
-        .fold(0u64, |sum, r| sum.saturating_add(r.row.total_tokens));
-    let day_version = row_version(day_total, ctx.tick);
-    for record in &mut records {
-        record.row.day_version = day_version;
-        record.row.row_version = day_version;
-        record.group = Some(record.row.date.to_string());
-        for child in &mut record.breakdowns {
-            child.parent_version = day_version;
-        }
-        for child in &mut record.models {
-            child.parent_version = day_version;
-        }
-    }
-    records
 }
 
 fn agents_of(period: &AgentPeriod) -> Vec<(String, &AgentUsage)> {
@@ -718,7 +983,7 @@ fn map_agent_day(
         cache_read: usage.cache_read_tokens,
     };
     let figures = Figures::check(tokens, usage.total_cost, &usage.models_used)?;
-    let row = AgentDailyRow::new(ctx, figures, agent.to_owned(), date, 0)?;
+    let row = AgentDailyRow::new(ctx, figures, agent.to_owned(), date)?;
     let key = agent_day_key(date, agent);
     classic_record(
         ctx,
@@ -765,7 +1030,8 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         None => (0, 0, 0),
     };
     let models = sorted_models(&src.models);
-    let row = BlockRow {
+    let total_tokens = tokens.total()?;
+    let mut row = BlockRow {
         machine_name: ctx.machine_name.clone(),
         block_id: src.id.clone(),
         start_time: parse_time(&src.start_time).context("startTime")?,
@@ -782,30 +1048,21 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         output_tokens: tokens.output,
         cache_creation_tokens: tokens.cache_creation,
         cache_read_tokens: tokens.cache_read,
-        total_tokens: tokens.total()?,
+        total_tokens,
         cost_usd: usd(src.cost_usd).context("costUSD")?,
         models: models.clone(),
-        burn_rate_cost_per_hour: 0.0,
-        burn_rate_tokens_per_minute: 0.0,
-        projected_total_tokens: 0,
-        projected_total_cost: 0,
-        projected_remaining_minutes: 0,
-        ccusage_version: ctx.ccusage_version.clone(),
-        imported_at: ctx.imported_at,
-        row_version: 0,
-        content_hash: 0,
-    }
-    .seal(ctx.tick)?;
-    // Burn rate and projection move with the clock, not with usage: they are filled after
-    // sealing, so an active block whose usage did not change is not written again.
-    let row = BlockRow {
         burn_rate_cost_per_hour: burn.cost_per_hour,
         burn_rate_tokens_per_minute: burn.tokens_per_minute,
         projected_total_tokens: projected_tokens,
         projected_total_cost: projected_cost,
         projected_remaining_minutes: remaining,
-        ..row
+        ccusage_version: ctx.ccusage_version.clone(),
+        imported_at: ctx.imported_at,
+        row_version: row_version(total_tokens, ctx.tick),
+        content_hash: 0,
     };
+    let hash = hash_of(&row.content())?;
+    row.content_hash = hash;
     let version = row.row_version;
     children(ctx, ParentKind::Block, &src.id, row, version, &models, &[])
 }
@@ -1059,31 +1316,6 @@ mod tests {
             models.dedup();
             assert_eq!(month.row.models_used, models);
         }
-    }
-
-    #[test]
-    fn the_agents_of_one_day_share_one_group_and_one_day_version() {
-        let mixed = br#"{"daily":[{"period":"2026-11-20","agent":"all",
-            "agents":[{"agent":"claude","inputTokens":1,"outputTokens":2,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.1},
-                      {"agent":"codex","inputTokens":3,"outputTokens":4,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.2}],
-            "inputTokens":4,"outputTokens":6,"cacheCreationTokens":0,"cacheReadTokens":0,
-            "totalCost":0.3}]}"#;
-        let report = parse_report(mixed).unwrap();
-        let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
-        assert_eq!(records.len(), 2);
-        for record in &records {
-            assert_eq!(record.group.as_deref(), Some("2026-11-20"));
-            assert_eq!(record.row.day_version, row_version(10, ctx().tick));
-        }
-        // The day version is not part of a row's content: a later import with the same
-        // usage hashes the same.
-        let mut later = ctx();
-        later.tick += 1;
-        let again = map_agents_daily(report.as_ref(), &later).unwrap();
-        assert_eq!(again[0].row.content_hash, records[0].row.content_hash);
-        assert_ne!(again[0].row.day_version, records[0].row.day_version);
     }
 
     #[test]

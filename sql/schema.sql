@@ -264,11 +264,12 @@ FROM ccusage_usage_sessions FINAL
 -- by project directory, 19+ by session file): after an upgrade or a downgrade the other
 -- scheme's rows would count the same usage twice. They stay stored, as history. A machine
 -- that has not recorded its scheme yet (its importer is older) shows all its sessions.
-WHERE (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
+-- Parenthesised as 18.16 prints it back, so the stored view compares equal to this one.
+WHERE ((machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
 (
     SELECT machine_name, session_scheme FROM ccusage_machines FINAL
-)
-OR machine_name NOT IN (SELECT machine_name FROM ccusage_machines)
+))
+OR (machine_name NOT IN (SELECT machine_name FROM ccusage_machines))
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
 SELECT

@@ -252,7 +252,7 @@ fn cluster_view(view: &ViewDef, cluster: &str, database: &str, tables: &[&str]) 
     }
 }
 
-/// `FROM t` inside an `IN\n(` … `)` block reads `t_local`.
+/// `FROM t` inside an `IN\n(` … `)` block, or after ` IN (` on one line, reads `t_local`.
 fn local_subqueries(query: &str, tables: &[&str]) -> String {
     let lines: Vec<&str> = query.lines().collect();
     let mut inside = false;
@@ -261,16 +261,21 @@ fn local_subqueries(query: &str, tables: &[&str]) -> String {
         let trimmed = line.trim();
         if trimmed == "(" && i > 0 && lines[i - 1].trim_end().ends_with(" IN") {
             inside = true;
-        } else if trimmed == ")" {
+        } else if trimmed.starts_with(')') {
             inside = false;
         }
-        let mut line = (*line).to_owned();
-        if inside {
-            for table in tables {
-                let local = format!("FROM {table}{LOCAL}");
-                line = replace_word(&line, &format!("FROM {table}"), &local);
+        let at = if inside { Some(0) } else { line.find(" IN (") };
+        let line = match at {
+            Some(at) => {
+                let (head, mut tail) = (&line[..at], line[at..].to_owned());
+                for table in tables {
+                    let local = format!("FROM {table}{LOCAL}");
+                    tail = replace_word(&tail, &format!("FROM {table}"), &local);
+                }
+                format!("{head}{tail}")
             }
-        }
+            None => (*line).to_owned(),
+        };
         out.push(line);
     }
     out.join("\n")

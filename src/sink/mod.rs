@@ -622,9 +622,9 @@ fn server_error_hint(message: &str) -> &'static str {
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",
         Some(242 | 225 | 999) => {
-            "; replicated tables are read-only while ClickHouse has no ZooKeeper session: \
-             is ZooKeeper running and reachable from every node? Nothing stored was changed; \
-             run again once it is back"
+            "; ClickHouse has no ZooKeeper session (replicated tables are read-only and ON \
+             CLUSTER changes cannot be queued without it): is ZooKeeper running and reachable \
+             from every node? Nothing stored was changed; run again once it is back"
         }
         Some(392) => {
             "; the user may not run DDL (allow_ddl=0) and the database needs this change: \

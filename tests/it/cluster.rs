@@ -278,13 +278,13 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
     cluster_importer(&env, &cluster, name)
         .logs(logs)
         .import_ok();
-    // As a database made before day_version was in sql/schema.sql.
+    // As a database made before projected_remaining_minutes was in sql/schema.sql.
     cluster.sql(
         1,
         &env.database,
         &format!(
-            "ALTER TABLE ccusage_usage_agents_daily_local ON CLUSTER {CLUSTER_NAME} \
-             DROP COLUMN day_version"
+            "ALTER TABLE ccusage_usage_blocks_local ON CLUSTER {CLUSTER_NAME} \
+             DROP COLUMN projected_remaining_minutes"
         ),
     );
     // 18.16 takes no ALTER ON CLUSTER for a Distributed table: node by node.
@@ -292,7 +292,7 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
         cluster.sql(
             n,
             &env.database,
-            "ALTER TABLE ccusage_usage_agents_daily DROP COLUMN day_version",
+            "ALTER TABLE ccusage_usage_blocks DROP COLUMN projected_remaining_minutes",
         );
     }
     let has_column = |n: usize| {
@@ -301,7 +301,7 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
                 n,
                 &env.database,
                 "SELECT count() FROM system.columns WHERE database = currentDatabase() \
-                 AND name = 'day_version'",
+                 AND name = 'projected_remaining_minutes'",
             )
             .trim()
             .to_owned()
@@ -317,14 +317,14 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stderr
-            .contains("add column day_version to ccusage_usage_agents_daily_local"),
+            .contains("add column projected_remaining_minutes to ccusage_usage_blocks_local"),
         "{}",
         run.stderr
     );
     // Both tables on every node, the local one replicated by ZooKeeper.
     wait_for(
         || (1..=4).all(|n| has_column(n) == "2"),
-        "day_version on every replica",
+        "the column on every replica",
     );
 }
 

@@ -55,10 +55,11 @@ done
 password=${CH_PASSWORD:-}
 [[ $password != *"'"* && $password != *\\* ]] || die "a password holding quotes or backslashes cannot be passed to remote()"
 
-# Runs SQL on the cluster node; the database and settings go in the URL.
+# Runs SQL on the cluster node; the database and settings go in the URL. in_order: the counts
+# are read from the replicas the inserts went to, not from one still fetching them.
 q() {
     curl -sS --fail-with-body -H "X-ClickHouse-User: $user" -H "X-ClickHouse-Key: $password" \
-        "$to/?database=$db&insert_distributed_sync=1&distributed_product_mode=global" \
+        "$to/?database=$db&insert_distributed_sync=1&load_balancing=in_order&distributed_product_mode=global" \
         --data-binary "$1"
 }
 # remote(DATABASE, TABLE): the old server's table, as a table function.

@@ -134,9 +134,10 @@ SELECT
 FROM ccusage_v_model_breakdowns
 WHERE machine_name = ? AND parent_kind = ?
 
--- The session scheme this machine's sums read now (empty when none is stored).
--- name: stored_session_scheme
-SELECT session_scheme FROM ccusage_machines FINAL WHERE machine_name = ?
+-- The session scheme this machine's sums read now and the project mode its rows are stored
+-- in (no row before its first import; an empty mode was written before modes existed: plain).
+-- name: stored_machine
+SELECT session_scheme, project_mode FROM ccusage_machines FINAL WHERE machine_name = ?
 
 -- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
 -- machine's usage counts once.

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
 (
     machine_name String,
     session_id String,
-    project_path String COMMENT 'as ccusage prints it (an encoded directory, or Unknown Project)',
+    project_path String COMMENT 'as ccusage prints it (an encoded directory, or Unknown Project), or its hash (--projects)',
+    project_name String COMMENT 'the project as people read it: relative to the home, project-<hash>, an alias or hidden',
     first_activity Nullable(DateTime('UTC')) COMMENT 'NULL where ccusage does not report it (before 20.0.8)',
     last_activity DateTime('UTC') COMMENT 'midnight UTC where ccusage only reports a date',
     input_tokens UInt64,
@@ -117,7 +118,8 @@ ORDER BY (machine_name, block_id)
 CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
 (
     machine_name String,
-    project String COMMENT 'encoded project directory, as in ccusage daily --instances',
+    project String COMMENT 'encoded project directory, as in ccusage daily --instances, or its hash (--projects)',
+    project_name String COMMENT 'the project as people read it: relative to the home, project-<hash>, an alias or hidden',
     date Date,
     input_tokens UInt64,
     output_tokens UInt64,
@@ -159,6 +161,7 @@ CREATE TABLE IF NOT EXISTS ccusage_machines
 (
     machine_name String,
     session_scheme String COMMENT 'project (ccusage 15-18: a session per project directory) or session (19+: per session file)',
+    project_mode String COMMENT 'plain, hash or hidden (--projects) of the rows stored; empty: plain, before modes existed',
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64 COMMENT 'tick of the import that wrote it: the newest wins'
@@ -249,6 +252,7 @@ SELECT
     machine_name,
     session_id,
     project_path,
+    project_name,
     first_activity,
     last_activity,
     input_tokens,
@@ -427,6 +431,7 @@ CREATE VIEW IF NOT EXISTS ccusage_v_project_daily AS
 SELECT
     machine_name,
     project,
+    project_name,
     date,
     week,
     month,
@@ -442,6 +447,7 @@ FROM
     SELECT
         machine_name,
         project,
+        project_name,
         date,
         toMonday(date) AS week,
         substring(toString(date), 1, 7) AS month,

@@ -12,6 +12,7 @@ mod exit;
 mod lock;
 mod log;
 mod pipeline;
+mod projects;
 mod query;
 mod report;
 mod run;

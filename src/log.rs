@@ -2,6 +2,9 @@
 //! the password: URLs cannot carry credentials, and the password is never formatted.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::transform::projects::Projects;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -13,11 +16,26 @@ pub fn enabled() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
+static REDACTOR: OnceLock<Arc<Projects>> = OnceLock::new();
+
+/// In hash and hidden runs verbose lines lose what could name a project, like errors do.
+pub fn redact_with(projects: Arc<Projects>) {
+    let _ = REDACTOR.set(projects);
+}
+
+pub fn emit(line: String) {
+    let line = match REDACTOR.get() {
+        Some(projects) => projects.redact(&line),
+        None => line,
+    };
+    eprintln!("ccusage-import: verbose: {line}");
+}
+
 /// Prints a `ccusage-import: verbose:` line on stderr when `--verbose` is on.
 macro_rules! verbose {
     ($($arg:tt)*) => {
         if $crate::log::enabled() {
-            eprintln!("ccusage-import: verbose: {}", format_args!($($arg)*));
+            $crate::log::emit(format!($($arg)*));
         }
     };
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
+use crate::exit::ExitContext as _;
 use crate::run::digest::{Digest, DigestBuilder};
 use crate::run::Reporter;
 use crate::run::{PreviousImport, ReportOutcome, RunReport};
@@ -18,7 +19,7 @@ use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
 use crate::transform::json::{self};
 use crate::transform::rows::{self, Context, Record, Tokens, UsageRecord};
-use crate::transform::unique_keys;
+use crate::transform::{privacy, unique_keys};
 
 /// A report mapped into rows, ready to write.
 enum Mapped {
@@ -74,6 +75,10 @@ impl Mapped {
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
 /// ClickHouse end up in the report; only setup errors are returned as `Err`.
 pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport> {
+    let projects = std::sync::Arc::new(
+        crate::projects::load(&config.projects).exit_code(crate::exit::Exit::Usage)?,
+    );
+    crate::log::redact_with(projects.clone());
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(0);
     let mut run = RunReport {
@@ -127,6 +132,21 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
 
+    let stored_machine = match &sink {
+        Some(sink) => match sink.stored_machine(&config.machine_name).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => None,
+    };
+    if let Some(stored) = &stored_machine {
+        check_project_mode(config, stored)?;
+    }
+
     let last_tick = match &sink {
         Some(sink) => match sink.last_tick(&config.machine_name).await {
             Ok(tick) => tick,
@@ -140,7 +160,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     };
 
     let fetch_started = Instant::now();
-    let (mut mapped, ctx, set) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
+    let (mut mapped, ctx, set) =
+        fetch_all(config, &projects, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
     summarise(&mut run, &mapped);
     if set == Some(CommandSet::Classic) {
@@ -150,7 +171,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let write_started = Instant::now();
     match &sink {
         Some(sink) => {
-            if let Err(e) = write_everything(sink, &ctx, set, &mapped, &mut run, reporter).await {
+            let stored_scheme = stored_machine.map(|m| m.session_scheme);
+            let write =
+                write_everything(sink, &ctx, set, stored_scheme, &mapped, &mut run, reporter);
+            if let Err(e) = write.await {
                 run.clickhouse_error = Some(format!("{e:#}"));
             }
         }
@@ -183,6 +207,7 @@ async fn connect(config: &Config) -> Result<Sink> {
 /// Finds ccusage, asks its version, runs its reports at once and maps each as it ends.
 async fn fetch_all(
     config: &Config,
+    projects: &std::sync::Arc<crate::transform::projects::Projects>,
     run: &mut RunReport,
     imported_at: DateTime<Utc>,
     last_tick: u64,
@@ -223,7 +248,7 @@ async fn fetch_all(
         }
     };
     run.ccusage_version = Some(version.to_string());
-    run.ccusage_command = Some(launcher.display(&[]));
+    run.ccusage_command = Some(projects.redact(&launcher.display(&[])));
     if version.major < source::OLDEST_SUPPORTED_MAJOR {
         let error = format!(
             "ccusage {version} is too old: ccusage-import reads ccusage {} and newer; \
@@ -263,6 +288,7 @@ async fn fetch_all(
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut ctx = Context::new(&config.machine_name, &version.to_string(), imported_at);
     ctx.tick = rows::next_tick(ctx.tick, last_tick);
+    ctx.projects = projects.clone();
 
     let mut tasks = JoinSet::new();
     let mut kinds = std::collections::HashMap::new();
@@ -369,18 +395,21 @@ async fn fetch_one(
     limits: source::Limits,
     ctx: &Context,
 ) -> Result<(usize, Mapped, Duration), String> {
+    // In hash and hidden runs an error leaves the machine too: it loses what could name a
+    // project (ccusage's output, ids, keys, the home directory).
+    let redact = |text: String| ctx.projects.redact(&text);
     let output = source::run(launcher, args, limits)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| redact(e.to_string()))?;
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);
     let (rows, mapped) = map_output(kind, &output.stdout, ctx).map_err(|e| {
-        format!(
+        redact(format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
             source::quote(&output.stdout)
-        )
+        ))
     })?;
     Ok((rows, mapped, map_started.elapsed()))
 }
@@ -402,7 +431,10 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
             let rows = report.as_ref().map_or(0, |r| r.sessions.len());
             (
                 rows,
-                Mapped::Session(unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?),
+                Mapped::Session(privacy::sessions(
+                    unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?,
+                    ctx,
+                )?),
             )
         }
         ReportKind::Blocks => {
@@ -420,7 +452,10 @@ fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, 
                 .as_ref()
                 .map_or(0, |r| r.projects.values().map(Vec::len).sum());
             let records = unique_keys(rows::map_projects_daily(report.as_ref(), ctx)?)?;
-            (rows, Mapped::ProjectsDaily(records))
+            (
+                rows,
+                Mapped::ProjectsDaily(privacy::projects_daily(records, ctx)?),
+            )
         }
         ReportKind::AgentsDaily => {
             let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
@@ -505,6 +540,7 @@ async fn write_everything(
     sink: &Sink,
     ctx: &Context,
     set: Option<CommandSet>,
+    stored_scheme: Option<String>,
     mapped: &[Mapped],
     run: &mut RunReport,
     reporter: &dyn Reporter,
@@ -514,13 +550,46 @@ async fn write_everything(
     let stored = Stored::read(sink, machine, set, run).await?;
     let derived = derive(&stored, ctx, set, run)?;
     write_all(sink, machine, &derived, run, reporter).await?;
+    // The machine's row records its project mode on every run that wrote, and its session
+    // scheme once the sessions are in (until then, the scheme stored before).
     if let Some(set) = set {
-        if report_ok(run, ReportKind::Session) {
-            let row = rows::MachineRow::new(ctx, set.session_scheme());
-            sink.write_machine(&row).await?;
-        }
+        let scheme = match stored_scheme {
+            Some(stored) if !report_ok(run, ReportKind::Session) => stored,
+            _ => set.session_scheme().to_owned(),
+        };
+        let row = rows::MachineRow::new(ctx, &scheme, ctx.projects.mode.as_str());
+        sink.write_machine(&row).await?;
     }
     Ok(())
+}
+
+/// Refuses a run whose `--projects` mode differs from the one this machine's rows are stored
+/// in: the same usage would be stored again under new keys, and every project and session
+/// sum would count it twice.
+fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> Result<()> {
+    let wanted = config.projects.mode;
+    let Some(was) = crate::transform::projects::Mode::parse(&stored.project_mode) else {
+        return Err(anyhow::anyhow!(
+            "ccusage_machines holds the project mode {:?} for machine {}, which this              ccusage-import does not know: upgrade ccusage-import",
+            stored.project_mode,
+            config.machine_name
+        ))
+        .exit_code(crate::exit::Exit::Usage)
+        .map_err(Into::into);
+    };
+    if was == wanted || config.projects.rekey {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "machine {} stored its projects with --projects {} and this run asks for --projects {}:          importing would store the same sessions and project days again under new keys, and          every project and session sum would count them twice; nothing was written. Run with          --projects {} (CCUSAGE_IMPORT_PROJECTS) as before, or run once with --projects {}          --rekey-projects to rewrite this machine's stored projects into the new mode",
+        config.machine_name,
+        was.as_str(),
+        wanted.as_str(),
+        was.as_str(),
+        wanted.as_str()
+    ))
+    .exit_code(crate::exit::Exit::Usage)
+    .map_err(Into::into)
 }
 
 /// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed

@@ -43,6 +43,14 @@ pub struct Sink {
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
 
+/// A machine's row of `ccusage_machines` as the importer reads it.
+#[derive(Debug, Clone, Row, Deserialize)]
+pub struct StoredMachine {
+    pub session_scheme: String,
+    /// Empty in rows written before project modes existed (all plain).
+    pub project_mode: String,
+}
+
 /// A row of a `stored_*` statement in `sql/import.sql`.
 #[derive(Debug, Row, Deserialize)]
 struct StoredUsage {
@@ -250,20 +258,31 @@ impl Sink {
         Ok(())
     }
 
-    /// Records the machine's session scheme when it changed, so the sessions view reads the
-    /// scheme of the ccusage it runs now. Returns whether a row was written.
-    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
-        let sql = sqlfile::import("stored_session_scheme");
-        let stored = self
-            .request("read this machine's session scheme", || {
+    /// What `ccusage_machines` holds for `machine` (`None` before its first import).
+    pub async fn stored_machine(&self, machine: &str) -> Result<Option<StoredMachine>> {
+        let sql = sqlfile::import("stored_machine");
+        self.request(
+            "read this machine's session scheme and project mode",
+            || {
                 self.client
                     .query(&sql)
-                    .bind(&row.machine_name)
-                    .fetch_optional::<String>()
-            })
-            .await
-            .context("cannot read ccusage_machines")?;
-        if stored.as_deref() == Some(row.session_scheme.as_str()) {
+                    .bind(machine)
+                    .fetch_optional::<StoredMachine>()
+            },
+        )
+        .await
+        .context("cannot read ccusage_machines")
+    }
+
+    /// Records the machine's session scheme and project mode when either changed, so the
+    /// sessions view reads the scheme of the ccusage it runs now and a run in another mode is
+    /// refused. Returns whether a row was written.
+    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
+        let stored = self.stored_machine(&row.machine_name).await?;
+        let same = stored.is_some_and(|s| {
+            s.session_scheme == row.session_scheme && s.project_mode == row.project_mode
+        });
+        if same {
             return Ok(false);
         }
         self.insert(MACHINES_TABLE, std::iter::once(row)).await?;

@@ -2,6 +2,8 @@
 
 pub mod derive;
 pub mod json;
+pub mod privacy;
+pub mod projects;
 pub mod rows;
 
 use std::collections::HashMap;

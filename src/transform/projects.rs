@@ -226,21 +226,17 @@ fn redact_quoted(text: &str) -> String {
     out
 }
 
-/// How ccusage (Claude Code) writes a directory as a project name.
-fn encode(path: &str) -> String {
-    path.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
-}
-
 /// The readable name of `encoded` relative to `home`: `~` for the home itself, `a/b.c` below
 /// it. `None` (keep ccusage's text) when the project is not under `home`, or when the disk
 /// does not tell exactly one directory that encodes to it.
 pub fn decode(encoded: &str, home: &str, is_dir: &IsDir) -> Option<String> {
     let home = home.trim_end_matches('/');
-    if home.is_empty() || !encoded.starts_with(&encode(home)) {
+    if home.is_empty() {
         return None;
     }
+    // Claude Code writes `/` and `.` (some versions every other character too) as `-`, so
+    // the whole path is read back from the root: a home that is only a prefix of another
+    // user's (`/home/dev` of `/home/devops`) never matches.
     let tokens: Vec<&str> = encoded.strip_prefix('-')?.split('-').collect();
     let mut found = Vec::new();
     let mut budget = STAT_BUDGET;

@@ -149,6 +149,27 @@ SELECT
     sum(total_tokens) AS total_tokens
 FROM ccusage_v_daily_summary
 
+-- Other machines that stored sessions this machine stored too (the same session file: synced
+-- logs), each with how many and what they cost there. ccusage 15-18's whole-project rows
+-- (named after a directory, which two machines may share without sharing logs) and the
+-- shared id "subagents" alone are not compared: a sub-agent row is keyed by its parent
+-- session's path.
+-- name: shared_sessions
+SELECT
+    machine_name AS other,
+    count() AS sessions,
+    toFloat64(sum(total_cost)) AS cost_usd
+FROM ccusage_v_session_summary
+WHERE machine_name != ?
+    AND (project_path, session_id) IN
+    (
+        SELECT project_path, session_id
+        FROM ccusage_v_session_summary
+        WHERE machine_name = ? AND project_path != 'Unknown Project'
+    )
+GROUP BY machine_name
+ORDER BY machine_name
+
 -- Whether the ledger already holds a run: asked before its insert is sent again, since an
 -- insert whose answer was lost may have been stored.
 -- name: ledger_has_run

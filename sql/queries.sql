@@ -1045,6 +1045,27 @@ FROM ccusage_v_session_summary
 ORDER BY total_cost DESC, machine, session_id
 LIMIT 10
 
+-- Sessions stored by more than one machine: the same session file imported twice, because
+-- the machines share their Claude logs (a synced ~/.claude). Each one's machines, its cost
+-- on each, and what the fleet totals count twice (all copies but the largest). ccusage
+-- 15-18's whole-project rows are left out: they are named after a directory, which machines
+-- may share without sharing logs. Under --projects hash, machines must share the key file to
+-- be compared.
+-- name: fleet_shared_sessions
+SELECT
+    session_id,
+    any(project_name) AS project,
+    uniqExact(machine_name) AS machines,
+    arraySort(groupUniqArray(machine_name)) AS machine_list,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 2) AS cost,
+    round(toFloat64(sum(total_cost)) - toFloat64(max(total_cost)), 2) AS counted_twice
+FROM ccusage_v_session_summary
+WHERE project_path != 'Unknown Project'
+GROUP BY project_path, session_id
+HAVING machines > 1
+ORDER BY cost DESC, session_id
+
 -- The ten busiest 5-hour blocks across the fleet, by tokens.
 -- name: fleet_busiest_blocks
 SELECT

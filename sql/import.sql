@@ -41,7 +41,7 @@ FROM ccusage_usage_monthly FINAL WHERE machine_name = ?
 
 -- name: existing_sessions
 SELECT concat(project_path, '/', session_id) AS key, content_hash, total_tokens
-FROM ccusage_usage_sessions FINAL WHERE machine_name = ?
+FROM ccusage_usage_sessions FINAL WHERE machine_name = ? AND superseded = 0
 
 -- name: existing_blocks
 SELECT block_id AS key, content_hash, total_tokens
@@ -49,7 +49,7 @@ FROM ccusage_usage_blocks FINAL WHERE machine_name = ?
 
 -- name: existing_projects_daily
 SELECT concat(toString(date), ' ', project) AS key, content_hash, total_tokens
-FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ?
+FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ? AND superseded = 0
 
 -- name: existing_agents_daily
 SELECT concat(toString(date), ' ', agent) AS key, content_hash, total_tokens
@@ -103,7 +103,7 @@ SELECT
     total_cost,
     models_used
 FROM ccusage_usage_projects_daily FINAL
-WHERE machine_name = ?
+WHERE machine_name = ? AND superseded = 0
 
 -- The ccusage 15-18 sessions this machine stored that are not whole projects (sub-agent rows).
 -- name: stored_sub_sessions
@@ -118,8 +118,26 @@ SELECT
     total_cost,
     models_used
 FROM ccusage_usage_sessions FINAL
-WHERE machine_name = ? AND project_path != 'Unknown Project'
+WHERE machine_name = ? AND superseded = 0 AND project_path != 'Unknown Project'
     AND toUInt32OrZero(splitByChar('.', ccusage_version)[1]) < 19
+
+-- This machine's sessions and project days as stored, whole, for --rekey-projects to store
+-- again under new keys (columns in the order of SessionRow and ProjectDailyRow).
+-- name: rekey_sessions
+SELECT
+    machine_name, session_id, project_path, project_name, first_activity, last_activity,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens,
+    total_cost, models_used, ccusage_version, imported_at, row_version, content_hash, superseded
+FROM ccusage_usage_sessions FINAL
+WHERE machine_name = ? AND superseded = 0
+
+-- name: rekey_projects_daily
+SELECT
+    machine_name, project, project_name, date,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens,
+    total_cost, models_used, ccusage_version, imported_at, row_version, content_hash, superseded
+FROM ccusage_usage_projects_daily FINAL
+WHERE machine_name = ? AND superseded = 0
 
 -- The model breakdowns of one kind of stored row (only the winning parent's children).
 -- name: stored_models

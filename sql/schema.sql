@@ -20,6 +20,10 @@
 --   * child rows (model breakdowns, models used) carry their parent's row_version, and only
 --     the children of the winning parent import are read (ccusage_v_model_breakdowns);
 --   * nothing is ever deleted, and each machine only writes rows with its own machine_name;
+--   * --rekey-projects never rewrites a row in place: it stores the machine's sessions and
+--     project days again under their new keys, and stores the old rows once more with
+--     superseded = 1 and a newer version, so FINAL returns the marked copy and every reader
+--     (the views, sql/import.sql) skips it;
 --   * ccusage_usage_agents_daily holds every agent's usage (Claude's too): never add it to the
 --     Claude tables, and filter model breakdowns by parent_kind.
 
@@ -81,7 +85,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64,
-    content_hash UInt64
+    content_hash UInt64,
+    superseded UInt8 COMMENT '1: re-keyed into another project mode by --rekey-projects; every reader skips it'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, project_path, session_id)
@@ -131,7 +136,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64,
-    content_hash UInt64
+    content_hash UInt64,
+    superseded UInt8 COMMENT '1: re-keyed into another project mode by --rekey-projects; every reader skips it'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, project, date)
@@ -267,8 +273,9 @@ SELECT
 FROM ccusage_usage_sessions FINAL
 -- Only the sessions of the scheme the machine's ccusage uses now (ccusage 15-18 key a session
 -- by project directory, 19+ by session file): after an upgrade or a downgrade the other
--- scheme's rows would count the same usage twice. They stay stored, as history.
-WHERE (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
+-- scheme's rows would count the same usage twice. They stay stored, as history. Rows that
+-- --rekey-projects superseded (stored again under the machine's new project keys) are skipped.
+WHERE superseded = 0 AND (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
 (
     SELECT machine_name, session_scheme FROM ccusage_machines FINAL
 )
@@ -459,4 +466,5 @@ FROM
         toFloat64(total_cost) AS cost_usd,
         length(models_used) AS model_count
     FROM ccusage_usage_projects_daily FINAL
+    WHERE superseded = 0
 )

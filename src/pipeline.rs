@@ -163,6 +163,15 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let (mut mapped, ctx, set) =
         fetch_all(config, &projects, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
+    if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
+        if rekey_wanted(config, stored) {
+            if let Err(e) = rekey(sink, config, &ctx, stored, &mapped, &mut run).await {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        }
+    }
     summarise(&mut run, &mapped);
     if set == Some(CommandSet::Classic) {
         leave_whole_projects_to_derive(&mut mapped);
@@ -577,7 +586,19 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
         .exit_code(crate::exit::Exit::Usage)
         .map_err(Into::into);
     };
-    if was == wanted || config.projects.rekey {
+    if was == wanted {
+        return Ok(());
+    }
+    if config.projects.rekey && was == crate::transform::projects::Mode::Hidden {
+        return Err(anyhow::anyhow!(
+            "machine {} stored its projects with --projects hidden: those rows cannot be told              apart by project again, so --rekey-projects cannot move them to --projects {};              nothing was written. Keep --projects hidden on this machine",
+            config.machine_name,
+            wanted.as_str()
+        ))
+        .exit_code(crate::exit::Exit::Usage)
+        .map_err(Into::into);
+    }
+    if config.projects.rekey {
         return Ok(());
     }
     Err(anyhow::anyhow!(
@@ -590,6 +611,70 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
     ))
     .exit_code(crate::exit::Exit::Usage)
     .map_err(Into::into)
+}
+
+fn rekey_wanted(config: &Config, stored: &crate::sink::StoredMachine) -> bool {
+    let was = crate::transform::projects::Mode::parse(&stored.project_mode);
+    config.projects.rekey && was.is_some_and(|was| was != config.projects.mode)
+}
+
+/// `--rekey-projects`: stores this machine's sessions and project days again under the keys
+/// of this run's mode and supersedes the old rows (see `transform::rekey`), then records the
+/// new mode at once, so a later run never re-keys rows that are already in it.
+async fn rekey(
+    sink: &Sink,
+    config: &Config,
+    ctx: &Context,
+    stored: &crate::sink::StoredMachine,
+    mapped: &[Mapped],
+    run: &mut RunReport,
+) -> Result<()> {
+    use crate::transform::rekey::{self as rekeying, Translation};
+    let was = crate::transform::projects::Mode::parse(&stored.project_mode).unwrap_or_default();
+    let old_settings = crate::config::ProjectSettings {
+        mode: was,
+        ..config.projects.clone()
+    };
+    let old = crate::projects::load(&old_settings).exit_code(crate::exit::Exit::Usage)?;
+    let mut translation = Translation::new(&old, &ctx.projects);
+    for report in mapped {
+        match report {
+            Mapped::Session(r) => translation.learn(r, &[]),
+            Mapped::ProjectsDaily(r) => translation.learn(&[], r),
+            _ => {}
+        }
+    }
+    let machine = &ctx.machine_name;
+    let sessions = sink
+        .rekey_rows(
+            machine,
+            "rekey_sessions",
+            "session",
+            |r: &rows::SessionRow| rows::session_key(&r.project_path, &r.session_id),
+        )
+        .await?;
+    let days = sink
+        .rekey_rows(
+            machine,
+            "rekey_projects_daily",
+            "project_daily",
+            |r: &rows::ProjectDailyRow| rows::project_day_key(r.date, &r.project),
+        )
+        .await?;
+    let sessions = rekeying::sessions(sessions, &translation, ctx)?;
+    let days = rekeying::projects_daily(days, &translation, ctx)?;
+    let written = sink.write_rekeyed(&sessions).await? + sink.write_rekeyed(&days).await?;
+    let row = rows::MachineRow::new(ctx, &stored.session_scheme, ctx.projects.mode.as_str());
+    sink.write_machine(&row).await?;
+    run.warnings.push(format!(
+        "re-keyed this machine's stored projects from --projects {} to --projects {}: {}          sessions and {} project days stored under their new keys ({written} rows written); the          {} old rows stay, marked superseded, and no reader counts them",
+        was.as_str(),
+        ctx.projects.mode.as_str(),
+        sessions.records.len(),
+        days.records.len(),
+        sessions.superseded.len() + days.superseded.len()
+    ));
+    Ok(())
 }
 
 /// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::log::verbose;
 pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
+use crate::transform::rekey::Rekeyed;
 use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
@@ -313,7 +314,6 @@ impl Sink {
         parent_kind: &str,
     ) -> Result<Vec<(String, chrono::NaiveDate, Usage)>> {
         let rows_sql = sqlfile::import(query);
-        let models_sql = sqlfile::import("stored_models");
         let rows = self
             .request(&format!("read {query}"), || {
                 self.client
@@ -323,6 +323,33 @@ impl Sink {
             })
             .await
             .with_context(|| format!("cannot read {query}"))?;
+        let mut by_parent = self.stored_breakdowns(machine, parent_kind).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let usage = Usage {
+                    tokens: Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_creation: r.cache_creation_tokens,
+                        cache_read: r.cache_read_tokens,
+                    },
+                    total_cost: r.total_cost,
+                    models_used: r.models_used,
+                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
+                };
+                (r.name, r.date, usage)
+            })
+            .collect())
+    }
+
+    /// The winning model breakdowns of one kind of this machine's stored rows, by parent key.
+    async fn stored_breakdowns(
+        &self,
+        machine: &str,
+        parent_kind: &str,
+    ) -> Result<HashMap<String, Vec<ModelFigures>>> {
+        let models_sql = sqlfile::import("stored_models");
         let models = self
             .request(&format!("read the {parent_kind} model breakdowns"), || {
                 self.client
@@ -349,23 +376,59 @@ impl Sink {
                     cost: m.cost,
                 });
         }
+        Ok(by_parent)
+    }
+
+    /// `--rekey-projects`: this machine's rows of one table as stored (`query` names a
+    /// `rekey_*` statement), each with its model breakdowns (`key` gives its parent key).
+    pub async fn rekey_rows<R>(
+        &self,
+        machine: &str,
+        query: &str,
+        parent_kind: &str,
+        key: impl Fn(&R) -> String,
+    ) -> Result<Vec<(R, Vec<ModelFigures>)>>
+    where
+        R: RowOwned + clickhouse::RowRead,
+    {
+        let sql = sqlfile::import(query);
+        let rows = self
+            .request(&format!("read {query}"), || {
+                self.client.query(&sql).bind(machine).fetch_all::<R>()
+            })
+            .await
+            .with_context(|| format!("cannot read {query}"))?;
+        let mut breakdowns = self.stored_breakdowns(machine, parent_kind).await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let usage = Usage {
-                    tokens: Tokens {
-                        input: r.input_tokens,
-                        output: r.output_tokens,
-                        cache_creation: r.cache_creation_tokens,
-                        cache_read: r.cache_read_tokens,
-                    },
-                    total_cost: r.total_cost,
-                    models_used: r.models_used,
-                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
-                };
-                (r.name, r.date, usage)
+            .map(|row| {
+                let children = breakdowns.remove(&key(&row)).unwrap_or_default();
+                (row, children)
             })
             .collect())
+    }
+
+    /// Writes what `--rekey-projects` made of one table: the children of the re-keyed rows,
+    /// then those rows and the superseded copies of the old ones in one insert, so the old
+    /// keys are never skipped without their new rows stored, nor the reverse.
+    pub async fn write_rekeyed<R: Table>(&self, rekeyed: &Rekeyed<R>) -> Result<usize> {
+        let records = &rekeyed.records;
+        self.insert(
+            BREAKDOWNS_TABLE,
+            records.iter().flat_map(|r| r.breakdowns.iter()),
+        )
+        .await?;
+        self.insert(
+            MODELS_USED_TABLE,
+            records.iter().flat_map(|r| r.models.iter()),
+        )
+        .await?;
+        let rows = records
+            .iter()
+            .map(|r| &r.row)
+            .chain(rekeyed.superseded.iter());
+        self.insert(R::TABLE, rows).await?;
+        Ok(records.len() + rekeyed.superseded.len())
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {

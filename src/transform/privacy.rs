@@ -47,8 +47,8 @@ pub fn projects_daily(
 
 fn rekey_session(mut record: Record<SessionRow>, ctx: &Context) -> Result<Record<SessionRow>> {
     let projects = &ctx.projects;
-    let classic = ctx.classic();
     let row = &mut record.row;
+    let classic = super::rows::is_classic(&row.ccusage_version);
     let project =
         projects.project_key(session_project(classic, &row.session_id, &row.project_path));
     if classic && row.project_path == UNKNOWN_PROJECT {
@@ -70,7 +70,7 @@ fn rekey_session(mut record: Record<SessionRow>, ctx: &Context) -> Result<Record
 }
 
 /// The record under `key`, its child rows pointing at it.
-fn with_key<R>(mut record: Record<R>, key: String) -> Record<R> {
+pub(super) fn with_key<R>(mut record: Record<R>, key: String) -> Record<R> {
     for child in &mut record.breakdowns {
         child.parent_key = key.clone();
     }
@@ -82,7 +82,7 @@ fn with_key<R>(mut record: Record<R>, key: String) -> Record<R> {
 }
 
 /// Records that now share a key, summed into one; the others as they are, in order.
-fn merge<R>(
+pub(super) fn merge<R>(
     records: Vec<Record<R>>,
     sum: impl Fn(Vec<Record<R>>) -> Result<Record<R>>,
 ) -> Result<Vec<Record<R>>> {
@@ -127,7 +127,7 @@ where
     Ok(sum)
 }
 
-fn merge_project_days(
+pub(super) fn merge_project_days(
     group: Vec<Record<ProjectDailyRow>>,
     ctx: &Context,
 ) -> Result<Record<ProjectDailyRow>> {
@@ -148,7 +148,10 @@ fn merge_project_days(
     )
 }
 
-fn merge_sessions(group: Vec<Record<SessionRow>>, ctx: &Context) -> Result<Record<SessionRow>> {
+pub(super) fn merge_sessions(
+    group: Vec<Record<SessionRow>>,
+    ctx: &Context,
+) -> Result<Record<SessionRow>> {
     let first = &group[0].row;
     let (session_id, project_path) = (first.session_id.clone(), first.project_path.clone());
     let key = group[0].key.clone();

@@ -39,11 +39,16 @@ impl Context {
 
     /// ccusage 15–18 (the classic command set): a session is a whole project directory.
     pub fn classic(&self) -> bool {
-        let major = self.ccusage_version.split('.').next();
-        major
-            .and_then(|m| m.parse::<u32>().ok())
-            .is_some_and(|m| m < 19)
+        is_classic(&self.ccusage_version)
     }
+}
+
+/// Whether rows of this ccusage version use the classic (15–18) session shapes.
+pub fn is_classic(ccusage_version: &str) -> bool {
+    let major = ccusage_version.split('.').next();
+    major
+        .and_then(|m| m.parse::<u32>().ok())
+        .is_some_and(|m| m < 19)
 }
 
 /// The project a session row belongs to, as its fields hold it: ccusage 15–18 name a whole
@@ -338,7 +343,7 @@ impl MonthlyRow {
 }
 
 /// A row of `ccusage_usage_sessions`: one session (ccusage 15–18: one project directory).
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct SessionRow {
     pub machine_name: String,
     pub session_id: String,
@@ -361,6 +366,8 @@ pub struct SessionRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 on the copy `--rekey-projects` stores of a row it re-keyed: readers skip it.
+    pub superseded: u8,
 }
 
 impl Table for SessionRow {
@@ -406,6 +413,7 @@ impl SessionRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            superseded: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
@@ -439,7 +447,7 @@ impl SessionRow {
 }
 
 /// A row of `ccusage_usage_projects_daily`: one project on one day.
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct ProjectDailyRow {
     pub machine_name: String,
     pub project: String,
@@ -459,6 +467,8 @@ pub struct ProjectDailyRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 on the copy `--rekey-projects` stores of a row it re-keyed: readers skip it.
+    pub superseded: u8,
 }
 
 impl Table for ProjectDailyRow {
@@ -497,6 +507,7 @@ impl ProjectDailyRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            superseded: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;

@@ -579,7 +579,7 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
     let wanted = config.projects.mode;
     let Some(was) = crate::transform::projects::Mode::parse(&stored.project_mode) else {
         return Err(anyhow::anyhow!(
-            "ccusage_machines holds the project mode {:?} for machine {}, which this              ccusage-import does not know: upgrade ccusage-import",
+            "ccusage_machines holds the project mode {:?} for machine {}, which this ccusage-import does not know: upgrade ccusage-import",
             stored.project_mode,
             config.machine_name
         ))
@@ -591,7 +591,7 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
     }
     if config.projects.rekey && was == crate::transform::projects::Mode::Hidden {
         return Err(anyhow::anyhow!(
-            "machine {} stored its projects with --projects hidden: those rows cannot be told              apart by project again, so --rekey-projects cannot move them to --projects {};              nothing was written. Keep --projects hidden on this machine",
+            "machine {} stored its projects with --projects hidden: those rows cannot be told apart by project again, so --rekey-projects cannot move them to --projects {}; nothing was written. Keep --projects hidden on this machine",
             config.machine_name,
             wanted.as_str()
         ))
@@ -602,7 +602,7 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
         return Ok(());
     }
     Err(anyhow::anyhow!(
-        "machine {} stored its projects with --projects {} and this run asks for --projects {}:          importing would store the same sessions and project days again under new keys, and          every project and session sum would count them twice; nothing was written. Run with          --projects {} (CCUSAGE_IMPORT_PROJECTS) as before, or run once with --projects {}          --rekey-projects to rewrite this machine's stored projects into the new mode",
+        "machine {} stored its projects with --projects {} and this run asks for --projects {}: importing would store the same sessions and project days again under new keys, and every project and session sum would count them twice; nothing was written. Run with --projects {} (CCUSAGE_IMPORT_PROJECTS) as before, or run once with --projects {} --rekey-projects to rewrite this machine's stored projects into the new mode",
         config.machine_name,
         was.as_str(),
         wanted.as_str(),
@@ -667,7 +667,7 @@ async fn rekey(
     let row = rows::MachineRow::new(ctx, &stored.session_scheme, ctx.projects.mode.as_str());
     sink.write_machine(&row).await?;
     run.warnings.push(format!(
-        "re-keyed this machine's stored projects from --projects {} to --projects {}: {}          sessions and {} project days stored under their new keys ({written} rows written); the          {} old rows stay, marked superseded, and no reader counts them",
+        "re-keyed this machine's stored projects from --projects {} to --projects {}: {} sessions and {} project days stored under their new keys ({written} rows written); the {} old rows stay, marked superseded, and no reader counts them",
         was.as_str(),
         ctx.projects.mode.as_str(),
         sessions.records.len(),

@@ -188,11 +188,31 @@ impl Projects {
         if self.mode == Mode::Plain {
             return text.to_owned();
         }
-        let text = match &self.home {
+        let mut text = match &self.home {
             Some(home) if !home.is_empty() => text.replace(home.as_str(), "~"),
             _ => text.to_owned(),
         };
+        for marker in ["output began: ", "it printed: "] {
+            text = hide_output(&text, marker);
+        }
         redact_quoted(&text)
+    }
+}
+
+/// ccusage's output quoted after `marker` becomes `"…"`. Its own quotes are not escaped, so
+/// the quote ends at the last `"` before the command line that follows it (or the end).
+fn hide_output(text: &str, marker: &str) -> String {
+    let Some(at) = text.find(marker) else {
+        return text.to_owned();
+    };
+    let start = at + marker.len();
+    let rest = &text[start..];
+    let limit = rest.find(" (command: ").unwrap_or(rest.len());
+    match rest[..limit].rfind('"') {
+        Some(end) if rest.starts_with('"') && end > 0 => {
+            format!("{}\"…\"{}", &text[..start], &rest[end + 1..])
+        }
+        _ => text.to_owned(),
     }
 }
 
@@ -435,6 +455,16 @@ mod tests {
         assert_eq!(
             p.redact(text),
             r#"project "…" row 1: bad (command: ~/bin/ccusage; output began: "…")"#
+        );
+        let unescaped = r#"bad (command: x; output began: "{"projectPath":"-home-alice-x"}")"#;
+        assert_eq!(
+            p.redact(unescaped),
+            r#"bad (command: x; output began: "…")"#
+        );
+        let printed = r#"exited with code 1; it printed: "no "alice" here" (command: ccusage)"#;
+        assert_eq!(
+            p.redact(printed),
+            r#"exited with code 1; it printed: "…" (command: ccusage)"#
         );
         assert!(parse_aliases("nohash\n").is_err());
     }

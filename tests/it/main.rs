@@ -7,6 +7,7 @@ mod faults;
 mod harness;
 mod import;
 mod integrity;
+mod projects;
 mod proxy;
 mod queries;
 mod report;

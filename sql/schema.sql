@@ -156,9 +156,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_agents_daily
     models_used Array(String),
     ccusage_version String,
     imported_at DateTime('UTC'),
-    row_version UInt64 COMMENT 'the day version: all agents of a day are written together',
-    content_hash UInt64,
-    day_version UInt64 COMMENT 'row_version of the whole day; readers take only its newest (0: before day versions)'
+    row_version UInt64,
+    content_hash UInt64
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, agent, date)
@@ -273,12 +272,15 @@ SELECT
 FROM ccusage_usage_sessions FINAL
 -- Only the sessions of the scheme the machine's ccusage uses now (ccusage 15-18 key a session
 -- by project directory, 19+ by session file): after an upgrade or a downgrade the other
--- scheme's rows would count the same usage twice. They stay stored, as history. Rows that
--- --rekey-projects superseded (stored again under the machine's new project keys) are skipped.
-WHERE superseded = 0 AND (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
+-- scheme's rows would count the same usage twice. They stay stored, as history. A machine
+-- that has not recorded its scheme yet (its importer is older) shows all its sessions. Rows
+-- that --rekey-projects superseded (stored again under the machine's new keys) are skipped.
+-- Written with the parentheses the server prints, so the stored view compares equal.
+WHERE (superseded = 0) AND (((machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
 (
     SELECT machine_name, session_scheme FROM ccusage_machines FINAL
-)
+))
+OR (machine_name NOT IN (SELECT machine_name FROM ccusage_machines)))
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
 SELECT
@@ -410,8 +412,10 @@ FROM
     WHERE parent_kind = 'daily'
 )
 ;
--- One row per machine, day and agent, from the all-agent report: only the agents of each day's
--- newest version, so a day stored first unsplit ("all") and later split by agent counts once.
+-- One row per machine, day and agent, from the all-agent report. Each agent's row keeps its
+-- largest figure like any other row. Where ccusage once reported a day unsplit (agent "all")
+-- and another time split by agent, the day shows whichever side holds more usage (the split
+-- on a tie), so it is never counted twice and never loses what one side saw.
 CREATE VIEW IF NOT EXISTS ccusage_v_agent_daily AS
 SELECT
     machine_name,
@@ -427,10 +431,10 @@ SELECT
     ccusage_version,
     imported_at
 FROM ccusage_usage_agents_daily FINAL
-WHERE (machine_name, date, day_version) IN
+WHERE (machine_name, date, agent = 'all') IN
 (
-    SELECT machine_name, date, max(day_version)
-    FROM ccusage_usage_agents_daily
+    SELECT machine_name, date, sumIf(total_tokens, agent = 'all') > sumIf(total_tokens, agent != 'all')
+    FROM ccusage_usage_agents_daily FINAL
     GROUP BY machine_name, date
 )
 ;

@@ -18,6 +18,7 @@ Exit codes:
   4  one or more ccusage reports failed; the others were imported
   5  another import is still running (it holds the lock file)
   130, 143  stopped by Ctrl-C or SIGTERM; the ccusage reports were killed
+  129, 131, 138, 140, 142  the same for SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM
 ";
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
@@ -212,6 +213,54 @@ pub struct Cli {
         env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ch_timeout: u64,
+}
+
+/// For a bad value clap rejected: when it came from the environment or the settings file
+/// rather than the command line, a message that names that setting (`CH_PORT is empty …`)
+/// instead of a flag the user never passed. `None` leaves clap's own message.
+pub fn setting_error(error: &clap::Error, env_file: &crate::config::EnvFile) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory as _;
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let flag = format!("--{long}");
+    let typed = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.starts_with(&format!("{flag}="))
+    });
+    if typed {
+        return None;
+    }
+    let command = Cli::command();
+    let env = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?
+        .get_env()?
+        .to_str()?
+        .to_owned();
+    let value = std::env::var_os(&env)?;
+    let source = match &env_file.path {
+        Some(path) if env_file.keys.contains(&env) => format!("in {}", path.display()),
+        _ => "in the environment".to_owned(),
+    };
+    let why = std::error::Error::source(error)
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    Some(if value.is_empty() {
+        format!("{env} is set but empty ({source}): give it a value or remove it")
+    } else {
+        format!(
+            "{env} {source} is not a valid value for {flag}{why}: fix it or remove it (see --help)"
+        )
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]

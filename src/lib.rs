@@ -8,6 +8,7 @@
 pub mod app;
 mod cli;
 mod config;
+mod envfile;
 mod exit;
 mod lock;
 mod log;

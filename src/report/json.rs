@@ -159,7 +159,12 @@ pub fn to_json(run: &RunReport) -> Value {
         })),
         "history_error": run.history_error,
         "errors": run.errors(),
-        "warnings": run.warnings,
+        "warnings": run
+            .warnings
+            .iter()
+            .cloned()
+            .chain(super::summary::usage_warning(run))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -180,7 +185,7 @@ mod tests {
             "-home-alice-proj-a"
         );
         assert_eq!(value["projects"][0]["cost_usd"], 900.0);
-        assert_eq!(value["active_block"]["minutes_left"], 214);
+        assert_eq!(value["active_block"]["minutes_left"], 215);
         assert_eq!(value["active_block"]["projected_total_cost_usd"], 5.33);
         assert_eq!(
             value["changes"]["previous_import"],

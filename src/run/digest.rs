@@ -78,9 +78,11 @@ pub struct ActiveBlock {
 }
 
 impl ActiveBlock {
-    /// Whole minutes until the block ends, seen from `now` (never negative).
+    /// Minutes until the block ends, seen from `now`, rounded to the nearest as ccusage rounds
+    /// its `remainingMinutes` (`Math.round`), so both show the same figure; never negative.
     pub fn minutes_left(&self, now: DateTime<Utc>) -> u64 {
-        (self.end - now).num_minutes().max(0) as u64
+        let millis = (self.end - now).num_milliseconds().max(0);
+        (millis + 30_000) as u64 / 60_000
     }
 }
 
@@ -271,7 +273,10 @@ mod tests {
         assert_eq!(block.projected_cost, 5_330_000_000);
         assert_eq!(block.projected_tokens, 2_677_755);
         let now = "2026-11-22T17:25:30Z".parse().unwrap();
-        assert_eq!(block.minutes_left(now), 214);
+        // 214.5 minutes: ccusage's own projection for this block says 215.
+        assert_eq!(block.minutes_left(now), 215);
+        let just_under = "2026-11-22T17:25:31Z".parse().unwrap();
+        assert_eq!(block.minutes_left(just_under), 214);
         let later = "2026-11-23T00:00:00Z".parse().unwrap();
         assert_eq!(block.minutes_left(later), 0);
     }

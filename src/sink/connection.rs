@@ -9,6 +9,9 @@ use super::retry::RetryPolicy;
 #[derive(Clone)]
 pub struct ClickHouse {
     pub url: String,
+    /// Further servers from a `CH_HOST` list, tried in order when the one before cannot be
+    /// reached.
+    pub alternates: Vec<String>,
     pub user: String,
     pub password: Secret,
     pub database: String,
@@ -20,6 +23,7 @@ impl fmt::Debug for ClickHouse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClickHouse")
             .field("url", &self.url)
+            .field("alternates", &self.alternates)
             .field("user", &self.user)
             .field("password", &self.password)
             .field("database", &self.database)

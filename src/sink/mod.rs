@@ -9,7 +9,7 @@ pub mod migrate;
 pub mod retry;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -88,30 +88,57 @@ struct Stored {
 impl Sink {
     /// Connects and asks the server's version. The database may not exist yet.
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
-        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
-        // columns either way, and --verify checks every column's type against the schema.
-        let client = Client::with_http_client(http::client())
-            .with_url(&cfg.url)
-            .with_user(&cfg.user)
-            .with_password(cfg.password.expose())
-            .with_validation(false)
-            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
-        let mut sink = Sink {
-            client,
-            url: cfg.url.clone(),
-            database: cfg.database.clone(),
-            server_version: String::new(),
-            timeout: cfg.timeout,
-            retry: cfg.retry,
-            retries_end: Instant::now() + cfg.retry.deadline,
-        };
+        // The retry budget is the run's, from its start, whichever host answers.
+        let retries_end = Instant::now() + cfg.retry.deadline;
         let version_sql = sqlfile::import("server_version");
+        // A CH_HOST list: each server before the last is asked once and passed over only when
+        // it cannot be reached right now; the last one gets the retries.
+        let (last, earlier) = match cfg.alternates.split_last() {
+            Some((last, between)) => (last, std::iter::once(&cfg.url).chain(between).collect()),
+            None => (&cfg.url, Vec::new()),
+        };
+        for url in earlier {
+            let mut sink = Sink::new(cfg, url, retries_end);
+            let asked = sink.client.query(&version_sql).fetch_one::<String>();
+            match sink.bounded(asked).await {
+                Ok(version) => {
+                    sink.server_version = version;
+                    return Ok(sink);
+                }
+                Err(e) if matches!(retry::classify(&e), retry::Verdict::Retry(_)) => {
+                    verbose!("{url} cannot be reached ({e}); trying the next host");
+                }
+                Err(e) => return Err(describe(e, url)),
+            }
+        }
+        let mut sink = Sink::new(cfg, last, retries_end);
         sink.server_version = sink
             .request("ask the server version", || {
                 sink.client.query(&version_sql).fetch_one::<String>()
             })
             .await?;
         Ok(sink)
+    }
+
+    /// A client for the server at `url`; the database may not exist yet.
+    fn new(cfg: &ClickHouse, url: &str, retries_end: Instant) -> Sink {
+        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
+        // columns either way, and --verify checks every column's type against the schema.
+        let client = Client::with_http_client(http::client())
+            .with_url(url)
+            .with_user(&cfg.user)
+            .with_password(cfg.password.expose())
+            .with_validation(false)
+            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+        Sink {
+            client,
+            url: url.to_owned(),
+            database: cfg.database.clone(),
+            server_version: String::new(),
+            timeout: cfg.timeout,
+            retry: cfg.retry,
+            retries_end,
+        }
     }
 
     /// Brings the database to `sql/schema.sql` (see [`migrate`]): fails naming every
@@ -234,12 +261,10 @@ impl Sink {
         stats: &mut WriteStats,
     ) -> Result<()> {
         let stored = self.stored::<R>(machine).await?;
-        let fresh = with_their_groups(
-            records,
-            records
-                .iter()
-                .filter(|record| needs_writing(record, stored.get(&record.key))),
-        );
+        let fresh: Vec<&Record<R>> = records
+            .iter()
+            .filter(|record| needs_writing(record, stored.get(&record.key)))
+            .collect();
         let breakdowns: Vec<&ModelBreakdownRow> =
             fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
@@ -533,26 +558,6 @@ impl Sink {
     }
 }
 
-/// The records to write: `fresh`, and every record that shares a group with one of them, in
-/// the order of `records`.
-fn with_their_groups<'a, R>(
-    records: &'a [Record<R>],
-    fresh: impl Iterator<Item = &'a Record<R>>,
-) -> Vec<&'a Record<R>> {
-    let mut groups = HashSet::new();
-    let mut keys = HashSet::new();
-    for record in fresh {
-        keys.insert(record.key.as_str());
-        groups.extend(record.group.as_deref());
-    }
-    records
-        .iter()
-        .filter(|r| {
-            keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
-        })
-        .collect()
-}
-
 /// A row is written unless the database holds exactly it, or a figure with more usage (the
 /// complete figure from before Claude Code deleted some of its logs).
 fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) -> bool {
@@ -566,8 +571,12 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
 }
 
 /// Turns a client error into one line that says what failed and what to do. The password is
-/// never part of it: the client does not echo it, and URLs cannot carry credentials.
+/// redacted from it, since a server or a proxy may echo what it was sent.
 pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
+    anyhow!(crate::log::redact(&describe_text(error, url)).into_owned())
+}
+
+fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
         Error::Network(source) => {
@@ -585,14 +594,28 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
         Error::TimedOut => format!(
             "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
         ),
-        Error::BadResponse(message) => {
-            let first = message.lines().next().unwrap_or_default();
-            let hint = server_error_hint(first);
-            format!("ClickHouse at {url} refused: {first}{hint}")
-        }
+        Error::BadResponse(message) => match retry::proxy_page(message) {
+            Some(page) => {
+                let status = page
+                    .status
+                    .map_or_else(|| "with an HTML page".to_owned(), |s| format!("HTTP {s}"));
+                format!(
+                    "ClickHouse at {url} did not answer: a proxy answered {status} instead; \
+                     check that the server behind it is running, and CH_URL"
+                )
+            }
+            None => {
+                let first = message.lines().next().unwrap_or_default();
+                let hint = server_error_hint(first);
+                format!(
+                    "ClickHouse at {url} refused: {}{hint}",
+                    crate::log::printable(first)
+                )
+            }
+        },
         other => format!("ClickHouse at {url}: {other}"),
     };
-    anyhow!(text)
+    text
 }
 
 fn server_error_hint(message: &str) -> &'static str {

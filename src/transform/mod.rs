@@ -39,7 +39,6 @@ mod tests {
     fn record(key: &str) -> Record<()> {
         Record {
             key: key.to_owned(),
-            group: None,
             row: (),
             breakdowns: Vec::new(),
             models: Vec::new(),

@@ -276,7 +276,6 @@ mod tests {
             .iter()
             .map(|(r, _)| Record {
                 key: String::new(),
-                group: None,
                 row: r.clone(),
                 breakdowns: vec![],
                 models: vec![],

@@ -72,9 +72,6 @@ pub fn session_project<'a>(classic: bool, session_id: &'a str, project_path: &'a
 #[derive(Debug, Clone)]
 pub struct Record<R> {
     pub key: String,
-    /// Records that are only true together (the agents of one day): when one of them is
-    /// written, all of them are, so they share the version readers pick the group by.
-    pub group: Option<String>,
     pub row: R,
     pub breakdowns: Vec<ModelBreakdownRow>,
     pub models: Vec<ModelUsedRow>,
@@ -553,10 +550,6 @@ pub struct AgentDailyRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
-    /// The `row_version` of the whole day (all its agents): readers take only the agents
-    /// of a day's newest version, so a day first stored unsplit (`all`) and later split by
-    /// agent is never counted twice. Not part of the content.
-    pub day_version: u64,
 }
 
 impl Table for AgentDailyRow {
@@ -594,7 +587,6 @@ impl AgentDailyRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
-            day_version: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
@@ -851,7 +843,6 @@ pub(super) fn children<P>(
         .collect();
     Ok(Record {
         key: key.to_owned(),
-        group: None,
         row,
         breakdowns: breakdown_rows,
         models: model_rows,
@@ -1015,37 +1006,11 @@ pub fn map_agents_daily(
     let periods = report.map_or(&[][..], |r| &r.daily[..]);
     let per_period = each(periods, "agent day", |period| {
         let date = parse_date(&period.period)?;
-        let records = each(&agents_of(period), "agent", |(agent, usage)| {
+        each(&agents_of(period), "agent", |(agent, usage)| {
             map_agent_day(date, agent, usage, ctx)
-        })?;
-        Ok(one_day_of_agents(records, ctx))
+        })
     })?;
     Ok(per_period.into_iter().flatten().collect())
-}
-
-/// Ties the agents of one day together: one group, and one version from the day's total as
-/// both `day_version` and `row_version` (so `FINAL` keeps, per agent, the row of the same
-/// day version that readers select), children included.
-fn one_day_of_agents(
-    mut records: Vec<Record<AgentDailyRow>>,
-    ctx: &Context,
-) -> Vec<Record<AgentDailyRow>> {
-    let day_total = records
-        .iter()
-        .fold(0u64, |sum, r| sum.saturating_add(r.row.total_tokens));
-    let day_version = row_version(day_total, ctx.tick);
-    for record in &mut records {
-        record.row.day_version = day_version;
-        record.row.row_version = day_version;
-        record.group = Some(record.row.date.to_string());
-        for child in &mut record.breakdowns {
-            child.parent_version = day_version;
-        }
-        for child in &mut record.models {
-            child.parent_version = day_version;
-        }
-    }
-    records
 }
 
 fn agents_of(period: &AgentPeriod) -> Vec<(String, &AgentUsage)> {
@@ -1417,31 +1382,6 @@ mod tests {
             models.dedup();
             assert_eq!(month.row.models_used, models);
         }
-    }
-
-    #[test]
-    fn the_agents_of_one_day_share_one_group_and_one_day_version() {
-        let mixed = br#"{"daily":[{"period":"2026-11-20","agent":"all",
-            "agents":[{"agent":"claude","inputTokens":1,"outputTokens":2,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.1},
-                      {"agent":"codex","inputTokens":3,"outputTokens":4,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.2}],
-            "inputTokens":4,"outputTokens":6,"cacheCreationTokens":0,"cacheReadTokens":0,
-            "totalCost":0.3}]}"#;
-        let report = parse_report(mixed).unwrap();
-        let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
-        assert_eq!(records.len(), 2);
-        for record in &records {
-            assert_eq!(record.group.as_deref(), Some("2026-11-20"));
-            assert_eq!(record.row.day_version, row_version(10, ctx().tick));
-        }
-        // The day version is not part of a row's content: a later import with the same
-        // usage hashes the same.
-        let mut later = ctx();
-        later.tick += 1;
-        let again = map_agents_daily(report.as_ref(), &later).unwrap();
-        assert_eq!(again[0].row.content_hash, records[0].row.content_hash);
-        assert_ne!(again[0].row.day_version, records[0].row.day_version);
     }
 
     #[test]

@@ -135,6 +135,13 @@ impl TestEnv {
         Importer { command }
     }
 
+    /// How many rows `table` holds, all versions counted (no FINAL).
+    pub fn count(&self, table: &str) -> String {
+        self.sql(&format!("SELECT count() FROM {table}"))
+            .trim()
+            .to_owned()
+    }
+
     pub fn sql(&self, query: &str) -> String {
         sql(&self.database, query)
     }
@@ -237,6 +244,11 @@ impl Importer {
 
     pub fn logs(self, claude_dir: &Path) -> Self {
         self.env("CLAUDE_CONFIG_DIR", claude_dir)
+    }
+
+    /// Runs `bin` as ccusage (a stand-in, or another real version).
+    pub fn ccusage(self, bin: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.arg("--ccusage-bin").arg(bin)
     }
 
     /// Starts the run in the background, stdin closed.

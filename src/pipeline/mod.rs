@@ -1,5 +1,7 @@
 //! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
+mod reports;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -17,60 +19,8 @@ use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
-use crate::transform::json::{self};
-use crate::transform::rows::{self, Context, Record, Tokens, UsageRecord};
-use crate::transform::{privacy, unique_keys};
-
-/// A report mapped into rows, ready to write.
-enum Mapped {
-    Daily(Vec<Record<rows::DailyRow>>),
-    Monthly(Vec<Record<rows::MonthlyRow>>),
-    Session(Vec<Record<rows::SessionRow>>),
-    Blocks(Vec<Record<rows::BlockRow>>),
-    ProjectsDaily(Vec<Record<rows::ProjectDailyRow>>),
-    AgentsDaily(Vec<Record<rows::AgentDailyRow>>),
-}
-
-impl Mapped {
-    fn len(&self) -> usize {
-        match self {
-            Mapped::Daily(r) => r.len(),
-            Mapped::Monthly(r) => r.len(),
-            Mapped::Session(r) => r.len(),
-            Mapped::Blocks(r) => r.len(),
-            Mapped::ProjectsDaily(r) => r.len(),
-            Mapped::AgentsDaily(r) => r.len(),
-        }
-    }
-
-    fn children(&self) -> (usize, usize) {
-        fn count<R>(records: &[Record<R>]) -> (usize, usize) {
-            records.iter().fold((0, 0), |(b, m), r| {
-                (b + r.breakdowns.len(), m + r.models.len())
-            })
-        }
-        match self {
-            Mapped::Daily(r) => count(r),
-            Mapped::Monthly(r) => count(r),
-            Mapped::Session(r) => count(r),
-            Mapped::Blocks(r) => count(r),
-            Mapped::ProjectsDaily(r) => count(r),
-            Mapped::AgentsDaily(r) => count(r),
-        }
-    }
-
-    fn table(&self) -> &'static str {
-        use crate::transform::rows::Table;
-        match self {
-            Mapped::Daily(_) => rows::DailyRow::TABLE,
-            Mapped::Monthly(_) => rows::MonthlyRow::TABLE,
-            Mapped::Session(_) => rows::SessionRow::TABLE,
-            Mapped::Blocks(_) => rows::BlockRow::TABLE,
-            Mapped::ProjectsDaily(_) => rows::ProjectDailyRow::TABLE,
-            Mapped::AgentsDaily(_) => rows::AgentDailyRow::TABLE,
-        }
-    }
-}
+use crate::transform::rows::{self, Context, Tokens};
+use reports::{records_of, Mapped, Rows};
 
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
 /// ClickHouse end up in the report; only setup errors are returned as `Err`.
@@ -78,7 +28,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let projects = std::sync::Arc::new(
         crate::projects::load(&config.projects).exit_code(crate::exit::Exit::Usage)?,
     );
-    crate::log::redact_with(projects.clone());
+    crate::log::redact_projects_with(projects.clone());
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(0);
     let mut run = RunReport {
@@ -121,6 +71,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
             Ok(connected) => {
                 reporter.connect_finished(Ok(&connected.server_version));
                 run.server_version = Some(connected.server_version.clone());
+                // The server that answered, when CH_HOST lists several.
+                run.clickhouse_url = connected.url.clone();
                 sink = Some(connected);
             }
             Err(e) => {
@@ -221,7 +173,7 @@ async fn fetch_all(
     imported_at: DateTime<Utc>,
     last_tick: u64,
     reporter: &dyn Reporter,
-) -> (Vec<Mapped>, Context, Option<CommandSet>) {
+) -> (Vec<Box<dyn Mapped>>, Context, Option<CommandSet>) {
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -403,7 +355,7 @@ async fn fetch_one(
     args: &[String],
     limits: source::Limits,
     ctx: &Context,
-) -> Result<(usize, Mapped, Duration), String> {
+) -> Result<(usize, Box<dyn Mapped>, Duration), String> {
     // In hash and hidden runs an error leaves the machine too: it loses what could name a
     // project (ccusage's output, ids, keys, the home directory).
     let redact = |text: String| ctx.projects.redact(&text);
@@ -413,7 +365,7 @@ async fn fetch_one(
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);
-    let (rows, mapped) = map_output(kind, &output.stdout, ctx).map_err(|e| {
+    let (rows, mapped) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
         redact(format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
@@ -423,79 +375,12 @@ async fn fetch_one(
     Ok((rows, mapped, map_started.elapsed()))
 }
 
-/// Parses and maps one report's stdout; returns the number of rows ccusage printed.
-fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, Mapped)> {
-    let invalid = || "output is not the expected JSON".to_owned();
-    Ok(match kind {
-        ReportKind::Daily => {
-            let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            (
-                rows,
-                Mapped::Daily(unique_keys(rows::map_daily(report.as_ref(), ctx)?)?),
-            )
-        }
-        ReportKind::Session => {
-            let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.sessions.len());
-            (
-                rows,
-                Mapped::Session(privacy::sessions(
-                    unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?,
-                    ctx,
-                )?),
-            )
-        }
-        ReportKind::Blocks => {
-            let report = json::parse_report::<json::BlocksReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.blocks.len());
-            (
-                rows,
-                Mapped::Blocks(unique_keys(rows::map_blocks(report.as_ref(), ctx)?)?),
-            )
-        }
-        ReportKind::ProjectsDaily => {
-            let report =
-                json::parse_report::<json::ProjectsReport>(stdout).with_context(invalid)?;
-            let rows = report
-                .as_ref()
-                .map_or(0, |r| r.projects.values().map(Vec::len).sum());
-            let records = unique_keys(rows::map_projects_daily(report.as_ref(), ctx)?)?;
-            (
-                rows,
-                Mapped::ProjectsDaily(privacy::projects_daily(records, ctx)?),
-            )
-        }
-        ReportKind::AgentsDaily => {
-            let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            let records = unique_keys(rows::map_agents_daily(report.as_ref(), ctx)?)?;
-            (rows, Mapped::AgentsDaily(records))
-        }
-    })
-}
-
 /// `totals` and the date range come from the daily report, like ccusage's own totals; the
 /// digest (models, sessions, projects, active block) from the report that holds each.
-fn summarise(run: &mut RunReport, mapped: &[Mapped]) {
+fn summarise(run: &mut RunReport, mapped: &[Box<dyn Mapped>]) {
     let mut digest = DigestBuilder::default();
     for report in mapped {
-        match report {
-            Mapped::Daily(records) => {
-                for record in records {
-                    let row = &record.row;
-                    run.totals.add(&row.tokens());
-                    run.total_cost = run.total_cost.saturating_add(row.total_cost);
-                    run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
-                    run.last_date = run.last_date.max(Some(row.date));
-                }
-                digest.daily(records);
-            }
-            Mapped::Session(records) => digest.sessions(records),
-            Mapped::Blocks(records) => digest.blocks(records),
-            Mapped::ProjectsDaily(records) => digest.projects_daily(records),
-            Mapped::Monthly(_) | Mapped::AgentsDaily(_) => {}
-        }
+        report.summarise(run, &mut digest);
     }
     run.digest = digest.finish();
 }
@@ -505,21 +390,14 @@ fn summarise(run: &mut RunReport, mapped: &[Mapped]) {
 async fn write_all(
     sink: &Sink,
     machine: &str,
-    mapped: &[Mapped],
+    mapped: &[Box<dyn Mapped>],
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let writes = mapped.iter().map(|report| async move {
         let table = report.table();
         reporter.write_started(table);
-        let (stats, result) = match report {
-            Mapped::Daily(r) => sink.write(machine, r).await,
-            Mapped::Monthly(r) => sink.write(machine, r).await,
-            Mapped::Session(r) => sink.write(machine, r).await,
-            Mapped::Blocks(r) => sink.write(machine, r).await,
-            Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
-            Mapped::AgentsDaily(r) => sink.write(machine, r).await,
-        };
+        let (stats, result) = report.write(sink, machine).await;
         reporter.write_finished(table, result.is_ok().then_some(&stats));
         (table, stats, result)
     });
@@ -550,7 +428,7 @@ async fn write_everything(
     ctx: &Context,
     set: Option<CommandSet>,
     stored_scheme: Option<String>,
-    mapped: &[Mapped],
+    mapped: &[Box<dyn Mapped>],
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
@@ -626,7 +504,7 @@ async fn rekey(
     config: &Config,
     ctx: &Context,
     stored: &crate::sink::StoredMachine,
-    mapped: &[Mapped],
+    mapped: &[Box<dyn Mapped>],
     run: &mut RunReport,
 ) -> Result<()> {
     use crate::transform::rekey::{self as rekeying, Translation};
@@ -637,13 +515,10 @@ async fn rekey(
     };
     let old = crate::projects::load(&old_settings).exit_code(crate::exit::Exit::Usage)?;
     let mut translation = Translation::new(&old, &ctx.projects);
-    for report in mapped {
-        match report {
-            Mapped::Session(r) => translation.learn(r, &[]),
-            Mapped::ProjectsDaily(r) => translation.learn(&[], r),
-            _ => {}
-        }
-    }
+    translation.learn(
+        records_of::<rows::SessionRow>(mapped),
+        records_of::<rows::ProjectDailyRow>(mapped),
+    );
     let machine = &ctx.machine_name;
     let sessions = sink
         .rekey_rows(
@@ -679,10 +554,12 @@ async fn rekey(
 
 /// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed
 /// from the project's stored days instead (see `derive::project_sessions`).
-fn leave_whole_projects_to_derive(mapped: &mut [Mapped]) {
+fn leave_whole_projects_to_derive(mapped: &mut [Box<dyn Mapped>]) {
     for report in mapped {
-        if let Mapped::Session(records) = report {
-            records.retain(|r| !derive::is_whole_project(&r.row));
+        if let Some(sessions) = report.as_any_mut().downcast_mut::<Rows<rows::SessionRow>>() {
+            sessions
+                .records
+                .retain(|r| !derive::is_whole_project(&r.row));
         }
     }
 }
@@ -737,25 +614,21 @@ impl Stored {
     }
 
     /// In a dry run nothing is read: the coarse rows are summed from this run's rows alone.
-    fn of_run(mapped: &[Mapped]) -> Stored {
-        let mut stored = Stored::default();
-        for report in mapped {
-            match report {
-                Mapped::Daily(r) => {
-                    stored.days = r.iter().map(derive::StoredDay::of_record).collect()
-                }
-                Mapped::ProjectsDaily(r) => {
-                    stored.project_days =
-                        r.iter().map(derive::StoredProjectDay::of_record).collect()
-                }
-                Mapped::Session(r) => {
-                    stored.sub_sessions =
-                        r.iter().map(derive::StoredSubSession::of_record).collect()
-                }
-                _ => {}
-            }
+    fn of_run(mapped: &[Box<dyn Mapped>]) -> Stored {
+        Stored {
+            days: records_of::<rows::DailyRow>(mapped)
+                .iter()
+                .map(derive::StoredDay::of_record)
+                .collect(),
+            project_days: records_of::<rows::ProjectDailyRow>(mapped)
+                .iter()
+                .map(derive::StoredProjectDay::of_record)
+                .collect(),
+            sub_sessions: records_of::<rows::SessionRow>(mapped)
+                .iter()
+                .map(derive::StoredSubSession::of_record)
+                .collect(),
         }
-        stored
     }
 }
 
@@ -772,21 +645,21 @@ fn derive(
     ctx: &Context,
     set: Option<CommandSet>,
     run: &mut RunReport,
-) -> Result<Vec<Mapped>> {
-    let mut derived = Vec::new();
+) -> Result<Vec<Box<dyn Mapped>>> {
+    let mut derived: Vec<Box<dyn Mapped>> = Vec::new();
     if report_ok(run, ReportKind::Daily) {
         let months = derive::months(&stored.days, ctx)?;
         run.derived_months = months.len();
-        derived.push(Mapped::Monthly(months));
+        derived.push(Box::new(Rows::derived(months)) as Box<dyn Mapped>);
     }
     if derives_project_sessions(set, run) {
         let sessions = derive::project_sessions(&stored.project_days, &stored.sub_sessions, ctx)?;
-        derived.push(Mapped::Session(sessions));
+        derived.push(Box::new(Rows::derived(sessions)));
     }
     Ok(derived)
 }
 
-fn count_dry_run(mapped: &[Mapped], run: &mut RunReport) {
+fn count_dry_run(mapped: &[Box<dyn Mapped>], run: &mut RunReport) {
     for report in mapped {
         let (breakdowns, models) = report.children();
         *run.tables.entry(report.table()).or_default() += report.len();
@@ -838,7 +711,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         agents_daily_rows,
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
-        error: run.errors().join("\n"),
+        error: crate::log::redact(&run.errors().join("\n")).into_owned(),
     };
     if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {

@@ -122,13 +122,13 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
         value(out, "time left").is_some(),
         "the active block is missing:\n{out}"
     );
-    // The fleet line reads the database: the four machines of the colour loop and this one.
+    // The fleet line reads the database: this machine alone (the colour loop had its own).
     assert!(
         out.trim_end()
             .lines()
             .last()
             .unwrap()
-            .starts_with("all machines: 4 machines, $"),
+            .starts_with("all machines: 1 machine, $"),
         "{out}"
     );
     assert!(!out.contains("warning"), "{out}");

@@ -155,8 +155,10 @@ impl Projects {
             return UNKNOWN_PROJECT_NAME.to_owned();
         }
         match self.mode {
-            Mode::Plain => self.readable(key),
-            Mode::Hash => {
+            // A hash `--rekey-projects` could not turn back (its logs are gone) keeps its
+            // hashed name: ccusage's own text always starts with `-`.
+            Mode::Plain if !is_hash(key) => self.readable(key),
+            Mode::Plain | Mode::Hash => {
                 let prefix = &key[..key.len().min(NAME_HEX)];
                 let shown = format!("project-{prefix}");
                 self.aliases
@@ -214,6 +216,14 @@ fn hide_output(text: &str, marker: &str) -> String {
         }
         _ => text.to_owned(),
     }
+}
+
+/// Whether `key` is a stored hash rather than ccusage's text.
+fn is_hash(key: &str) -> bool {
+    key.len() == HASH_HEX
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Replaces the inside of every `"…"` (with `\"` escapes, as `{:?}` writes them) by `…`.
@@ -419,6 +429,7 @@ mod tests {
         assert_eq!(plain.project_key("-home-dev-proj"), "-home-dev-proj");
         assert_eq!(plain.name_of("-home-dev-proj"), "proj");
         assert_eq!(plain.name_of(UNKNOWN_PROJECT), UNKNOWN_PROJECT_NAME);
+        assert_eq!(plain.name_of("0123456789abcdef"), "project-01234567");
 
         let aliases = parse_aliases("# mine\n").unwrap();
         let hash = Projects::new(Mode::Hash, b"k1".to_vec(), aliases, None, disk(&[]));

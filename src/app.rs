@@ -126,7 +126,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // On Ctrl-C or SIGTERM the import is dropped, which kills every ccusage process group
     // it started; nothing half-written stays, since every insert is whole or not at all.
     let run = tokio::select! {
-        run = pipeline::import(config, reporter) => run.exit_code(Exit::Other),
+        run = pipeline::import(config, reporter) => run.map_err(failure_of),
         exit = stop_signal() => Err(Failure {
             exit,
             error: anyhow::anyhow!(
@@ -160,6 +160,18 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // and scripts learn that its summary was lost.
     printed.exit_code(Exit::Other)?;
     Ok(run.exit())
+}
+
+/// An import's error keeps the exit code it was tagged with (a refused project mode, an
+/// unreadable key file: 2), else it is [`Exit::Other`].
+fn failure_of(error: anyhow::Error) -> Failure {
+    match error.downcast::<Failure>() {
+        Ok(failure) => failure,
+        Err(error) => Failure {
+            exit: Exit::Other,
+            error,
+        },
+    }
 }
 
 /// Resolves when the process is asked to stop, with the exit code that says how. Every signal

@@ -193,6 +193,27 @@ pub struct Cli {
           action = clap::ArgAction::SetTrue)]
     pub verbose: bool,
 
+    /// How much of each project leaves the machine: plain (ccusage's directory and a
+    /// readable name), hash (a keyed hash, named project-<hash> or by --project-alias) or
+    /// hidden (one project per machine, session ids hashed; totals stay exact).
+    #[arg(long, value_enum, default_value_t = ProjectsChoice::Plain, env = "CCUSAGE_IMPORT_PROJECTS",
+          value_name = "MODE")]
+    pub projects: ProjectsChoice,
+
+    /// The secret key of --projects hash and hidden, created (mode 600) when missing; never
+    /// printed or stored [default: ~/.config/ccusage-import/project.key].
+    #[arg(long, env = "CCUSAGE_IMPORT_PROJECT_KEY_FILE", value_name = "PATH")]
+    pub project_key_file: Option<PathBuf>,
+
+    /// A file of `hash = name` lines naming hashed projects (kept on this machine).
+    #[arg(long, env = "CCUSAGE_IMPORT_PROJECT_ALIAS", value_name = "FILE")]
+    pub project_alias: Option<PathBuf>,
+
+    /// Rewrite this machine's stored project keys into the --projects mode of this run (the
+    /// old rows are superseded, not deleted), instead of refusing a changed mode.
+    #[arg(long)]
+    pub rekey_projects: bool,
+
     /// Seconds a ClickHouse request may take.
     #[arg(long, global = true,
         env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
@@ -292,6 +313,13 @@ pub enum QueryFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectsChoice {
+    Plain,
+    Hash,
+    Hidden,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

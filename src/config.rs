@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
-use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, QueryArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, ProjectsChoice, QueryArgs};
 use crate::sink::retry::RetryPolicy;
 use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
+use crate::transform::projects::Mode as ProjectMode;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,6 +31,19 @@ pub struct Config {
     /// (neither HOME nor XDG_STATE_HOME), which only the modes that take no lock accept.
     pub lock_file: Option<PathBuf>,
     pub verbose: bool,
+    pub projects: ProjectSettings,
+}
+
+/// `--projects` and what it needs; the key is read (or created) only by an import that
+/// hashes, in `crate::projects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSettings {
+    pub mode: ProjectMode,
+    pub key_file: PathBuf,
+    pub alias_file: Option<PathBuf>,
+    /// `$HOME`, for readable names.
+    pub home: Option<String>,
+    pub rekey: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +284,19 @@ impl Config {
             jobs: cli.jobs.map(|n| n as usize),
             lock_file,
             verbose: cli.verbose,
+            projects: ProjectSettings {
+                mode: match cli.projects {
+                    ProjectsChoice::Plain => ProjectMode::Plain,
+                    ProjectsChoice::Hash => ProjectMode::Hash,
+                    ProjectsChoice::Hidden => ProjectMode::Hidden,
+                },
+                key_file: cli
+                    .project_key_file
+                    .unwrap_or_else(crate::projects::default_key_path),
+                alias_file: cli.project_alias,
+                home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
+                rekey: cli.rekey_projects,
+            },
             limits: Limits {
                 timeout: Duration::from_secs(cli.timeout),
                 max_output: cli.max_output,

@@ -13,6 +13,7 @@ mod exit;
 mod lock;
 mod log;
 mod pipeline;
+mod projects;
 mod query;
 mod report;
 mod run;

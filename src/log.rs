@@ -5,7 +5,9 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use crate::transform::projects::Projects;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
@@ -74,12 +76,27 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+static PROJECTS: OnceLock<Arc<Projects>> = OnceLock::new();
+
+/// In hash and hidden runs (`--projects`) verbose lines lose what could name a project (the
+/// home directory, quoted ids and output), as the errors of a report do.
+pub fn redact_projects_with(projects: Arc<Projects>) {
+    let _ = PROJECTS.set(projects);
+}
+
+pub fn redact_projects(line: String) -> String {
+    match PROJECTS.get() {
+        Some(projects) => projects.redact(&line),
+        None => line,
+    }
+}
+
 /// Prints a `ccusage-import: verbose:` line on stderr when `--verbose` is on, redacted, and
 /// one line whatever a server put into it.
 macro_rules! verbose {
     ($($arg:tt)*) => {
         if $crate::log::enabled() {
-            let line = format!($($arg)*);
+            let line = $crate::log::redact_projects(format!($($arg)*));
             let line = $crate::log::printable(&line);
             $crate::log::emit(&format!("ccusage-import: verbose: {line}\n"));
         }

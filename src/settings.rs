@@ -170,6 +170,28 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
             Some(config.verbose.to_string()),
             "",
         ),
+        setting(
+            "CCUSAGE_IMPORT_PROJECTS",
+            Some("projects"),
+            Some(config.projects.mode.as_str().to_owned()),
+            "",
+        ),
+        setting(
+            "CCUSAGE_IMPORT_PROJECT_KEY_FILE",
+            Some("project_key_file"),
+            Some(config.projects.key_file.display().to_string()),
+            "",
+        ),
+        setting(
+            "CCUSAGE_IMPORT_PROJECT_ALIAS",
+            Some("project_alias"),
+            config
+                .projects
+                .alias_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            "no aliases",
+        ),
         // Not read by the importer, but passed on to ccusage with the rest of the environment
         // (the settings file included): it says where the Claude logs are.
         setting(

@@ -184,6 +184,7 @@ mod tests {
                     ("sqlfile::import(\"", 17),
                     ("\"existing_", 1),
                     ("\"stored_", 1),
+                    ("\"rekey_", 1),
                 ] {
                     for (at, _) in code.match_indices(marker) {
                         let name: String = code[at + skip..]

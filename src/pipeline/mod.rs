@@ -10,6 +10,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
+use crate::exit::ExitContext as _;
 use crate::run::digest::{Digest, DigestBuilder};
 use crate::run::Reporter;
 use crate::run::{PreviousImport, ReportOutcome, RunReport};
@@ -24,6 +25,10 @@ use reports::{records_of, Mapped, Rows};
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
 /// ClickHouse end up in the report; only setup errors are returned as `Err`.
 pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport> {
+    let projects = std::sync::Arc::new(
+        crate::projects::load(&config.projects).exit_code(crate::exit::Exit::Usage)?,
+    );
+    crate::log::redact_projects_with(projects.clone());
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(0);
     let mut run = RunReport {
@@ -79,6 +84,21 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
 
+    let stored_machine = match &sink {
+        Some(sink) => match sink.stored_machine(&config.machine_name).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => None,
+    };
+    if let Some(stored) = &stored_machine {
+        check_project_mode(config, stored)?;
+    }
+
     let last_tick = match &sink {
         Some(sink) => match sink.last_tick(&config.machine_name).await {
             Ok(tick) => tick,
@@ -92,8 +112,18 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     };
 
     let fetch_started = Instant::now();
-    let (mut mapped, ctx, set) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
+    let (mut mapped, ctx, set) =
+        fetch_all(config, &projects, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
+    if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
+        if rekey_wanted(config, stored) {
+            if let Err(e) = rekey(sink, config, &ctx, stored, &mapped, &mut run).await {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        }
+    }
     summarise(&mut run, &mapped);
     if set == Some(CommandSet::Classic) {
         leave_whole_projects_to_derive(&mut mapped);
@@ -102,7 +132,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let write_started = Instant::now();
     match &sink {
         Some(sink) => {
-            if let Err(e) = write_everything(sink, &ctx, set, &mapped, &mut run, reporter).await {
+            let stored_scheme = stored_machine.map(|m| m.session_scheme);
+            let write =
+                write_everything(sink, &ctx, set, stored_scheme, &mapped, &mut run, reporter);
+            if let Err(e) = write.await {
                 run.clickhouse_error = Some(format!("{e:#}"));
             }
         }
@@ -135,6 +168,7 @@ async fn connect(config: &Config) -> Result<Sink> {
 /// Finds ccusage, asks its version, runs its reports at once and maps each as it ends.
 async fn fetch_all(
     config: &Config,
+    projects: &std::sync::Arc<crate::transform::projects::Projects>,
     run: &mut RunReport,
     imported_at: DateTime<Utc>,
     last_tick: u64,
@@ -175,7 +209,7 @@ async fn fetch_all(
         }
     };
     run.ccusage_version = Some(version.to_string());
-    run.ccusage_command = Some(launcher.display(&[]));
+    run.ccusage_command = Some(projects.redact(&launcher.display(&[])));
     if version.major < source::OLDEST_SUPPORTED_MAJOR {
         let error = format!(
             "ccusage {version} is too old: ccusage-import reads ccusage {} and newer; \
@@ -215,6 +249,7 @@ async fn fetch_all(
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut ctx = Context::new(&config.machine_name, &version.to_string(), imported_at);
     ctx.tick = rows::next_tick(ctx.tick, last_tick);
+    ctx.projects = projects.clone();
 
     let mut tasks = JoinSet::new();
     let mut kinds = std::collections::HashMap::new();
@@ -321,18 +356,21 @@ async fn fetch_one(
     limits: source::Limits,
     ctx: &Context,
 ) -> Result<(usize, Box<dyn Mapped>, Duration), String> {
+    // In hash and hidden runs an error leaves the machine too: it loses what could name a
+    // project (ccusage's output, ids, keys, the home directory).
+    let redact = |text: String| ctx.projects.redact(&text);
     let output = source::run(launcher, args, limits)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| redact(e.to_string()))?;
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);
     let (rows, mapped) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
-        format!(
+        redact(format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
             source::quote(&output.stdout)
-        )
+        ))
     })?;
     Ok((rows, mapped, map_started.elapsed()))
 }
@@ -389,6 +427,7 @@ async fn write_everything(
     sink: &Sink,
     ctx: &Context,
     set: Option<CommandSet>,
+    stored_scheme: Option<String>,
     mapped: &[Box<dyn Mapped>],
     run: &mut RunReport,
     reporter: &dyn Reporter,
@@ -398,12 +437,118 @@ async fn write_everything(
     let stored = Stored::read(sink, machine, set, run).await?;
     let derived = derive(&stored, ctx, set, run)?;
     write_all(sink, machine, &derived, run, reporter).await?;
+    // The machine's row records its project mode on every run that wrote, and its session
+    // scheme once the sessions are in (until then, the scheme stored before).
     if let Some(set) = set {
-        if report_ok(run, ReportKind::Session) {
-            let row = rows::MachineRow::new(ctx, set.session_scheme());
-            sink.write_machine(&row).await?;
-        }
+        let scheme = match stored_scheme {
+            Some(stored) if !report_ok(run, ReportKind::Session) => stored,
+            _ => set.session_scheme().to_owned(),
+        };
+        let row = rows::MachineRow::new(ctx, &scheme, ctx.projects.mode.as_str());
+        sink.write_machine(&row).await?;
     }
+    Ok(())
+}
+
+/// Refuses a run whose `--projects` mode differs from the one this machine's rows are stored
+/// in: the same usage would be stored again under new keys, and every project and session
+/// sum would count it twice.
+fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> Result<()> {
+    let wanted = config.projects.mode;
+    let Some(was) = crate::transform::projects::Mode::parse(&stored.project_mode) else {
+        return Err(anyhow::anyhow!(
+            "ccusage_machines holds the project mode {:?} for machine {}, which this ccusage-import does not know: upgrade ccusage-import",
+            stored.project_mode,
+            config.machine_name
+        ))
+        .exit_code(crate::exit::Exit::Usage)
+        .map_err(Into::into);
+    };
+    if was == wanted {
+        return Ok(());
+    }
+    if config.projects.rekey && was == crate::transform::projects::Mode::Hidden {
+        return Err(anyhow::anyhow!(
+            "machine {} stored its projects with --projects hidden: those rows cannot be told apart by project again, so --rekey-projects cannot move them to --projects {}; nothing was written. Keep --projects hidden on this machine",
+            config.machine_name,
+            wanted.as_str()
+        ))
+        .exit_code(crate::exit::Exit::Usage)
+        .map_err(Into::into);
+    }
+    if config.projects.rekey {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "machine {} stored its projects with --projects {} and this run asks for --projects {}: importing would store the same sessions and project days again under new keys, and every project and session sum would count them twice; nothing was written. Run with --projects {} (CCUSAGE_IMPORT_PROJECTS) as before, or run once with --projects {} --rekey-projects to rewrite this machine's stored projects into the new mode",
+        config.machine_name,
+        was.as_str(),
+        wanted.as_str(),
+        was.as_str(),
+        wanted.as_str()
+    ))
+    .exit_code(crate::exit::Exit::Usage)
+    .map_err(Into::into)
+}
+
+fn rekey_wanted(config: &Config, stored: &crate::sink::StoredMachine) -> bool {
+    let was = crate::transform::projects::Mode::parse(&stored.project_mode);
+    config.projects.rekey && was.is_some_and(|was| was != config.projects.mode)
+}
+
+/// `--rekey-projects`: stores this machine's sessions and project days again under the keys
+/// of this run's mode and supersedes the old rows (see `transform::rekey`), then records the
+/// new mode at once, so a later run never re-keys rows that are already in it.
+async fn rekey(
+    sink: &Sink,
+    config: &Config,
+    ctx: &Context,
+    stored: &crate::sink::StoredMachine,
+    mapped: &[Box<dyn Mapped>],
+    run: &mut RunReport,
+) -> Result<()> {
+    use crate::transform::rekey::{self as rekeying, Translation};
+    let was = crate::transform::projects::Mode::parse(&stored.project_mode).unwrap_or_default();
+    let old_settings = crate::config::ProjectSettings {
+        mode: was,
+        ..config.projects.clone()
+    };
+    let old = crate::projects::load(&old_settings).exit_code(crate::exit::Exit::Usage)?;
+    let mut translation = Translation::new(&old, &ctx.projects);
+    translation.learn(
+        records_of::<rows::SessionRow>(mapped),
+        records_of::<rows::ProjectDailyRow>(mapped),
+    );
+    let machine = &ctx.machine_name;
+    let sessions = sink
+        .rekey_rows(
+            machine,
+            "rekey_sessions",
+            "session",
+            |r: &rows::SessionRow| rows::session_key(&r.project_path, &r.session_id),
+        )
+        .await?;
+    let days = sink
+        .rekey_rows(
+            machine,
+            "rekey_projects_daily",
+            "project_daily",
+            |r: &rows::ProjectDailyRow| rows::project_day_key(r.date, &r.project),
+        )
+        .await?;
+    let sessions = rekeying::sessions(sessions, &translation, ctx)?;
+    let days = rekeying::projects_daily(days, &translation, ctx)?;
+    let written = sink.write_rekeyed(&sessions).await? + sink.write_rekeyed(&days).await?;
+    let row = rows::MachineRow::new(ctx, &stored.session_scheme, ctx.projects.mode.as_str());
+    sink.write_machine(&row).await?;
+    run.warnings.push(format!(
+        "re-keyed this machine's stored projects from --projects {} to --projects {}: {} sessions and {} project days stored under their new keys ({written} rows written); the {} old rows stay, marked superseded, and no reader counts them",
+        was.as_str(),
+        ctx.projects.mode.as_str(),
+        sessions.records.len(),
+        days.records.len(),
+        sessions.superseded.len() + days.superseded.len()
+    ));
     Ok(())
 }
 

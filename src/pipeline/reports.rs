@@ -17,7 +17,7 @@ use crate::run::{ReportKind, RunReport, WriteStats};
 use crate::sink::Sink;
 use crate::transform::json::{self, parse_report};
 use crate::transform::rows::{self, Context, Record, Table, UsageRecord};
-use crate::transform::unique_keys;
+use crate::transform::{privacy, unique_keys};
 
 /// One ccusage report.
 pub trait Report {
@@ -185,7 +185,8 @@ impl Report for Session {
     }
 
     fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        rows::map_sessions(json, ctx)
+        // Keys are checked as ccusage printed them, then put in the run's project mode.
+        privacy::sessions(unique_keys(rows::map_sessions(json, ctx)?)?, ctx)
     }
 
     fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
@@ -225,7 +226,7 @@ impl Report for ProjectsDaily {
     }
 
     fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        rows::map_projects_daily(json, ctx)
+        privacy::projects_daily(unique_keys(rows::map_projects_daily(json, ctx)?)?, ctx)
     }
 
     fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {

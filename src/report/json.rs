@@ -35,6 +35,7 @@ fn sessions(run: &RunReport) -> Value {
         "most_expensive": sessions.most_expensive.as_ref().map(|s| json!({
             "session_id": s.session_id,
             "project_path": s.project,
+            "project_name": s.project_name,
             "cost_usd": usd(s.cost),
             "last_activity": s.last_activity.to_rfc3339(),
         })),
@@ -145,6 +146,7 @@ pub fn to_json(run: &RunReport) -> Value {
         "sessions": sessions(run),
         "projects": run.digest.projects.iter().map(|p| json!({
             "project": p.project,
+            "project_name": p.name,
             "cost_usd": usd(p.cost),
         })).collect::<Vec<_>>(),
         "active_block": active_block(run),

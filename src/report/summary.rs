@@ -361,10 +361,10 @@ fn sessions(run: &RunReport) -> Section {
             s.line("average cost", nano_usd(average));
         }
         if let Some(top) = &sessions.most_expensive {
-            let project = if top.project.is_empty() {
+            let project = if top.project_name.is_empty() {
                 String::new()
             } else {
-                format!(" in {}", top.project)
+                format!(" in {}", top.project_name)
             };
             s.line(
                 "most expensive",
@@ -377,7 +377,7 @@ fn sessions(run: &RunReport) -> Section {
         .projects
         .iter()
         .take(TOP_PROJECTS)
-        .map(|p| (nano_usd(p.cost), p.project.as_str()))
+        .map(|p| (nano_usd(p.cost), p.name.as_str()))
         .collect();
     let width = projects
         .iter()

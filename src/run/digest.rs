@@ -50,13 +50,18 @@ impl Sessions {
 pub struct SessionCost {
     pub session_id: String,
     pub project: String,
+    /// The project as people read it (`project_name`).
+    pub project_name: String,
     pub cost: Nanodollars,
     pub last_activity: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectCost {
+    /// The project's stored key; the digest groups by its readable name (`project_name`),
+    /// which ccusage 15–18's sessions and project days share.
     pub project: String,
+    pub name: String,
     pub cost: Nanodollars,
 }
 
@@ -98,8 +103,8 @@ impl Digest {
 pub struct DigestBuilder {
     digest: Digest,
     models: HashMap<String, (Nanodollars, u64)>,
-    projects: HashMap<String, Nanodollars>,
-    session_projects: HashMap<String, Nanodollars>,
+    projects: HashMap<String, (String, Nanodollars)>,
+    session_projects: HashMap<String, (String, Nanodollars)>,
 }
 
 impl DigestBuilder {
@@ -125,15 +130,16 @@ impl DigestBuilder {
                 sessions.most_expensive = Some(SessionCost {
                     session_id: row.session_id.clone(),
                     project: row.project_path.clone(),
+                    project_name: row.project_name.clone(),
                     cost: row.total_cost,
                     last_activity: row.last_activity,
                 });
             }
-            let project = self
+            let (_, cost) = self
                 .session_projects
-                .entry(row.project_path.clone())
-                .or_default();
-            *project = project.saturating_add(row.total_cost);
+                .entry(row.project_name.clone())
+                .or_insert_with(|| (row.project_path.clone(), 0));
+            *cost = cost.saturating_add(row.total_cost);
         }
     }
 
@@ -156,8 +162,11 @@ impl DigestBuilder {
 
     pub fn projects_daily(&mut self, records: &[Record<ProjectDailyRow>]) {
         for row in records.iter().map(|r| &r.row) {
-            let project = self.projects.entry(row.project.clone()).or_default();
-            *project = project.saturating_add(row.total_cost);
+            let (_, cost) = self
+                .projects
+                .entry(row.project_name.clone())
+                .or_insert_with(|| (row.project.clone(), 0));
+            *cost = cost.saturating_add(row.total_cost);
         }
     }
 
@@ -181,9 +190,13 @@ impl DigestBuilder {
         };
         let mut projects: Vec<ProjectCost> = projects
             .into_iter()
-            .map(|(project, cost)| ProjectCost { project, cost })
+            .map(|(name, (project, cost))| ProjectCost {
+                project,
+                name,
+                cost,
+            })
             .collect();
-        projects.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.project.cmp(&b.project)));
+        projects.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.name.cmp(&b.name)));
         projects.truncate(PROJECTS_KEPT);
         self.digest.projects = projects;
         self.digest

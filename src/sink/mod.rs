@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::log::verbose;
 pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
+use crate::transform::rekey::Rekeyed;
 use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
@@ -51,6 +52,14 @@ pub struct Sink {
 
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
+
+/// A machine's row of `ccusage_machines` as the importer reads it.
+#[derive(Debug, Clone, Row, Deserialize)]
+pub struct StoredMachine {
+    pub session_scheme: String,
+    /// Empty in rows written before project modes existed (all plain).
+    pub project_mode: String,
+}
 
 /// A row of a `stored_*` statement in `sql/import.sql`.
 #[derive(Debug, Row, Deserialize)]
@@ -307,20 +316,31 @@ impl Sink {
         Ok(())
     }
 
-    /// Records the machine's session scheme when it changed, so the sessions view reads the
-    /// scheme of the ccusage it runs now. Returns whether a row was written.
-    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
-        let sql = sqlfile::import("stored_session_scheme");
-        let stored = self
-            .request("read this machine's session scheme", || {
+    /// What `ccusage_machines` holds for `machine` (`None` before its first import).
+    pub async fn stored_machine(&self, machine: &str) -> Result<Option<StoredMachine>> {
+        let sql = sqlfile::import("stored_machine");
+        self.request(
+            "read this machine's session scheme and project mode",
+            || {
                 self.client()
                     .query(&sql)
-                    .bind(&row.machine_name)
-                    .fetch_optional::<String>()
-            })
-            .await
-            .context("cannot read ccusage_machines")?;
-        if stored.as_deref() == Some(row.session_scheme.as_str()) {
+                    .bind(machine)
+                    .fetch_optional::<StoredMachine>()
+            },
+        )
+        .await
+        .context("cannot read ccusage_machines")
+    }
+
+    /// Records the machine's session scheme and project mode when either changed, so the
+    /// sessions view reads the scheme of the ccusage it runs now and a run in another mode is
+    /// refused. Returns whether a row was written.
+    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
+        let stored = self.stored_machine(&row.machine_name).await?;
+        let same = stored.is_some_and(|s| {
+            s.session_scheme == row.session_scheme && s.project_mode == row.project_mode
+        });
+        if same {
             return Ok(false);
         }
         self.insert(MACHINES_TABLE, std::iter::once(row)).await?;
@@ -351,7 +371,6 @@ impl Sink {
         parent_kind: &str,
     ) -> Result<Vec<(String, chrono::NaiveDate, Usage)>> {
         let rows_sql = sqlfile::import(query);
-        let models_sql = sqlfile::import("stored_models");
         let rows = self
             .request(&format!("read {query}"), || {
                 self.client()
@@ -361,6 +380,33 @@ impl Sink {
             })
             .await
             .with_context(|| format!("cannot read {query}"))?;
+        let mut by_parent = self.stored_breakdowns(machine, parent_kind).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let usage = Usage {
+                    tokens: Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_creation: r.cache_creation_tokens,
+                        cache_read: r.cache_read_tokens,
+                    },
+                    total_cost: r.total_cost,
+                    models_used: r.models_used,
+                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
+                };
+                (r.name, r.date, usage)
+            })
+            .collect())
+    }
+
+    /// The winning model breakdowns of one kind of this machine's stored rows, by parent key.
+    async fn stored_breakdowns(
+        &self,
+        machine: &str,
+        parent_kind: &str,
+    ) -> Result<HashMap<String, Vec<ModelFigures>>> {
+        let models_sql = sqlfile::import("stored_models");
         let models = self
             .request(&format!("read the {parent_kind} model breakdowns"), || {
                 self.client()
@@ -387,23 +433,59 @@ impl Sink {
                     cost: m.cost,
                 });
         }
+        Ok(by_parent)
+    }
+
+    /// `--rekey-projects`: this machine's rows of one table as stored (`query` names a
+    /// `rekey_*` statement), each with its model breakdowns (`key` gives its parent key).
+    pub async fn rekey_rows<R>(
+        &self,
+        machine: &str,
+        query: &str,
+        parent_kind: &str,
+        key: impl Fn(&R) -> String,
+    ) -> Result<Vec<(R, Vec<ModelFigures>)>>
+    where
+        R: RowOwned + clickhouse::RowRead,
+    {
+        let sql = sqlfile::import(query);
+        let rows = self
+            .request(&format!("read {query}"), || {
+                self.client().query(&sql).bind(machine).fetch_all::<R>()
+            })
+            .await
+            .with_context(|| format!("cannot read {query}"))?;
+        let mut breakdowns = self.stored_breakdowns(machine, parent_kind).await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let usage = Usage {
-                    tokens: Tokens {
-                        input: r.input_tokens,
-                        output: r.output_tokens,
-                        cache_creation: r.cache_creation_tokens,
-                        cache_read: r.cache_read_tokens,
-                    },
-                    total_cost: r.total_cost,
-                    models_used: r.models_used,
-                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
-                };
-                (r.name, r.date, usage)
+            .map(|row| {
+                let children = breakdowns.remove(&key(&row)).unwrap_or_default();
+                (row, children)
             })
             .collect())
+    }
+
+    /// Writes what `--rekey-projects` made of one table: the children of the re-keyed rows,
+    /// then those rows and the superseded copies of the old ones in one insert, so the old
+    /// keys are never skipped without their new rows stored, nor the reverse.
+    pub async fn write_rekeyed<R: Table>(&self, rekeyed: &Rekeyed<R>) -> Result<usize> {
+        let records = &rekeyed.records;
+        self.insert(
+            BREAKDOWNS_TABLE,
+            records.iter().flat_map(|r| r.breakdowns.iter()),
+        )
+        .await?;
+        self.insert(
+            MODELS_USED_TABLE,
+            records.iter().flat_map(|r| r.models.iter()),
+        )
+        .await?;
+        let rows = records
+            .iter()
+            .map(|r| &r.row)
+            .chain(rekeyed.superseded.iter());
+        self.insert(R::TABLE, rows).await?;
+        Ok(records.len() + rekeyed.superseded.len())
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {

@@ -2,6 +2,9 @@
 
 pub mod derive;
 pub mod json;
+pub mod privacy;
+pub mod projects;
+pub mod rekey;
 pub mod rows;
 
 use std::collections::HashMap;

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
 use super::json::{Block, BlocksReport, DailyReport, ProjectsReport, SessionReport};
+use super::projects::{Projects, UNKNOWN_PROJECT};
+use std::sync::Arc;
 
 /// What every row carries besides the report's own figures.
 #[derive(Debug, Clone)]
@@ -20,6 +22,8 @@ pub struct Context {
     /// `row_version` it writes. Starts as [`tick_of`] the import time; the pipeline raises it
     /// above the last stored tick, so two imports in one minute never tie.
     pub tick: u64,
+    /// How projects are named and how much of them is stored (`--projects`).
+    pub projects: Arc<Projects>,
 }
 
 impl Context {
@@ -29,7 +33,36 @@ impl Context {
             ccusage_version: ccusage_version.to_owned(),
             imported_at,
             tick: tick_of(imported_at),
+            projects: Arc::new(Projects::default()),
         }
+    }
+
+    /// ccusage 15–18 (the classic command set): a session is a whole project directory.
+    pub fn classic(&self) -> bool {
+        is_classic(&self.ccusage_version)
+    }
+}
+
+/// Whether rows of this ccusage version use the classic (15–18) session shapes.
+pub fn is_classic(ccusage_version: &str) -> bool {
+    let major = ccusage_version.split('.').next();
+    major
+        .and_then(|m| m.parse::<u32>().ok())
+        .is_some_and(|m| m < 19)
+}
+
+/// The project a session row belongs to, as its fields hold it: ccusage 15–18 name a whole
+/// project's session after the directory (its `project_path` is `Unknown Project`) and list
+/// sub-agent files under `<project>/<session>`; 19+ give the project as `project_path`.
+pub fn session_project<'a>(classic: bool, session_id: &'a str, project_path: &'a str) -> &'a str {
+    if !classic {
+        project_path
+    } else if project_path == UNKNOWN_PROJECT {
+        session_id
+    } else {
+        project_path
+            .split_once('/')
+            .map_or(project_path, |(project, _)| project)
     }
 }
 
@@ -307,11 +340,13 @@ impl MonthlyRow {
 }
 
 /// A row of `ccusage_usage_sessions`: one session (ccusage 15–18: one project directory).
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct SessionRow {
     pub machine_name: String,
     pub session_id: String,
     pub project_path: String,
+    /// The project as people read it (see `projects.rs`), in the run's privacy mode.
+    pub project_name: String,
     #[serde(with = "clickhouse::serde::chrono::datetime::option")]
     pub first_activity: Option<DateTime<Utc>>,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
@@ -328,6 +363,8 @@ pub struct SessionRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 on the copy `--rekey-projects` stores of a row it re-keyed: readers skip it.
+    pub superseded: u8,
 }
 
 impl Table for SessionRow {
@@ -352,10 +389,14 @@ impl SessionRow {
         first_activity: Option<DateTime<Utc>>,
         last_activity: DateTime<Utc>,
     ) -> Result<Self> {
+        let project_name =
+            ctx.projects
+                .name_of(session_project(ctx.classic(), &session_id, &project_path));
         let mut row = SessionRow {
             machine_name: ctx.machine_name.clone(),
             session_id,
             project_path,
+            project_name,
             first_activity,
             last_activity,
             input_tokens: figures.tokens.input,
@@ -369,19 +410,28 @@ impl SessionRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            superseded: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
         Ok(row)
     }
 
-    /// What the content hash covers: the key, the figures and the ccusage version.
+    /// Hashes the row again after its project fields were rewritten (`privacy.rs`).
+    pub(super) fn rehash(&mut self) -> Result<()> {
+        let hash = hash_of(&self.content())?;
+        self.content_hash = hash;
+        Ok(())
+    }
+
+    /// What the content hash covers: the key, the name, the figures and the ccusage version.
     fn content(&self) -> impl Serialize + '_ {
         (
             &self.machine_name,
             (
                 &self.session_id,
                 &self.project_path,
+                &self.project_name,
                 &self.first_activity,
                 &self.last_activity,
             ),
@@ -394,10 +444,12 @@ impl SessionRow {
 }
 
 /// A row of `ccusage_usage_projects_daily`: one project on one day.
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct ProjectDailyRow {
     pub machine_name: String,
     pub project: String,
+    /// The project as people read it (see `projects.rs`), in the run's privacy mode.
+    pub project_name: String,
     #[serde(with = "clickhouse::serde::chrono::date")]
     pub date: NaiveDate,
     pub input_tokens: u64,
@@ -412,6 +464,8 @@ pub struct ProjectDailyRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 on the copy `--rekey-projects` stores of a row it re-keyed: readers skip it.
+    pub superseded: u8,
 }
 
 impl Table for ProjectDailyRow {
@@ -436,6 +490,7 @@ impl ProjectDailyRow {
     ) -> Result<Self> {
         let mut row = ProjectDailyRow {
             machine_name: ctx.machine_name.clone(),
+            project_name: ctx.projects.name_of(&project),
             project,
             date,
             input_tokens: figures.tokens.input,
@@ -449,17 +504,25 @@ impl ProjectDailyRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            superseded: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
         Ok(row)
     }
 
-    /// What the content hash covers: the key, the figures and the ccusage version.
+    /// Hashes the row again after its project fields were rewritten (`privacy.rs`).
+    pub(super) fn rehash(&mut self) -> Result<()> {
+        let hash = hash_of(&self.content())?;
+        self.content_hash = hash;
+        Ok(())
+    }
+
+    /// What the content hash covers: the key, the name, the figures and the ccusage version.
     fn content(&self) -> impl Serialize + '_ {
         (
             &self.machine_name,
-            (&self.project, &self.date),
+            (&self.project, &self.project_name, &self.date),
             self.tokens(),
             self.total_cost,
             &self.models_used,
@@ -605,6 +668,8 @@ impl BlockRow {
 pub struct MachineRow {
     pub machine_name: String,
     pub session_scheme: String,
+    /// `--projects` of the import that wrote it: a run in another mode is refused.
+    pub project_mode: String,
     pub ccusage_version: String,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
     pub imported_at: DateTime<Utc>,
@@ -612,10 +677,11 @@ pub struct MachineRow {
 }
 
 impl MachineRow {
-    pub fn new(ctx: &Context, session_scheme: &str) -> MachineRow {
+    pub fn new(ctx: &Context, session_scheme: &str, project_mode: &str) -> MachineRow {
         MachineRow {
             machine_name: ctx.machine_name.clone(),
             session_scheme: session_scheme.to_owned(),
+            project_mode: project_mode.to_owned(),
             ccusage_version: ctx.ccusage_version.clone(),
             imported_at: ctx.imported_at,
             row_version: ctx.tick,

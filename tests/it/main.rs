@@ -9,6 +9,7 @@ mod harness;
 mod hostile;
 mod import;
 mod integrity;
+mod projects;
 mod proxy;
 mod queries;
 mod report;

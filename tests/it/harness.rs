@@ -542,12 +542,6 @@ pub fn cluster() -> std::sync::MutexGuard<'static, Cluster> {
     let cluster = CLUSTER.get_or_init(|| {
         let dir = Path::new(ROOT).join(format!("target/it-cluster-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let out = cluster_script(&dir, &["start"]);
-        let urls = out
-            .lines()
-            .filter_map(|line| line.split_once(' ').map(|(_, url)| url.to_owned()))
-            .collect::<Vec<_>>();
-        assert_eq!(urls.len(), 4, "{out}");
         CLUSTER_DIR.set(dir.clone()).unwrap();
         extern "C" fn stop_cluster() {
             if let Some(dir) = CLUSTER_DIR.get() {
@@ -560,8 +554,15 @@ pub fn cluster() -> std::sync::MutexGuard<'static, Cluster> {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+        // Registered before the start, so a start that fails halfway is stopped at exit too.
         // SAFETY: registers a plain function with no captured state, run once at exit.
         unsafe { libc::atexit(stop_cluster) };
+        let out = cluster_script(&dir, &["start"]);
+        let urls = out
+            .lines()
+            .filter_map(|line| line.split_once(' ').map(|(_, url)| url.to_owned()))
+            .collect::<Vec<_>>();
+        assert_eq!(urls.len(), 4, "{out}");
         std::sync::Mutex::new(Cluster { dir, urls })
     });
     // A test that failed while holding the cluster (a node or ZooKeeper still stopped) leaves

@@ -491,7 +491,7 @@ md.append(f"Made by `{meta['command']}` on {meta['started_at']}: {meta['cores']}
           f"{meta['memory_gib']} GiB memory, ccusage {meta['ccusage'].split()[-1]}, ClickHouse {meta['clickhouse']}, "
           f"hyperfine {meta['hyperfine']}, importer {meta['importer_commit']}; 1-minute load "
           f"{meta['load_start']:.2f} when measuring began, {meta['load_end']:.2f} at the end (which "
-          f"counts the bench's own reports, six at once on {meta['cores']} cores). "
+          f"counts the bench's own reports, all at once on {meta['cores']} cores). "
           f"B and D import into a fresh database every run; C re-imports into one filled beforehand.")
 text = "\n".join(md) + "\n"
 open(os.path.join(out, "results.md"), "w").write(text)

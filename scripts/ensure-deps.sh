@@ -18,7 +18,7 @@
 #                    chdb (a modern ClickHouse engine in-process, for checking SQL) in a virtualenv
 #                    at target/venv: a venv sidesteps Debian's "externally managed" pip refusal
 #                    and never touches the system's Python packages; tmux and openssl (the
-#                    live-view and TLS tests).
+#                    live-view and TLS tests); zookeeper and its JRE (the cluster tests).
 #   --bench          hyperfine.
 #   --no-clickhouse  skip the ClickHouse packages (the database is on another host).
 #
@@ -129,6 +129,11 @@ fi
 # (openssl) to check certificate verification.
 ((want_test == 0)) || have tmux || apt_missing+=(tmux)
 ((want_test == 0)) || have openssl || apt_missing+=(openssl)
+# The cluster tests run ZooKeeper (Debian's package brings its JRE) beside four ClickHouse
+# servers (scripts/clickhouse-cluster.sh).
+if ((want_test)) && { [[ ! -f /usr/share/java/zookeeper.jar ]] || ! have java; }; then
+    apt_missing+=(zookeeper)
+fi
 ((${#apt_missing[@]} == 0)) || apt_install "${apt_missing[@]}"
 
 # Debian splits venv support (ensurepip) out of python3; pyenv and others ship it.

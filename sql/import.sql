@@ -19,8 +19,9 @@ SELECT table, name, type FROM system.columns WHERE database = ?
 ALTER TABLE ? ADD COLUMN ? {type}
 
 -- Drops a view whose query differs from sql/schema.sql, to create it again (views hold no
--- data; 18.16 has neither DROP VIEW nor CREATE OR REPLACE VIEW). Only ever sent for an
--- object whose engine system.tables shows as View: never for a table.
+-- data; 18.16 has neither DROP VIEW nor CREATE OR REPLACE VIEW), or a cluster's Distributed
+-- table that lacks a column (it holds no rows). Only ever sent for an object whose engine
+-- system.tables shows as View or Distributed: never for a table that stores rows.
 -- name: drop_view
 DROP TABLE IF EXISTS ?
 
@@ -41,7 +42,7 @@ FROM ccusage_usage_monthly FINAL WHERE machine_name = ?
 
 -- name: existing_sessions
 SELECT concat(project_path, '/', session_id) AS key, content_hash, total_tokens
-FROM ccusage_usage_sessions FINAL WHERE machine_name = ?
+FROM ccusage_usage_sessions FINAL WHERE machine_name = ? AND superseded = 0
 
 -- name: existing_blocks
 SELECT block_id AS key, content_hash, total_tokens
@@ -49,7 +50,7 @@ FROM ccusage_usage_blocks FINAL WHERE machine_name = ?
 
 -- name: existing_projects_daily
 SELECT concat(toString(date), ' ', project) AS key, content_hash, total_tokens
-FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ?
+FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ? AND superseded = 0
 
 -- name: existing_agents_daily
 SELECT concat(toString(date), ' ', agent) AS key, content_hash, total_tokens
@@ -103,7 +104,7 @@ SELECT
     total_cost,
     models_used
 FROM ccusage_usage_projects_daily FINAL
-WHERE machine_name = ?
+WHERE machine_name = ? AND superseded = 0
 
 -- The ccusage 15-18 sessions this machine stored that are not whole projects (sub-agent rows).
 -- name: stored_sub_sessions
@@ -118,8 +119,26 @@ SELECT
     total_cost,
     models_used
 FROM ccusage_usage_sessions FINAL
-WHERE machine_name = ? AND project_path != 'Unknown Project'
+WHERE machine_name = ? AND superseded = 0 AND project_path != 'Unknown Project'
     AND toUInt32OrZero(splitByChar('.', ccusage_version)[1]) < 19
+
+-- This machine's sessions and project days as stored, whole, for --rekey-projects to store
+-- again under new keys (columns in the order of SessionRow and ProjectDailyRow).
+-- name: rekey_sessions
+SELECT
+    machine_name, session_id, project_path, project_name, first_activity, last_activity,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens,
+    total_cost, models_used, ccusage_version, imported_at, row_version, content_hash, superseded
+FROM ccusage_usage_sessions FINAL
+WHERE machine_name = ? AND superseded = 0
+
+-- name: rekey_projects_daily
+SELECT
+    machine_name, project, project_name, date,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens,
+    total_cost, models_used, ccusage_version, imported_at, row_version, content_hash, superseded
+FROM ccusage_usage_projects_daily FINAL
+WHERE machine_name = ? AND superseded = 0
 
 -- The model breakdowns of one kind of stored row (only the winning parent's children).
 -- name: stored_models
@@ -134,9 +153,10 @@ SELECT
 FROM ccusage_v_model_breakdowns
 WHERE machine_name = ? AND parent_kind = ?
 
--- The session scheme this machine's sums read now (empty when none is stored).
--- name: stored_session_scheme
-SELECT session_scheme FROM ccusage_machines FINAL WHERE machine_name = ?
+-- The session scheme this machine's sums read now and the project mode its rows are stored
+-- in (no row before its first import; an empty mode was written before modes existed: plain).
+-- name: stored_machine
+SELECT session_scheme, project_mode FROM ccusage_machines FINAL WHERE machine_name = ?
 
 -- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
 -- machine's usage counts once.
@@ -147,6 +167,27 @@ SELECT
     toFloat64(sum(total_cost)) AS cost_usd,
     sum(total_tokens) AS total_tokens
 FROM ccusage_v_daily_summary
+
+-- Other machines that stored sessions this machine stored too (the same session file: synced
+-- logs), each with how many and what they cost there. ccusage 15-18's whole-project rows
+-- (named after a directory, which two machines may share without sharing logs) and the
+-- shared id "subagents" alone are not compared: a sub-agent row is keyed by its parent
+-- session's path.
+-- name: shared_sessions
+SELECT
+    machine_name AS other,
+    count() AS sessions,
+    toFloat64(sum(total_cost)) AS cost_usd
+FROM ccusage_v_session_summary
+WHERE machine_name != ?
+    AND (project_path, session_id) IN
+    (
+        SELECT project_path, session_id
+        FROM ccusage_v_session_summary
+        WHERE machine_name = ? AND project_path != 'Unknown Project'
+    )
+GROUP BY machine_name
+ORDER BY machine_name
 
 -- Whether the ledger already holds a run: asked before its insert is sent again, since an
 -- insert whose answer was lost may have been stored.

@@ -422,7 +422,7 @@ ORDER BY saved DESC, model
 -- name: longest_sessions
 SELECT
     session_id,
-    project_path AS project,
+    project_name AS project,
     first_activity,
     last_activity,
     intDiv(toUInt32(last_activity) - toUInt32(assumeNotNull(first_activity)), 60) AS minutes,
@@ -437,7 +437,7 @@ LIMIT 10
 -- name: expensive_sessions
 SELECT
     session_id,
-    project_path AS project,
+    project_name AS project,
     last_activity,
     total_tokens AS tokens,
     round(toFloat64(total_cost), 2) AS cost,
@@ -450,7 +450,7 @@ LIMIT 10
 -- Sessions per project on this machine: how many, their cost, cost per session and the last.
 -- name: sessions_by_project
 SELECT
-    project_path AS project,
+    project_name AS project,
     count() AS sessions,
     sum(total_tokens) AS tokens,
     round(toFloat64(sum(total_cost)), 2) AS cost,
@@ -458,7 +458,7 @@ SELECT
     max(last_activity) AS last_session
 FROM ccusage_v_session_summary
 WHERE machine_name = ?
-GROUP BY project_path
+GROUP BY project_name
 ORDER BY cost DESC, project
 
 -- How this machine's sessions are distributed: count, mean, median, 90th percentile and
@@ -480,7 +480,7 @@ WHERE machine_name = ?
 -- name: projects_by_day
 SELECT
     date,
-    project,
+    project_name AS project,
     total_tokens AS tokens,
     round(cost_usd, 2) AS cost,
     round(100 * cost_usd / day_usd, 1) AS share_pct
@@ -510,13 +510,13 @@ FROM
 (
     SELECT
         month,
-        project,
+        project_name AS project,
         count() AS active_days,
         sum(total_tokens) AS tokens,
         sum(cost_usd) AS usd
     FROM ccusage_v_project_daily
     WHERE machine_name = ?
-    GROUP BY month, project
+    GROUP BY month, project_name
 ) AS current
 ANY LEFT JOIN
 (
@@ -533,7 +533,7 @@ ORDER BY month, usd DESC, project
 -- share of the machine's cost.
 -- name: top_projects
 SELECT
-    project,
+    project_name AS project,
     min(date) AS first_day,
     max(date) AS last_day,
     count() AS active_days,
@@ -550,7 +550,7 @@ ANY LEFT JOIN
     GROUP BY machine_name
 ) AS total USING machine_name
 WHERE machine_name = ?
-GROUP BY project, all_usd
+GROUP BY project_name, all_usd
 ORDER BY cost DESC, project
 
 -- The ten busiest 5-hour blocks on this machine, by tokens.
@@ -992,7 +992,7 @@ ORDER BY month, usd DESC, model
 -- Projects across the fleet: on which machines each was worked on, active days and cost.
 -- name: fleet_projects
 SELECT
-    project,
+    project_name AS project,
     uniqExact(machine_name) AS machines,
     arraySort(groupUniqArray(machine_name)) AS machine_list,
     uniqExact(date) AS active_days,
@@ -1001,20 +1001,20 @@ SELECT
     sum(total_tokens) AS tokens,
     round(sum(cost_usd), 2) AS cost
 FROM ccusage_v_project_daily
-GROUP BY project
+GROUP BY project_name
 ORDER BY cost DESC, project
 
 -- Projects per month across the fleet: machines, active days, tokens and cost.
 -- name: fleet_projects_by_month
 SELECT
     month,
-    project,
+    project_name AS project,
     uniqExact(machine_name) AS machines,
     uniqExact(date) AS active_days,
     sum(total_tokens) AS tokens,
     round(sum(cost_usd), 2) AS cost
 FROM ccusage_v_project_daily
-GROUP BY month, project
+GROUP BY month, project_name
 ORDER BY month, cost DESC, project
 
 -- Sessions per machine: how many, in how many projects, cost per session, the longest in
@@ -1023,7 +1023,7 @@ ORDER BY month, cost DESC, project
 SELECT
     machine_name AS machine,
     count() AS sessions,
-    uniqExact(project_path) AS projects,
+    uniqExact(project_name) AS projects,
     round(toFloat64(sum(total_cost)), 2) AS cost,
     round(toFloat64(sum(total_cost)) / count(), 2) AS cost_per_session,
     max(intDiv(toUInt32(last_activity) - toUInt32(first_activity), 60)) AS longest_minutes,
@@ -1037,13 +1037,34 @@ ORDER BY cost DESC, machine
 SELECT
     machine_name AS machine,
     session_id,
-    project_path AS project,
+    project_name AS project,
     last_activity,
     total_tokens AS tokens,
     round(toFloat64(total_cost), 2) AS cost
 FROM ccusage_v_session_summary
 ORDER BY total_cost DESC, machine, session_id
 LIMIT 10
+
+-- Sessions stored by more than one machine: the same session file imported twice, because
+-- the machines share their Claude logs (a synced ~/.claude). Each one's machines, its cost
+-- on each, and what the fleet totals count twice (all copies but the largest). ccusage
+-- 15-18's whole-project rows are left out: they are named after a directory, which machines
+-- may share without sharing logs. Under --projects hash, machines must share the key file to
+-- be compared.
+-- name: fleet_shared_sessions
+SELECT
+    session_id,
+    any(project_name) AS project,
+    uniqExact(machine_name) AS machines,
+    arraySort(groupUniqArray(machine_name)) AS machine_list,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 2) AS cost,
+    round(toFloat64(sum(total_cost)) - toFloat64(max(total_cost)), 2) AS counted_twice
+FROM ccusage_v_session_summary
+WHERE project_path != 'Unknown Project'
+GROUP BY project_path, session_id
+HAVING machines > 1
+ORDER BY cost DESC, session_id
 
 -- The ten busiest 5-hour blocks across the fleet, by tokens.
 -- name: fleet_busiest_blocks

@@ -20,6 +20,10 @@
 --   * child rows (model breakdowns, models used) carry their parent's row_version, and only
 --     the children of the winning parent import are read (ccusage_v_model_breakdowns);
 --   * nothing is ever deleted, and each machine only writes rows with its own machine_name;
+--   * --rekey-projects never rewrites a row in place: it stores the machine's sessions and
+--     project days again under their new keys, and stores the old rows once more with
+--     superseded = 1 and a newer version, so FINAL returns the marked copy and every reader
+--     (the views, sql/import.sql) skips it;
 --   * ccusage_usage_agents_daily holds every agent's usage (Claude's too): never add it to the
 --     Claude tables, and filter model breakdowns by parent_kind.
 
@@ -67,7 +71,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
 (
     machine_name String,
     session_id String,
-    project_path String COMMENT 'as ccusage prints it (an encoded directory, or Unknown Project)',
+    project_path String COMMENT 'as ccusage prints it (an encoded directory, or Unknown Project), or its hash (--projects)',
+    project_name String COMMENT 'the project as people read it: relative to the home, project-<hash>, an alias or hidden',
     first_activity Nullable(DateTime('UTC')) COMMENT 'NULL where ccusage does not report it (before 20.0.8)',
     last_activity DateTime('UTC') COMMENT 'midnight UTC where ccusage only reports a date',
     input_tokens UInt64,
@@ -80,7 +85,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64,
-    content_hash UInt64
+    content_hash UInt64,
+    superseded UInt8 COMMENT '1: re-keyed into another project mode by --rekey-projects; every reader skips it'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, project_path, session_id)
@@ -117,7 +123,8 @@ ORDER BY (machine_name, block_id)
 CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
 (
     machine_name String,
-    project String COMMENT 'encoded project directory, as in ccusage daily --instances',
+    project String COMMENT 'encoded project directory, as in ccusage daily --instances, or its hash (--projects)',
+    project_name String COMMENT 'the project as people read it: relative to the home, project-<hash>, an alias or hidden',
     date Date,
     input_tokens UInt64,
     output_tokens UInt64,
@@ -129,7 +136,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64,
-    content_hash UInt64
+    content_hash UInt64,
+    superseded UInt8 COMMENT '1: re-keyed into another project mode by --rekey-projects; every reader skips it'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, project, date)
@@ -148,9 +156,8 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_agents_daily
     models_used Array(String),
     ccusage_version String,
     imported_at DateTime('UTC'),
-    row_version UInt64 COMMENT 'the day version: all agents of a day are written together',
-    content_hash UInt64,
-    day_version UInt64 COMMENT 'row_version of the whole day; readers take only its newest (0: before day versions)'
+    row_version UInt64,
+    content_hash UInt64
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, agent, date)
@@ -159,6 +166,7 @@ CREATE TABLE IF NOT EXISTS ccusage_machines
 (
     machine_name String,
     session_scheme String COMMENT 'project (ccusage 15-18: a session per project directory) or session (19+: per session file)',
+    project_mode String COMMENT 'plain, hash or hidden (--projects) of the rows stored; empty: plain, before modes existed',
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64 COMMENT 'tick of the import that wrote it: the newest wins'
@@ -249,6 +257,7 @@ SELECT
     machine_name,
     session_id,
     project_path,
+    project_name,
     first_activity,
     last_activity,
     input_tokens,
@@ -263,11 +272,15 @@ SELECT
 FROM ccusage_usage_sessions FINAL
 -- Only the sessions of the scheme the machine's ccusage uses now (ccusage 15-18 key a session
 -- by project directory, 19+ by session file): after an upgrade or a downgrade the other
--- scheme's rows would count the same usage twice. They stay stored, as history.
-WHERE (machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
+-- scheme's rows would count the same usage twice. They stay stored, as history. A machine
+-- that has not recorded its scheme yet (its importer is older) shows all its sessions. Rows
+-- that --rekey-projects superseded (stored again under the machine's new keys) are skipped.
+-- Written with the parentheses the server prints, so the stored view compares equal.
+WHERE (superseded = 0) AND (((machine_name, if(toUInt32OrZero(splitByChar('.', ccusage_version)[1]) >= 19, 'session', 'project')) IN
 (
     SELECT machine_name, session_scheme FROM ccusage_machines FINAL
-)
+))
+OR (machine_name NOT IN (SELECT machine_name FROM ccusage_machines)))
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
 SELECT
@@ -399,8 +412,10 @@ FROM
     WHERE parent_kind = 'daily'
 )
 ;
--- One row per machine, day and agent, from the all-agent report: only the agents of each day's
--- newest version, so a day stored first unsplit ("all") and later split by agent counts once.
+-- One row per machine, day and agent, from the all-agent report. Each agent's row keeps its
+-- largest figure like any other row. Where ccusage once reported a day unsplit (agent "all")
+-- and another time split by agent, the day shows whichever side holds more usage (the split
+-- on a tie), so it is never counted twice and never loses what one side saw.
 CREATE VIEW IF NOT EXISTS ccusage_v_agent_daily AS
 SELECT
     machine_name,
@@ -416,10 +431,10 @@ SELECT
     ccusage_version,
     imported_at
 FROM ccusage_usage_agents_daily FINAL
-WHERE (machine_name, date, day_version) IN
+WHERE (machine_name, date, agent = 'all') IN
 (
-    SELECT machine_name, date, max(day_version)
-    FROM ccusage_usage_agents_daily
+    SELECT machine_name, date, sumIf(total_tokens, agent = 'all') > sumIf(total_tokens, agent != 'all')
+    FROM ccusage_usage_agents_daily FINAL
     GROUP BY machine_name, date
 )
 ;
@@ -427,6 +442,7 @@ CREATE VIEW IF NOT EXISTS ccusage_v_project_daily AS
 SELECT
     machine_name,
     project,
+    project_name,
     date,
     week,
     month,
@@ -442,6 +458,7 @@ FROM
     SELECT
         machine_name,
         project,
+        project_name,
         date,
         toMonday(date) AS week,
         substring(toString(date), 1, 7) AS month,
@@ -453,4 +470,5 @@ FROM
         toFloat64(total_cost) AS cost_usd,
         length(models_used) AS model_count
     FROM ccusage_usage_projects_daily FINAL
+    WHERE superseded = 0
 )

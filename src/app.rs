@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::Cli;
 use crate::config::{Config, Mode, Output, Provenance};
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::{config, dashboard, lock, log, pipeline, query, report, settings, sink};
+use crate::{cli, config, dashboard, lock, log, pipeline, query, report, settings, sink};
 
 /// Runs the program: parses the command line, runs the mode it asks for, and turns the
 /// outcome into the process's exit code.
@@ -16,7 +16,11 @@ pub fn main() -> ExitCode {
     match run() {
         Ok(exit) => exit.into(),
         Err(failure) => {
-            eprintln!("ccusage-import: error: {failure}");
+            let text = failure.to_string();
+            log::emit(&format!(
+                "ccusage-import: error: {}\n",
+                log::printable(&text)
+            ));
             failure.exit.into()
         }
     }
@@ -39,18 +43,37 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, config::EnvFile), Fail
     // parse again so its values reach clap's env fallbacks: flags > environment > file. The
     // names set before the file was loaded tell `config` the environment from the file.
     let environment = std::env::vars_os().map(|(name, _)| name).collect();
-    let first = Cli::parse();
-    let file = config::load_env_file(first.env_file.as_deref()).exit_code(Exit::Usage)?;
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let first = parse_cli(&config::EnvFile::default());
+    let file = config::load_env_file(first.1.env_file.as_deref()).exit_code(Exit::Usage)?;
+    let (matches, cli) = parse_cli(&file);
+    // Before anything can be printed: every message from here on is redacted.
+    log::set_secret(cli.ch_password.as_deref().unwrap_or_default());
     let provenance = Provenance::new(matches, environment);
     let config = Config::from_cli(cli.clone(), local_hostname).exit_code(Exit::Usage)?;
     log::enable(config.verbose);
     if let Some(warning) = &file.warning {
-        eprintln!("ccusage-import: warning: {warning}");
+        log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
     Ok((config, resolved, file))
+}
+
+/// Parses the command line; a bad value that came from the environment or the settings file
+/// is named as that setting (`CH_PORT`), not as a flag the user never typed.
+fn parse_cli(env_file: &config::EnvFile) -> (clap::ArgMatches, Cli) {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    match parsed {
+        Ok((cli, matches)) => (matches, cli),
+        Err(error) => match cli::setting_error(&error, env_file) {
+            Some(message) => {
+                log::emit(&format!("ccusage-import: error: {message}\n"));
+                std::process::exit(Exit::Usage.code().into());
+            }
+            None => error.exit(),
+        },
+    }
 }
 
 fn local_hostname() -> Option<String> {
@@ -71,7 +94,10 @@ async fn dispatch(
         Mode::DryRun => import(&config).await,
         Mode::Import => {
             // Held until the import returns; the kernel frees it if the process dies.
-            let _lock = match lock::acquire(&config.lock_file).exit_code(Exit::Other)? {
+            let Some(lock_file) = &config.lock_file else {
+                unreachable!("config refuses an import without a lock file")
+            };
+            let _lock = match lock::acquire(lock_file).exit_code(Exit::Usage)? {
                 lock::Acquired::Locked(lock) => lock,
                 lock::Acquired::HeldBy(holder) => {
                     return Err(Failure {
@@ -79,7 +105,7 @@ async fn dispatch(
                         error: anyhow::anyhow!(
                             "another import is still running ({holder}; lock file {}): \
                              this run did nothing, the next one will catch up",
-                            config.lock_file.display()
+                            lock_file.display()
                         ),
                     })
                 }
@@ -101,7 +127,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // On Ctrl-C or SIGTERM the import is dropped, which kills every ccusage process group
     // it started; nothing half-written stays, since every insert is whole or not at all.
     let run = tokio::select! {
-        run = pipeline::import(config, reporter) => run.exit_code(Exit::Other),
+        run = pipeline::import(config, reporter) => run.map_err(failure_of),
         exit = stop_signal() => Err(Failure {
             exit,
             error: anyhow::anyhow!(
@@ -114,36 +140,66 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         live.finish();
     }
     let run = run?;
-    match config.output {
-        Output::Json => println!("{}", report::json::to_json(&run)),
-        Output::Quiet => println!("{}", report::summary::closing_line(&run)),
+    let printed = match config.output {
+        Output::Json => log::stdout_json(report::json::to_json(&run)),
+        Output::Quiet => log::stdout(&format!("{}\n", report::summary::closing_line(&run))),
         Output::Human { color, live } => {
             let look = report::summary::Look { color, live };
-            print!("{}", report::summary::render(&run, look));
+            log::stdout(&report::summary::render(&run, look))
         }
-    }
+    };
+    // One line each, whatever ccusage or the server put into them.
     for warning in &run.warnings {
-        eprintln!("ccusage-import: warning: {warning}");
+        let warning = log::printable(warning);
+        log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     for error in run.errors() {
-        eprintln!("ccusage-import: error: {error}");
+        let error = log::printable(&error);
+        log::emit(&format!("ccusage-import: error: {error}\n"));
     }
+    // The import itself is done and stored; an unwritable stdout still fails the run, so cron
+    // and scripts learn that its summary was lost.
+    printed.exit_code(Exit::Other)?;
     Ok(run.exit())
 }
 
-/// Resolves when the process is asked to stop, with the exit code that says how.
+/// An import's error keeps the exit code it was tagged with (a refused project mode, an
+/// unreadable key file: 2), else it is [`Exit::Other`].
+fn failure_of(error: anyhow::Error) -> Failure {
+    match error.downcast::<Failure>() {
+        Ok(failure) => failure,
+        Err(error) => Failure {
+            exit: Exit::Other,
+            error,
+        },
+    }
+}
+
+/// Resolves when the process is asked to stop, with the exit code that says how. Every signal
+/// whose default action would end the process is caught here, so that ending it always goes
+/// through dropping the import, which kills the ccusage process groups.
 async fn stop_signal() -> Exit {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => Exit::Interrupted,
-        _ = terminate.recv() => Exit::Terminated,
+    let stops = [
+        (SignalKind::interrupt(), Exit::Interrupted),
+        (SignalKind::terminate(), Exit::Terminated),
+        (SignalKind::hangup(), Exit::Hangup),
+        (SignalKind::user_defined1(), Exit::User1),
+        (SignalKind::user_defined2(), Exit::User2),
+        (SignalKind::alarm(), Exit::Alarm),
+        (SignalKind::quit(), Exit::Quit),
+    ];
+    let mut waits = Vec::new();
+    for (kind, exit) in stops {
+        let Ok(mut stream) = signal(kind) else {
+            return std::future::pending().await;
+        };
+        waits.push(Box::pin(async move {
+            stream.recv().await;
+            exit
+        }));
     }
+    futures_util::future::select_all(waits).await.0
 }
 
 async fn verify(config: &Config) -> Result<Exit, Failure> {
@@ -152,11 +208,13 @@ async fn verify(config: &Config) -> Result<Exit, Failure> {
         .exit_code(Exit::ClickHouse)?;
     let checks = sink::verify::run(&mut sink).await;
     let mut all_ok = true;
+    let mut text = String::new();
     for check in &checks {
         let mark = if check.ok { "ok  " } else { "FAIL" };
-        println!("{mark} {}: {}", check.what, check.detail);
+        text.push_str(&format!("{mark} {}: {}\n", check.what, check.detail));
         all_ok &= check.ok;
     }
+    log::stdout(&text).exit_code(Exit::Other)?;
     let advice = if all_ok {
         return Ok(Exit::Ok);
     } else if checks.iter().all(|c| c.ok || c.repairable) {

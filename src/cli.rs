@@ -18,6 +18,7 @@ Exit codes:
   4  one or more ccusage reports failed; the others were imported
   5  another import is still running (it holds the lock file)
   130, 143  stopped by Ctrl-C or SIGTERM; the ccusage reports were killed
+  129, 131, 138, 140, 142  the same for SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM
 ";
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
@@ -66,11 +67,12 @@ pub struct Cli {
     )]
     pub env_file: Option<PathBuf>,
 
-    /// ClickHouse URL; overrides CH_HOST, CH_PORT and CH_SECURE (e.g. https://host:8443).
-    #[arg(long, global = true, env = "CH_URL", value_name = "URL")]
+    /// ClickHouse URL, or several separated by commas (tried in order: the first that
+    /// answers serves); overrides CH_HOST, CH_PORT and CH_SECURE (e.g. https://host:8443).
+    #[arg(long, global = true, env = "CH_URL", value_name = "URL[,URL…]")]
     pub ch_url: Option<String>,
 
-    /// ClickHouse host.
+    /// ClickHouse host, `host:port`, or several separated by commas (tried in order).
     #[arg(
         long,
         global = true,
@@ -79,6 +81,11 @@ pub struct Cli {
         value_name = "HOST"
     )]
     pub ch_host: String,
+
+    /// A ClickHouse cluster (a name in the servers' remote_servers): the schema is created ON
+    /// CLUSTER, with replicated local tables and a Distributed table under each public name.
+    #[arg(long, global = true, env = "CH_CLUSTER", value_name = "NAME")]
+    pub ch_cluster: Option<String>,
 
     /// ClickHouse HTTP port [default: 8123, or 8443 with CH_SECURE].
     #[arg(long, global = true, env = "CH_PORT", value_name = "PORT")]
@@ -186,11 +193,80 @@ pub struct Cli {
           action = clap::ArgAction::SetTrue)]
     pub verbose: bool,
 
+    /// How much of each project leaves the machine: plain (ccusage's directory and a
+    /// readable name), hash (a keyed hash, named project-<hash> or by --project-alias) or
+    /// hidden (one project per machine, session ids hashed; totals stay exact).
+    #[arg(long, value_enum, default_value_t = ProjectsChoice::Plain, env = "CCUSAGE_IMPORT_PROJECTS",
+          value_name = "MODE")]
+    pub projects: ProjectsChoice,
+
+    /// The secret key of --projects hash and hidden, created (mode 600) when missing; never
+    /// printed or stored [default: ~/.config/ccusage-import/project.key].
+    #[arg(long, env = "CCUSAGE_IMPORT_PROJECT_KEY_FILE", value_name = "PATH")]
+    pub project_key_file: Option<PathBuf>,
+
+    /// A file of `hash = name` lines naming hashed projects (kept on this machine).
+    #[arg(long, env = "CCUSAGE_IMPORT_PROJECT_ALIAS", value_name = "FILE")]
+    pub project_alias: Option<PathBuf>,
+
+    /// Rewrite this machine's stored project keys into the --projects mode of this run (the
+    /// old rows are superseded, not deleted), instead of refusing a changed mode.
+    #[arg(long)]
+    pub rekey_projects: bool,
+
     /// Seconds a ClickHouse request may take.
     #[arg(long, global = true,
         env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ch_timeout: u64,
+}
+
+/// For a bad value clap rejected: when it came from the environment or the settings file
+/// rather than the command line, a message that names that setting (`CH_PORT is empty …`)
+/// instead of a flag the user never passed. `None` leaves clap's own message.
+pub fn setting_error(error: &clap::Error, env_file: &crate::config::EnvFile) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory as _;
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let flag = format!("--{long}");
+    let typed = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.starts_with(&format!("{flag}="))
+    });
+    if typed {
+        return None;
+    }
+    let command = Cli::command();
+    let env = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?
+        .get_env()?
+        .to_str()?
+        .to_owned();
+    let value = std::env::var_os(&env)?;
+    let source = match &env_file.path {
+        Some(path) if env_file.keys.contains(&env) => format!("in {}", path.display()),
+        _ => "in the environment".to_owned(),
+    };
+    let why = std::error::Error::source(error)
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    Some(if value.is_empty() {
+        format!("{env} is set but empty ({source}): give it a value or remove it")
+    } else {
+        format!(
+            "{env} {source} is not a valid value for {flag}{why}: fix it or remove it (see --help)"
+        )
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, clap::Subcommand)]
@@ -284,6 +360,13 @@ pub enum QueryFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectsChoice {
+    Plain,
+    Hash,
+    Hidden,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

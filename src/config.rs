@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
-use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, DashboardArgs, QueryArgs};
+use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, DashboardArgs, ProjectsChoice, QueryArgs};
 use crate::sink::retry::RetryPolicy;
 use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
+use crate::transform::projects::Mode as ProjectMode;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,8 +27,23 @@ pub struct Config {
     pub limits: Limits,
     /// `--jobs`; `None` picks by ccusage version and memory.
     pub jobs: Option<usize>,
-    pub lock_file: PathBuf,
+    /// Where the import's lock lives; `None` when none was given and there is no default
+    /// (neither HOME nor XDG_STATE_HOME), which only the modes that take no lock accept.
+    pub lock_file: Option<PathBuf>,
     pub verbose: bool,
+    pub projects: ProjectSettings,
+}
+
+/// `--projects` and what it needs; the key is read (or created) only by an import that
+/// hashes, in `crate::projects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSettings {
+    pub mode: ProjectMode,
+    pub key_file: PathBuf,
+    pub alias_file: Option<PathBuf>,
+    /// `$HOME`, for readable names.
+    pub home: Option<String>,
+    pub rekey: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,30 +114,41 @@ pub fn human_output(choice: ColorChoice, verbose: bool, terminal: Terminal) -> O
 /// The settings file a run read, if any.
 #[derive(Debug, Clone, Default)]
 pub struct EnvFile {
+    /// The file read, if any.
     pub path: Option<PathBuf>,
+    /// The keys it set (those not already in the environment).
+    pub keys: Vec<String>,
     /// Set when others may read the file, since it usually holds the ClickHouse password.
     pub warning: Option<String>,
 }
 
 /// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
-/// flags beat the environment, which beats the file. dotenvy never overrides a variable that
-/// is set, so of a name the file sets twice the first one counts.
+/// flags beat the environment, which beats the file. A variable that is set is never
+/// overridden, and of a name the file sets twice the first one counts.
 pub fn load_env_file(explicit: Option<&Path>) -> Result<EnvFile> {
     let path = match explicit {
         Some(path) => path,
         None if Path::new(".env").exists() => Path::new(".env"),
         None => return Ok(EnvFile::default()),
     };
-    dotenvy::from_path(path)
-        .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+    let mut keys = Vec::new();
+    for (key, value) in crate::envfile::read(path)? {
+        if std::env::var_os(&key).is_none() {
+            // Single-threaded still: the runtime starts after the settings are read.
+            std::env::set_var(&key, value);
+            keys.push(key);
+        }
+    }
+    let warning = readable_by_others(path).then(|| {
+        format!(
+            "{} is readable by other users and may hold the ClickHouse password: chmod 600 {0}",
+            path.display()
+        )
+    });
     Ok(EnvFile {
-        path: Some(path.to_owned()),
-        warning: readable_by_others(path).then(|| {
-            format!(
-                "{} is readable by other users and may hold the ClickHouse password: chmod 600 {0}",
-                path.display()
-            )
-        }),
+        path: Some(path.to_path_buf()),
+        keys,
+        warning,
     })
 }
 
@@ -219,26 +246,33 @@ impl Config {
         };
         check_machine_name(&machine_name)?;
         check_database_name(&cli.ch_database)?;
-        // An empty setting (`CH_URL=` in a .env) means "not set".
-        let url = match cli.ch_url.filter(|url| !url.trim().is_empty()) {
-            Some(url) => url,
-            None => {
-                let scheme = if cli.ch_secure { "https" } else { "http" };
-                format!(
-                    "{scheme}://{}:{}",
-                    cli.ch_host,
-                    port(cli.ch_port, cli.ch_secure)
-                )
-            }
+        let urls = endpoints(
+            cli.ch_url.as_deref(),
+            &cli.ch_host,
+            cli.ch_port,
+            cli.ch_secure,
+        )?;
+        if let Some(cluster) = &cli.ch_cluster {
+            check_cluster_name(cluster)?;
+        }
+        let lock_file = match cli.lock_file.filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => Some(path),
+            None => match crate::lock::default_path() {
+                Ok(path) => Some(path),
+                // Only an import takes the lock; the other modes run without a default.
+                Err(e) if mode == Mode::Import => return Err(e),
+                Err(_) => None,
+            },
         };
-        check_url(&url)?;
         Ok(Config {
             mode,
             output,
             machine_name,
             hostname: hostname.unwrap_or_default(),
             clickhouse: ClickHouse {
-                url,
+                url: urls.join(","),
+                urls,
+                cluster: cli.ch_cluster.filter(|name| !name.is_empty()),
                 user: cli.ch_user,
                 password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
@@ -251,8 +285,21 @@ impl Config {
             },
             ccusage_bin: cli.ccusage_bin,
             jobs: cli.jobs.map(|n| n as usize),
-            lock_file: cli.lock_file.unwrap_or_else(crate::lock::default_path),
+            lock_file,
             verbose: cli.verbose,
+            projects: ProjectSettings {
+                mode: match cli.projects {
+                    ProjectsChoice::Plain => ProjectMode::Plain,
+                    ProjectsChoice::Hash => ProjectMode::Hash,
+                    ProjectsChoice::Hidden => ProjectMode::Hidden,
+                },
+                key_file: cli
+                    .project_key_file
+                    .unwrap_or_else(crate::projects::default_key_path),
+                alias_file: cli.project_alias,
+                home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
+                rekey: cli.rekey_projects,
+            },
             limits: Limits {
                 timeout: Duration::from_secs(cli.timeout),
                 max_output: cli.max_output,
@@ -266,20 +313,92 @@ pub fn port(ch_port: Option<u16>, secure: bool) -> u16 {
     ch_port.unwrap_or(if secure { 8443 } else { 8123 })
 }
 
+/// The endpoints to try, in order: CH_URL's comma-separated URLs, else one URL for each of
+/// CH_HOST's comma-separated `host` or `host:port` (CH_PORT where no port is given).
+fn endpoints(
+    ch_url: Option<&str>,
+    ch_host: &str,
+    ch_port: Option<u16>,
+    secure: bool,
+) -> Result<Vec<String>> {
+    // An empty setting (`CH_URL=` in a .env) means "not set".
+    if let Some(list) = ch_url.filter(|url| !url.trim().is_empty()) {
+        let urls: Vec<String> = list
+            .split(',')
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .collect();
+        for url in &urls {
+            check_url(url)?;
+        }
+        return Ok(urls);
+    }
+    let urls = parse_hosts(ch_host, ch_port)?
+        .into_iter()
+        .map(|(host, p)| {
+            let scheme = if secure { "https" } else { "http" };
+            format!("{scheme}://{host}:{}", port(p, secure))
+        })
+        .collect();
+    Ok(urls)
+}
+
+/// The cluster name goes into DDL (`ON CLUSTER`, the Distributed engine), so it is kept to a
+/// plain identifier, like the database name.
+fn check_cluster_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ensure!(
+        valid,
+        "CH_CLUSTER {name:?} is not a plain name: use the cluster's name from remote_servers \
+         (letters, digits and _ only)"
+    );
+    Ok(())
+}
+
+/// The machine name keys every row, so two spellings that look alike on screen (a trailing
+/// space, a zero-width space) would split one machine's usage in two without anyone seeing why.
 fn check_machine_name(name: &str) -> Result<()> {
     ensure!(
         !name.trim().is_empty(),
         "the machine name is empty: set MACHINE_NAME"
     );
     ensure!(
-        name.len() <= 200 && !name.chars().any(char::is_control),
-        "the machine name {name:?} is too long or holds control characters: set MACHINE_NAME"
+        name.len() <= 200,
+        "the machine name is longer than 200 bytes: set a shorter MACHINE_NAME"
     );
+    ensure!(
+        name.trim() == name,
+        "the machine name {:?} starts or ends with a space: set MACHINE_NAME without it",
+        name
+    );
+    if let Some(c) = name.chars().find(|&c| c.is_control() || is_invisible(c)) {
+        bail!(
+            "the machine name {:?} holds the invisible character U+{:04X}: set MACHINE_NAME to \
+             plain text",
+            crate::log::printable(name),
+            c as u32
+        );
+    }
     Ok(())
 }
 
+/// Characters that print as nothing: format characters (zero-width spaces and joiners, bidi
+/// controls, the byte-order mark, the soft hyphen) and spaces other than the plain one.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00A0}' | '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
+        | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180E}' | '\u{2000}'..='\u{200F}'
+        | '\u{2028}'..='\u{202F}' | '\u{205F}'..='\u{206F}' | '\u{3000}' | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
 /// Database names are identifiers in DDL; keeping them to plain identifiers means they never
-/// need quoting rules that differ between ClickHouse versions.
+/// need quoting rules that differ between ClickHouse versions. ClickHouse's own databases are
+/// refused: the importer creates tables in the database it is given.
 fn check_database_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let valid = chars
@@ -290,22 +409,107 @@ fn check_database_name(name: &str) -> Result<()> {
         valid,
         "CH_DATABASE {name:?} is not a plain name: use letters, digits and _ only"
     );
+    ensure!(
+        !SYSTEM_DATABASES.contains(&name),
+        "CH_DATABASE {name:?} is one of ClickHouse's own databases: name a database of \
+         your own (default ccusage)"
+    );
     Ok(())
 }
 
+const SYSTEM_DATABASES: [&str; 3] = ["system", "information_schema", "INFORMATION_SCHEMA"];
+
+/// `CH_HOST` is a host, `host:port`, or a comma-separated list of them (tried in order).
+fn parse_hosts(hosts: &str, port: Option<u16>) -> Result<Vec<(String, Option<u16>)>> {
+    hosts
+        .split(',')
+        .map(|host| parse_host(host, port))
+        .collect()
+}
+
+/// One host name or address, optionally with `:port` (then `CH_PORT` must not say otherwise).
+/// A scheme or a path there would be glued into a URL nobody meant.
+fn parse_host(host: &str, port: Option<u16>) -> Result<(String, Option<u16>)> {
+    let host = host.trim();
+    let how = "write CH_HOST as a host (db.example.com), host:port (db.example.com:8123) or \
+               a comma-separated list of them, or give the whole URL as CH_URL";
+    if host.contains("://") || host.contains('/') {
+        let shown = crate::log::printable(host);
+        bail!("CH_HOST {shown:?} holds a scheme or a path: {how}");
+    }
+    let bare_ipv6 = host.matches(':').count() > 1 && !host.starts_with('[');
+    // `[v6]` and `[v6]:port` keep their colons inside the brackets.
+    let split_at = match host.rfind(']') {
+        Some(end) => host[end..].find(':').map(|i| end + i),
+        None if bare_ipv6 => None,
+        None => host.rfind(':'),
+    };
+    let (name, port_text) = match split_at {
+        Some(i) => (&host[..i], Some(&host[i + 1..])),
+        None => (host, None),
+    };
+    let name_ok = !name.is_empty()
+        && if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+            inner
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        } else if bare_ipv6 {
+            name.chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        } else {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+        };
+    if !name_ok {
+        let shown = crate::log::printable(host);
+        bail!("CH_HOST {shown:?} is not a host name: {how}");
+    }
+    let from_host = match port_text {
+        None => None,
+        Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p > 0).with_context(|| {
+            format!("CH_HOST {host:?} ends in {p:?}, which is not a port: {how}")
+        })?),
+    };
+    if let (Some(a), Some(b)) = (from_host, port) {
+        ensure!(
+            a == b,
+            "CH_HOST {host:?} names port {a} but CH_PORT says {b}: give the port once"
+        );
+    }
+    let name = if bare_ipv6 {
+        format!("[{name}]")
+    } else {
+        name.to_owned()
+    };
+    Ok((name, from_host.or(port)))
+}
+
+/// Refuses a URL that carries credentials without repeating it: it would show the password.
 fn check_url(url: &str) -> Result<()> {
+    let lower = url.to_ascii_lowercase();
+    let query = lower.split_once('?').map_or("", |(_, q)| q);
+    let in_query = query
+        .split('&')
+        .any(|pair| pair.starts_with("password=") || pair.starts_with("user="));
+    ensure!(
+        !url.contains('@') && !in_query,
+        "the ClickHouse URL (CH_URL or --ch-url) holds credentials (user:password@ or \
+         password= in it); it is not shown here: remove them from the URL and set CH_USER and \
+         CH_PASSWORD instead"
+    );
+    let shown = crate::log::printable(url);
     let Some((scheme, rest)) = url.split_once("://") else {
         bail!(
-            "the ClickHouse URL {url:?} has no scheme: use http://HOST:PORT or https://HOST:PORT"
+            "the ClickHouse URL {shown:?} has no scheme: use http://HOST:PORT or https://HOST:PORT"
         );
     };
     ensure!(
         scheme == "http" || scheme == "https",
-        "the ClickHouse URL {url:?} must start with http:// or https://"
+        "the ClickHouse URL {shown:?} must start with http:// or https://"
     );
     ensure!(
-        !rest.is_empty() && !rest.contains('@'),
-        "the ClickHouse URL {url:?} must name a host and hold no credentials: use CH_USER and CH_PASSWORD"
+        !rest.is_empty(),
+        "the ClickHouse URL {shown:?} must name a host: use http://HOST:PORT or https://HOST:PORT"
     );
     Ok(())
 }
@@ -339,12 +543,67 @@ mod tests {
     }
 
     #[test]
+    fn several_endpoints_are_tried_in_the_order_given() {
+        let cfg = config(&["--ch-host", "ch1, ch2:8124,ch3"]).unwrap();
+        assert_eq!(
+            cfg.clickhouse.urls,
+            ["http://ch1:8123", "http://ch2:8124", "http://ch3:8123"]
+        );
+        let cfg = config(&["--ch-url", "https://a:8443,https://b:8443/"]).unwrap();
+        assert_eq!(cfg.clickhouse.urls, ["https://a:8443", "https://b:8443"]);
+        let err = config(&["--ch-host", "ch1,http://ch2:8123"]).unwrap_err();
+        assert!(format!("{err}").contains("or a comma-separated list"));
+        assert!(config(&["--ch-url", "https://a:8443,b:8123"]).is_err());
+        assert!(config(&["--ch-cluster", "fleet"]).is_ok());
+        assert!(config(&["--ch-cluster", "a`b"]).is_err());
+    }
+
+    #[test]
     fn bad_database_names_and_urls_are_refused() {
         assert!(config(&["--ch-database", "a`b"]).is_err());
         assert!(config(&["--ch-database", "1abc"]).is_err());
         assert!(config(&["--ch-database", "usage_2"]).is_ok());
         assert!(config(&["--ch-url", "localhost:8123"]).is_err());
         assert!(config(&["--ch-url", "http://u:p@h:1"]).is_err());
+        assert!(config(&["--ch-database", "system"]).is_err());
+        assert!(config(&["--ch-database", "INFORMATION_SCHEMA"]).is_err());
+    }
+
+    #[test]
+    fn ch_host_takes_a_host_or_host_and_port_only() {
+        let url = |args: &[&str]| config(args).map(|c| c.clickhouse.url);
+        assert_eq!(url(&["--ch-host", "db:9123"]).unwrap(), "http://db:9123");
+        assert_eq!(url(&["--ch-host", "::1"]).unwrap(), "http://[::1]:8123");
+        assert_eq!(url(&["--ch-host", "[::1]:99"]).unwrap(), "http://[::1]:99");
+        assert!(url(&["--ch-host", "db:9123", "--ch-port", "9123"]).is_ok());
+        let cfg = config(&["--ch-host", "a, b:9000,[::1]"]).unwrap();
+        assert_eq!(
+            cfg.clickhouse.urls,
+            ["http://a:8123", "http://b:9000", "http://[::1]:8123"]
+        );
+        assert_eq!(
+            cfg.clickhouse.url,
+            "http://a:8123,http://b:9000,http://[::1]:8123"
+        );
+        assert!(config(&["--ch-host", "a,,b"]).is_err());
+        for bad in ["http://db", "db/ccusage", "db:x", "db:1", "a b"] {
+            let args = ["--ch-host", bad, "--ch-port", "2"];
+            assert!(url(&args).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn machine_names_that_look_like_others_are_refused() {
+        for bad in [
+            " laptop",
+            "laptop ",
+            "lap\u{200B}top",
+            "\u{FEFF}laptop",
+            "a\tb",
+        ] {
+            assert!(config(&["--machine-name", bad]).is_err(), "{bad:?}");
+        }
+        assert!(config(&["--machine-name", "Büro-PC 2"]).is_ok());
     }
 
     #[test]

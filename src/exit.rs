@@ -20,6 +20,16 @@ pub enum Exit {
     Interrupted = 130,
     /// Stopped by SIGTERM, 128 + 15.
     Terminated = 143,
+    /// Stopped by SIGHUP (the terminal closed), 128 + 1.
+    Hangup = 129,
+    /// Stopped by SIGQUIT, 128 + 3.
+    Quit = 131,
+    /// Stopped by SIGUSR1, 128 + 10.
+    User1 = 138,
+    /// Stopped by SIGUSR2, 128 + 12.
+    User2 = 140,
+    /// Stopped by SIGALRM, 128 + 14.
+    Alarm = 142,
 }
 
 impl Exit {
@@ -75,6 +85,11 @@ mod tests {
             (Exit::Locked, 5),
             (Exit::Interrupted, 130),
             (Exit::Terminated, 143),
+            (Exit::Hangup, 129),
+            (Exit::Quit, 131),
+            (Exit::User1, 138),
+            (Exit::User2, 140),
+            (Exit::Alarm, 142),
         ];
         for (exit, code) in table {
             assert_eq!(exit.code(), code);

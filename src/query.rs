@@ -22,7 +22,7 @@ const LIST_WIDTH: usize = 100;
 pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
     let queries = sqlfile::parse_named(sqlfile::QUERIES);
     if args.list {
-        print!("{}", render_list(&queries, &config.machine_name));
+        crate::log::stdout(&render_list(&queries, &config.machine_name)).exit_code(Exit::Other)?;
         return Ok(Exit::Ok);
     }
     let name = args.name.as_deref().unwrap_or_default();
@@ -65,24 +65,31 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
             let table = parse_tsv_with_names_and_types(&text)
                 .context("cannot read ClickHouse's answer")
                 .exit_code(Exit::Other)?;
-            print!("{}", render_table(&table));
+            crate::log::stdout(&render_table(&table)).exit_code(Exit::Other)?;
             table.rows.len()
         }
         QueryFormat::Csv => {
-            print!("{text}");
+            crate::log::stdout(&text).exit_code(Exit::Other)?;
             text.lines().count().saturating_sub(1)
         }
         QueryFormat::Json => {
-            print!("{}", json_array(&text));
+            crate::log::stdout(&json_array(&text)).exit_code(Exit::Other)?;
             text.lines().filter(|l| !l.trim().is_empty()).count()
         }
     };
-    if rows == 0 && !is_fleet(name) {
-        eprintln!(
-            "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \
-             (`ccusage-import query fleet_machines` lists the machines)",
+    if rows == 0 && name == "current_block" {
+        // No row is the answer here, not a sign of a wrong machine name.
+        crate::log::emit(&format!(
+            "ccusage-import: there is no open block for machine {:?}: its last import found \
+             none, or that block has ended\n",
             config.machine_name
-        );
+        ));
+    } else if rows == 0 && !is_fleet(name) {
+        crate::log::emit(&format!(
+            "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \
+             (`ccusage-import query fleet_machines` lists the machines)\n",
+            config.machine_name
+        ));
     }
     Ok(Exit::Ok)
 }

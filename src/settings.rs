@@ -149,8 +149,12 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
         setting(
             "CCUSAGE_IMPORT_LOCK",
             Some("lock_file"),
-            Some(config.lock_file.display().to_string()),
-            "",
+            config.lock_file.as_ref().map(|p| p.display().to_string()),
+            if config.lock_file.is_some() {
+                ""
+            } else {
+                "none without HOME or XDG_STATE_HOME: an import needs --lock-file then"
+            },
         ),
         setting(
             "CCUSAGE_IMPORT_COLOR",
@@ -166,6 +170,28 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
             Some(config.verbose.to_string()),
             "",
         ),
+        setting(
+            "CCUSAGE_IMPORT_PROJECTS",
+            Some("projects"),
+            Some(config.projects.mode.as_str().to_owned()),
+            "",
+        ),
+        setting(
+            "CCUSAGE_IMPORT_PROJECT_KEY_FILE",
+            Some("project_key_file"),
+            Some(config.projects.key_file.display().to_string()),
+            "",
+        ),
+        setting(
+            "CCUSAGE_IMPORT_PROJECT_ALIAS",
+            Some("project_alias"),
+            config
+                .projects
+                .alias_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            "no aliases",
+        ),
         // Not read by the importer, but passed on to ccusage with the rest of the environment
         // (the settings file included): it says where the Claude logs are.
         setting(
@@ -179,15 +205,19 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
 
 /// Prints what `args` asks for.
 pub fn run(args: &ConfigArgs, settings: &[Setting], file: &EnvFile) -> Result<Exit, Failure> {
-    if let Some(name) = &args.get {
-        println!("{}", find(settings, name)?.value.as_deref().unwrap_or(""));
+    let text = if let Some(name) = &args.get {
+        format!("{}\n", find(settings, name)?.value.as_deref().unwrap_or(""))
     } else if let Some(name) = &args.source {
-        println!("{}", find(settings, name)?.source.as_str());
+        format!("{}\n", find(settings, name)?.source.as_str())
     } else if args.json {
-        println!("{}", to_json(settings));
+        format!("{}\n", to_json(settings))
     } else {
-        print!("{}", render(settings, file));
-    }
+        render(settings, file)
+    };
+    crate::log::stdout(&text).map_err(|error| Failure {
+        exit: Exit::Other,
+        error,
+    })?;
     Ok(Exit::Ok)
 }
 

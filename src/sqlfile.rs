@@ -128,7 +128,8 @@ mod tests {
     }
 
     /// The one statement that drops anything drops one object by bound name, and the only
-    /// code that sends it is the view re-creation, after system.tables showed a View.
+    /// code that sends it re-creates a view, after system.tables showed a View, or a cluster's
+    /// Distributed table (no rows), after system.tables showed it Distributed.
     #[test]
     fn the_only_drop_is_of_a_view_the_schema_owns() {
         assert_eq!(import("drop_view"), "DROP TABLE IF EXISTS ?");
@@ -136,8 +137,13 @@ mod tests {
             .unwrap();
         assert_eq!(code.matches("\"drop_view\"").count(), 1);
         let at = code.find("\"drop_view\"").unwrap();
-        let arm = &code[code[..at].rfind("Step::").unwrap()..at];
-        assert!(arm.starts_with("Step::ReplaceView"), "{arm}");
+        let arm = &code[code[..at].rfind("            Step::").unwrap()..at];
+        assert!(
+            arm.trim_start().starts_with(
+                "Step::ReplaceView { name, sql } | Step::RecreateDistributed { name, sql } =>"
+            ),
+            "{arm}"
+        );
         let migrate =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/sink/migrate.rs"))
                 .unwrap();
@@ -147,6 +153,16 @@ mod tests {
         let planned = migrate.find("Step::ReplaceView {").unwrap();
         let guard = &migrate[..planned];
         assert!(guard.rfind("engine != \"View\"").is_some());
+        // RecreateDistributed likewise, only for a table the schema's cluster form declares
+        // Distributed, after the check that the server's table has the declared engine.
+        assert_eq!(migrate.matches("Step::RecreateDistributed {").count(), 1);
+        let planned = migrate.find("Step::RecreateDistributed {").unwrap();
+        let guard = &migrate[..planned];
+        let engine_checked = guard.rfind("if *engine != table.engine").unwrap();
+        let distributed = guard
+            .rfind("None if table.engine == \"Distributed\"")
+            .unwrap();
+        assert!(engine_checked < distributed);
     }
 
     /// Every statement name the code asks sql/import.sql for exists, and every statement there
@@ -170,6 +186,7 @@ mod tests {
                     ("sqlfile::import(\"", 17),
                     ("\"existing_", 1),
                     ("\"stored_", 1),
+                    ("\"rekey_", 1),
                 ] {
                     for (at, _) in code.match_indices(marker) {
                         let name: String = code[at + skip..]

@@ -54,6 +54,7 @@ pub fn run() -> RunReport {
     };
     let project = |project: &str, cost: i64| ProjectCost {
         project: project.into(),
+        name: project.into(),
         cost,
     };
     RunReport {
@@ -97,6 +98,7 @@ pub fn run() -> RunReport {
                 most_expensive: Some(SessionCost {
                     session_id: "108f43ef-5258-42c3-8b52-ed09bf61cfd4".into(),
                     project: "-home-alice-proj-a".into(),
+                    project_name: "-home-alice-proj-a".into(),
                     cost: 98_765_000_000,
                     last_activity: at("2026-11-20T14:00:43Z"),
                 }),

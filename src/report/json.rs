@@ -35,6 +35,7 @@ fn sessions(run: &RunReport) -> Value {
         "most_expensive": sessions.most_expensive.as_ref().map(|s| json!({
             "session_id": s.session_id,
             "project_path": s.project,
+            "project_name": s.project_name,
             "cost_usd": usd(s.cost),
             "last_activity": s.last_activity.to_rfc3339(),
         })),
@@ -145,6 +146,7 @@ pub fn to_json(run: &RunReport) -> Value {
         "sessions": sessions(run),
         "projects": run.digest.projects.iter().map(|p| json!({
             "project": p.project,
+            "project_name": p.name,
             "cost_usd": usd(p.cost),
         })).collect::<Vec<_>>(),
         "active_block": active_block(run),
@@ -157,7 +159,12 @@ pub fn to_json(run: &RunReport) -> Value {
         })),
         "history_error": run.history_error,
         "errors": run.errors(),
-        "warnings": run.warnings,
+        "warnings": run
+            .warnings
+            .iter()
+            .cloned()
+            .chain(super::summary::usage_warning(run))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -178,7 +185,7 @@ mod tests {
             "-home-alice-proj-a"
         );
         assert_eq!(value["projects"][0]["cost_usd"], 900.0);
-        assert_eq!(value["active_block"]["minutes_left"], 214);
+        assert_eq!(value["active_block"]["minutes_left"], 215);
         assert_eq!(value["active_block"]["projected_total_cost_usd"], 5.33);
         assert_eq!(
             value["changes"]["previous_import"],

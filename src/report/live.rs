@@ -132,7 +132,7 @@ impl Live {
         // a blank one before whatever follows (the summary on stdout).
         let drew = state.connect.is_some() || state.reports.is_some() || state.writes.is_some();
         if drew && !self.multi.is_hidden() {
-            eprint!("\n\n");
+            crate::log::emit("\n\n");
         }
     }
 
@@ -229,7 +229,7 @@ impl Reporter for Live {
         };
         let (mark, text) = match result {
             Ok(version) => (tick(), format!("{version}, {target}")),
-            Err(error) => (cross(), first_line(error).to_owned()),
+            Err(error) => (cross(), first_line(error).into_owned()),
         };
         let line = self.row("", &mark, "ClickHouse", GROUP_WIDTH, &text, bar.elapsed());
         done(bar, line);
@@ -253,7 +253,7 @@ impl Reporter for Live {
         if let Some(bar) = state.report_bars.get(&kind) {
             let (mark, text) = match &outcome.error {
                 None => (tick(), count(outcome.rows as u64, "row", "rows")),
-                Some(error) => (cross(), first_line(error).to_owned()),
+                Some(error) => (cross(), first_line(error).into_owned()),
             };
             let line = self.row(
                 "  ",
@@ -392,9 +392,9 @@ fn cross() -> String {
         .to_string()
 }
 
-/// The first line of an error: the full error follows the summary.
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// The first line of an error, control characters escaped: the full error follows the summary.
+fn first_line(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::log::printable(text.lines().next().unwrap_or_default())
 }
 
 /// Cuts text to `width` characters, marking the cut with `…`.

@@ -57,11 +57,17 @@ impl Section {
     }
 
     fn line(&mut self, label: impl Into<String>, value: impl Into<String>) {
-        self.lines.push((label.into(), value.into(), Tone::Normal));
+        self.toned(label, value, Tone::Normal);
     }
 
+    /// Labels and values hold ccusage's text (model names, session ids, project paths), so
+    /// their control characters are escaped: a crafted path cannot forge a line or drive the
+    /// terminal. Colour is added after, in `render`.
     fn toned(&mut self, label: impl Into<String>, value: impl Into<String>, tone: Tone) {
-        self.lines.push((label.into(), value.into(), tone));
+        let (label, value) = (label.into(), value.into());
+        let label = crate::log::printable(&label).into_owned();
+        let value = crate::log::printable(&value).into_owned();
+        self.lines.push((label, value, tone));
     }
 
     fn render(&self, look: Look, out: &mut String) {
@@ -279,40 +285,46 @@ fn cost_and_tokens(run: &RunReport) -> Section {
     s
 }
 
+/// The warnings the date range can give: no usage at all, or only old usage. `--json` lists
+/// them too.
+pub fn usage_warning(run: &RunReport) -> Option<String> {
+    if !report_ok(run, ReportKind::Daily) {
+        return None;
+    }
+    let Some(last) = run.last_date else {
+        return Some(
+            "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)".to_owned(),
+        );
+    };
+    let age = (run.started_at.date_naive() - last).num_days();
+    (age > STALE_AFTER_DAYS).then(|| {
+        format!(
+            "the newest usage is {age} days old: stale logs, or ccusage is looking in the wrong \
+             place (CLAUDE_CONFIG_DIR)"
+        )
+    })
+}
+
 fn date_range(run: &RunReport) -> Section {
     let mut s = Section::new("Date range");
     if !report_ok(run, ReportKind::Daily) {
         return s;
     }
-    let (Some(first), Some(last)) = (run.first_date, run.last_date) else {
-        s.toned(
-            "warning",
-            "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)",
-            Tone::Warn,
-        );
-        return s;
-    };
-    let span = (last - first).num_days() + 1;
-    s.line("first day", first.to_string());
-    s.line("last day", last.to_string());
-    s.line(
-        "active days",
-        format!(
-            "{} of {}",
-            thousands(run.digest.active_days as u64),
-            thousands(span.max(0) as u64)
-        ),
-    );
-    let age = (run.started_at.date_naive() - last).num_days();
-    if age > STALE_AFTER_DAYS {
-        s.toned(
-            "warning",
+    if let (Some(first), Some(last)) = (run.first_date, run.last_date) {
+        let span = (last - first).num_days() + 1;
+        s.line("first day", first.to_string());
+        s.line("last day", last.to_string());
+        s.line(
+            "active days",
             format!(
-                "the newest usage is {age} days old: stale logs, or ccusage is looking in \
-                 the wrong place (CLAUDE_CONFIG_DIR)"
+                "{} of {}",
+                thousands(run.digest.active_days as u64),
+                thousands(span.max(0) as u64)
             ),
-            Tone::Warn,
         );
+    }
+    if let Some(warning) = usage_warning(run) {
+        s.toned("warning", warning, Tone::Warn);
     }
     s
 }
@@ -349,10 +361,10 @@ fn sessions(run: &RunReport) -> Section {
             s.line("average cost", nano_usd(average));
         }
         if let Some(top) = &sessions.most_expensive {
-            let project = if top.project.is_empty() {
+            let project = if top.project_name.is_empty() {
                 String::new()
             } else {
-                format!(" in {}", top.project)
+                format!(" in {}", top.project_name)
             };
             s.line(
                 "most expensive",
@@ -365,7 +377,7 @@ fn sessions(run: &RunReport) -> Section {
         .projects
         .iter()
         .take(TOP_PROJECTS)
-        .map(|p| (nano_usd(p.cost), p.project.as_str()))
+        .map(|p| (nano_usd(p.cost), p.name.as_str()))
         .collect();
     let width = projects
         .iter()
@@ -556,7 +568,7 @@ Sessions
 
 Active block
   started         2026-11-22 16:00 UTC (1 h 25 min ago)
-  time left       3 h 34 min
+  time left       3 h 35 min
   so far          274.5K tokens, $0.55
   burn rate       $1.33/h, 11.2K tokens/min
   projected       2.7M tokens, $5.33

@@ -50,13 +50,18 @@ impl Sessions {
 pub struct SessionCost {
     pub session_id: String,
     pub project: String,
+    /// The project as people read it (`project_name`).
+    pub project_name: String,
     pub cost: Nanodollars,
     pub last_activity: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectCost {
+    /// The project's stored key; the digest groups by its readable name (`project_name`),
+    /// which ccusage 15–18's sessions and project days share.
     pub project: String,
+    pub name: String,
     pub cost: Nanodollars,
 }
 
@@ -73,9 +78,11 @@ pub struct ActiveBlock {
 }
 
 impl ActiveBlock {
-    /// Whole minutes until the block ends, seen from `now` (never negative).
+    /// Minutes until the block ends, seen from `now`, rounded to the nearest as ccusage rounds
+    /// its `remainingMinutes` (`Math.round`), so both show the same figure; never negative.
     pub fn minutes_left(&self, now: DateTime<Utc>) -> u64 {
-        (self.end - now).num_minutes().max(0) as u64
+        let millis = (self.end - now).num_milliseconds().max(0);
+        (millis + 30_000) as u64 / 60_000
     }
 }
 
@@ -96,8 +103,8 @@ impl Digest {
 pub struct DigestBuilder {
     digest: Digest,
     models: HashMap<String, (Nanodollars, u64)>,
-    projects: HashMap<String, Nanodollars>,
-    session_projects: HashMap<String, Nanodollars>,
+    projects: HashMap<String, (String, Nanodollars)>,
+    session_projects: HashMap<String, (String, Nanodollars)>,
 }
 
 impl DigestBuilder {
@@ -123,15 +130,16 @@ impl DigestBuilder {
                 sessions.most_expensive = Some(SessionCost {
                     session_id: row.session_id.clone(),
                     project: row.project_path.clone(),
+                    project_name: row.project_name.clone(),
                     cost: row.total_cost,
                     last_activity: row.last_activity,
                 });
             }
-            let project = self
+            let (_, cost) = self
                 .session_projects
-                .entry(row.project_path.clone())
-                .or_default();
-            *project = project.saturating_add(row.total_cost);
+                .entry(row.project_name.clone())
+                .or_insert_with(|| (row.project_path.clone(), 0));
+            *cost = cost.saturating_add(row.total_cost);
         }
     }
 
@@ -154,8 +162,11 @@ impl DigestBuilder {
 
     pub fn projects_daily(&mut self, records: &[Record<ProjectDailyRow>]) {
         for row in records.iter().map(|r| &r.row) {
-            let project = self.projects.entry(row.project.clone()).or_default();
-            *project = project.saturating_add(row.total_cost);
+            let (_, cost) = self
+                .projects
+                .entry(row.project_name.clone())
+                .or_insert_with(|| (row.project.clone(), 0));
+            *cost = cost.saturating_add(row.total_cost);
         }
     }
 
@@ -179,9 +190,13 @@ impl DigestBuilder {
         };
         let mut projects: Vec<ProjectCost> = projects
             .into_iter()
-            .map(|(project, cost)| ProjectCost { project, cost })
+            .map(|(name, (project, cost))| ProjectCost {
+                project,
+                name,
+                cost,
+            })
             .collect();
-        projects.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.project.cmp(&b.project)));
+        projects.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.name.cmp(&b.name)));
         projects.truncate(PROJECTS_KEPT);
         self.digest.projects = projects;
         self.digest
@@ -258,7 +273,10 @@ mod tests {
         assert_eq!(block.projected_cost, 5_330_000_000);
         assert_eq!(block.projected_tokens, 2_677_755);
         let now = "2026-11-22T17:25:30Z".parse().unwrap();
-        assert_eq!(block.minutes_left(now), 214);
+        // 214.5 minutes: ccusage's own projection for this block says 215.
+        assert_eq!(block.minutes_left(now), 215);
+        let just_under = "2026-11-22T17:25:31Z".parse().unwrap();
+        assert_eq!(block.minutes_left(just_under), 214);
         let later = "2026-11-23T00:00:00Z".parse().unwrap();
         assert_eq!(block.minutes_left(later), 0);
     }

@@ -8,7 +8,12 @@ use super::retry::RetryPolicy;
 
 #[derive(Clone)]
 pub struct ClickHouse {
+    /// The endpoints as the user gave them, comma-separated: for messages.
     pub url: String,
+    /// Each endpoint's URL, in the order they are tried.
+    pub urls: Vec<String>,
+    /// `--ch-cluster`: the schema is created ON CLUSTER in its cluster form.
+    pub cluster: Option<String>,
     pub user: String,
     pub password: Secret,
     pub database: String,
@@ -20,6 +25,7 @@ impl fmt::Debug for ClickHouse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClickHouse")
             .field("url", &self.url)
+            .field("cluster", &self.cluster)
             .field("user", &self.user)
             .field("password", &self.password)
             .field("database", &self.database)

@@ -42,6 +42,39 @@ pub async fn fleet(sink: &Sink) -> Result<Fleet> {
     .context("cannot read the totals of all machines")
 }
 
+/// This machine's sessions that another machine stored too: one row per other machine.
+#[derive(Debug, Row, Deserialize)]
+struct SharedRow {
+    other: String,
+    sessions: u64,
+    cost_usd: f64,
+}
+
+/// A warning for each other machine that stored this machine's sessions: synced logs (a
+/// dotfiles repository, a cloud folder holding `~/.claude`) make the fleet count them twice.
+pub async fn shared_sessions(sink: &Sink, machine: &str) -> Result<Vec<String>> {
+    let sql = sqlfile::import("shared_sessions");
+    let rows = sink
+        .request("read the sessions other machines stored too", || {
+            sink.client()
+                .query(&sql)
+                .bind(machine)
+                .bind(machine)
+                .fetch_all::<SharedRow>()
+        })
+        .await
+        .context("cannot read the sessions other machines stored")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            format!(
+                "{} of this machine's sessions (${:.2}) are also stored under machine {}: the same Claude logs are imported on both (synced ~/.claude?), so fleet totals count them twice; see `ccusage-import query fleet_shared_sessions` and the README's \"Logs shared between machines\"",
+                r.sessions, r.cost_usd, r.other
+            )
+        })
+        .collect())
+}
+
 /// Fills the run's `previous_import` and `fleet` after a successful write, before the run's
 /// own ledger row exists. A failed read only costs the summary a line: it is noted in
 /// `history_error` and does not change the exit code.
@@ -51,7 +84,12 @@ pub async fn read(sink: &Sink, run: &mut RunReport) {
     }
     let previous = previous_import(sink, &run.machine_name, &run.run_id).await;
     let fleet = fleet(sink).await;
+    let shared = shared_sessions(sink, &run.machine_name).await;
     let mut errors = Vec::new();
+    match shared {
+        Ok(warnings) => run.warnings.extend(warnings),
+        Err(e) => errors.push(format!("{e:#}")),
+    }
     match previous {
         Ok(previous) => run.previous_import = previous,
         Err(e) => errors.push(format!("{e:#}")),

@@ -66,6 +66,12 @@ pub enum Step {
         name: String,
         sql: String,
     },
+    /// Drop a cluster's Distributed table (only ever an object whose engine is
+    /// `Distributed`: it holds no rows) and create it again over its local table.
+    RecreateDistributed {
+        name: String,
+        sql: String,
+    },
 }
 
 /// How one table or view compares with the schema.
@@ -83,10 +89,17 @@ pub struct Finding {
 
 /// Reads the database's tables, engines, view queries and column types.
 pub async fn read(sink: &Sink) -> Result<Live> {
+    read_from(sink, None).await
+}
+
+/// [`read`], from one given endpoint (`--verify` reads every endpoint of a cluster) or from
+/// the one in use.
+pub async fn read_from(sink: &Sink, endpoint: Option<&clickhouse::Client>) -> Result<Live> {
+    let client = || endpoint.unwrap_or_else(|| sink.client());
     let exists_sql = sqlfile::import("database_exists");
     let exists = sink
         .request("look for the database", || {
-            sink.client()
+            client()
                 .query(&exists_sql)
                 .bind(&sink.database)
                 .fetch_one::<u64>()
@@ -95,7 +108,7 @@ pub async fn read(sink: &Sink) -> Result<Live> {
     let objects_sql = sqlfile::import("schema_objects");
     let objects = sink
         .request("list the schema's tables", || {
-            sink.client()
+            client()
                 .query(&objects_sql)
                 .bind(&sink.database)
                 .fetch_all::<ObjectRow>()
@@ -104,7 +117,7 @@ pub async fn read(sink: &Sink) -> Result<Live> {
     let columns_sql = sqlfile::import("schema_columns");
     let columns = sink
         .request("list the schema's columns", || {
-            sink.client()
+            client()
                 .query(&columns_sql)
                 .bind(&sink.database)
                 .fetch_all::<ColumnRow>()
@@ -168,6 +181,20 @@ fn review_table(table: &TableDef, live: &Live) -> Finding {
     }
     for (column, column_type) in &table.columns {
         match live.columns.get(&(table.name.clone(), column.clone())) {
+            // A cluster's Distributed table holds no rows (inserts are synchronous), and
+            // 18.16 refuses ALTER … ON CLUSTER on it: it is created again over its local
+            // table, which gained the column first.
+            None if table.engine == "Distributed" => {
+                let step = Step::RecreateDistributed {
+                    name: table.name.clone(),
+                    sql: table.create.clone(),
+                };
+                if !finding.repairs.iter().any(|(_, s)| *s == step) {
+                    finding
+                        .repairs
+                        .push((format!("column {column} missing"), step));
+                }
+            }
             None => finding.repairs.push((
                 format!("column {column} missing"),
                 Step::AddColumn {

@@ -9,8 +9,9 @@ pub mod migrate;
 pub mod retry;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -21,6 +22,7 @@ use serde::Deserialize;
 use crate::log::verbose;
 pub use crate::run::WriteStats;
 use crate::transform::derive::Usage;
+use crate::transform::rekey::Rekeyed;
 use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
@@ -30,9 +32,17 @@ use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
 pub struct Sink {
-    client: Client,
+    /// One client per endpoint, in the order given; `serving` is the one in use.
+    clients: Vec<Client>,
+    urls: Vec<String>,
+    serving: AtomicUsize,
+    /// The endpoint in use, for messages.
     pub url: String,
     pub database: String,
+    /// `--ch-cluster`.
+    pub cluster: Option<String>,
+    /// sql/schema.sql, or its cluster form.
+    pub schema: schema::Schema,
     pub server_version: String,
     timeout: Duration,
     retry: RetryPolicy,
@@ -42,6 +52,14 @@ pub struct Sink {
 
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
+
+/// A machine's row of `ccusage_machines` as the importer reads it.
+#[derive(Debug, Clone, Row, Deserialize)]
+pub struct StoredMachine {
+    pub session_scheme: String,
+    /// Empty in rows written before project modes existed (all plain).
+    pub project_mode: String,
+}
 
 /// A row of a `stored_*` statement in `sql/import.sql`.
 #[derive(Debug, Row, Deserialize)]
@@ -77,20 +95,22 @@ struct Stored {
 }
 
 impl Sink {
-    /// Connects and asks the server's version. The database may not exist yet.
+    /// Connects to the first endpoint that answers and asks its version. The database may
+    /// not exist yet.
     pub async fn connect(cfg: &ClickHouse) -> Result<Sink> {
-        // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
-        // columns either way, and --verify checks every column's type against the schema.
-        let client = Client::with_http_client(http::client())
-            .with_url(&cfg.url)
-            .with_user(&cfg.user)
-            .with_password(cfg.password.expose())
-            .with_validation(false)
-            .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+        let clients = cfg.urls.iter().map(|url| client(cfg, url)).collect();
+        let schema = match &cfg.cluster {
+            Some(cluster) => schema::schema().on_cluster(cluster, &cfg.database),
+            None => schema::schema().clone(),
+        };
         let mut sink = Sink {
-            client,
-            url: cfg.url.clone(),
+            clients,
+            urls: cfg.urls.clone(),
+            serving: AtomicUsize::new(0),
+            url: cfg.urls.first().cloned().unwrap_or_default(),
             database: cfg.database.clone(),
+            cluster: cfg.cluster.clone(),
+            schema,
             server_version: String::new(),
             timeout: cfg.timeout,
             retry: cfg.retry,
@@ -99,10 +119,32 @@ impl Sink {
         let version_sql = sqlfile::import("server_version");
         sink.server_version = sink
             .request("ask the server version", || {
-                sink.client.query(&version_sql).fetch_one::<String>()
+                sink.client().query(&version_sql).fetch_one::<String>()
             })
             .await?;
+        sink.url = sink.serving_url().to_owned();
         Ok(sink)
+    }
+
+    /// Every endpoint's URL and client, in the order given.
+    pub fn endpoints(&self) -> impl Iterator<Item = (&str, &Client)> {
+        self.urls.iter().map(String::as_str).zip(&self.clients)
+    }
+
+    /// The URL of the endpoint in use.
+    pub fn serving_url(&self) -> &str {
+        &self.urls[self.serving.load(Ordering::Relaxed)]
+    }
+
+    /// After a failure of the endpoint in use: the next one, when there are several.
+    /// Returns whether it moved.
+    fn next_endpoint(&self) -> bool {
+        if self.clients.len() < 2 {
+            return false;
+        }
+        let next = (self.serving.load(Ordering::Relaxed) + 1) % self.clients.len();
+        self.serving.store(next, Ordering::Relaxed);
+        true
     }
 
     /// Brings the database to `sql/schema.sql` (see [`migrate`]): fails naming every
@@ -110,7 +152,7 @@ impl Sink {
     /// database is up to date.
     pub async fn apply_schema(&mut self) -> Result<()> {
         let live = migrate::read(self).await?;
-        let findings = migrate::review(schema::schema(), &live, &self.database);
+        let findings = migrate::review(&self.schema, &live, &self.database);
         let mismatches = migrate::mismatches(&findings);
         if !mismatches.is_empty() {
             anyhow::bail!(
@@ -135,15 +177,16 @@ impl Sink {
             Step::Create { what, .. } => format!("create the {what}"),
             Step::AddColumn { table, column, .. } => format!("add column {column} to {table}"),
             Step::ReplaceView { name, .. } => format!("re-create the view {name}"),
+            Step::RecreateDistributed { name, .. } => {
+                format!("re-create the Distributed table {name} (it holds no rows)")
+            }
         };
         verbose!("schema: {what}");
         let sent = match step {
             Step::CreateDatabase => {
-                let sql = schema::schema()
-                    .create_database
-                    .replace("`{database}`", "?");
+                let sql = self.schema.create_database.replace("`{database}`", "?");
                 self.request(&what, || {
-                    self.client
+                    self.client()
                         .query(&sql)
                         .bind(Identifier(&self.database))
                         .execute()
@@ -157,11 +200,13 @@ impl Sink {
                 column_type,
             } => {
                 // The type comes from sql/schema.sql, never from input; names are bound.
-                let sql = sqlfile::import("add_column").replace("{type}", column_type);
+                let sql = self
+                    .on_cluster(sqlfile::import("add_column"))
+                    .replace("{type}", column_type);
                 self.ddl_on(&what, &sql, table, Some(column)).await
             }
-            Step::ReplaceView { name, sql } => {
-                let drop = sqlfile::import("drop_view");
+            Step::ReplaceView { name, sql } | Step::RecreateDistributed { name, sql } => {
+                let drop = self.on_cluster(sqlfile::import("drop_view"));
                 match self.ddl_on(&what, &drop, name, None).await {
                     Ok(()) => self.ddl(&what, sql).await,
                     Err(e) => Err(e),
@@ -171,9 +216,24 @@ impl Sink {
         sent.with_context(|| format!("cannot {what} (sql/schema.sql)"))
     }
 
+    /// `ALTER TABLE ? …` / `DROP TABLE IF EXISTS ?` with `ON CLUSTER` after the name in
+    /// cluster mode (the cluster name is a checked identifier).
+    fn on_cluster(&self, sql: String) -> String {
+        match &self.cluster {
+            Some(cluster) => sql.replacen(" ?", &format!(" ? ON CLUSTER `{cluster}`"), 1),
+            None => sql,
+        }
+    }
+
     async fn ddl(&self, what: &str, sql: &str) -> Result<()> {
-        let client = self.client.clone().with_database(&self.database);
-        self.request(what, || client.query(sql).execute()).await
+        self.request(what, || {
+            self.client()
+                .clone()
+                .with_database(&self.database)
+                .query(sql)
+                .execute()
+        })
+        .await
     }
 
     /// A DDL statement whose `?` marks are the object's (and the column's) name.
@@ -184,9 +244,13 @@ impl Sink {
         object: &str,
         column: Option<&str>,
     ) -> Result<()> {
-        let client = self.client.clone().with_database(&self.database);
         self.request(what, || {
-            let query = client.query(sql).bind(Identifier(object));
+            let query = self
+                .client()
+                .clone()
+                .with_database(&self.database)
+                .query(sql)
+                .bind(Identifier(object));
             match column {
                 Some(column) => query.bind(Identifier(column)),
                 None => query,
@@ -198,16 +262,22 @@ impl Sink {
 
     /// Selects the database without creating anything (for --verify).
     pub fn use_database(&mut self) {
-        self.client = self.client.clone().with_database(&self.database);
+        for client in &mut self.clients {
+            *client = client.clone().with_database(&self.database);
+        }
     }
 
     /// The same connection with a fresh retry budget: a long-lived reader (the dashboard)
     /// gets the whole --ch-deadline for each request, as each import run does.
     pub fn renewed(&self) -> Sink {
         Sink {
-            client: self.client.clone(),
+            clients: self.clients.clone(),
+            urls: self.urls.clone(),
+            serving: AtomicUsize::new(self.serving.load(Ordering::Relaxed)),
             url: self.url.clone(),
             database: self.database.clone(),
+            cluster: self.cluster.clone(),
+            schema: self.schema.clone(),
             server_version: self.server_version.clone(),
             timeout: self.timeout,
             retry: self.retry,
@@ -215,8 +285,10 @@ impl Sink {
         }
     }
 
+    /// The client of the endpoint in use: ask it anew for every try, since a failure may
+    /// move the run to the next endpoint.
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.clients[self.serving.load(Ordering::Relaxed)]
     }
 
     /// Writes the records this machine's database does not already hold, children first so a
@@ -239,12 +311,10 @@ impl Sink {
         stats: &mut WriteStats,
     ) -> Result<()> {
         let stored = self.stored::<R>(machine).await?;
-        let fresh = with_their_groups(
-            records,
-            records
-                .iter()
-                .filter(|record| needs_writing(record, stored.get(&record.key))),
-        );
+        let fresh: Vec<&Record<R>> = records
+            .iter()
+            .filter(|record| needs_writing(record, stored.get(&record.key)))
+            .collect();
         let breakdowns: Vec<&ModelBreakdownRow> =
             fresh.iter().flat_map(|r| r.breakdowns.iter()).collect();
         let models: Vec<&ModelUsedRow> = fresh.iter().flat_map(|r| r.models.iter()).collect();
@@ -264,20 +334,31 @@ impl Sink {
         Ok(())
     }
 
-    /// Records the machine's session scheme when it changed, so the sessions view reads the
-    /// scheme of the ccusage it runs now. Returns whether a row was written.
-    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
-        let sql = sqlfile::import("stored_session_scheme");
-        let stored = self
-            .request("read this machine's session scheme", || {
-                self.client
+    /// What `ccusage_machines` holds for `machine` (`None` before its first import).
+    pub async fn stored_machine(&self, machine: &str) -> Result<Option<StoredMachine>> {
+        let sql = sqlfile::import("stored_machine");
+        self.request(
+            "read this machine's session scheme and project mode",
+            || {
+                self.client()
                     .query(&sql)
-                    .bind(&row.machine_name)
-                    .fetch_optional::<String>()
-            })
-            .await
-            .context("cannot read ccusage_machines")?;
-        if stored.as_deref() == Some(row.session_scheme.as_str()) {
+                    .bind(machine)
+                    .fetch_optional::<StoredMachine>()
+            },
+        )
+        .await
+        .context("cannot read ccusage_machines")
+    }
+
+    /// Records the machine's session scheme and project mode when either changed, so the
+    /// sessions view reads the scheme of the ccusage it runs now and a run in another mode is
+    /// refused. Returns whether a row was written.
+    pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
+        let stored = self.stored_machine(&row.machine_name).await?;
+        let same = stored.is_some_and(|s| {
+            s.session_scheme == row.session_scheme && s.project_mode == row.project_mode
+        });
+        if same {
             return Ok(false);
         }
         self.insert(MACHINES_TABLE, std::iter::once(row)).await?;
@@ -288,7 +369,7 @@ impl Sink {
     pub async fn last_tick(&self, machine: &str) -> Result<u64> {
         let sql = sqlfile::import("last_tick");
         self.request("read this machine's last import tick", || {
-            let mut query = self.client.query(&sql);
+            let mut query = self.client().query(&sql);
             for _ in 0..6 {
                 query = query.bind(machine);
             }
@@ -308,19 +389,45 @@ impl Sink {
         parent_kind: &str,
     ) -> Result<Vec<(String, chrono::NaiveDate, Usage)>> {
         let rows_sql = sqlfile::import(query);
-        let models_sql = sqlfile::import("stored_models");
         let rows = self
             .request(&format!("read {query}"), || {
-                self.client
+                self.client()
                     .query(&rows_sql)
                     .bind(machine)
                     .fetch_all::<StoredUsage>()
             })
             .await
             .with_context(|| format!("cannot read {query}"))?;
+        let mut by_parent = self.stored_breakdowns(machine, parent_kind).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let usage = Usage {
+                    tokens: Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_creation: r.cache_creation_tokens,
+                        cache_read: r.cache_read_tokens,
+                    },
+                    total_cost: r.total_cost,
+                    models_used: r.models_used,
+                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
+                };
+                (r.name, r.date, usage)
+            })
+            .collect())
+    }
+
+    /// The winning model breakdowns of one kind of this machine's stored rows, by parent key.
+    async fn stored_breakdowns(
+        &self,
+        machine: &str,
+        parent_kind: &str,
+    ) -> Result<HashMap<String, Vec<ModelFigures>>> {
+        let models_sql = sqlfile::import("stored_models");
         let models = self
             .request(&format!("read the {parent_kind} model breakdowns"), || {
-                self.client
+                self.client()
                     .query(&models_sql)
                     .bind(machine)
                     .bind(parent_kind)
@@ -344,23 +451,59 @@ impl Sink {
                     cost: m.cost,
                 });
         }
+        Ok(by_parent)
+    }
+
+    /// `--rekey-projects`: this machine's rows of one table as stored (`query` names a
+    /// `rekey_*` statement), each with its model breakdowns (`key` gives its parent key).
+    pub async fn rekey_rows<R>(
+        &self,
+        machine: &str,
+        query: &str,
+        parent_kind: &str,
+        key: impl Fn(&R) -> String,
+    ) -> Result<Vec<(R, Vec<ModelFigures>)>>
+    where
+        R: RowOwned + clickhouse::RowRead,
+    {
+        let sql = sqlfile::import(query);
+        let rows = self
+            .request(&format!("read {query}"), || {
+                self.client().query(&sql).bind(machine).fetch_all::<R>()
+            })
+            .await
+            .with_context(|| format!("cannot read {query}"))?;
+        let mut breakdowns = self.stored_breakdowns(machine, parent_kind).await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let usage = Usage {
-                    tokens: Tokens {
-                        input: r.input_tokens,
-                        output: r.output_tokens,
-                        cache_creation: r.cache_creation_tokens,
-                        cache_read: r.cache_read_tokens,
-                    },
-                    total_cost: r.total_cost,
-                    models_used: r.models_used,
-                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
-                };
-                (r.name, r.date, usage)
+            .map(|row| {
+                let children = breakdowns.remove(&key(&row)).unwrap_or_default();
+                (row, children)
             })
             .collect())
+    }
+
+    /// Writes what `--rekey-projects` made of one table: the children of the re-keyed rows,
+    /// then those rows and the superseded copies of the old ones in one insert, so the old
+    /// keys are never skipped without their new rows stored, nor the reverse.
+    pub async fn write_rekeyed<R: Table>(&self, rekeyed: &Rekeyed<R>) -> Result<usize> {
+        let records = &rekeyed.records;
+        self.insert(
+            BREAKDOWNS_TABLE,
+            records.iter().flat_map(|r| r.breakdowns.iter()),
+        )
+        .await?;
+        self.insert(
+            MODELS_USED_TABLE,
+            records.iter().flat_map(|r| r.models.iter()),
+        )
+        .await?;
+        let rows = records
+            .iter()
+            .map(|r| &r.row)
+            .chain(rekeyed.superseded.iter());
+        self.insert(R::TABLE, rows).await?;
+        Ok(records.len() + rekeyed.superseded.len())
     }
 
     async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {
@@ -368,7 +511,10 @@ impl Sink {
         let what = format!("read what {} holds for this machine", R::TABLE);
         let rows = self
             .request(&what, || {
-                self.client.query(&sql).bind(machine).fetch_all::<Stored>()
+                self.client()
+                    .query(&sql)
+                    .bind(machine)
+                    .fetch_all::<Stored>()
             })
             .await
             .with_context(|| format!("cannot read {}", R::TABLE))?;
@@ -398,7 +544,7 @@ impl Sink {
         T: RowOwned + RowWrite,
     {
         let mut insert = self
-            .client
+            .client()
             .insert::<T>(table)
             .await?
             .with_timeouts(Some(self.timeout), Some(self.timeout));
@@ -416,10 +562,14 @@ impl Sink {
         Fut: Future<Output = clickhouse::error::Result<T>>,
     {
         let mut attempt = 0;
+        // Endpoints refused in a row: a connection failure moves to the next one at once,
+        // until every endpoint has failed; then the retries wait as usual.
+        let mut unreachable = 0;
         loop {
             let started = Instant::now();
             let result = self.bounded(send()).await;
-            verbose!("{what}: {} ms", started.elapsed().as_millis());
+            let url = self.serving_url().to_owned();
+            verbose!("{what}: {} ms ({url})", started.elapsed().as_millis());
             let error = match result {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
@@ -427,28 +577,46 @@ impl Sink {
             let reason = match retry::classify(&error) {
                 retry::Verdict::Final(reason) => {
                     verbose!("{what} failed ({error}); not retried: {reason}");
-                    return Err(describe(error, &self.url));
+                    return Err(describe(error, &url));
                 }
                 retry::Verdict::Retry(reason) => reason,
             };
+            let connection_failed = matches!(error, clickhouse::error::Error::Network(_));
+            if connection_failed && unreachable + 1 < self.clients.len() && self.next_endpoint() {
+                unreachable += 1;
+                verbose!(
+                    "{what}: {url} cannot be reached ({error}); moving to {}",
+                    self.serving_url()
+                );
+                continue;
+            }
+            unreachable = 0;
             if attempt >= self.retry.max_retries {
                 verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
-                return Err(describe(error, &self.url));
+                return Err(describe(error, &url));
             }
             let delay = self.retry.delay(attempt, retry::jitter());
             if Instant::now() + delay > self.retries_end {
                 verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
                 let budget = self.retry.deadline.as_secs();
-                return Err(describe(error, &self.url).context(format!(
+                return Err(describe(error, &url).context(format!(
                     "ClickHouse kept failing and the run's retry budget (--ch-deadline \
                      {budget} s) is spent; fix the server or raise --ch-deadline"
                 )));
             }
             attempt += 1;
-            verbose!(
-                "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
-                delay.as_millis()
-            );
+            if self.next_endpoint() {
+                verbose!(
+                    "{what} failed at {url} ({error}); retried: {reason}; retry {attempt} in {} ms at {}",
+                    delay.as_millis(),
+                    self.serving_url()
+                );
+            } else {
+                verbose!(
+                    "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
+                    delay.as_millis()
+                );
+            }
             tokio::time::sleep(delay).await;
         }
     }
@@ -465,24 +633,27 @@ impl Sink {
     }
 }
 
-/// The records to write: `fresh`, and every record that shares a group with one of them, in
-/// the order of `records`.
-fn with_their_groups<'a, R>(
-    records: &'a [Record<R>],
-    fresh: impl Iterator<Item = &'a Record<R>>,
-) -> Vec<&'a Record<R>> {
-    let mut groups = HashSet::new();
-    let mut keys = HashSet::new();
-    for record in fresh {
-        keys.insert(record.key.as_str());
-        groups.extend(record.group.as_deref());
+/// The client of one endpoint. In a cluster, an insert into a Distributed table returns
+/// once every shard stored its rows (`insert_distributed_sync`), and every request of the run
+/// reads from the same replica of each shard (`load_balancing = in_order`, the local replica
+/// first) that the inserts went to, so the importer reads back what it just wrote; a
+/// JOIN or IN over a Distributed table in a query runs as GLOBAL (18.16 refuses it otherwise).
+fn client(cfg: &ClickHouse, url: &str) -> Client {
+    // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
+    // columns either way, and --verify checks every column's type against the schema.
+    let client = Client::with_http_client(http::client())
+        .with_url(url)
+        .with_user(&cfg.user)
+        .with_password(cfg.password.expose())
+        .with_validation(false)
+        .with_product_info("ccusage-import", env!("CARGO_PKG_VERSION"));
+    match cfg.cluster {
+        Some(_) => client
+            .with_setting("insert_distributed_sync", "1")
+            .with_setting("load_balancing", "in_order")
+            .with_setting("distributed_product_mode", "global"),
+        None => client,
     }
-    records
-        .iter()
-        .filter(|r| {
-            keys.contains(r.key.as_str()) || r.group.as_deref().is_some_and(|g| groups.contains(g))
-        })
-        .collect()
 }
 
 /// A row is written unless the database holds exactly it, or a figure with more usage (the
@@ -498,8 +669,12 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
 }
 
 /// Turns a client error into one line that says what failed and what to do. The password is
-/// never part of it: the client does not echo it, and URLs cannot carry credentials.
+/// redacted from it, since a server or a proxy may echo what it was sent.
 pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
+    anyhow!(crate::log::redact(&describe_text(error, url)).into_owned())
+}
+
+fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
         Error::Network(source) => {
@@ -517,14 +692,28 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
         Error::TimedOut => format!(
             "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
         ),
-        Error::BadResponse(message) => {
-            let first = message.lines().next().unwrap_or_default();
-            let hint = server_error_hint(first);
-            format!("ClickHouse at {url} refused: {first}{hint}")
-        }
+        Error::BadResponse(message) => match retry::proxy_page(message) {
+            Some(page) => {
+                let status = page
+                    .status
+                    .map_or_else(|| "with an HTML page".to_owned(), |s| format!("HTTP {s}"));
+                format!(
+                    "ClickHouse at {url} did not answer: a proxy answered {status} instead; \
+                     check that the server behind it is running, and CH_URL"
+                )
+            }
+            None => {
+                let first = message.lines().next().unwrap_or_default();
+                let hint = server_error_hint(first);
+                format!(
+                    "ClickHouse at {url} refused: {}{hint}",
+                    crate::log::printable(first)
+                )
+            }
+        },
         other => format!("ClickHouse at {url}: {other}"),
     };
-    anyhow!(text)
+    text
 }
 
 fn server_error_hint(message: &str) -> &'static str {
@@ -532,6 +721,11 @@ fn server_error_hint(message: &str) -> &'static str {
         Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",
+        Some(242 | 225 | 999) => {
+            "; ClickHouse has no ZooKeeper session (replicated tables are read-only and ON \
+             CLUSTER changes cannot be queued without it): is ZooKeeper running and reachable \
+             from every node? Nothing stored was changed; run again once it is back"
+        }
         Some(392) => {
             "; the user may not run DDL (allow_ddl=0) and the database needs this change: \
              run ccusage-import once as a user who may"

@@ -52,12 +52,13 @@ pub fn classify(error: &Error) -> Verdict {
     match error {
         Error::Network(_) => Verdict::Retry("a network error".into()),
         Error::TimedOut => Verdict::Retry("no answer within --ch-timeout".into()),
-        Error::BadResponse(message) => match server_code(message) {
-            Some(code) => match TRANSIENT_CODES.iter().find(|(c, _)| *c == code) {
+        Error::BadResponse(message) => match (proxy_page(message), server_code(message)) {
+            (Some(page), _) => page.verdict(),
+            (None, Some(code)) => match TRANSIENT_CODES.iter().find(|(c, _)| *c == code) {
                 Some((_, meaning)) => Verdict::Retry(format!("code {code}: {meaning}")),
                 None => Verdict::Final(format!("code {code} {}", final_meaning(code))),
             },
-            None => Verdict::Final("an answer without a ClickHouse error code".into()),
+            (None, None) => Verdict::Final("an answer without a ClickHouse error code".into()),
         },
         other => Verdict::Final(format!("a client error ({other})")),
     }
@@ -74,6 +75,54 @@ fn final_meaning(code: u32) -> &'static str {
 #[cfg(test)]
 pub fn is_transient(error: &Error) -> bool {
     matches!(classify(error), Verdict::Retry(_))
+}
+
+/// An HTML page where ClickHouse answers in plain text: a proxy or load balancer in front of
+/// the server answered instead of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyPage {
+    /// The HTTP status the page names (its title, mostly), if any.
+    pub status: Option<u16>,
+}
+
+/// The client keeps an error's body but not its status, so the status is read from the page.
+pub fn proxy_page(message: &str) -> Option<ProxyPage> {
+    let start = message.trim_start();
+    let head: String = start
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let is_html = head.starts_with('<')
+        && (head.contains("<html") || head.contains("<!doctype") || head.contains("<head"));
+    if !is_html {
+        return None;
+    }
+    let title = head
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map_or(head.as_str(), |(title, _)| title);
+    let status = [title, head.as_str()].iter().find_map(|text| {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|w| w.len() == 3)
+            .filter_map(|w| w.parse::<u16>().ok())
+            .find(|code| (400..600).contains(code))
+    });
+    Some(ProxyPage { status })
+}
+
+impl ProxyPage {
+    /// A gateway that lost the server, or one that says "later", passes; a proxy that refuses
+    /// access (401, 403) does not.
+    fn verdict(self) -> Verdict {
+        match self.status {
+            None => Verdict::Retry("a proxy answered with an HTML page".into()),
+            Some(s @ (408 | 429 | 500 | 502 | 503 | 504)) => {
+                Verdict::Retry(format!("a proxy answered HTTP {s}"))
+            }
+            Some(s) => Verdict::Final(format!("a proxy answered HTTP {s}")),
+        }
+    }
 }
 
 /// `Code: 516. DB::Exception…` (modern) or `Code: 193, e.displayText() = …` (18.16) → the code.
@@ -144,6 +193,21 @@ mod tests {
         assert_eq!(
             classify(&bad("Code: 516. DB::Exception: Authentication failed")),
             Verdict::Final("code 516 means authentication failed".into())
+        );
+    }
+
+    #[test]
+    fn proxy_pages_are_recognised_and_gateway_errors_retried() {
+        let page =
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>";
+        assert_eq!(proxy_page(page), Some(ProxyPage { status: Some(502) }));
+        assert!(is_transient(&Error::BadResponse(page.into())));
+        let denied = "<!DOCTYPE html><html><head><title>403 Forbidden</title></head></html>";
+        assert_eq!(proxy_page(denied).unwrap().status, Some(403));
+        assert!(!is_transient(&Error::BadResponse(denied.into())));
+        assert_eq!(
+            proxy_page("Code: 60. DB::Exception: <html> in a name"),
+            None
         );
     }
 

@@ -2,7 +2,7 @@
 //! that the user may write, one line per check. Writes nothing.
 
 use super::{migrate, Sink};
-use crate::{schema, sqlfile};
+use crate::sqlfile;
 
 /// One check and how it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +39,11 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
         &format!("database {}", sink.database),
         "exists".into(),
     ));
-    for finding in migrate::review(schema::schema(), &live, &sink.database) {
+    for finding in migrate::review(&sink.schema, &live, &sink.database) {
         checks.push(check_object(&finding));
+    }
+    if sink.cluster.is_some() {
+        checks.extend(check_replicas(sink).await);
     }
     sink.use_database();
     let can_insert = sqlfile::import("can_insert");
@@ -53,6 +56,45 @@ pub async fn run(sink: &mut Sink) -> Vec<Check> {
         Ok(()) => passed("write access", "the user may insert".into()),
         Err(e) => failed("write access", format!("{e:#}"), false),
     });
+    checks
+}
+
+/// In a cluster, each endpoint is a replica with a schema of its own (a node can lose a
+/// table or be altered by hand without ON CLUSTER): one line per endpoint, naming what
+/// differs. Only the endpoints given are read, with the run's own credentials.
+async fn check_replicas(sink: &Sink) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (url, client) in sink.endpoints() {
+        let what = format!("replica {url}");
+        let live = match migrate::read_from(sink, Some(client)).await {
+            Ok(live) => live,
+            Err(e) => {
+                checks.push(failed(
+                    &what,
+                    format!("cannot read its schema: {e:#}"),
+                    false,
+                ));
+                continue;
+            }
+        };
+        let findings = migrate::review(&sink.schema, &live, &sink.database);
+        let problems: Vec<String> = findings
+            .iter()
+            .flat_map(|f| {
+                let repairs = f
+                    .repairs
+                    .iter()
+                    .map(move |(r, _)| format!("{}: {r}", f.what));
+                repairs.chain(f.mismatches.iter().cloned())
+            })
+            .collect();
+        let repairable = findings.iter().all(|f| f.mismatches.is_empty());
+        checks.push(if problems.is_empty() {
+            passed(&what, "the schema's tables, columns and views".into())
+        } else {
+            failed(&what, problems.join("; "), repairable)
+        });
+    }
     checks
 }
 

@@ -174,6 +174,48 @@ pub async fn version(launcher: &Launcher, limits: Limits) -> Result<Version> {
     })
 }
 
+/// How much of a report's stderr is kept for its error message: the end, where the cause is.
+/// All of it is read, so a report that writes a lot there never blocks on a full pipe.
+const STDERR_TAIL_BYTES: usize = 64 * 1024;
+
+/// How long the output pipes may stay open after the report itself exited: a grandchild it
+/// left behind may hold them, and the report is judged by its own exit, not by that.
+const PIPE_GRACE: Duration = Duration::from_secs(1);
+
+/// Settings of ccusage-import itself, which ccusage has no use for; the password among them.
+/// Children start without any of them.
+fn is_own_setting(name: &str) -> bool {
+    const OWN: [&str; 5] = [
+        "MACHINE_NAME",
+        "CCUSAGE_BIN",
+        "CCUSAGE_TIMEOUT",
+        "CCUSAGE_MAX_OUTPUT",
+        "CCUSAGE_JOBS",
+    ];
+    name.starts_with("CH_") || name.starts_with("CCUSAGE_IMPORT_") || OWN.contains(&name)
+}
+
+/// The child's environment is ours minus our own settings (the `.env` file's included, since
+/// it was loaded into ours).
+fn without_own_settings(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_own_setting) {
+            command.env_remove(name);
+        }
+    }
+}
+
+/// What a report wrote, read while it runs.
+#[derive(Default)]
+struct Captured {
+    stdout: Vec<u8>,
+    /// The last [`STDERR_TAIL_BYTES`] (up to twice that while reading).
+    stderr: Vec<u8>,
+    stderr_total: u64,
+    /// Set when stdout went past `--max-output`.
+    overflow: bool,
+}
+
 /// Runs ccusage with `args`; fails on a non-zero exit, a timeout, or too much output.
 pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result<Output, RunError> {
     let command_line = launcher.display(args);
@@ -184,6 +226,7 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
         cause,
     };
     let mut command = launcher.command(args);
+    without_own_settings(&mut command);
     command
         .env("TZ", "UTC")
         .stdin(Stdio::null())
@@ -191,6 +234,7 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    die_with_parent(&mut command);
     let mut child = command.spawn().map_err(|e| {
         fail(match e.kind() {
             std::io::ErrorKind::NotFound => format!(
@@ -205,26 +249,9 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
         })
     })?;
     let group = GroupKiller(child.id());
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-
-    let work = async {
-        let (out, err) = tokio::join!(
-            async {
-                let out = read_limited(stdout, limits.max_output).await;
-                if matches!(out, Ok(None)) {
-                    // Over the limit: kill now, or a report that keeps running (or a
-                    // grandchild holding stderr) would only end at the timeout.
-                    group.kill();
-                }
-                out
-            },
-            read_limited(stderr, 64 * 1024)
-        );
-        let status = child.wait().await;
-        (out, err, status)
-    };
-    let (out, err, status) = match tokio::time::timeout(limits.timeout, work).await {
+    let mut captured = Captured::default();
+    let work = collect(&mut child, &group, limits.max_output, &mut captured);
+    let (read, status) = match tokio::time::timeout(limits.timeout, work).await {
         Ok(done) => done,
         Err(_) => {
             return Err(fail(format!(
@@ -233,23 +260,19 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
             )))
         }
     };
-    let stdout = match out {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => {
-            return Err(fail(format!(
-                "printed more than {} bytes and was killed: raise --max-output",
-                limits.max_output
-            )))
-        }
-        Err(e) => return Err(fail(format!("could not read its output: {e}"))),
-    };
-    let stderr = err.ok().flatten().unwrap_or_default();
+    if captured.overflow {
+        return Err(fail(format!(
+            "printed more than {} bytes and was killed: raise --max-output",
+            limits.max_output
+        )));
+    }
+    read.map_err(|e| fail(format!("could not read its output: {e}")))?;
     let status = status.map_err(|e| fail(format!("could not wait for it: {e}")))?;
     drop(group);
     crate::log::verbose!(
         "{command_line}: {} ms, {} bytes of output",
         started.elapsed().as_millis(),
-        stdout.len()
+        captured.stdout.len()
     );
     if !status.success() {
         let how = match (
@@ -260,32 +283,149 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
             (None, Some(signal)) => format!("was killed by signal {signal}"),
             (None, None) => "failed".to_owned(),
         };
-        let said = if stderr.iter().any(|b| !b.is_ascii_whitespace()) {
-            &stderr
-        } else {
-            &stdout
-        };
-        return Err(fail(format!("{how}; it printed: {}", quote(said))));
+        return Err(fail(format!("{how}; {}", what_it_said(&captured))));
     }
-    Ok(Output { stdout })
+    Ok(Output {
+        stdout: captured.stdout,
+    })
 }
 
-/// Reads everything, or returns `None` as soon as more than `limit` bytes arrive.
+/// Reads both pipes to the end while waiting for the report, and returns how reading went and
+/// how the report exited. A report is judged by its own exit: when it ends with its pipes
+/// still held (by a grandchild), they get [`PIPE_GRACE`], then its group is killed and what
+/// was written is taken.
+async fn collect(
+    child: &mut tokio::process::Child,
+    group: &GroupKiller,
+    max_output: u64,
+    captured: &mut Captured,
+) -> (
+    std::io::Result<()>,
+    std::io::Result<std::process::ExitStatus>,
+) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let Captured {
+        stdout: out_buf,
+        stderr: err_buf,
+        stderr_total,
+        overflow,
+    } = captured;
+    let reading = async {
+        let (out, err) = tokio::join!(
+            async {
+                let within = read_limited(stdout, out_buf, max_output).await;
+                if matches!(within, Ok(false)) {
+                    // Over the limit: kill now, or a report that keeps running (or a
+                    // grandchild holding stderr) would only end at the timeout.
+                    *overflow = true;
+                    group.kill();
+                }
+                within
+            },
+            read_tail(stderr, err_buf, stderr_total)
+        );
+        out.map(|_| ()).and(err)
+    };
+    tokio::pin!(reading);
+    let (read, status) = tokio::select! {
+        read = &mut reading => (Some(read), child.wait().await),
+        status = child.wait() => (None, status),
+    };
+    let read = match read {
+        Some(read) => read,
+        None => match tokio::time::timeout(PIPE_GRACE, &mut reading).await {
+            Ok(read) => read,
+            Err(_) => {
+                group.kill();
+                tokio::time::timeout(PIPE_GRACE, &mut reading)
+                    .await
+                    .unwrap_or(Ok(()))
+            }
+        },
+    };
+    (read, status)
+}
+
+/// The part of a failed report's output that names the cause: stderr, or stdout when stderr
+/// is empty; the end of stderr when it was too long to keep whole.
+fn what_it_said(captured: &Captured) -> String {
+    let stderr = &captured.stderr;
+    if !stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+        return format!("it printed: {}", quote(&captured.stdout));
+    }
+    if captured.stderr_total <= STDERR_TAIL_BYTES as u64 {
+        return format!("it printed: {}", quote(stderr));
+    }
+    let tail = &stderr[stderr.len().saturating_sub(STDERR_TAIL_BYTES)..];
+    format!(
+        "it wrote {} bytes to stderr, ending: {}",
+        captured.stderr_total,
+        quote_tail(tail)
+    )
+}
+
+/// On Linux, the report is killed when the importer dies, even by SIGKILL, which leaves no
+/// chance to kill its process group.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: the closure runs in the forked child before exec and only makes two
+        // async-signal-safe system calls.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The importer may have died between fork and prctl: then nobody would kill us.
+                if libc::getppid() as u32 != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+/// Reads everything into `bytes`; `false` as soon as more than `limit` bytes arrive.
 async fn read_limited(
     mut reader: impl AsyncRead + Unpin,
+    bytes: &mut Vec<u8>,
     limit: u64,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
+) -> std::io::Result<bool> {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = reader.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(Some(bytes));
+            return Ok(true);
         }
         if bytes.len() as u64 + n as u64 > limit {
-            return Ok(None);
+            return Ok(false);
         }
         bytes.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Reads to the end, keeping the last [`STDERR_TAIL_BYTES`] (and counting all).
+async fn read_tail(
+    mut reader: impl AsyncRead + Unpin,
+    tail: &mut Vec<u8>,
+    total: &mut u64,
+) -> std::io::Result<()> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        *total += n as u64;
+        tail.extend_from_slice(&chunk[..n]);
+        if tail.len() > 2 * STDERR_TAIL_BYTES {
+            tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+        }
     }
 }
 
@@ -311,20 +451,32 @@ impl Drop for GroupKiller {
     }
 }
 
-/// The start of some output, on one line, for an error message.
-pub fn quote(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    if text.is_empty() {
-        return "nothing".to_owned();
-    }
-    let mut one_line: String = text
+/// Some output on one line, control characters gone.
+fn one_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" ")
+}
+
+/// The end of some output, on one line, for an error message.
+fn quote_tail(bytes: &[u8]) -> String {
+    let line = one_line(bytes);
+    let chars: Vec<char> = line.chars().collect();
+    let keep = chars.len().saturating_sub(OUTPUT_QUOTE_BYTES / 2);
+    let end: String = chars[keep..].iter().collect();
+    format!("\"…{end}\"")
+}
+
+/// The start of some output, on one line, for an error message.
+pub fn quote(bytes: &[u8]) -> String {
+    let mut one_line = one_line(bytes);
+    if one_line.is_empty() {
+        return "nothing".to_owned();
+    }
     if one_line.len() > OUTPUT_QUOTE_BYTES {
         let mut end = OUTPUT_QUOTE_BYTES;
         while !one_line.is_char_boundary(end) {

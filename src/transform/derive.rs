@@ -26,7 +26,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn of_record<R: UsageRecord>(
+    pub(super) fn of_record<R: UsageRecord>(
         record: &Record<R>,
         total_cost: Nanodollars,
         models: &[String],
@@ -193,7 +193,7 @@ fn with_children<R: ClassicRow>(
 
 /// Usage added up, per model too.
 #[derive(Default)]
-struct Sum {
+pub(super) struct Sum {
     tokens: Tokens,
     total_cost: Nanodollars,
     models_used: BTreeSet<String>,
@@ -201,7 +201,7 @@ struct Sum {
 }
 
 impl Sum {
-    fn add(&mut self, usage: &Usage) -> Result<()> {
+    pub(super) fn add(&mut self, usage: &Usage) -> Result<()> {
         self.tokens = checked_add(&self.tokens, &usage.tokens)?;
         self.total_cost = add_cost(self.total_cost, usage.total_cost)?;
         self.models_used.extend(usage.models_used.iter().cloned());
@@ -228,7 +228,7 @@ impl Sum {
             .retain(|_, (tokens, _)| tokens.total().is_ok_and(|t| t > 0));
     }
 
-    fn finish(self) -> Result<(Figures, Vec<ModelFigures>)> {
+    pub(super) fn finish(self) -> Result<(Figures, Vec<ModelFigures>)> {
         let figures = Figures {
             total_tokens: self.tokens.total()?,
             tokens: self.tokens,

@@ -2,6 +2,9 @@
 
 pub mod derive;
 pub mod json;
+pub mod privacy;
+pub mod projects;
+pub mod rekey;
 pub mod rows;
 
 use std::collections::HashMap;
@@ -36,7 +39,6 @@ mod tests {
     fn record(key: &str) -> Record<()> {
         Record {
             key: key.to_owned(),
-            group: None,
             row: (),
             breakdowns: Vec::new(),
             models: Vec::new(),

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
 use super::json::{Block, BlocksReport, DailyReport, ProjectsReport, SessionReport};
+use super::projects::{Projects, UNKNOWN_PROJECT};
+use std::sync::Arc;
 
 /// What every row carries besides the report's own figures.
 #[derive(Debug, Clone)]
@@ -20,6 +22,8 @@ pub struct Context {
     /// `row_version` it writes. Starts as [`tick_of`] the import time; the pipeline raises it
     /// above the last stored tick, so two imports in one minute never tie.
     pub tick: u64,
+    /// How projects are named and how much of them is stored (`--projects`).
+    pub projects: Arc<Projects>,
 }
 
 impl Context {
@@ -29,7 +33,36 @@ impl Context {
             ccusage_version: ccusage_version.to_owned(),
             imported_at,
             tick: tick_of(imported_at),
+            projects: Arc::new(Projects::default()),
         }
+    }
+
+    /// ccusage 15–18 (the classic command set): a session is a whole project directory.
+    pub fn classic(&self) -> bool {
+        is_classic(&self.ccusage_version)
+    }
+}
+
+/// Whether rows of this ccusage version use the classic (15–18) session shapes.
+pub fn is_classic(ccusage_version: &str) -> bool {
+    let major = ccusage_version.split('.').next();
+    major
+        .and_then(|m| m.parse::<u32>().ok())
+        .is_some_and(|m| m < 19)
+}
+
+/// The project a session row belongs to, as its fields hold it: ccusage 15–18 name a whole
+/// project's session after the directory (its `project_path` is `Unknown Project`) and list
+/// sub-agent files under `<project>/<session>`; 19+ give the project as `project_path`.
+pub fn session_project<'a>(classic: bool, session_id: &'a str, project_path: &'a str) -> &'a str {
+    if !classic {
+        project_path
+    } else if project_path == UNKNOWN_PROJECT {
+        session_id
+    } else {
+        project_path
+            .split_once('/')
+            .map_or(project_path, |(project, _)| project)
     }
 }
 
@@ -39,9 +72,6 @@ impl Context {
 #[derive(Debug, Clone)]
 pub struct Record<R> {
     pub key: String,
-    /// Records that are only true together (the agents of one day): when one of them is
-    /// written, all of them are, so they share the version readers pick the group by.
-    pub group: Option<String>,
     pub row: R,
     pub breakdowns: Vec<ModelBreakdownRow>,
     pub models: Vec<ModelUsedRow>,
@@ -310,11 +340,13 @@ impl MonthlyRow {
 }
 
 /// A row of `ccusage_usage_sessions`: one session (ccusage 15–18: one project directory).
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct SessionRow {
     pub machine_name: String,
     pub session_id: String,
     pub project_path: String,
+    /// The project as people read it (see `projects.rs`), in the run's privacy mode.
+    pub project_name: String,
     #[serde(with = "clickhouse::serde::chrono::datetime::option")]
     pub first_activity: Option<DateTime<Utc>>,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
@@ -331,6 +363,8 @@ pub struct SessionRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 on the copy `--rekey-projects` stores of a row it re-keyed: readers skip it.
+    pub superseded: u8,
 }
 
 impl Table for SessionRow {
@@ -355,10 +389,14 @@ impl SessionRow {
         first_activity: Option<DateTime<Utc>>,
         last_activity: DateTime<Utc>,
     ) -> Result<Self> {
+        let project_name =
+            ctx.projects
+                .name_of(session_project(ctx.classic(), &session_id, &project_path));
         let mut row = SessionRow {
             machine_name: ctx.machine_name.clone(),
             session_id,
             project_path,
+            project_name,
             first_activity,
             last_activity,
             input_tokens: figures.tokens.input,
@@ -372,19 +410,28 @@ impl SessionRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            superseded: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
         Ok(row)
     }
 
-    /// What the content hash covers: the key, the figures and the ccusage version.
+    /// Hashes the row again after its project fields were rewritten (`privacy.rs`).
+    pub(super) fn rehash(&mut self) -> Result<()> {
+        let hash = hash_of(&self.content())?;
+        self.content_hash = hash;
+        Ok(())
+    }
+
+    /// What the content hash covers: the key, the name, the figures and the ccusage version.
     fn content(&self) -> impl Serialize + '_ {
         (
             &self.machine_name,
             (
                 &self.session_id,
                 &self.project_path,
+                &self.project_name,
                 &self.first_activity,
                 &self.last_activity,
             ),
@@ -397,10 +444,12 @@ impl SessionRow {
 }
 
 /// A row of `ccusage_usage_projects_daily`: one project on one day.
-#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct ProjectDailyRow {
     pub machine_name: String,
     pub project: String,
+    /// The project as people read it (see `projects.rs`), in the run's privacy mode.
+    pub project_name: String,
     #[serde(with = "clickhouse::serde::chrono::date")]
     pub date: NaiveDate,
     pub input_tokens: u64,
@@ -415,6 +464,8 @@ pub struct ProjectDailyRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 on the copy `--rekey-projects` stores of a row it re-keyed: readers skip it.
+    pub superseded: u8,
 }
 
 impl Table for ProjectDailyRow {
@@ -439,6 +490,7 @@ impl ProjectDailyRow {
     ) -> Result<Self> {
         let mut row = ProjectDailyRow {
             machine_name: ctx.machine_name.clone(),
+            project_name: ctx.projects.name_of(&project),
             project,
             date,
             input_tokens: figures.tokens.input,
@@ -452,17 +504,25 @@ impl ProjectDailyRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            superseded: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
         Ok(row)
     }
 
-    /// What the content hash covers: the key, the figures and the ccusage version.
+    /// Hashes the row again after its project fields were rewritten (`privacy.rs`).
+    pub(super) fn rehash(&mut self) -> Result<()> {
+        let hash = hash_of(&self.content())?;
+        self.content_hash = hash;
+        Ok(())
+    }
+
+    /// What the content hash covers: the key, the name, the figures and the ccusage version.
     fn content(&self) -> impl Serialize + '_ {
         (
             &self.machine_name,
-            (&self.project, &self.date),
+            (&self.project, &self.project_name, &self.date),
             self.tokens(),
             self.total_cost,
             &self.models_used,
@@ -490,10 +550,6 @@ pub struct AgentDailyRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
-    /// The `row_version` of the whole day (all its agents): readers take only the agents
-    /// of a day's newest version, so a day first stored unsplit (`all`) and later split by
-    /// agent is never counted twice. Not part of the content.
-    pub day_version: u64,
 }
 
 impl Table for AgentDailyRow {
@@ -531,7 +587,6 @@ impl AgentDailyRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
-            day_version: 0,
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
@@ -613,6 +668,8 @@ impl BlockRow {
 pub struct MachineRow {
     pub machine_name: String,
     pub session_scheme: String,
+    /// `--projects` of the import that wrote it: a run in another mode is refused.
+    pub project_mode: String,
     pub ccusage_version: String,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
     pub imported_at: DateTime<Utc>,
@@ -620,10 +677,11 @@ pub struct MachineRow {
 }
 
 impl MachineRow {
-    pub fn new(ctx: &Context, session_scheme: &str) -> MachineRow {
+    pub fn new(ctx: &Context, session_scheme: &str, project_mode: &str) -> MachineRow {
         MachineRow {
             machine_name: ctx.machine_name.clone(),
             session_scheme: session_scheme.to_owned(),
+            project_mode: project_mode.to_owned(),
             ccusage_version: ctx.ccusage_version.clone(),
             imported_at: ctx.imported_at,
             row_version: ctx.tick,
@@ -785,7 +843,6 @@ pub(super) fn children<P>(
         .collect();
     Ok(Record {
         key: key.to_owned(),
-        group: None,
         row,
         breakdowns: breakdown_rows,
         models: model_rows,
@@ -949,37 +1006,11 @@ pub fn map_agents_daily(
     let periods = report.map_or(&[][..], |r| &r.daily[..]);
     let per_period = each(periods, "agent day", |period| {
         let date = parse_date(&period.period)?;
-        let records = each(&agents_of(period), "agent", |(agent, usage)| {
+        each(&agents_of(period), "agent", |(agent, usage)| {
             map_agent_day(date, agent, usage, ctx)
-        })?;
-        Ok(one_day_of_agents(records, ctx))
+        })
     })?;
     Ok(per_period.into_iter().flatten().collect())
-}
-
-/// Ties the agents of one day together: one group, and one version from the day's total as
-/// both `day_version` and `row_version` (so `FINAL` keeps, per agent, the row of the same
-/// day version that readers select), children included.
-fn one_day_of_agents(
-    mut records: Vec<Record<AgentDailyRow>>,
-    ctx: &Context,
-) -> Vec<Record<AgentDailyRow>> {
-    let day_total = records
-        .iter()
-        .fold(0u64, |sum, r| sum.saturating_add(r.row.total_tokens));
-    let day_version = row_version(day_total, ctx.tick);
-    for record in &mut records {
-        record.row.day_version = day_version;
-        record.row.row_version = day_version;
-        record.group = Some(record.row.date.to_string());
-        for child in &mut record.breakdowns {
-            child.parent_version = day_version;
-        }
-        for child in &mut record.models {
-            child.parent_version = day_version;
-        }
-    }
-    records
 }
 
 fn agents_of(period: &AgentPeriod) -> Vec<(String, &AgentUsage)> {
@@ -1351,31 +1382,6 @@ mod tests {
             models.dedup();
             assert_eq!(month.row.models_used, models);
         }
-    }
-
-    #[test]
-    fn the_agents_of_one_day_share_one_group_and_one_day_version() {
-        let mixed = br#"{"daily":[{"period":"2026-11-20","agent":"all",
-            "agents":[{"agent":"claude","inputTokens":1,"outputTokens":2,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.1},
-                      {"agent":"codex","inputTokens":3,"outputTokens":4,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.2}],
-            "inputTokens":4,"outputTokens":6,"cacheCreationTokens":0,"cacheReadTokens":0,
-            "totalCost":0.3}]}"#;
-        let report = parse_report(mixed).unwrap();
-        let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
-        assert_eq!(records.len(), 2);
-        for record in &records {
-            assert_eq!(record.group.as_deref(), Some("2026-11-20"));
-            assert_eq!(record.row.day_version, row_version(10, ctx().tick));
-        }
-        // The day version is not part of a row's content: a later import with the same
-        // usage hashes the same.
-        let mut later = ctx();
-        later.tick += 1;
-        let again = map_agents_daily(report.as_ref(), &later).unwrap();
-        assert_eq!(again[0].row.content_hash, records[0].row.content_hash);
-        assert_ne!(again[0].row.day_version, records[0].row.day_version);
     }
 
     #[test]

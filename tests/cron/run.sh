@@ -331,7 +331,7 @@ result "status does not print the password"
 
 # ---- a settings file that sets a name twice --------------------------------------------------
 
-# The importer (dotenvy) takes the first of a name set twice; the script asks the importer
+# The importer (src/envfile.rs) takes the first of a name set twice; the script asks the importer
 # (`ccusage-import config`, `query import_history`) instead of reading the file, so it agrees.
 { cat "$env_file"; echo 'MACHINE_NAME="another name"'; echo "CH_PORT=1"; } >"$T/twice.env"
 setup install --dry-run --env-file "$T/twice.env"

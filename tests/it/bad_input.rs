@@ -106,7 +106,7 @@ fn break_report(dir: &Path, file: &str, bad: &Bad) {
 }
 
 fn run_with(env: &TestEnv, bin: &Path, args: &[&str]) -> Run {
-    let mut importer = env.importer("laptop").arg("--ccusage-bin").arg(bin);
+    let mut importer = env.importer("laptop").ccusage(bin);
     for arg in args {
         importer = importer.arg(arg);
     }
@@ -615,11 +615,7 @@ fn ids_with_quotes_backslashes_newlines_nul_and_10_kb_arrive_intact() {
     write("session", json!({"sessions": sessions, "totals": {}}));
     write("instances", json!({"projects": projects, "totals": {}}));
 
-    let summary = env
-        .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    let summary = env.importer("laptop").ccusage(&bin).import_ok();
     assert_eq!(summary["tables"]["ccusage_usage_sessions"], odd.len());
 
     let rows = |query: &str| -> Vec<Value> {
@@ -675,11 +671,7 @@ fn ids_with_quotes_backslashes_newlines_nul_and_10_kb_arrive_intact() {
         "session breakdowns lost their parents"
     );
 
-    let again = env
-        .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    let again = env.importer("laptop").ccusage(&bin).import_ok();
     assert_eq!(
         again["tables"]["ccusage_usage_sessions"], 0,
         "odd session keys not recognised"

@@ -22,7 +22,7 @@ fn write_env(env: &TestEnv, first: &str, second: &str) {
     std::fs::write(
         &path,
         format!(
-            "# CH_PORT twice: dotenvy keeps the first\n\
+            "# CH_PORT twice: the importer keeps the first\n\
              CH_HOST={host}\n\
              CH_PORT={first}\n\
              export CH_PORT={second}\n\

@@ -33,8 +33,7 @@ fn a_wrong_password_fails_fast_without_retrying_or_showing_the_password() {
     let started = Instant::now();
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--verbose")
         .arg("--ch-user")
         .arg("ccusage_writer")
@@ -64,8 +63,7 @@ fn a_host_that_does_not_resolve_says_check_ch_host() {
     let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg("http://no-such-host.invalid:8123")
         .arg("--max-retries")
@@ -87,15 +85,11 @@ fn a_host_that_does_not_resolve_says_check_ch_host() {
 fn a_read_only_user_gets_a_clear_error_and_the_data_stays() {
     let env = TestEnv::new("readonly");
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
     let before = snapshot(&env);
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-user")
         .arg("ccusage_reader")
         .env("CH_PASSWORD", "reader-secret-pw")
@@ -126,8 +120,7 @@ fn a_server_that_never_answers_times_out() {
     let started = Instant::now();
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(format!("http://127.0.0.1:{port}"))
         .args_timeouts()
@@ -189,8 +182,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
 
     // A machine imported before the failure.
     env.importer("before")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(&url)
         .import_ok();
@@ -199,8 +191,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
     hold_reports_until_go(&dir);
     let mut child = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(&url)
         .arg("--retry-delay")
@@ -247,8 +238,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
     std::fs::remove_file(dir.join("calls.log")).unwrap();
     let again = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(&url)
         .import_ok();
@@ -263,13 +253,12 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock_and_a_killed_run_leave
     hold_reports_until_go(&dir);
     let mut first = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .spawn(Stdio::null(), Stdio::null());
     wait_for("the first run's reports", Duration::from_secs(20), || {
         std::fs::read_to_string(dir.join("calls.log")).is_ok_and(|c| c.lines().count() >= 6)
     });
-    let second = env.importer("laptop").arg("--ccusage-bin").arg(&bin).run();
+    let second = env.importer("laptop").ccusage(&bin).run();
     assert_eq!(second.code, 5, "{}{}", second.stdout, second.stderr);
     let pid = first.id();
     assert!(
@@ -283,7 +272,7 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock_and_a_killed_run_leave
     first.kill().unwrap();
     first.wait().unwrap();
     std::fs::write(dir.join("go"), "").unwrap();
-    let third = env.importer("laptop").arg("--ccusage-bin").arg(&bin).run();
+    let third = env.importer("laptop").ccusage(&bin).run();
     assert_eq!(third.code, 0, "{}{}", third.stdout, third.stderr);
 }
 
@@ -300,8 +289,7 @@ fn a_settings_file_others_can_read_gets_a_warning() {
     mode(0o644);
     let open = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--env-file")
         .arg(&file)
         .run();
@@ -314,8 +302,7 @@ fn a_settings_file_others_can_read_gets_a_warning() {
     mode(0o600);
     let closed = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--env-file")
         .arg(&file)
         .run();
@@ -329,8 +316,7 @@ fn verbose_shows_commands_and_requests_with_timings() {
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .env("CCUSAGE_IMPORT_VERBOSE", "1")
         .arg("--quiet")
         .run();
@@ -396,8 +382,7 @@ fn tls_is_used_with_certificate_verification() {
     });
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg("")
         .arg("--ch-host")
@@ -437,8 +422,7 @@ fn ctrl_c_or_sigterm_kills_every_report_and_exits_130_or_143() {
         );
         let mut child = env
             .importer("laptop")
-            .arg("--ccusage-bin")
-            .arg(&bin)
+            .ccusage(&bin)
             .spawn(Stdio::null(), Stdio::piped());
         wait_for("the hung report", Duration::from_secs(20), || {
             dir.join("script.pid").exists() && dir.join("grandchild.pid").exists()

@@ -135,6 +135,13 @@ impl TestEnv {
         Importer { command }
     }
 
+    /// How many rows `table` holds, all versions counted (no FINAL).
+    pub fn count(&self, table: &str) -> String {
+        self.sql(&format!("SELECT count() FROM {table}"))
+            .trim()
+            .to_owned()
+    }
+
     pub fn sql(&self, query: &str) -> String {
         sql(&self.database, query)
     }
@@ -237,6 +244,11 @@ impl Importer {
 
     pub fn logs(self, claude_dir: &Path) -> Self {
         self.env("CLAUDE_CONFIG_DIR", claude_dir)
+    }
+
+    /// Runs `bin` as ccusage (a stand-in, or another real version).
+    pub fn ccusage(self, bin: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.arg("--ccusage-bin").arg(bin)
     }
 
     /// Starts the run in the background, stdin closed.
@@ -369,7 +381,7 @@ pub fn free_port() -> u16 {
 pub struct PrivateServer {
     pub dir: PathBuf,
     pub http_port: u16,
-    tcp_port: u16,
+    pub tcp_port: u16,
     timezone: String,
 }
 
@@ -511,4 +523,146 @@ pub fn usage_span_days(claude_dir: &Path) -> i64 {
         .collect();
     let (first, last) = (days.iter().min().unwrap(), days.iter().max().unwrap());
     (*last - *first).num_days() + 1
+}
+
+/// The cluster the cluster tests share (scripts/clickhouse-cluster.sh: ZooKeeper and 2 shards
+/// × 2 replicas of 18.16 on loopback), started on first use and stopped when the test
+/// binary exits. Tests take it one at a time: some stop a node or ZooKeeper. Each test
+/// uses a database of its own.
+pub struct Cluster {
+    pub dir: PathBuf,
+    /// The HTTP URL of nodes 1..4 (nodes 1, 2: shard 1; nodes 3, 4: shard 2).
+    pub urls: Vec<String>,
+}
+
+pub const CLUSTER_NAME: &str = "fleet";
+
+pub fn cluster() -> std::sync::MutexGuard<'static, Cluster> {
+    static CLUSTER: OnceLock<std::sync::Mutex<Cluster>> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| {
+        let dir = Path::new(ROOT).join(format!("target/it-cluster-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        CLUSTER_DIR.set(dir.clone()).unwrap();
+        extern "C" fn stop_cluster() {
+            if let Some(dir) = CLUSTER_DIR.get() {
+                let _ = Command::new("bash")
+                    .arg(Path::new(ROOT).join("scripts/clickhouse-cluster.sh"))
+                    .arg("stop")
+                    .arg("--dir")
+                    .arg(dir)
+                    .output();
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        // Registered before the start, so a start that fails halfway is stopped at exit too.
+        // SAFETY: registers a plain function with no captured state, run once at exit.
+        unsafe { libc::atexit(stop_cluster) };
+        let out = cluster_script(&dir, &["start"]);
+        let urls = out
+            .lines()
+            .filter_map(|line| line.split_once(' ').map(|(_, url)| url.to_owned()))
+            .collect::<Vec<_>>();
+        assert_eq!(urls.len(), 4, "{out}");
+        std::sync::Mutex::new(Cluster { dir, urls })
+    });
+    // A test that failed while holding the cluster (a node or ZooKeeper still stopped) leaves
+    // it usable for the next: whatever is down starts again.
+    let guard = cluster
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cluster_script(&guard.dir, &["start"]);
+    guard
+}
+
+static CLUSTER_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+fn cluster_script(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("bash")
+        .arg(Path::new(ROOT).join("scripts/clickhouse-cluster.sh"))
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .args(["--name", CLUSTER_NAME])
+        .output()
+        .expect("run scripts/clickhouse-cluster.sh");
+    assert!(
+        out.status.success(),
+        "scripts/clickhouse-cluster.sh {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Cluster {
+    /// `host:port` of every node, for CH_HOST.
+    pub fn hosts(&self) -> String {
+        let hosts: Vec<&str> = self
+            .urls
+            .iter()
+            .map(|url| url.trim_start_matches("http://"))
+            .collect();
+        hosts.join(",")
+    }
+
+    /// Runs SQL on node `n` (1..4) and returns TabSeparated text.
+    pub fn sql(&self, n: usize, database: &str, query: &str) -> String {
+        sql_at(&self.urls[n - 1], database, query)
+    }
+
+    pub fn stop_node(&self, n: usize) {
+        cluster_script(&self.dir, &["stop-node", &n.to_string()]);
+    }
+
+    pub fn start_node(&self, n: usize) {
+        cluster_script(&self.dir, &["start-node", &n.to_string()]);
+    }
+
+    pub fn stop_zookeeper(&self) {
+        cluster_script(&self.dir, &["stop-zk"]);
+    }
+
+    pub fn start_zookeeper(&self) {
+        cluster_script(&self.dir, &["start-zk"]);
+    }
+
+    /// Waits until every replica of the database has fetched what its shard holds.
+    pub fn sync_replicas(&self, database: &str) {
+        for n in 1..=4 {
+            let tables = self.sql(
+                n,
+                "system",
+                &format!(
+                    "SELECT name FROM system.tables WHERE database = '{database}' \
+                     AND engine LIKE 'Replicated%'"
+                ),
+            );
+            for table in tables.lines() {
+                self.sql(n, database, &format!("SYSTEM SYNC REPLICA {table}"));
+            }
+        }
+    }
+}
+
+/// Runs SQL on the server at `url`.
+pub fn sql_at(url: &str, database: &str, query: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--data-binary", "@-"])
+        .arg(format!("{url}/?database={database}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(query.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "query failed at {url}: {query}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -228,10 +228,7 @@ fn a_changed_model_breakdown_leaves_no_stale_model_counted() {
         daily_json("2026-11-20", &[("opus", 100), ("sonnet", 50)]),
     )
     .unwrap();
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
     // Later the same day was re-read with more usage, all of it on one model (ccusage 19+
     // keeps the largest copy of a streamed response, so a model's share can move).
     std::fs::write(
@@ -241,10 +238,7 @@ fn a_changed_model_breakdown_leaves_no_stale_model_counted() {
     .unwrap();
     // Row versions carry the import minute; make the second import a later one.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
     let models = env.sql("SELECT model_name, output_tokens FROM ccusage_v_model_breakdowns WHERE parent_kind = 'daily' ORDER BY model_name FORMAT TSV");
     assert_eq!(models, "opus\t400\n");
     let used = env
@@ -362,12 +356,7 @@ fn a_failed_report_fails_the_run_but_the_others_are_imported() {
         "Date must be in YYYYMMDD format\n",
     )
     .unwrap();
-    let run = env
-        .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .arg("--json")
-        .run();
+    let run = env.importer("laptop").ccusage(&bin).arg("--json").run();
     assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
     let summary = run.json();
     assert_eq!(summary["ok"], false);
@@ -375,14 +364,8 @@ fn a_failed_report_fails_the_run_but_the_others_are_imported() {
     let error = summary["reports"]["blocks"]["error"].as_str().unwrap();
     assert!(error.contains("Date must be in YYYYMMDD format"), "{error}");
     assert_eq!(summary["reports"]["daily"]["status"], "ok");
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
-        "8"
-    );
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_monthly").trim(),
-        "1"
-    );
+    assert_eq!(env.count("ccusage_usage_daily"), "8");
+    assert_eq!(env.count("ccusage_usage_monthly"), "1");
     let line = run
         .stderr
         .lines()
@@ -404,8 +387,7 @@ fn an_unreachable_server_exits_3_without_running_ccusage() {
     let bin = env.stand_in(&fake, "ccusage 20.0.24");
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg("http://127.0.0.1:1")
         .run();
@@ -452,12 +434,6 @@ fn a_machine_without_usage_imports_nothing_and_succeeds() {
         assert_eq!(outcome["rows"], 0, "{report}");
     }
     assert_eq!(summary["reports"].as_object().unwrap().len(), 5);
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
-        "0"
-    );
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_import_runs").trim(),
-        "1"
-    );
+    assert_eq!(env.count("ccusage_usage_daily"), "0");
+    assert_eq!(env.count("ccusage_import_runs"), "1");
 }

@@ -31,12 +31,7 @@ fn a_report_that_repeats_a_key_fails_naming_the_key() {
     let date = rows[0]["date"].as_str().unwrap().to_owned();
     write_json(&daily, &report);
 
-    let run = env
-        .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .arg("--json")
-        .run();
+    let run = env.importer("laptop").ccusage(&bin).arg("--json").run();
     assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
     let line = run
         .stderr
@@ -46,14 +41,8 @@ fn a_report_that_repeats_a_key_fails_naming_the_key() {
     assert!(line.contains(&format!("the same key \"{date}\"")), "{line}");
     assert_eq!(run.json()["reports"]["daily"]["status"], "failed");
     // Nothing of the refused report is stored; the other reports are.
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
-        "0"
-    );
-    assert_ne!(
-        env.sql("SELECT count() FROM ccusage_usage_sessions").trim(),
-        "0"
-    );
+    assert_eq!(env.count("ccusage_usage_daily"), "0");
+    assert_ne!(env.count("ccusage_usage_sessions"), "0");
 }
 
 /// Issue 15 point 7: a server that keeps answering "not now" is retried only while the run's
@@ -75,8 +64,7 @@ fn a_server_answering_code_252_is_retried_until_the_ch_deadline_is_spent() {
     let started = std::time::Instant::now();
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(server.url())
         .args(["--max-retries", "1000", "--retry-delay", "100"])
@@ -121,8 +109,7 @@ fn a_server_answering_code_516_is_not_retried_and_verbose_says_why() {
     );
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(server.url())
         .args(["--max-retries", "5", "--retry-delay", "100", "--verbose"])
@@ -174,8 +161,7 @@ fn a_lost_answer_to_the_ledger_insert_leaves_one_ledger_row_and_exit_0() {
         );
         let run = env
             .importer(machine)
-            .arg("--ccusage-bin")
-            .arg(&bin)
+            .ccusage(&bin)
             .arg("--ch-url")
             .arg(proxy.url())
             .args(["--max-retries", retries, "--retry-delay", "100", "--json"])
@@ -212,8 +198,7 @@ fn a_failed_run_counts_the_rows_it_did_write() {
     );
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--ch-url")
         .arg(proxy.url())
         .args(["--max-retries", "0", "--json"])
@@ -283,11 +268,7 @@ fn error_line(run: &Run) -> &str {
 }
 
 fn import_fixture(env: &TestEnv, bin: &Path) -> Run {
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(bin)
-        .arg("--json")
-        .run()
+    env.importer("laptop").ccusage(bin).arg("--json").run()
 }
 
 fn verify(env: &TestEnv) -> Run {
@@ -317,10 +298,7 @@ fn a_column_of_another_type_fails_the_run_before_anything_is_written() {
         "{line}"
     );
     assert!(!dir.join("calls.log").exists(), "ccusage ran");
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
-        "0"
-    );
+    assert_eq!(env.count("ccusage_usage_daily"), "0");
     assert_eq!(
         env.sql("SELECT count() FROM system.tables WHERE database = currentDatabase()")
             .trim(),
@@ -348,10 +326,7 @@ fn a_table_of_another_engine_fails_the_run_naming_both_engines() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_monthly").trim(),
-        "0"
-    );
+    assert_eq!(env.count("ccusage_usage_monthly"), "0");
 }
 
 /// Item 6: `--verify` reports a wrong engine, a view that is not the schema's, and a table
@@ -525,8 +500,7 @@ fn a_user_without_ddl_rights_imports_when_the_schema_matches_and_is_told_which_c
     let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let import = |machine: &str, user: &str, password: &str| {
         env.importer(machine)
-            .arg("--ccusage-bin")
-            .arg(&bin)
+            .ccusage(&bin)
             .arg("--ch-url")
             .arg(&url)
             .args(["--ch-user", user, "--json"])
@@ -733,10 +707,7 @@ fn a_run_stored_twice_in_the_ledger_counts_once_in_every_ledger_query() {
     script_report(&dir, "daily", "echo broken; exit 1");
     assert_eq!(import_fixture(&env, &bin).code, 4);
     env.sql("INSERT INTO ccusage_import_runs SELECT * FROM ccusage_import_runs");
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_import_runs").trim(),
-        "4"
-    );
+    assert_eq!(env.count("ccusage_import_runs"), "4");
     let ask = |name: &str| answer(&env, server_url(), name);
     let last = ask("fleet_last_import");
     assert_eq!(last[0]["runs"], 2, "{last}");

@@ -2,13 +2,17 @@
 //! stand-in ccusage for what cannot be produced for real. Each test has its own database.
 
 mod bad_input;
+mod cluster;
 mod config;
 mod faults;
 mod harness;
+mod hostile;
 mod import;
 mod integrity;
+mod projects;
 mod proxy;
 mod queries;
 mod report;
+mod secrets;
 mod sequences;
 mod versions;

@@ -47,7 +47,9 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
     // Neither stdout nor stderr is a terminal here: indicatif draws nothing, and the summary
     // is plain unless `--color always` asked for colour anyway (`| less -R`).
     for color in ["auto", "never", "always"] {
-        let run = env
+        // A database each: machines importing the same logs into one get a warning on stderr.
+        let db = TestEnv::new("report_plain");
+        let run = db
             .importer(&format!("cron-{color}"))
             .logs(&claude)
             .arg("--color")
@@ -120,13 +122,13 @@ fn report_without_a_terminal_is_plain_complete_and_clean() {
         value(out, "time left").is_some(),
         "the active block is missing:\n{out}"
     );
-    // The fleet line reads the database: the four machines of the colour loop and this one.
+    // The fleet line reads the database: this machine alone (the colour loop had its own).
     assert!(
         out.trim_end()
             .lines()
             .last()
             .unwrap()
-            .starts_with("all machines: 4 machines, $"),
+            .starts_with("all machines: 1 machine, $"),
         "{out}"
     );
     assert!(!out.contains("warning"), "{out}");
@@ -152,7 +154,9 @@ fn color_always_keeps_colour_when_stdout_is_a_pipe() {
     let env = TestEnv::new("report_always");
     let claude = env.generate_logs("claude", SMALL);
     for (machine, how) in [("flag-box", "flag"), ("env-box", "env")] {
-        let importer = env.importer(machine).logs(&claude).env("NO_COLOR", "1");
+        // A database each: machines importing the same logs into one get a warning on stderr.
+        let db = TestEnv::new("report_always");
+        let importer = db.importer(machine).logs(&claude).env("NO_COLOR", "1");
         let importer = match how {
             "flag" => importer.arg("--color").arg("always"),
             _ => importer.env("CCUSAGE_IMPORT_COLOR", "always"),
@@ -233,7 +237,15 @@ fn report_quiet_and_json_print_only_their_own() {
         .arg("always")
         .run();
     assert_eq!(json.code, 0, "{}\n{}", json.stdout, json.stderr);
-    assert!(json.stderr.is_empty(), "{}", json.stderr);
+    // The same logs as quiet-box: stderr holds that warning and nothing else.
+    assert!(
+        json.stderr.lines().count() == 1
+            && json
+                .stderr
+                .contains("are also stored under machine quiet-box"),
+        "{}",
+        json.stderr
+    );
     let value = json.json();
     assert_eq!(value["fleet"]["machines"], 2);
     assert_eq!(value["changes"]["previous_import"], "none");

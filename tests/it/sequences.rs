@@ -10,7 +10,7 @@ use crate::harness::*;
 use crate::import::delete_logs_older_than;
 
 /// Copies every file under `from`/projects into `to`/projects, as new sessions arriving.
-fn add_logs(from: &Path, to: &Path) {
+pub fn add_logs(from: &Path, to: &Path) {
     let mut stack = vec![from.join("projects")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -169,7 +169,7 @@ fn session_and_daily_tokens(env: &TestEnv) -> (u64, u64) {
     )
 }
 
-fn ccusage18() -> PathBuf {
+pub fn ccusage18() -> PathBuf {
     let bin = std::env::var_os("CCUSAGE18_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(ROOT).join("target/ccusage-18/node_modules/.bin/ccusage"));
@@ -206,7 +206,7 @@ fn upgrading_and_downgrading_ccusage_never_counts_a_session_twice() {
     for (step, bin) in steps {
         let mut importer = env.importer("laptop").logs(&claude);
         if let Some(bin) = bin {
-            importer = importer.arg("--ccusage-bin").arg(bin);
+            importer = importer.ccusage(bin);
         }
         importer.import_ok();
         let (sessions, days) = session_and_daily_tokens(&env);
@@ -234,7 +234,7 @@ fn upgrading_and_downgrading_ccusage_never_counts_a_session_twice() {
 }
 
 /// The all-agent report for one day, unsplit (`all`) or split by agent.
-fn agents_report(split: bool) -> String {
+pub fn agents_report(split: bool) -> String {
     let usage = |agent: &str, input: u64, output: u64, cost: f64| {
         format!(
             r#"{{"agent":"{agent}","inputTokens":{input},"outputTokens":{output},"cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":{cost},"modelsUsed":[],"modelBreakdowns":[]}}"#
@@ -286,10 +286,7 @@ fn a_day_first_unsplit_then_split_by_agent_counts_once() {
         ("unsplit again", false),
     ] {
         std::fs::write(dir.join("agents.json"), agents_report(split)).unwrap();
-        env.importer("laptop")
-            .arg("--ccusage-bin")
-            .arg(&bin)
-            .import_ok();
+        env.importer("laptop").ccusage(&bin).import_ok();
         assert_eq!(fleet_agent_tokens(&env), 1000, "{step}");
     }
     let agents = env.sql(
@@ -317,10 +314,7 @@ fn two_imports_in_one_minute_with_equal_usage_leave_only_the_newest_children() {
         .unwrap()
         .push("<synthetic>".into());
     std::fs::write(&blocks_file, blocks.to_string()).unwrap();
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
 
     // Same tokens, one model fewer: a newer ccusage that no longer lists `<synthetic>`.
     blocks["blocks"][first]["models"]
@@ -328,10 +322,7 @@ fn two_imports_in_one_minute_with_equal_usage_leave_only_the_newest_children() {
         .unwrap()
         .pop();
     std::fs::write(&blocks_file, blocks.to_string()).unwrap();
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
     let models = env.sql(&format!(
         "SELECT model_name FROM ccusage_v_models_used WHERE machine_name = 'laptop' \
          AND parent_kind = 'block' AND parent_key = '{id}' ORDER BY model_name FORMAT TSV"
@@ -402,8 +393,7 @@ fn ccusage_18_project_sessions_that_lose_old_logs_while_they_grow_keep_every_day
     let import = || {
         env.importer("laptop")
             .logs(&claude)
-            .arg("--ccusage-bin")
-            .arg(&old)
+            .ccusage(&old)
             .import_ok()
     };
     import();
@@ -436,8 +426,7 @@ fn a_panic_inside_one_report_fails_that_report_alone() {
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .env("CCUSAGE_IMPORT_TEST_PANIC", "blocks")
         .arg("--json")
         .run();
@@ -453,17 +442,36 @@ fn a_panic_inside_one_report_fails_that_report_alone() {
     for other in ["daily", "session", "projects_daily", "agents_daily"] {
         assert_eq!(summary["reports"][other]["status"], "ok", "{other}");
     }
-    assert_eq!(
-        env.sql("SELECT count() FROM ccusage_usage_blocks").trim(),
-        "0"
-    );
-    assert_ne!(
-        env.sql("SELECT count() FROM ccusage_usage_daily").trim(),
-        "0"
-    );
+    assert_eq!(env.count("ccusage_usage_blocks"), "0");
+    assert_ne!(env.count("ccusage_usage_daily"), "0");
     assert_eq!(
         env.sql("SELECT blocks_status FROM ccusage_import_runs")
             .trim(),
         "failed"
     );
+}
+
+#[test]
+fn a_machine_whose_importer_has_not_recorded_its_scheme_still_shows_its_sessions() {
+    let env = TestEnv::new("unrecorded_scheme");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    env.importer("laptop").ccusage(&bin).import_ok();
+    // Another machine's rows as an older release wrote them: sessions, no ccusage_machines row.
+    let columns = "session_id, project_path, first_activity, last_activity, input_tokens, \
+                   output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens, \
+                   total_cost, models_used, ccusage_version, imported_at, row_version, \
+                   content_hash";
+    env.sql(&format!(
+        "INSERT INTO ccusage_usage_sessions (machine_name, {columns}) SELECT 'older', {columns} \
+         FROM ccusage_usage_sessions WHERE machine_name = 'laptop'"
+    ));
+    let sessions = |machine: &str| {
+        env.sql(&format!(
+            "SELECT count() FROM ccusage_v_session_summary WHERE machine_name = '{machine}'"
+        ))
+        .trim()
+        .to_owned()
+    };
+    assert_ne!(sessions("laptop"), "0");
+    assert_eq!(sessions("older"), sessions("laptop"));
 }

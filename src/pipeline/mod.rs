@@ -1,5 +1,7 @@
 //! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
+mod reports;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
+use crate::exit::ExitContext as _;
 use crate::run::digest::{Digest, DigestBuilder};
 use crate::run::Reporter;
 use crate::run::{PreviousImport, ReportOutcome, RunReport};
@@ -16,64 +19,16 @@ use crate::sink::ledger::{self, RunRow};
 use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
-use crate::transform::json::{self};
-use crate::transform::rows::{self, Context, Record, Tokens, UsageRecord};
-use crate::transform::unique_keys;
-
-/// A report mapped into rows, ready to write.
-enum Mapped {
-    Daily(Vec<Record<rows::DailyRow>>),
-    Monthly(Vec<Record<rows::MonthlyRow>>),
-    Session(Vec<Record<rows::SessionRow>>),
-    Blocks(Vec<Record<rows::BlockRow>>),
-    ProjectsDaily(Vec<Record<rows::ProjectDailyRow>>),
-    AgentsDaily(Vec<Record<rows::AgentDailyRow>>),
-}
-
-impl Mapped {
-    fn len(&self) -> usize {
-        match self {
-            Mapped::Daily(r) => r.len(),
-            Mapped::Monthly(r) => r.len(),
-            Mapped::Session(r) => r.len(),
-            Mapped::Blocks(r) => r.len(),
-            Mapped::ProjectsDaily(r) => r.len(),
-            Mapped::AgentsDaily(r) => r.len(),
-        }
-    }
-
-    fn children(&self) -> (usize, usize) {
-        fn count<R>(records: &[Record<R>]) -> (usize, usize) {
-            records.iter().fold((0, 0), |(b, m), r| {
-                (b + r.breakdowns.len(), m + r.models.len())
-            })
-        }
-        match self {
-            Mapped::Daily(r) => count(r),
-            Mapped::Monthly(r) => count(r),
-            Mapped::Session(r) => count(r),
-            Mapped::Blocks(r) => count(r),
-            Mapped::ProjectsDaily(r) => count(r),
-            Mapped::AgentsDaily(r) => count(r),
-        }
-    }
-
-    fn table(&self) -> &'static str {
-        use crate::transform::rows::Table;
-        match self {
-            Mapped::Daily(_) => rows::DailyRow::TABLE,
-            Mapped::Monthly(_) => rows::MonthlyRow::TABLE,
-            Mapped::Session(_) => rows::SessionRow::TABLE,
-            Mapped::Blocks(_) => rows::BlockRow::TABLE,
-            Mapped::ProjectsDaily(_) => rows::ProjectDailyRow::TABLE,
-            Mapped::AgentsDaily(_) => rows::AgentDailyRow::TABLE,
-        }
-    }
-}
+use crate::transform::rows::{self, Context, Tokens};
+use reports::{records_of, Mapped, Rows};
 
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
 /// ClickHouse end up in the report; only setup errors are returned as `Err`.
 pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport> {
+    let projects = std::sync::Arc::new(
+        crate::projects::load(&config.projects).exit_code(crate::exit::Exit::Usage)?,
+    );
+    crate::log::redact_projects_with(projects.clone());
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(0);
     let mut run = RunReport {
@@ -116,6 +71,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
             Ok(connected) => {
                 reporter.connect_finished(Ok(&connected.server_version));
                 run.server_version = Some(connected.server_version.clone());
+                // The server that answered, when CH_HOST lists several.
+                run.clickhouse_url = connected.url.clone();
                 sink = Some(connected);
             }
             Err(e) => {
@@ -125,6 +82,21 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
                 return Ok(run);
             }
         }
+    }
+
+    let stored_machine = match &sink {
+        Some(sink) => match sink.stored_machine(&config.machine_name).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => None,
+    };
+    if let Some(stored) = &stored_machine {
+        check_project_mode(config, stored)?;
     }
 
     let last_tick = match &sink {
@@ -140,8 +112,18 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     };
 
     let fetch_started = Instant::now();
-    let (mut mapped, ctx, set) = fetch_all(config, &mut run, started_at, last_tick, reporter).await;
+    let (mut mapped, ctx, set) =
+        fetch_all(config, &projects, &mut run, started_at, last_tick, reporter).await;
     run.fetch_time = fetch_started.elapsed();
+    if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
+        if rekey_wanted(config, stored) {
+            if let Err(e) = rekey(sink, config, &ctx, stored, &mapped, &mut run).await {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        }
+    }
     summarise(&mut run, &mapped);
     if set == Some(CommandSet::Classic) {
         leave_whole_projects_to_derive(&mut mapped);
@@ -150,7 +132,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     let write_started = Instant::now();
     match &sink {
         Some(sink) => {
-            if let Err(e) = write_everything(sink, &ctx, set, &mapped, &mut run, reporter).await {
+            let stored_scheme = stored_machine.map(|m| m.session_scheme);
+            let write =
+                write_everything(sink, &ctx, set, stored_scheme, &mapped, &mut run, reporter);
+            if let Err(e) = write.await {
                 run.clickhouse_error = Some(format!("{e:#}"));
             }
         }
@@ -183,11 +168,12 @@ async fn connect(config: &Config) -> Result<Sink> {
 /// Finds ccusage, asks its version, runs its reports at once and maps each as it ends.
 async fn fetch_all(
     config: &Config,
+    projects: &std::sync::Arc<crate::transform::projects::Projects>,
     run: &mut RunReport,
     imported_at: DateTime<Utc>,
     last_tick: u64,
     reporter: &dyn Reporter,
-) -> (Vec<Mapped>, Context, Option<CommandSet>) {
+) -> (Vec<Box<dyn Mapped>>, Context, Option<CommandSet>) {
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -223,7 +209,7 @@ async fn fetch_all(
         }
     };
     run.ccusage_version = Some(version.to_string());
-    run.ccusage_command = Some(launcher.display(&[]));
+    run.ccusage_command = Some(projects.redact(&launcher.display(&[])));
     if version.major < source::OLDEST_SUPPORTED_MAJOR {
         let error = format!(
             "ccusage {version} is too old: ccusage-import reads ccusage {} and newer; \
@@ -263,6 +249,7 @@ async fn fetch_all(
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut ctx = Context::new(&config.machine_name, &version.to_string(), imported_at);
     ctx.tick = rows::next_tick(ctx.tick, last_tick);
+    ctx.projects = projects.clone();
 
     let mut tasks = JoinSet::new();
     let mut kinds = std::collections::HashMap::new();
@@ -368,90 +355,32 @@ async fn fetch_one(
     args: &[String],
     limits: source::Limits,
     ctx: &Context,
-) -> Result<(usize, Mapped, Duration), String> {
+) -> Result<(usize, Box<dyn Mapped>, Duration), String> {
+    // In hash and hidden runs an error leaves the machine too: it loses what could name a
+    // project (ccusage's output, ids, keys, the home directory).
+    let redact = |text: String| ctx.projects.redact(&text);
     let output = source::run(launcher, args, limits)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| redact(e.to_string()))?;
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);
-    let (rows, mapped) = map_output(kind, &output.stdout, ctx).map_err(|e| {
-        format!(
+    let (rows, mapped) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
+        redact(format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
             source::quote(&output.stdout)
-        )
+        ))
     })?;
     Ok((rows, mapped, map_started.elapsed()))
 }
 
-/// Parses and maps one report's stdout; returns the number of rows ccusage printed.
-fn map_output(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, Mapped)> {
-    let invalid = || "output is not the expected JSON".to_owned();
-    Ok(match kind {
-        ReportKind::Daily => {
-            let report = json::parse_report::<json::DailyReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            (
-                rows,
-                Mapped::Daily(unique_keys(rows::map_daily(report.as_ref(), ctx)?)?),
-            )
-        }
-        ReportKind::Session => {
-            let report = json::parse_report::<json::SessionReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.sessions.len());
-            (
-                rows,
-                Mapped::Session(unique_keys(rows::map_sessions(report.as_ref(), ctx)?)?),
-            )
-        }
-        ReportKind::Blocks => {
-            let report = json::parse_report::<json::BlocksReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.blocks.len());
-            (
-                rows,
-                Mapped::Blocks(unique_keys(rows::map_blocks(report.as_ref(), ctx)?)?),
-            )
-        }
-        ReportKind::ProjectsDaily => {
-            let report =
-                json::parse_report::<json::ProjectsReport>(stdout).with_context(invalid)?;
-            let rows = report
-                .as_ref()
-                .map_or(0, |r| r.projects.values().map(Vec::len).sum());
-            let records = unique_keys(rows::map_projects_daily(report.as_ref(), ctx)?)?;
-            (rows, Mapped::ProjectsDaily(records))
-        }
-        ReportKind::AgentsDaily => {
-            let report = json::parse_report::<json::AgentsReport>(stdout).with_context(invalid)?;
-            let rows = report.as_ref().map_or(0, |r| r.daily.len());
-            let records = unique_keys(rows::map_agents_daily(report.as_ref(), ctx)?)?;
-            (rows, Mapped::AgentsDaily(records))
-        }
-    })
-}
-
 /// `totals` and the date range come from the daily report, like ccusage's own totals; the
 /// digest (models, sessions, projects, active block) from the report that holds each.
-fn summarise(run: &mut RunReport, mapped: &[Mapped]) {
+fn summarise(run: &mut RunReport, mapped: &[Box<dyn Mapped>]) {
     let mut digest = DigestBuilder::default();
     for report in mapped {
-        match report {
-            Mapped::Daily(records) => {
-                for record in records {
-                    let row = &record.row;
-                    run.totals.add(&row.tokens());
-                    run.total_cost = run.total_cost.saturating_add(row.total_cost);
-                    run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
-                    run.last_date = run.last_date.max(Some(row.date));
-                }
-                digest.daily(records);
-            }
-            Mapped::Session(records) => digest.sessions(records),
-            Mapped::Blocks(records) => digest.blocks(records),
-            Mapped::ProjectsDaily(records) => digest.projects_daily(records),
-            Mapped::Monthly(_) | Mapped::AgentsDaily(_) => {}
-        }
+        report.summarise(run, &mut digest);
     }
     run.digest = digest.finish();
 }
@@ -461,21 +390,14 @@ fn summarise(run: &mut RunReport, mapped: &[Mapped]) {
 async fn write_all(
     sink: &Sink,
     machine: &str,
-    mapped: &[Mapped],
+    mapped: &[Box<dyn Mapped>],
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let writes = mapped.iter().map(|report| async move {
         let table = report.table();
         reporter.write_started(table);
-        let (stats, result) = match report {
-            Mapped::Daily(r) => sink.write(machine, r).await,
-            Mapped::Monthly(r) => sink.write(machine, r).await,
-            Mapped::Session(r) => sink.write(machine, r).await,
-            Mapped::Blocks(r) => sink.write(machine, r).await,
-            Mapped::ProjectsDaily(r) => sink.write(machine, r).await,
-            Mapped::AgentsDaily(r) => sink.write(machine, r).await,
-        };
+        let (stats, result) = report.write(sink, machine).await;
         reporter.write_finished(table, result.is_ok().then_some(&stats));
         (table, stats, result)
     });
@@ -505,7 +427,8 @@ async fn write_everything(
     sink: &Sink,
     ctx: &Context,
     set: Option<CommandSet>,
-    mapped: &[Mapped],
+    stored_scheme: Option<String>,
+    mapped: &[Box<dyn Mapped>],
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
@@ -514,21 +437,129 @@ async fn write_everything(
     let stored = Stored::read(sink, machine, set, run).await?;
     let derived = derive(&stored, ctx, set, run)?;
     write_all(sink, machine, &derived, run, reporter).await?;
+    // The machine's row records its project mode on every run that wrote, and its session
+    // scheme once the sessions are in (until then, the scheme stored before).
     if let Some(set) = set {
-        if report_ok(run, ReportKind::Session) {
-            let row = rows::MachineRow::new(ctx, set.session_scheme());
-            sink.write_machine(&row).await?;
-        }
+        let scheme = match stored_scheme {
+            Some(stored) if !report_ok(run, ReportKind::Session) => stored,
+            _ => set.session_scheme().to_owned(),
+        };
+        let row = rows::MachineRow::new(ctx, &scheme, ctx.projects.mode.as_str());
+        sink.write_machine(&row).await?;
     }
+    Ok(())
+}
+
+/// Refuses a run whose `--projects` mode differs from the one this machine's rows are stored
+/// in: the same usage would be stored again under new keys, and every project and session
+/// sum would count it twice.
+fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> Result<()> {
+    let wanted = config.projects.mode;
+    let Some(was) = crate::transform::projects::Mode::parse(&stored.project_mode) else {
+        return Err(anyhow::anyhow!(
+            "ccusage_machines holds the project mode {:?} for machine {}, which this ccusage-import does not know: upgrade ccusage-import",
+            stored.project_mode,
+            config.machine_name
+        ))
+        .exit_code(crate::exit::Exit::Usage)
+        .map_err(Into::into);
+    };
+    if was == wanted {
+        return Ok(());
+    }
+    if config.projects.rekey && was == crate::transform::projects::Mode::Hidden {
+        return Err(anyhow::anyhow!(
+            "machine {} stored its projects with --projects hidden: those rows cannot be told apart by project again, so --rekey-projects cannot move them to --projects {}; nothing was written. Keep --projects hidden on this machine",
+            config.machine_name,
+            wanted.as_str()
+        ))
+        .exit_code(crate::exit::Exit::Usage)
+        .map_err(Into::into);
+    }
+    if config.projects.rekey {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "machine {} stored its projects with --projects {} and this run asks for --projects {}: importing would store the same sessions and project days again under new keys, and every project and session sum would count them twice; nothing was written. Run with --projects {} (CCUSAGE_IMPORT_PROJECTS) as before, or run once with --projects {} --rekey-projects to rewrite this machine's stored projects into the new mode",
+        config.machine_name,
+        was.as_str(),
+        wanted.as_str(),
+        was.as_str(),
+        wanted.as_str()
+    ))
+    .exit_code(crate::exit::Exit::Usage)
+    .map_err(Into::into)
+}
+
+fn rekey_wanted(config: &Config, stored: &crate::sink::StoredMachine) -> bool {
+    let was = crate::transform::projects::Mode::parse(&stored.project_mode);
+    config.projects.rekey && was.is_some_and(|was| was != config.projects.mode)
+}
+
+/// `--rekey-projects`: stores this machine's sessions and project days again under the keys
+/// of this run's mode and supersedes the old rows (see `transform::rekey`), then records the
+/// new mode at once, so a later run never re-keys rows that are already in it.
+async fn rekey(
+    sink: &Sink,
+    config: &Config,
+    ctx: &Context,
+    stored: &crate::sink::StoredMachine,
+    mapped: &[Box<dyn Mapped>],
+    run: &mut RunReport,
+) -> Result<()> {
+    use crate::transform::rekey::{self as rekeying, Translation};
+    let was = crate::transform::projects::Mode::parse(&stored.project_mode).unwrap_or_default();
+    let old_settings = crate::config::ProjectSettings {
+        mode: was,
+        ..config.projects.clone()
+    };
+    let old = crate::projects::load(&old_settings).exit_code(crate::exit::Exit::Usage)?;
+    let mut translation = Translation::new(&old, &ctx.projects);
+    translation.learn(
+        records_of::<rows::SessionRow>(mapped),
+        records_of::<rows::ProjectDailyRow>(mapped),
+    );
+    let machine = &ctx.machine_name;
+    let sessions = sink
+        .rekey_rows(
+            machine,
+            "rekey_sessions",
+            "session",
+            |r: &rows::SessionRow| rows::session_key(&r.project_path, &r.session_id),
+        )
+        .await?;
+    let days = sink
+        .rekey_rows(
+            machine,
+            "rekey_projects_daily",
+            "project_daily",
+            |r: &rows::ProjectDailyRow| rows::project_day_key(r.date, &r.project),
+        )
+        .await?;
+    let sessions = rekeying::sessions(sessions, &translation, ctx)?;
+    let days = rekeying::projects_daily(days, &translation, ctx)?;
+    let written = sink.write_rekeyed(&sessions).await? + sink.write_rekeyed(&days).await?;
+    let row = rows::MachineRow::new(ctx, &stored.session_scheme, ctx.projects.mode.as_str());
+    sink.write_machine(&row).await?;
+    run.warnings.push(format!(
+        "re-keyed this machine's stored projects from --projects {} to --projects {}: {} sessions and {} project days stored under their new keys ({written} rows written); the {} old rows stay, marked superseded, and no reader counts them",
+        was.as_str(),
+        ctx.projects.mode.as_str(),
+        sessions.records.len(),
+        days.records.len(),
+        sessions.superseded.len() + days.superseded.len()
+    ));
     Ok(())
 }
 
 /// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed
 /// from the project's stored days instead (see `derive::project_sessions`).
-fn leave_whole_projects_to_derive(mapped: &mut [Mapped]) {
+fn leave_whole_projects_to_derive(mapped: &mut [Box<dyn Mapped>]) {
     for report in mapped {
-        if let Mapped::Session(records) = report {
-            records.retain(|r| !derive::is_whole_project(&r.row));
+        if let Some(sessions) = report.as_any_mut().downcast_mut::<Rows<rows::SessionRow>>() {
+            sessions
+                .records
+                .retain(|r| !derive::is_whole_project(&r.row));
         }
     }
 }
@@ -583,25 +614,21 @@ impl Stored {
     }
 
     /// In a dry run nothing is read: the coarse rows are summed from this run's rows alone.
-    fn of_run(mapped: &[Mapped]) -> Stored {
-        let mut stored = Stored::default();
-        for report in mapped {
-            match report {
-                Mapped::Daily(r) => {
-                    stored.days = r.iter().map(derive::StoredDay::of_record).collect()
-                }
-                Mapped::ProjectsDaily(r) => {
-                    stored.project_days =
-                        r.iter().map(derive::StoredProjectDay::of_record).collect()
-                }
-                Mapped::Session(r) => {
-                    stored.sub_sessions =
-                        r.iter().map(derive::StoredSubSession::of_record).collect()
-                }
-                _ => {}
-            }
+    fn of_run(mapped: &[Box<dyn Mapped>]) -> Stored {
+        Stored {
+            days: records_of::<rows::DailyRow>(mapped)
+                .iter()
+                .map(derive::StoredDay::of_record)
+                .collect(),
+            project_days: records_of::<rows::ProjectDailyRow>(mapped)
+                .iter()
+                .map(derive::StoredProjectDay::of_record)
+                .collect(),
+            sub_sessions: records_of::<rows::SessionRow>(mapped)
+                .iter()
+                .map(derive::StoredSubSession::of_record)
+                .collect(),
         }
-        stored
     }
 }
 
@@ -618,21 +645,21 @@ fn derive(
     ctx: &Context,
     set: Option<CommandSet>,
     run: &mut RunReport,
-) -> Result<Vec<Mapped>> {
-    let mut derived = Vec::new();
+) -> Result<Vec<Box<dyn Mapped>>> {
+    let mut derived: Vec<Box<dyn Mapped>> = Vec::new();
     if report_ok(run, ReportKind::Daily) {
         let months = derive::months(&stored.days, ctx)?;
         run.derived_months = months.len();
-        derived.push(Mapped::Monthly(months));
+        derived.push(Box::new(Rows::derived(months)) as Box<dyn Mapped>);
     }
     if derives_project_sessions(set, run) {
         let sessions = derive::project_sessions(&stored.project_days, &stored.sub_sessions, ctx)?;
-        derived.push(Mapped::Session(sessions));
+        derived.push(Box::new(Rows::derived(sessions)));
     }
     Ok(derived)
 }
 
-fn count_dry_run(mapped: &[Mapped], run: &mut RunReport) {
+fn count_dry_run(mapped: &[Box<dyn Mapped>], run: &mut RunReport) {
     for report in mapped {
         let (breakdowns, models) = report.children();
         *run.tables.entry(report.table()).or_default() += report.len();
@@ -684,7 +711,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         agents_daily_rows,
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
-        error: run.errors().join("\n"),
+        error: crate::log::redact(&run.errors().join("\n")).into_owned(),
     };
     if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Imports N simulated machines into one ClickHouse server (or a cluster) through the real
+# binary, several at once, and measures what a fleet does to the database.
+#
+#   scripts/fleet-sim.sh N [--url URL] [--cluster NAME --hosts H1,H2,…] [--parallel P]
+#
+# Each machine is a stand-in ccusage printing ccusage 20.0.24's captured outputs
+# (tests/fixtures/ccusage/20.0.24) under its own MACHINE_NAME (fleet-0001, …). Prints the
+# median import time of the first and the last tenth of the machines, the active parts per
+# table, and the time of every fleet_ query of sql/queries.sql (run by `ccusage-import query`).
+# The database is fleet_sim_<N>, dropped first. Needs a release build (cargo build --release),
+# or CCUSAGE_IMPORT_BIN naming another binary.
+set -euo pipefail
+
+readonly PROG="fleet-sim.sh"
+readonly ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+die() { echo "$PROG: error: $*" >&2; exit 1; }
+
+[[ $# -ge 1 && $1 =~ ^[0-9]+$ ]] || die "usage: $PROG N [--url URL] [--cluster NAME --hosts H,…] [--parallel P]"
+n=$1
+shift
+url=http://127.0.0.1:8123 cluster= hosts= parallel=4
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --url) url=$2; shift 2 ;;
+        --cluster) cluster=$2; shift 2 ;;
+        --hosts) hosts=$2; shift 2 ;;
+        --parallel) parallel=$2; shift 2 ;;
+        *) die "unknown argument '$1'" ;;
+    esac
+done
+bin=${CCUSAGE_IMPORT_BIN:-$ROOT/target/release/ccusage-import}
+[[ -x $bin ]] || die "build first: cargo build --release"
+db=fleet_sim_$n
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fixtures=$ROOT/tests/fixtures/ccusage/20.0.24
+cat >"$work/ccusage" <<EOF
+#!/bin/sh
+case " \$* " in
+  *" --version "*) echo 'ccusage 20.0.24' ;;
+  *" --instances "*) cat '$fixtures/claude-daily-instances.json' ;;
+  *" --by-agent "*) cat '$fixtures/daily-sections-by-agent.json' ;;
+  *" session "*) cat '$fixtures/claude-session.json' ;;
+  *" blocks "*) cat '$fixtures/claude-blocks.json' ;;
+  *" daily "*) cat '$fixtures/claude-daily.json' ;;
+  *) echo '[]' ;;
+esac
+EOF
+chmod +x "$work/ccusage"
+
+target=(CH_URL="$url")
+[[ -z $cluster ]] || target=(CH_URL= CH_HOST="$hosts" CH_CLUSTER="$cluster")
+first_url=${url}
+[[ -z $cluster ]] || first_url=http://${hosts%%,*}
+curl -fsS "$first_url/" --data-binary "DROP DATABASE IF EXISTS $db${cluster:+ ON CLUSTER $cluster}" >/dev/null
+
+import_one() {
+    local i=$1 name start end
+    name=$(printf 'fleet-%04d' "$i")
+    start=$(date +%s%N)
+    env -i PATH="$PATH" HOME="$work" "${target[@]}" CH_DATABASE="$db" \
+        "$bin" --machine-name "$name" --ccusage-bin "$work/ccusage" --quiet \
+        --lock-file "$work/$name.lock" >/dev/null 2>"$work/$name.err" ||
+        { echo "machine $name failed: $(cat "$work/$name.err")" >&2; return 1; }
+    end=$(date +%s%N)
+    echo "$i $(((end - start) / 1000000))" >>"$work/times"
+}
+export -f import_one
+export work bin db
+# The first machine alone creates the schema; the rest run $parallel at a time.
+import_one 1
+seq 2 "$n" | xargs -P "$parallel" -I{} bash -c "$(declare -p target); import_one {}"
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+tenth=$(((n + 9) / 10))
+first=$(sort -n "$work/times" | head -n "$tenth" | awk '{print $2}' | median)
+last=$(sort -n "$work/times" | tail -n "$tenth" | awk '{print $2}' | median)
+where="one server"
+[[ -z $cluster ]] || where="cluster $cluster"
+echo "machines: $n, parallel $parallel, $where"
+echo "median import, first tenth: $first ms; last tenth: $last ms"
+echo "active parts per table:"
+curl -fsS "$first_url/" --data-binary "SELECT table, count() FROM system.parts WHERE database = '$db' AND active GROUP BY table ORDER BY table FORMAT TSV" | sed 's/^/  /'
+echo "fleet_ queries:"
+for q in $(sed -n 's/^-- name: \(fleet_[a-z_]*\).*/\1/p' "$ROOT/sql/queries.sql"); do
+    start=$(date +%s%N)
+    env -i PATH="$PATH" HOME="$work" "${target[@]}" CH_DATABASE="$db" "$bin" query "$q" >/dev/null 2>&1 || q="$q (failed)"
+    end=$(date +%s%N)
+    echo "  $q: $(((end - start) / 1000000)) ms"
+done

@@ -1,0 +1,129 @@
+//! What `--projects` needs from the machine: the key file (created mode 600 when missing),
+//! the alias file and the disk that tells readable names apart. The naming itself is pure, in
+//! `transform::projects`.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{ensure, Context as _, Result};
+
+use crate::config::ProjectSettings;
+use crate::transform::projects::{parse_aliases, Mode, Projects};
+
+/// Bytes of randomness in a new key.
+const KEY_BYTES: usize = 32;
+/// The shortest key accepted from a file a person wrote.
+const MIN_KEY_CHARS: usize = 16;
+
+/// Where the key lives unless `CCUSAGE_IMPORT_PROJECT_KEY_FILE` says otherwise.
+pub fn default_key_path() -> PathBuf {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+        .unwrap_or_else(std::env::temp_dir);
+    config.join("ccusage-import").join("project.key")
+}
+
+/// The run's [`Projects`]: plain needs no key; hash and hidden read or create it.
+pub fn load(settings: &ProjectSettings) -> Result<Projects> {
+    let key = match settings.mode {
+        Mode::Plain => Vec::new(),
+        Mode::Hash | Mode::Hidden => read_or_create_key(&settings.key_file)?,
+    };
+    let aliases = match &settings.alias_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the project alias file {} (--project-alias)",
+                    path.display()
+                )
+            })?;
+            parse_aliases(&text).with_context(|| {
+                format!(
+                    "the project alias file {} is not `hash = name` lines",
+                    path.display()
+                )
+            })?
+        }
+        None => Default::default(),
+    };
+    let is_dir = Arc::new(|path: &Path| path.is_dir());
+    Ok(Projects::new(
+        settings.mode,
+        key,
+        aliases,
+        settings.home.clone(),
+        is_dir,
+    ))
+}
+
+fn read_or_create_key(path: &Path) -> Result<Vec<u8>> {
+    let advice = "set CCUSAGE_IMPORT_PROJECT_KEY_FILE to a file this user may read";
+    if !path.exists() {
+        create_key(path).with_context(|| {
+            format!(
+                "cannot create the project key file {}; {advice}",
+                path.display()
+            )
+        })?;
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .with_context(|| {
+            format!(
+                "cannot read the project key file {}; {advice}",
+                path.display()
+            )
+        })?;
+    let key = text.trim();
+    ensure!(
+        key.chars().count() >= MIN_KEY_CHARS,
+        "the project key file {} holds fewer than {MIN_KEY_CHARS} characters: remove it and \
+         a new key is created (machines that should group projects alike need the same file)",
+        path.display()
+    );
+    Ok(key.as_bytes().to_vec())
+}
+
+/// A new random key, as hex, readable by its owner only.
+fn create_key(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut random = [0u8; KEY_BYTES];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut random))
+        .context("cannot read /dev/urandom")?;
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The umask cannot widen 600, but a file system may ignore the mode: set it again.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    writeln!(file, "{hex}")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_key_is_created_600_and_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/project.key");
+        let first = read_or_create_key(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(first.len(), 2 * KEY_BYTES);
+        assert_eq!(read_or_create_key(&path).unwrap(), first);
+        std::fs::write(&path, "short\n").unwrap();
+        assert!(read_or_create_key(&path).is_err());
+    }
+}

@@ -333,6 +333,8 @@ mod tests {
     fn the_dashboard_retries_briefly() {
         let cfg = ClickHouse {
             url: "http://x".into(),
+            urls: vec!["http://x".into()],
+            cluster: None,
             user: "u".into(),
             password: crate::sink::Secret::new("p".into()),
             database: "d".into(),

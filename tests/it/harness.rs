@@ -44,11 +44,19 @@ pub fn sql(database: &str, query: &str) -> String {
 }
 
 pub fn sql_as(database: &str, query: &str, user: &str, password: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "--data-binary", "@-"])
-        .args(["-H", &format!("X-ClickHouse-User: {user}")])
-        .args(["-H", &format!("X-ClickHouse-Key: {password}")])
-        .arg(format!("{}/?database={database}", server_url()))
+    curl_sql(server_url(), database, query, Some((user, password)))
+}
+
+/// Posts `query` to the server at `url` with curl, as `user` when given; insists on success.
+fn curl_sql(url: &str, database: &str, query: &str, user: Option<(&str, &str)>) -> String {
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "--fail-with-body", "--data-binary", "@-"]);
+    if let Some((user, password)) = user {
+        curl.args(["-H", &format!("X-ClickHouse-User: {user}")])
+            .args(["-H", &format!("X-ClickHouse-Key: {password}")]);
+    }
+    let out = curl
+        .arg(format!("{url}/?database={database}"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -61,7 +69,7 @@ pub fn sql_as(database: &str, query: &str, user: &str, password: &str) -> String
         .expect("run curl");
     assert!(
         out.status.success(),
-        "query failed: {query}\n{}{}",
+        "query failed at {url}: {query}\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -645,24 +653,5 @@ impl Cluster {
 
 /// Runs SQL on the server at `url`.
 pub fn sql_at(url: &str, database: &str, query: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "--data-binary", "@-"])
-        .arg(format!("{url}/?database={database}"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(query.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("run curl");
-    assert!(
-        out.status.success(),
-        "query failed at {url}: {query}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    curl_sql(url, database, query, None)
 }

@@ -18,7 +18,8 @@
 #                    chdb (a modern ClickHouse engine in-process, for checking SQL) in a virtualenv
 #                    at target/venv: a venv sidesteps Debian's "externally managed" pip refusal
 #                    and never touches the system's Python packages; tmux and openssl (the
-#                    live-view and TLS tests); zookeeper and its JRE (the cluster tests).
+#                    live-view and TLS tests); zookeeper and its JRE (the cluster tests);
+#                    chromium and chromium-driver (the dashboard's browser tests).
 #   --bench          hyperfine.
 #   --no-clickhouse  skip the ClickHouse packages (the database is on another host).
 #
@@ -40,8 +41,9 @@ usage() {
 usage: scripts/ensure-deps.sh [--test] [--bench] [--no-clickhouse]
 
 Installs what is missing: Debian packages (ClickHouse, curl, python3, gcc, Node.js), ccusage
-20.0.24 from npm, rustfmt and clippy; with --test also ccusage 18.0.11 in target/ccusage-18 and
-chdb in target/venv; with --bench also hyperfine. Prints one line per thing installed.
+20.0.24 from npm, rustfmt and clippy; with --test also ccusage 18.0.11 in target/ccusage-18,
+chdb in target/venv, ZooKeeper, tmux, openssl, Chromium and ChromeDriver; with --bench also
+hyperfine. Prints one line per thing installed.
 EOF
 }
 
@@ -134,6 +136,9 @@ fi
 if ((want_test)) && { [[ ! -f /usr/share/java/zookeeper.jar ]] || ! have java; }; then
     apt_missing+=(zookeeper)
 fi
+# The dashboard tests drive Debian's headless Chromium through its WebDriver (chromedriver).
+((want_test == 0)) || [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
+((want_test == 0)) || [[ -x /usr/bin/chromedriver ]] || apt_missing+=(chromium-driver)
 ((${#apt_missing[@]} == 0)) || apt_install "${apt_missing[@]}"
 
 # Debian splits venv support (ensurepip) out of python3; pyenv and others ship it.

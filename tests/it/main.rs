@@ -4,6 +4,7 @@
 mod bad_input;
 mod cluster;
 mod config;
+mod dashboard;
 mod faults;
 mod harness;
 mod hostile;

@@ -1,0 +1,598 @@
+//! The dashboard in a real browser: Debian's headless Chromium, driven through chromedriver
+//! (WebDriver) by fantoccini, against the dashboard served from the test ClickHouse with
+//! machines imported from generated logs by the real ccusage.
+//!
+//! The page's testing contract (README, "Dashboard"): `body[data-state]` is `loading`, `ready`
+//! or `error`; each headline figure is `[data-metric=NAME]` with its exact value in
+//! `data-value`; a chart that drew has `data-drawn="1"`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Long enough for a loaded two-core machine running the other tests beside these.
+const PATIENCE: Duration = Duration::from_secs(60);
+const TOKEN: &str = "dashboard-test-token-0123456789abcdef";
+
+/// One browser at a time: Chromium is heavy, and the machine runs every other test too.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+/// A headless Chromium with a fresh profile, behind its own chromedriver.
+struct Browser {
+    client: Client,
+    driver: Child,
+    driver_url: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (scripts/ensure-deps.sh --test)");
+        let profile = tempfile::tempdir().unwrap();
+        // The background-networking flags keep Chromium from calling home on a closed network.
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1400,2400",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let driver_url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&driver_url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if started.elapsed() > PATIENCE => {
+                    panic!("cannot start Chromium through chromedriver: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        let session = client.session_id().await.unwrap().expect("a session");
+        Browser {
+            client,
+            driver,
+            driver_url,
+            session,
+            _profile: profile,
+        }
+    }
+
+    /// A chromedriver command outside WebDriver's standard set (the browser log, DevTools).
+    fn driver_command(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}/{path}", self.driver_url, self.session);
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+            ])
+            .arg(body.to_string())
+            .arg(url)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "chromedriver answered {path} with no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// The console's errors since the last call (the log empties as it is read).
+    fn console_errors(&self) -> Vec<String> {
+        let log = self.driver_command("se/log", json!({ "type": "browser" }));
+        log["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no browser log: {log}"))
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Light or dark, as the system setting the page follows (`prefers-color-scheme`).
+    fn color_scheme(&self, scheme: &str) {
+        let params = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
+        let answer = self.driver_command(
+            "goog/cdp/execute",
+            json!({ "cmd": "Emulation.setEmulatedMedia", "params": params }),
+        );
+        assert!(
+            answer["value"].is_object(),
+            "cannot emulate {scheme}: {answer}"
+        );
+    }
+
+    async fn script(&self, body: &str) -> Value {
+        self.client.execute(body, vec![]).await.unwrap()
+    }
+
+    /// Opens `url` and waits for the page to settle, `ready` or `error`.
+    async fn open(&self, url: &str) -> String {
+        self.client.goto(url).await.unwrap();
+        self.settled().await
+    }
+
+    async fn settled(&self) -> String {
+        self.until(|state| state == "ready" || state == "error")
+            .await
+    }
+
+    /// Waits until the page's state satisfies `done`; the state then.
+    async fn until(&self, done: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            // A navigation in flight has no document to ask: that is "not yet".
+            let state = match self
+                .client
+                .execute("return document.body.dataset.state || ''", vec![])
+                .await
+            {
+                Ok(state) => state.as_str().unwrap_or_default().to_owned(),
+                Err(_) => String::new(),
+            };
+            if done(&state) {
+                return state;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the page is still '{state}' after {PATIENCE:?}: {}",
+                self.error_text().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn error_text(&self) -> String {
+        let text = self
+            .client
+            .execute(
+                "return document.getElementById('error').textContent",
+                vec![],
+            )
+            .await;
+        text.ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The headline figures: `data-metric` → `data-value`.
+    async fn metrics(&self) -> Value {
+        self.script(
+            "return Object.fromEntries([...document.querySelectorAll('[data-metric]')]\
+             .map((e) => [e.dataset.metric, e.dataset.value]))",
+        )
+        .await
+    }
+
+    /// Every chart in a visible panel: its id, whether it drew, and how many SVG elements
+    /// it holds.
+    async fn charts(&self) -> Vec<(String, bool, u64)> {
+        let charts = self
+            .script(
+                "return [...document.querySelectorAll('.chart')]\
+                 .filter((e) => !e.closest('[hidden]'))\
+                 .map((e) => [e.id, e.dataset.drawn === '1', e.querySelectorAll('svg *').length])",
+            )
+            .await;
+        charts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c[0].as_str().unwrap().to_owned(),
+                    c[1].as_bool().unwrap(),
+                    c[2].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = Path::new(ROOT).join("target/dashboard-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// A running `ccusage-import dashboard`, stopped when dropped.
+struct Dashboard {
+    child: Child,
+    url: String,
+}
+
+impl Dashboard {
+    /// Starts the dashboard on a free loopback port with `extra` arguments; waits for the
+    /// line that prints its URL.
+    fn start(importer: Importer, extra: &[&str]) -> Dashboard {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut child = importer
+            .args(["dashboard", "--listen", &listen])
+            .args(extra)
+            .spawn(Stdio::piped(), Stdio::piped());
+        let stdout = child.stdout.take().unwrap();
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first).unwrap();
+        assert!(
+            first.contains("dashboard at"),
+            "the dashboard did not start: {first:?}"
+        );
+        Dashboard {
+            child,
+            url: format!("http://{listen}/"),
+        }
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Cost and tokens from ccusage's own daily report: the whole of it, or the days from `since`.
+fn ccusage_figures(claude: &Path, since: Option<&str>) -> (f64, u64) {
+    let report = ccusage(claude, &["claude", "daily"]);
+    let mut cost = 0.0;
+    let mut tokens = 0;
+    for day in report["daily"].as_array().unwrap() {
+        let date = day["date"].as_str().unwrap();
+        if since.is_some_and(|since| date < since) {
+            continue;
+        }
+        cost += day["totalCost"].as_f64().unwrap();
+        tokens += [
+            "inputTokens",
+            "outputTokens",
+            "cacheCreationTokens",
+            "cacheReadTokens",
+        ]
+        .iter()
+        .map(|k| day[*k].as_u64().unwrap())
+        .sum::<u64>();
+    }
+    (cost, tokens)
+}
+
+fn assert_figures(metrics: &Value, (cost, tokens): (f64, u64), what: &str) {
+    let shown_cost: f64 = metrics["total_cost"].as_str().unwrap().parse().unwrap();
+    let shown_tokens: u64 = metrics["total_tokens"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (shown_cost - cost).abs() < 1e-6 * cost.max(1.0),
+        "{what}: the page shows cost {shown_cost}, ccusage says {cost}"
+    );
+    assert_eq!(shown_tokens, tokens, "{what}: tokens");
+    assert!(tokens > 0, "{what}: the data must not be empty");
+}
+
+/// Every visible chart drew something: a chart container left empty is a broken panel.
+async fn assert_all_drawn(browser: &Browser, what: &str) {
+    let charts = browser.charts().await;
+    assert!(charts.len() >= 10, "{what}: only {} charts", charts.len());
+    for (id, drawn, elements) in charts {
+        assert!(
+            drawn && elements > 0,
+            "{what}: {id} did not draw ({elements} SVG elements)"
+        );
+    }
+}
+
+fn two_machines(env: &TestEnv) -> Vec<(&'static str, PathBuf)> {
+    let machines = [("laptop", "11"), ("desktop", "12")];
+    machines
+        .iter()
+        .map(|(name, seed)| {
+            let args = ["--days", "20", "--lines", "500", "--seed", seed, "--active"];
+            let claude = env.generate_logs(name, &args);
+            env.importer(name).logs(&claude).import_ok();
+            (*name, claude)
+        })
+        .collect()
+}
+
+fn today_minus(days: i64) -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(days)).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week() {
+    let env = TestEnv::new("dash_browser");
+    let machines = two_machines(&env);
+    let fleet = machines
+        .iter()
+        .map(|(_, claude)| ccusage_figures(claude, None))
+        .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let dashboard = Dashboard::start(env.importer("viewer"), &["--plan-price", "200"]);
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let browser = Browser::start().await;
+
+    // The fleet.
+    assert_eq!(
+        browser.open(&dashboard.url).await,
+        "ready",
+        "{}",
+        browser.error_text().await
+    );
+    let metrics = browser.metrics().await;
+    assert_figures(&metrics, fleet, "the fleet");
+    assert_eq!(metrics["machines"], "2");
+    assert_all_drawn(&browser, "the fleet").await;
+    assert_eq!(browser.console_errors(), Vec::<String>::new(), "the fleet");
+    browser.screenshot("fleet-light").await;
+    browser.color_scheme("dark");
+    browser.until(|s| s == "ready").await;
+    assert_all_drawn(&browser, "the fleet, dark").await;
+    browser.screenshot("fleet-dark").await;
+    browser.color_scheme("light");
+
+    // One machine, chosen in the page's own machine menu.
+    let (name, claude) = &machines[1];
+    let menu = browser.client.find(Locator::Css("#machine")).await.unwrap();
+    menu.select_by_value(name).await.unwrap();
+    wait_for_url(&browser, &format!("machine={name}")).await;
+    assert_eq!(browser.settled().await, "ready");
+    let metrics = browser.metrics().await;
+    assert_figures(&metrics, ccusage_figures(claude, None), "one machine");
+    assert_eq!(metrics["machines"], "1");
+    let scope = browser
+        .script("return document.getElementById('scope').dataset.scope")
+        .await;
+    assert_eq!(scope, "machine");
+    assert_all_drawn(&browser, "one machine").await;
+    browser.screenshot("machine-light").await;
+    browser.color_scheme("dark");
+    browser.until(|s| s == "ready").await;
+    browser.screenshot("machine-dark").await;
+    browser.color_scheme("light");
+
+    // The last 7 days of the fleet, through the range button.
+    browser.open(&dashboard.url).await;
+    let week = browser
+        .client
+        .find(Locator::Css("[data-range='7']"))
+        .await
+        .unwrap();
+    week.click().await.unwrap();
+    let since = today_minus(6);
+    wait_for_url(&browser, &format!("since={since}")).await;
+    assert_eq!(browser.settled().await, "ready");
+    let url = browser.client.current_url().await.unwrap();
+    assert!(
+        url.as_str().contains(&format!("until={}", today_minus(0))),
+        "{url}"
+    );
+    let week_figures = machines
+        .iter()
+        .map(|(_, claude)| ccusage_figures(claude, Some(&since)))
+        .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    assert!(week_figures.1 < fleet.1, "the logs span more than a week");
+    assert_figures(&browser.metrics().await, week_figures, "7 days");
+    assert_eq!(
+        browser.console_errors(),
+        Vec::<String>::new(),
+        "after filtering"
+    );
+
+    // A bookmarked bad filter names the parameter.
+    browser
+        .client
+        .goto(&format!("{}?since=yesterday", dashboard.url))
+        .await
+        .unwrap();
+    let body = browser.script("return document.body.textContent").await;
+    assert!(body.as_str().unwrap().contains("since"), "{body}");
+    browser.console_errors(); // the 400 just asked for
+
+    // The static report, opened from disk, shows the same figures with no server.
+    let file = env.path("report.html");
+    let run = env
+        .importer("viewer")
+        .arg("dashboard")
+        .arg("--html")
+        .arg(&file)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    drop(dashboard);
+    assert_eq!(
+        browser.open(&format!("file://{}", file.display())).await,
+        "ready"
+    );
+    assert_figures(&browser.metrics().await, fleet, "the static report");
+    assert_all_drawn(&browser, "the static report").await;
+    assert_eq!(
+        browser.console_errors(),
+        Vec::<String>::new(),
+        "the static report"
+    );
+    let machine_file = env.path("laptop.html");
+    let run = env
+        .importer("viewer")
+        .args(["dashboard", "--machine", machines[0].0, "--html"])
+        .arg(&machine_file)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    browser
+        .open(&format!("file://{}", machine_file.display()))
+        .await;
+    assert_figures(
+        &browser.metrics().await,
+        ccusage_figures(&machines[0].1, None),
+        "the static report of one machine",
+    );
+    browser.close().await;
+}
+
+async fn wait_for_url(browser: &Browser, part: &str) {
+    let started = Instant::now();
+    loop {
+        let url = browser.client.current_url().await.unwrap();
+        if url.as_str().contains(part) {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the URL {url} never got {part}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_guards_every_request_and_the_network_needs_one() {
+    let env = TestEnv::new("dash_token");
+    let claude = env.generate_logs("laptop", &["--days", "5", "--lines", "200", "--seed", "3"]);
+    env.importer("laptop").logs(&claude).import_ok();
+
+    // Beyond loopback without a token: refused before anything listens.
+    let run = env
+        .importer("viewer")
+        .args(["dashboard", "--listen", &format!("0.0.0.0:{}", free_port())])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("without a token"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+
+    let dashboard = Dashboard::start(
+        env.importer("viewer")
+            .env("CCUSAGE_IMPORT_DASHBOARD_TOKEN", TOKEN),
+        &[],
+    );
+    let status = |extra: &[&str], path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(extra)
+            .arg(format!("{}{path}", dashboard.url))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for path in ["", "api/panel/headline", "assets/app.js", "api/config"] {
+        assert_eq!(status(&[], path), "401", "/{path} without the token");
+        let wrong = [
+            "-H",
+            "Authorization: Bearer dashboard-test-token-0123456789abcdeX",
+        ];
+        assert_eq!(status(&wrong, path), "401", "/{path} with a wrong token");
+    }
+    let bearer = format!("Authorization: Bearer {TOKEN}");
+    assert_eq!(status(&["-H", &bearer], "api/panel/headline"), "200");
+
+    // A browser comes once with ?token=; the cookie carries it from then on.
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let browser = Browser::start().await;
+    let state = browser
+        .open(&format!("{}?token={TOKEN}", dashboard.url))
+        .await;
+    assert_eq!(state, "ready", "{}", browser.error_text().await);
+    let url = browser.client.current_url().await.unwrap();
+    assert!(
+        !url.as_str().contains("token"),
+        "the token stays in the address bar: {url}"
+    );
+    assert_figures(
+        &browser.metrics().await,
+        ccusage_figures(&claude, None),
+        "with a token",
+    );
+    let cookie = browser.script("return document.cookie").await;
+    assert_eq!(cookie, "", "the cookie must be HttpOnly");
+    assert_eq!(
+        browser.open(&dashboard.url).await,
+        "ready",
+        "the cookie is kept"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_when_clickhouse_is_down_and_recovers_when_it_is_back() {
+    let env = TestEnv::new("dash_down");
+    let server = PrivateServer::start(env.path("clickhouse"));
+    let claude = env.generate_logs("laptop", &["--days", "5", "--lines", "200", "--seed", "4"]);
+    env.importer("laptop")
+        .env("CH_URL", server.url())
+        .logs(&claude)
+        .import_ok();
+    let dashboard = Dashboard::start(env.importer("viewer").env("CH_URL", server.url()), &[]);
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let browser = Browser::start().await;
+    assert_eq!(browser.open(&dashboard.url).await, "ready");
+    let before = browser.metrics().await;
+    assert_figures(&before, ccusage_figures(&claude, None), "before");
+
+    server.stop();
+    assert_eq!(browser.open(&dashboard.url).await, "error");
+    let message = browser.error_text().await;
+    assert!(message.contains("HTTP 503"), "{message}");
+    assert!(
+        message.contains("ClickHouse") || message.contains("clickhouse"),
+        "{message}"
+    );
+    let status = browser
+        .script("return document.getElementById('error').dataset.status")
+        .await;
+    assert_eq!(status, "503");
+
+    // The page retries on its own; nobody reloads it.
+    server.resume();
+    assert_eq!(browser.until(|s| s == "ready").await, "ready");
+    let hidden = browser
+        .script("return document.getElementById('error').hidden")
+        .await;
+    assert_eq!(hidden, true, "the error is gone");
+    assert_eq!(browser.metrics().await, before);
+    browser.close().await;
+}

@@ -9,7 +9,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -24,7 +23,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 const TOKEN: &str = "dashboard-test-token-0123456789abcdef";
 
 /// One browser at a time: Chromium is heavy, and the machine runs every other test too.
-static BROWSER: Mutex<()> = Mutex::new(());
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A headless Chromium with a fresh profile, behind its own chromedriver.
 struct Browser {
@@ -356,7 +355,7 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
         .map(|(_, claude)| ccusage_figures(claude, None))
         .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let dashboard = Dashboard::start(env.importer("viewer"), &["--plan-price", "200"]);
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let browser = Browser::start().await;
 
     // The fleet.
@@ -531,7 +530,7 @@ async fn a_token_guards_every_request_and_the_network_needs_one() {
     assert_eq!(status(&["-H", &bearer], "api/panel/headline"), "200");
 
     // A browser comes once with ?token=; the cookie carries it from then on.
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let browser = Browser::start().await;
     let state = browser
         .open(&format!("{}?token={TOKEN}", dashboard.url))
@@ -567,7 +566,7 @@ async fn the_page_says_when_clickhouse_is_down_and_recovers_when_it_is_back() {
         .logs(&claude)
         .import_ok();
     let dashboard = Dashboard::start(env.importer("viewer").env("CH_URL", server.url()), &[]);
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = BROWSER.lock().await;
     let browser = Browser::start().await;
     assert_eq!(browser.open(&dashboard.url).await, "ready");
     let before = browser.metrics().await;

@@ -241,10 +241,11 @@ GROUP BY model_name
 ORDER BY cost DESC, model
 
 -- The hundred most expensive projects of the range, from the per-project daily report: cost,
--- tokens, active days, machines and the last day used.
+-- tokens, active days, machines and the last day used. By the name people read (relative to
+-- the home, an alias, or hidden), so one project checked out on two machines is one row.
 -- name: projects
 SELECT
-    project,
+    project_name AS project,
     round(sum(cost_usd), 6) AS cost,
     sum(total_tokens) AS tokens,
     uniqExact(date) AS days,
@@ -253,7 +254,7 @@ SELECT
 FROM ccusage_v_project_daily
 WHERE date >= toDate({since}) AND date <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
-GROUP BY project
+GROUP BY project_name
 ORDER BY cost DESC, project
 LIMIT 100
 
@@ -262,7 +263,7 @@ LIMIT 100
 -- name: sessions
 SELECT
     machine_name AS machine,
-    project_path AS project,
+    project_name AS project,
     session_id,
     first_activity,
     last_activity,

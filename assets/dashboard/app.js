@@ -188,6 +188,23 @@
       }),
     };
   }
+  // One colour per machine, model and agent on the whole page, so a name looks the same in
+  // every chart; seeded in sorted order at each render, so it also stays put between views.
+  const PALETTE = ["#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"];
+  const OTHERS = "#9ca3af";
+  let colors = new Map();
+  function seedColors(data) {
+    colors = new Map();
+    const names = (panel, key) => rowsOf(panel).map((r) => r[key]).sort();
+    for (const name of [...names(data.panels.meta_machines, "machine"), ...names(data.panels.models, "model"), ...names(data.panels.meta_agents, "agent")]) {
+      colorOf(name);
+    }
+  }
+  function colorOf(name) {
+    if (name === "(others)") return OTHERS;
+    if (!colors.has(name)) colors.set(name, PALETTE[colors.size % PALETTE.length]);
+    return colors.get(name);
+  }
   const legend = { type: "scroll", top: 0 };
   const usdAxis = { type: "value", axisLabel: { formatter: (v) => "$" + v } };
   const tokenAxis = { type: "value", axisLabel: { formatter: tokens } };
@@ -200,7 +217,7 @@
     const s = stacked(rows, "date", "series", "cost");
     chart("chart-cost-per-day", {
       legend, xAxis: { type: "category", data: s.xs }, yAxis: usdAxis,
-      series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "cost", data: x.data })),
+      series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "cost", data: x.data, itemStyle: { color: colorOf(x.name) } })),
     });
   }
   function tokensPerDay(data) {
@@ -234,7 +251,8 @@
     chart("chart-model-mix", {
       legend, xAxis: { type: "category", data: s.xs, boundaryGap: false },
       yAxis: { type: "value", max: 1, axisLabel: { formatter: (v) => Math.round(100 * v) + "%" } },
-      series: s.series.map((x) => ({ name: x.name, type: "line", stack: "mix", areaStyle: {}, symbol: "none", data: x.data })),
+      series: s.series.map((x) => ({ name: x.name, type: "line", stack: "mix", areaStyle: { color: colorOf(x.name) },
+        lineStyle: { color: colorOf(x.name) }, itemStyle: { color: colorOf(x.name) }, symbol: "none", data: x.data })),
     });
   }
   function models(data) {
@@ -244,7 +262,7 @@
       grid: { left: 200, right: 40, top: 10, bottom: 30 },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       xAxis: usdAxis, yAxis: { type: "category", data: rows.map((r) => r.model) },
-      series: [{ name: "Cost", type: "bar", data: rows.map((r) => num(r.cost)) }],
+      series: [{ name: "Cost", type: "bar", data: rows.map((r) => ({ value: num(r.cost), itemStyle: { color: colorOf(r.model) } })) }],
     });
   }
   // The eight largest by value, the rest summed: a pie of a thousand slices says nothing.
@@ -260,7 +278,8 @@
     chart(id, {
       tooltip: { trigger: "item", valueFormatter: formatter },
       legend: { type: "scroll", orient: "vertical", left: 0, top: 10 },
-      series: [{ type: "pie", radius: ["35%", "70%"], center: ["62%", "52%"], data: items, label: { show: false } }],
+      series: [{ type: "pie", radius: ["35%", "70%"], center: ["62%", "52%"], label: { show: false },
+        data: items.map((i) => Object.assign({ itemStyle: { color: colorOf(i.name) } }, i)) }],
     });
   }
   function machineCharts(data) {
@@ -272,7 +291,7 @@
       grid: { left: 140, right: 40, top: 10, bottom: 30 },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       xAxis: tokenAxis, yAxis: { type: "category", data: top.map((r) => r.machine) },
-      series: [{ name: "Tokens", type: "bar", data: top.map((r) => num(r.tokens)) }],
+      series: [{ name: "Tokens", type: "bar", data: top.map((r) => ({ value: num(r.tokens), itemStyle: { color: colorOf(r.machine) } })) }],
     });
   }
   function heatmap(data) {
@@ -281,7 +300,7 @@
     const cells = rows.map((r) => [num(r.hour), num(r.weekday) - 1, num(r.tokens)]);
     chart("chart-heatmap", {
       tooltip: { trigger: "item", formatter: (p) => WEEKDAYS[p.value[1]] + " " + p.value[0] + ":00 UTC: " + tokens(p.value[2]) + " tokens" },
-      grid: { left: 50, right: 20, top: 10, bottom: 70 },
+      grid: { left: 50, right: 20, top: 10, bottom: 100 },
       xAxis: { type: "category", data: [...Array(24).keys()].map(String), splitArea: { show: true } },
       yAxis: { type: "category", data: WEEKDAYS, inverse: true, splitArea: { show: true } },
       visualMap: { min: 0, max: Math.max(...cells.map((c) => c[2]), 1), calculable: true, orient: "horizontal", left: "center", bottom: 0, formatter: tokens },
@@ -319,7 +338,7 @@
       const s = stacked(daily, "date", "agent", "cost");
       chart("chart-agents-daily", {
         legend, xAxis: { type: "category", data: s.xs }, yAxis: usdAxis,
-        series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "agents", data: x.data })),
+        series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "agents", data: x.data, itemStyle: { color: colorOf(x.name) } })),
       });
     }
   }
@@ -329,7 +348,7 @@
     const price = data.config.plan_price;
     const series = { name: "API-equivalent cost", type: "bar", data: rows.map((r) => num(r.cost)) };
     if (price !== null && price !== undefined) {
-      series.markLine = { symbol: "none", data: [{ yAxis: price, name: "plan" }], label: { formatter: "plan " + usd(price) } };
+      series.markLine = { symbol: "none", data: [{ yAxis: price, name: "plan" }], label: { formatter: "plan " + usd(price), position: "insideEndTop" } };
     }
     // The axis reaches the plan price, so its line is always in view.
     const yAxis = Object.assign({}, usdAxis, { max: (v) => Math.ceil(Math.max(v.max, num(price) * 1.1)) });
@@ -537,6 +556,7 @@
   // ---- drawing -------------------------------------------------------------------------------
   function render(data) {
     charts.splice(0).forEach((c) => c.dispose());
+    seedColors(data);
     filters(data);
     cards(data);
     planCards(data);

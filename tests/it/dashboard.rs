@@ -227,6 +227,7 @@ impl Browser {
     }
 
     async fn screenshot(&self, name: &str) {
+        self.script("window.scrollTo(0, 0); return null").await;
         let png = self.client.screenshot().await.unwrap();
         let dir = Path::new(ROOT).join("target/dashboard-screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -329,12 +330,25 @@ async fn assert_all_drawn(browser: &Browser, what: &str) {
     }
 }
 
+/// The projects both machines work on, relative to the importer's home (the test's dir).
+const PROJECTS: [&str; 2] = ["projects/spotter.v2", "work/my-app"];
+
 fn two_machines(env: &TestEnv) -> Vec<(&'static str, PathBuf)> {
     let machines = [("laptop", "11"), ("desktop", "12")];
+    let cwds: Vec<String> = PROJECTS
+        .iter()
+        .map(|p| {
+            std::fs::create_dir_all(env.path(p)).unwrap();
+            env.path(p).display().to_string()
+        })
+        .collect();
     machines
         .iter()
         .map(|(name, seed)| {
-            let args = ["--days", "20", "--lines", "500", "--seed", seed, "--active"];
+            let mut args = vec!["--days", "20", "--lines", "500", "--seed", seed, "--active"];
+            for cwd in &cwds {
+                args.extend(["--project-cwd", cwd]);
+            }
             let claude = env.generate_logs(name, &args);
             env.importer(name).logs(&claude).import_ok();
             (*name, claude)
@@ -370,6 +384,8 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert_eq!(metrics["machines"], "2");
     assert_all_drawn(&browser, "the fleet").await;
     assert_eq!(browser.console_errors(), Vec::<String>::new(), "the fleet");
+    assert_projects_read_as_stored(&browser).await;
+    assert_sessions_sort_by_cost(&browser).await;
     browser.screenshot("fleet-light").await;
     browser.color_scheme("dark");
     browser.until(|s| s == "ready").await;
@@ -472,6 +488,51 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
         "the static report of one machine",
     );
     browser.close().await;
+}
+
+/// The projects table shows each project once, by the name people read (not ccusage's
+/// encoded directory), with both machines that work on it.
+async fn assert_projects_read_as_stored(browser: &Browser) {
+    let shown = browser
+        .script(
+            "return [...document.querySelectorAll('[data-table=projects] tbody tr')]\
+             .map((r) => [r.cells[0].textContent, r.cells[4].textContent])",
+        )
+        .await;
+    let mut shown: Vec<(String, String)> = serde_json::from_value(shown).unwrap();
+    shown.sort();
+    let expected: Vec<(String, String)> = PROJECTS
+        .iter()
+        .map(|p| ((*p).to_owned(), "2".to_owned()))
+        .collect();
+    assert_eq!(shown, expected, "the projects table: name, machines");
+}
+
+/// A click on the sessions table's Cost heading sorts by cost, most first; a second, least.
+async fn assert_sessions_sort_by_cost(browser: &Browser) {
+    let costs = "return [...document.querySelectorAll('[data-table=sessions] tbody tr')]\
+                 .map((r) => Number(r.cells[6].title))";
+    for descending in [true, false] {
+        let heading = browser
+            .client
+            .find(Locator::XPath(
+                "//table[@data-table='sessions']//th[text()='Cost']",
+            ))
+            .await
+            .unwrap();
+        heading.click().await.unwrap();
+        let shown: Vec<f64> = serde_json::from_value(browser.script(costs).await).unwrap();
+        assert!(shown.len() > 1, "sessions: {shown:?}");
+        let mut sorted = shown.clone();
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        if descending {
+            sorted.reverse();
+        }
+        assert_eq!(
+            shown, sorted,
+            "sessions sorted by cost, descending {descending}"
+        );
+    }
 }
 
 async fn wait_for_url(browser: &Browser, part: &str) {

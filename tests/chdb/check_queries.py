@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs every named query of sql/queries.sql on both ends of the ClickHouse range.
+"""Runs every named query of sql/queries.sql and sql/dashboard.sql on both ends of the
+ClickHouse range.
 
     check_queries.py --url URL --database DB --machine NAME=CLAUDE_DIR [--machine ...]
 
@@ -14,14 +15,18 @@ that). This script
   3. checks that each view the current engine stored compares equal to the schema's query by
      the rule of src/schema.rs::same_view_query, so an up-to-date database on a current
      server is not re-created on every run (nor refused to a user without DDL rights);
-  4. checks the key answers against ccusage's own totals (`ccusage claude daily --json`): each
+  4. runs every statement of sql/dashboard.sql the same way, under the filters the page sends
+     (none, each machine, the last 7 days, the agent claude);
+  5. checks the key answers against ccusage's own totals (`ccusage claude daily --json`): each
      machine's `totals` and its `fleet_machine_totals` row equal that machine's ccusage totals,
-     and `fleet_totals` equals their sum.
+     and `fleet_totals` equals their sum; so does the dashboard's headline, for the fleet and
+     for each machine.
 
 Prints one line per check and `N passed, M failed` last; exits 1 when anything failed.
 """
 
 import argparse
+import decimal
 import json
 import os
 import re
@@ -78,6 +83,20 @@ def bind(sql, machine):
     return sql.replace("?", quote(machine)) if machine is not None else sql
 
 
+# The bounds src/dashboard/filter.rs binds when the URL gives no date.
+FIRST_DAY, LAST_DAY = "1970-01-01", "2105-12-31"
+
+
+def bind_filter(sql, filter_):
+    """Binds sql/dashboard.sql's markers as src/dashboard/data.rs does (each becomes a bound
+    string): since, until, machine, agent; an absent one is the widest value."""
+    values = {"since": filter_.get("since", FIRST_DAY), "until": filter_.get("until", LAST_DAY),
+              "machine": filter_.get("machine", ""), "agent": filter_.get("agent", "")}
+    for marker, value in values.items():
+        sql = sql.replace("{" + marker + "}", quote(value))
+    return sql
+
+
 class Server:
     """The ClickHouse server over HTTP."""
 
@@ -127,6 +146,9 @@ def decimals(value):
     return len(text.split(".")[1].rstrip("0"))
 
 
+DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
+
+
 def same_value(a, b):
     """Numbers equal within float noise, or one unit of the rounding both were rounded to
     (a sum of floats added in another order can round the other way); the rest exactly."""
@@ -136,7 +158,11 @@ def same_value(a, b):
         if abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)):
             return True
         places = max(decimals(a), decimals(b))
-        return 0 < places <= 4 and abs(a - b) <= 1.0001 * 10 ** -places
+        return 0 < places <= 6 and abs(a - b) <= 1.0001 * 10 ** -places
+    if isinstance(a, str) and isinstance(b, str) and DECIMAL.fullmatch(a) and DECIMAL.fullmatch(b):
+        # toString of a Decimal: 18.16 writes every place of the scale, current engines drop
+        # trailing zeros ('49.962350650' and '49.96235065'); the value must be the same.
+        return decimal.Decimal(a) == decimal.Decimal(b)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     return a == b
@@ -262,6 +288,36 @@ def check_views(chdb, database, report):
                      f"stored as {stored[:200]!r}")
 
 
+def check_dashboard(server, chdb, machines, report):
+    """Every statement of sql/dashboard.sql under the filters a page sends (none, one machine,
+    the last 7 days, one agent), on both engines, with the same answers. Returns the answers
+    of the unfiltered and one-machine runs: (name, machine) -> (server rows, chdb rows)."""
+    statements = parse_named((ROOT / "sql/dashboard.sql").read_text())
+    report.check(len(statements) >= 20, f"{len(statements)} dashboard statements",
+                 "fewer than 20")
+    week = server.query("SELECT toString(today() - 6)", database=False).strip()
+    filters = [("fleet", {})] + [(m, {"machine": m}) for m in machines] + [
+        ("7 days", {"since": week}), ("agent claude", {"agent": "claude"})]
+    answers = {}
+    for statement in statements:
+        for label, filter_ in filters:
+            what = f"dashboard {statement['name']} [{label}]"
+            sql = bind_filter(statement["sql"], filter_)
+            try:
+                on_server = rows(server.query(sql + "\nFORMAT JSONEachRow"))
+                in_chdb = rows(chdb.query(sql, "JSONEachRow"))
+            except Exception as e:  # the server's RuntimeError or chdb's own error type
+                report.fail(what, str(e).splitlines()[0])
+                continue
+            if set(filter_) <= {"machine"}:
+                answers[(statement["name"], filter_.get("machine"))] = (on_server, in_chdb)
+            if same_rows(on_server, in_chdb):
+                report.ok(f"{what}: {len(on_server)} rows, the same on both")
+            else:
+                report.fail(what, describe_difference(on_server, in_chdb))
+    return answers
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
@@ -321,6 +377,8 @@ def main():
             else:
                 report.fail(what, describe_difference(on_server, in_chdb))
 
+    dashboard_answers = check_dashboard(server, chdb, machines, report)
+
     # Key answers against ccusage's own totals.
     expected = {machine: ccusage_totals(Path(d)) for machine, d in machines.items()}
     keys = ["input", "output", "cache_write", "cache_read"]
@@ -346,6 +404,15 @@ def main():
         report.check(matches(row, fleet_want) and row["machines"] == len(expected),
                      f"fleet_totals on {engine} = the sum of every machine's ccusage totals",
                      f"{row} != {fleet_want}")
+
+        # The dashboard's headline cards, for the fleet and for each machine.
+        scopes = [(None, fleet_want)] + list(expected.items())
+        for machine, want in scopes:
+            got = dashboard_answers.get(("headline", machine))
+            row = got[index][0] if got and got[index] else None
+            report.check(matches(row, want),
+                         f"dashboard headline [{machine or 'fleet'}] on {engine} = ccusage's",
+                         f"{row} != {want}")
 
     chdb.close()
     print(f"{report.passed} passed, {report.failed} failed")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every named query of sql/queries.sql on both ends of the ClickHouse range.
+# Every named query of sql/queries.sql and sql/dashboard.sql on both ends of the ClickHouse range.
 #
 #   tests/chdb/run.sh
 #

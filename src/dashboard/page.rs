@@ -43,12 +43,19 @@ pub fn standalone(data: &Value) -> String {
     let scripts = format!(
         "<script>{}</script>\n<script>window.CCUSAGE_DASHBOARD_DATA = {};</script>\n<script>{}</script>",
         inline_script(ECHARTS),
-        inline_script(&data.to_string()),
+        inline_data(data),
         inline_script(APP_JS),
     );
     INDEX
         .replace(STYLE_MARK, &format!("<style>{APP_CSS}</style>"))
         .replace(SCRIPTS_MARK, &scripts)
+}
+
+/// JSON that is safe inside a `<script>` element whatever its strings hold: every `<` is
+/// written `\u003c`, so neither `</script>` nor `<!--<script>` (which would make the
+/// parser run past the element's end) can appear. In JSON a `<` is only ever inside a string.
+fn inline_data(data: &Value) -> String {
+    data.to_string().replace('<', "\\u003c")
 }
 
 /// Text that is safe inside a `<script>` element: `</` cannot end it early. In JSON and in
@@ -105,11 +112,25 @@ mod tests {
         let data = serde_json::json!({"panels": {"x": {"rows": [["</script><script>alert(1)"]]}}});
         let page = standalone(&data);
         assert!(!page.contains("</script><script>alert(1)"));
-        assert!(page.contains("<\\/script><script>alert(1)"));
+        assert!(page.contains("\\u003c/script>\\u003cscript>alert(1)"));
         assert!(page.contains("window.CCUSAGE_DASHBOARD_DATA = {"));
         assert!(!page.contains("src=\"/assets/"));
         // Only the three elements close: the data cannot end one early.
         assert_eq!(page.matches("</script>").count(), 3);
+        // An HTML comment opener in a machine name would make the parser skip the real end.
+        let data = serde_json::json!({"machine": "<!--<script>", "rows": [["a<b"]]});
+        let page = standalone(&data);
+        assert!(
+            !page.contains("<!--") && !page.contains("<script>\""),
+            "{page:.0}"
+        );
+        let embedded = page
+            .split("window.CCUSAGE_DASHBOARD_DATA = ")
+            .nth(1)
+            .and_then(|rest| rest.split(";</script>").next())
+            .unwrap();
+        let back: Value = serde_json::from_str(embedded).unwrap();
+        assert_eq!(back, data, "the data reads back the same");
     }
 
     #[test]

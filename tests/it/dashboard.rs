@@ -656,3 +656,79 @@ async fn the_page_says_when_clickhouse_is_down_and_recovers_when_it_is_back() {
     assert_eq!(browser.metrics().await, before);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_look_like_html_stay_text_on_the_page_and_in_the_static_file() {
+    let env = TestEnv::new("dash_html");
+    let machine = r#"<img src=x onerror="document.body.dataset.pwned='machine'">"#;
+    let project = r#"<svg onload=document.body.dataset.pwned='project'> & "q" <!--<script>"#;
+    std::fs::create_dir_all(env.path(project)).unwrap();
+    let cwd = env.path(project).display().to_string();
+    let args = [
+        "--days",
+        "4",
+        "--lines",
+        "150",
+        "--seed",
+        "5",
+        "--project-cwd",
+        &cwd,
+    ];
+    let claude = env.generate_logs("logs", &args);
+    env.importer(machine).logs(&claude).import_ok();
+    let file = env.path("report.html");
+    let run = env
+        .importer("viewer")
+        .arg("dashboard")
+        .arg("--html")
+        .arg(&file)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    let machine_filter = format!("{}?machine={}", dashboard.url, url_encode(machine));
+    for url in [
+        dashboard.url.clone(),
+        machine_filter,
+        format!("file://{}", file.display()),
+    ] {
+        assert_eq!(
+            browser.open(&url).await,
+            "ready",
+            "{url}: {}",
+            browser.error_text().await
+        );
+        let page = browser
+            .script(
+                "return { pwned: document.body.dataset.pwned || null,
+                    injected: document.querySelectorAll('img, #cards svg, table svg').length,
+                    machine: document.querySelector('[data-table=machines] tbody td').textContent,
+                    project: document.querySelector('[data-table=projects] tbody td').textContent }",
+            )
+            .await;
+        assert_eq!(page["pwned"], Value::Null, "{url}: a name ran as HTML");
+        assert_eq!(page["injected"], 0, "{url}: a name became an element");
+        assert_eq!(page["machine"], machine, "{url}");
+        assert_eq!(page["project"], project, "{url}");
+        assert_figures(
+            &browser.metrics().await,
+            ccusage_figures(&claude, None),
+            &url,
+        );
+        assert_eq!(browser.console_errors(), Vec::<String>::new(), "{url}");
+    }
+    browser.close().await;
+}
+
+/// Percent-encodes everything but unreserved characters, as a query value.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

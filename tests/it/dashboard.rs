@@ -385,6 +385,8 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert_all_drawn(&browser, "the fleet").await;
     assert_eq!(browser.console_errors(), Vec::<String>::new(), "the fleet");
     assert_projects_read_as_stored(&browser).await;
+    assert_csv_download_matches_the_api(&env, &browser, &dashboard, "projects").await;
+    assert_csv_download_matches_the_api(&env, &browser, &dashboard, "sessions").await;
     assert_sessions_sort_by_cost(&browser).await;
     browser.screenshot("fleet-light").await;
     browser.color_scheme("dark");
@@ -506,6 +508,47 @@ async fn assert_projects_read_as_stored(browser: &Browser) {
         .map(|p| ((*p).to_owned(), "2".to_owned()))
         .collect();
     assert_eq!(shown, expected, "the projects table: name, machines");
+}
+
+/// The table's CSV button saves every row, the same CSV the API gives for the panel.
+async fn assert_csv_download_matches_the_api(
+    env: &TestEnv,
+    browser: &Browser,
+    dashboard: &Dashboard,
+    table: &str,
+) {
+    let dir = env.path(&format!("downloads-{table}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let behavior = json!({ "behavior": "allow", "downloadPath": dir.display().to_string() });
+    browser.driver_command(
+        "goog/cdp/execute",
+        json!({ "cmd": "Browser.setDownloadBehavior", "params": behavior }),
+    );
+    let button = format!("button[data-csv='{table}']");
+    browser
+        .client
+        .find(Locator::Css(&button))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let file = dir.join(format!("{table}.csv"));
+    let started = Instant::now();
+    while !file.exists() {
+        assert!(started.elapsed() < PATIENCE, "no {table}.csv was saved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let api = Command::new("curl")
+        .args(["-sS", "--fail"])
+        .arg(format!("{}api/panel/{table}?format=csv", dashboard.url))
+        .output()
+        .unwrap();
+    assert!(api.status.success());
+    let api = String::from_utf8(api.stdout).unwrap();
+    assert!(saved.lines().count() > 2, "{saved}");
+    assert_eq!(saved, api, "{table}: the page's CSV and the API's");
 }
 
 /// A click on the sessions table's Cost heading sorts by cost, most first; a second, least.

@@ -7,6 +7,7 @@
 //! `data-value`; a chart that drew has `data-drawn="1"`.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,8 +38,11 @@ struct Browser {
 impl Browser {
     async fn start() -> Browser {
         let port = free_port();
+        // In a process group of its own, with the Chromium it starts: a failing test kills
+        // the whole group, so no browser outlives it.
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -234,16 +238,17 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
-    async fn close(mut self) {
+    /// Ends the session (Chromium quits); the drop then stops chromedriver.
+    async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        // SAFETY: killpg only sends a signal; the group is chromedriver's own (process_group).
+        unsafe { libc::killpg(self.driver.id() as libc::pid_t, libc::SIGKILL) };
+        let _ = self.driver.wait();
     }
 }
 

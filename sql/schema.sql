@@ -379,8 +379,14 @@ FROM
     FROM ccusage_usage_monthly FINAL
 )
 ;
--- One row per machine, day and model: the daily report's model breakdowns (current children
--- only, through ccusage_v_model_breakdowns).
+-- One row per machine, day and model: the daily report's model breakdowns, current children
+-- only (those imported with the newest version of their day; the same rows as
+-- ccusage_v_model_breakdowns gives). Read in one pass over the daily rows, each day's models
+-- gathered and the newest version's kept, instead of FINAL over every kind plus an IN over
+-- them again: 0.3 s instead of 4.5 s at 1,000 machines × 90 days on 18.16
+-- (scripts/bench-dashboard.sh). Equal rows of one version are the same import sent twice, and
+-- groupUniqArray counts them once, as FINAL would. Written as 18.16 stores it (model.1), and
+-- the version compared by its alias, which every release prints the same way.
 CREATE VIEW IF NOT EXISTS ccusage_v_model_daily AS
 SELECT
     machine_name,
@@ -401,15 +407,28 @@ FROM
         toDate(parent_key) AS date,
         toMonday(toDate(parent_key)) AS week,
         substring(parent_key, 1, 7) AS month,
-        model_name,
-        input_tokens,
-        output_tokens,
-        cache_creation_tokens,
-        cache_read_tokens,
-        total_tokens,
-        toFloat64(cost) AS cost_usd
-    FROM ccusage_v_model_breakdowns
-    WHERE parent_kind = 'daily'
+        model.1 AS model_name,
+        model.2 AS model_version,
+        model.3 AS input_tokens,
+        model.4 AS output_tokens,
+        model.5 AS cache_creation_tokens,
+        model.6 AS cache_read_tokens,
+        model.7 AS total_tokens,
+        toFloat64(model.8) AS cost_usd
+    FROM
+    (
+        SELECT
+            machine_name,
+            parent_key,
+            max(parent_version) AS latest,
+            groupUniqArray((model_name, parent_version, input_tokens, output_tokens,
+                cache_creation_tokens, cache_read_tokens, total_tokens, cost)) AS models
+        FROM ccusage_model_breakdowns
+        WHERE parent_kind = 'daily'
+        GROUP BY machine_name, parent_key
+    )
+    ARRAY JOIN models AS model
+    WHERE model_version = latest
 )
 ;
 -- One row per machine, day and agent, from the all-agent report. Each agent's row keeps its

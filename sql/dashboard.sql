@@ -260,6 +260,8 @@ LIMIT 100
 
 -- The 200 most expensive sessions whose last activity falls in the range, from the session
 -- report (only each machine's current session scheme, through ccusage_v_session_summary).
+-- Sorted by the cost as Float64: 18.16 sorts a Decimal beside other keys a hundred times
+-- slower (8.5 s instead of 80 ms for 540,000 sessions, scripts/bench-dashboard.sh).
 -- name: sessions
 SELECT
     machine_name AS machine,
@@ -273,7 +275,7 @@ SELECT
 FROM ccusage_v_session_summary
 WHERE toDate(last_activity) >= toDate({since}) AND toDate(last_activity) <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
-ORDER BY total_cost DESC, machine, session_id
+ORDER BY toFloat64(total_cost) DESC, machine, session_id
 LIMIT 200
 
 -- The 5-hour block each machine is in now, as of its last import: tokens and cost so far,

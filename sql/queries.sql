@@ -444,7 +444,7 @@ SELECT
     length(models_used) AS models
 FROM ccusage_v_session_summary
 WHERE machine_name = ?
-ORDER BY total_cost DESC, session_id
+ORDER BY toFloat64(total_cost) DESC, session_id
 LIMIT 10
 
 -- Sessions per project on this machine: how many, their cost, cost per session and the last.
@@ -1042,7 +1042,7 @@ SELECT
     total_tokens AS tokens,
     round(toFloat64(total_cost), 2) AS cost
 FROM ccusage_v_session_summary
-ORDER BY total_cost DESC, machine, session_id
+ORDER BY toFloat64(total_cost) DESC, machine, session_id
 LIMIT 10
 
 -- Sessions stored by more than one machine: the same session file imported twice, because

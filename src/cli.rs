@@ -117,7 +117,7 @@ pub struct Cli {
     )]
     pub ch_password: Option<String>,
 
-    /// ClickHouse database; created if missing.
+    /// ClickHouse database; an import creates it when missing.
     #[arg(
         long,
         global = true,

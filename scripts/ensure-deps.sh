@@ -20,7 +20,8 @@
 #                    and never touches the system's Python packages; tmux and openssl (the
 #                    live-view and TLS tests); zookeeper and its JRE (the cluster tests);
 #                    chromium and chromium-driver (the dashboard's browser tests).
-#   --bench          hyperfine.
+#   --bench          hyperfine; Chromium and chromedriver, and selenium in target/venv (the
+#                    dashboard benchmark, scripts/bench-dashboard.sh).
 #   --no-clickhouse  skip the ClickHouse packages (the database is on another host).
 #
 # sudo is used only for apt, and only when not root. npm installs globally without sudo: when
@@ -31,6 +32,7 @@ readonly PROG="ensure-deps.sh"
 readonly CCUSAGE_VERSION=20.0.24
 readonly CCUSAGE_OLD_VERSION=18.0.11
 readonly CHDB_VERSION=4.4.0 # pinned so that every machine checks SQL against the same engine
+readonly SELENIUM_VERSION=4.51.0 # scripts/bench_dashboard_page.py's WebDriver client
 
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 installed() { echo "$PROG: installed $*"; installed_any=1; }
@@ -43,7 +45,7 @@ usage: scripts/ensure-deps.sh [--test] [--bench] [--no-clickhouse]
 Installs what is missing: Debian packages (ClickHouse, curl, python3, gcc, Node.js), ccusage
 20.0.24 from npm, rustfmt and clippy; with --test also ccusage 18.0.11 in target/ccusage-18,
 chdb in target/venv, ZooKeeper, tmux, openssl, Chromium and ChromeDriver; with --bench also
-hyperfine. Prints one line per thing installed.
+hyperfine, Chromium, ChromeDriver and selenium in target/venv. Prints one line per thing installed.
 EOF
 }
 
@@ -137,12 +139,12 @@ if ((want_test)) && { [[ ! -f /usr/share/java/zookeeper.jar ]] || ! have java; }
     apt_missing+=(zookeeper)
 fi
 # The dashboard tests drive Debian's headless Chromium through its WebDriver (chromedriver).
-((want_test == 0)) || [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
-((want_test == 0)) || [[ -x /usr/bin/chromedriver ]] || apt_missing+=(chromium-driver)
+((want_test == 0 && want_bench == 0)) || [[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
+((want_test == 0 && want_bench == 0)) || [[ -x /usr/bin/chromedriver ]] || apt_missing+=(chromium-driver)
 ((${#apt_missing[@]} == 0)) || apt_install "${apt_missing[@]}"
 
 # Debian splits venv support (ensurepip) out of python3; pyenv and others ship it.
-if ((want_test)) && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+if ((want_test || want_bench)) && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     apt_install python3-venv
 fi
 
@@ -193,6 +195,22 @@ if ((want_test)); then
             "$venv_py" -m pip install --disable-pip-version-check --no-input -q "chdb==$CHDB_VERSION"
         "$venv_py" -c "$chdb_ok" >/dev/null 2>&1 || die "chdb $CHDB_VERSION does not import in target/venv"
         installed "chdb $CHDB_VERSION (pip, in target/venv)"
+    fi
+fi
+
+# ---- selenium in target/venv (--bench) --------------------------------------------------------
+if ((want_bench)); then
+    venv_py="target/venv/bin/python"
+    selenium_ok="import sys, selenium; sys.exit(selenium.__version__ != '$SELENIUM_VERSION')"
+    if ! "$venv_py" -c "$selenium_ok" >/dev/null 2>&1; then
+        if ! "$venv_py" -c 'import sys' >/dev/null 2>&1; then
+            rm -rf target/venv
+            quietly "python3 -m venv target/venv" python3 -m venv target/venv
+        fi
+        quietly "pip install selenium==$SELENIUM_VERSION" \
+            "$venv_py" -m pip install --disable-pip-version-check --no-input -q "selenium==$SELENIUM_VERSION"
+        "$venv_py" -c "$selenium_ok" >/dev/null 2>&1 || die "selenium $SELENIUM_VERSION does not import in target/venv"
+        installed "selenium $SELENIUM_VERSION (pip, in target/venv)"
     fi
 fi
 

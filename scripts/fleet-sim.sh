@@ -3,39 +3,46 @@
 # binary, several at once, and measures what a fleet does to the database.
 #
 #   scripts/fleet-sim.sh N [--url URL] [--cluster NAME --hosts H1,H2,…] [--parallel P]
+#                          [--fixtures DIR] [--database NAME] [--no-queries]
 #
 # Each machine is a stand-in ccusage printing ccusage 20.0.24's captured outputs
-# (tests/fixtures/ccusage/20.0.24) under its own MACHINE_NAME (fleet-0001, …). Prints the
-# median import time of the first and the last tenth of the machines, the active parts per
-# table, and the time of every fleet_ query of sql/queries.sql (run by `ccusage-import query`).
-# The database is fleet_sim_<N>, dropped first. Needs a release build (cargo build --release),
-# or CCUSAGE_IMPORT_BIN naming another binary.
+# (tests/fixtures/ccusage/20.0.24, or --fixtures DIR holding the same file names) under its
+# own MACHINE_NAME (fleet-0001, …). Prints the median import time of the first and the last
+# tenth of the machines, the active parts per table, and (unless --no-queries) the time of
+# every fleet_ query of sql/queries.sql (run by `ccusage-import query`). The database is
+# fleet_sim_<N> (or --database NAME), dropped first. Needs a release build (cargo build
+# --release), or CCUSAGE_IMPORT_BIN naming another binary.
 set -euo pipefail
 
 readonly PROG="fleet-sim.sh"
 readonly ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 
-[[ $# -ge 1 && $1 =~ ^[0-9]+$ ]] || die "usage: $PROG N [--url URL] [--cluster NAME --hosts H,…] [--parallel P]"
+[[ $# -ge 1 && $1 =~ ^[0-9]+$ ]] || die "usage: $PROG N [--url URL] [--cluster NAME --hosts H,…] [--parallel P] [--fixtures DIR] [--database NAME] [--no-queries]"
 n=$1
 shift
-url=http://127.0.0.1:8123 cluster= hosts= parallel=4
+url=http://127.0.0.1:8123 cluster= hosts= parallel=4 db=fleet_sim_$n queries=1
+fixtures=$ROOT/tests/fixtures/ccusage/20.0.24
 while [[ $# -gt 0 ]]; do
     case $1 in
         --url) url=$2; shift 2 ;;
         --cluster) cluster=$2; shift 2 ;;
         --hosts) hosts=$2; shift 2 ;;
         --parallel) parallel=$2; shift 2 ;;
+        --fixtures) fixtures=$(cd "$2" && pwd -P) || die "no fixtures directory $2"; shift 2 ;;
+        --database) db=$2; shift 2 ;;
+        --no-queries) queries=0; shift ;;
         *) die "unknown argument '$1'" ;;
     esac
 done
+[[ $db =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "--database wants a plain name, got '$db'"
+for f in claude-daily claude-daily-instances daily-sections-by-agent claude-session claude-blocks; do
+    [[ -f $fixtures/$f.json ]] || die "$fixtures has no $f.json"
+done
 bin=${CCUSAGE_IMPORT_BIN:-$ROOT/target/release/ccusage-import}
 [[ -x $bin ]] || die "build first: cargo build --release"
-db=fleet_sim_$n
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-fixtures=$ROOT/tests/fixtures/ccusage/20.0.24
 cat >"$work/ccusage" <<EOF
 #!/bin/sh
 case " \$* " in
@@ -83,6 +90,7 @@ echo "machines: $n, parallel $parallel, $where"
 echo "median import, first tenth: $first ms; last tenth: $last ms"
 echo "active parts per table:"
 curl -fsS "$first_url/" --data-binary "SELECT table, count() FROM system.parts WHERE database = '$db' AND active GROUP BY table ORDER BY table FORMAT TSV" | sed 's/^/  /'
+((queries)) || exit 0
 echo "fleet_ queries:"
 for q in $(sed -n 's/^-- name: \(fleet_[a-z_]*\).*/\1/p' "$ROOT/sql/queries.sql"); do
     start=$(date +%s%N)

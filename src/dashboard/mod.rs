@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::cli::DashboardArgs;
 use crate::config::Config;
 use crate::exit::{Exit, ExitContext, Failure};
+use crate::report::format;
 use crate::sink::ClickHouse;
 use data::Data;
 use filter::Filter;
@@ -235,6 +236,14 @@ async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Ex
     )
     .map_err(|bad| usage(anyhow!("{bad}")))?;
     let panels = data.all(&filter).await.exit_code(Exit::ClickHouse)?;
+    // A report of a machine or agent that is not there would be all zeros, which reads as
+    // "no usage" rather than as the typo it is.
+    check_known(
+        "--machine",
+        filter.machine.as_deref(),
+        &panels["meta_machines"],
+    )?;
+    check_known("--agent", filter.agent.as_deref(), &panels["meta_agents"])?;
     let generated = chrono::Utc::now();
     let embedded = json!({
         "config": {
@@ -258,13 +267,47 @@ async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Ex
         .exit_code(Exit::Other)?;
     let headline = &embedded["panels"]["headline"]["rows"][0];
     println!(
-        "ccusage-import: wrote {} ({} machines, {} active days, ${} ); open it in a browser",
+        "ccusage-import: wrote {} ({}, {}, {}); open it in a browser",
         file.display(),
-        headline[0],
-        headline[1],
-        headline[7].as_str().unwrap_or("0"),
+        counted(&headline[0], "machine"),
+        counted(&headline[1], "active day"),
+        format::usd(
+            headline[7]
+                .as_str()
+                .and_then(|cost| cost.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        ),
     );
     Ok(Exit::Ok)
+}
+
+/// Fails with a usage error naming the known values when `wanted` is not among the first
+/// column of `panel` (meta_machines or meta_agents).
+fn check_known(flag: &str, wanted: Option<&str>, panel: &Value) -> Result<(), Failure> {
+    let Some(wanted) = wanted else { return Ok(()) };
+    let known: Vec<&str> = panel["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row[0].as_str())
+        .collect();
+    if known.contains(&wanted) {
+        return Ok(());
+    }
+    let choices = match known.len() {
+        0 => "there is none yet".to_owned(),
+        n if n <= 10 => format!("known: {}", known.join(", ")),
+        n => format!("known: {}, … ({n} in all)", known[..10].join(", ")),
+    };
+    Err(usage(anyhow!(
+        "bad parameter {flag}: {wanted:?} has no usage in this database ({choices})"
+    )))
+}
+
+fn counted(n: &Value, noun: &str) -> String {
+    let n = n.as_u64().unwrap_or(0);
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", format::thousands(n))
 }
 
 /// Writes beside the target and renames, so a failed write never leaves half a report.

@@ -494,6 +494,18 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
         ccusage_figures(&machines[0].1, None),
         "the static report of one machine",
     );
+    // A machine that is not there is a usage error naming the ones that are, not a file of
+    // zeros.
+    let typo_file = env.path("typo.html");
+    let run = env
+        .importer("viewer")
+        .args(["dashboard", "--machine", "laptpo", "--html"])
+        .arg(&typo_file)
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--machine") && run.stderr.contains(machines[0].0));
+    assert!(!typo_file.exists());
     browser.close().await;
 }
 

@@ -74,6 +74,8 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         r
+    } else if state.token.is_none() && !addressed_to_loopback(&request) {
+        misaddressed(&request)
     } else {
         match authorize(&state, &request) {
             Access::Granted => next.run(request).await,
@@ -119,6 +121,47 @@ fn authorize(state: &AppState, request: &Request) -> Access {
         return Access::FromQuery;
     }
     Access::Denied
+}
+
+/// Without a token the loopback address is the only guard, and DNS rebinding gets past it: a
+/// page on another site points its own name at 127.0.0.1 and reads the answers as same-origin.
+/// The browser still sends that name as Host, so only loopback names are served.
+fn addressed_to_loopback(request: &Request) -> bool {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().host());
+    host.is_some_and(is_loopback_name)
+}
+
+/// `localhost` or a loopback IP, with or without a port (`[::1]:8787`, `127.0.0.1:8787`).
+fn is_loopback_name(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn misaddressed(request: &Request) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(none)");
+    plain(
+        StatusCode::FORBIDDEN,
+        &format!(
+            "this dashboard has no token, so it answers only requests addressed to 127.0.0.1 \
+             or localhost, and this one was addressed to {host:?} (another site may be reading \
+             it through DNS rebinding); to serve it under another name, give it a token \
+             (--token-file or CCUSAGE_IMPORT_DASHBOARD_TOKEN)"
+        ),
+    )
 }
 
 /// Compares in constant time, so response timing tells nothing about how much matched.
@@ -348,6 +391,28 @@ async fn panel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_names_are_loopback() {
+        for host in [
+            "127.0.0.1:8787",
+            "localhost:8787",
+            "LOCALHOST",
+            "[::1]:8787",
+            "127.0.0.2",
+        ] {
+            assert!(is_loopback_name(host), "{host}");
+        }
+        for host in [
+            "evil.example:8787",
+            "10.0.0.1:8787",
+            "[::2]:1",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!is_loopback_name(host), "{host}");
+        }
+    }
 
     #[test]
     fn tokens_compare_whole() {

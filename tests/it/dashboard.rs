@@ -458,6 +458,21 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert!(body.as_str().unwrap().contains("since"), "{body}");
     browser.console_errors(); // the 400 just asked for
 
+    // Without a token, only requests addressed to a loopback name are served: a page on
+    // another site that points its own name at 127.0.0.1 (DNS rebinding) gets a 403.
+    let addressed_to = |host: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "-w", "\n%{http_code}", "-H", &format!("Host: {host}")])
+            .arg(format!("{}api/panel/headline", dashboard.url))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let rebound = addressed_to("evil.example:8787");
+    assert!(rebound.ends_with("\n403"), "{rebound}");
+    assert!(rebound.contains("token"), "{rebound}");
+    assert!(addressed_to("localhost:8787").ends_with("\n200"));
+
     // The static report, opened from disk, shows the same figures with no server.
     let file = env.path("report.html");
     let run = env

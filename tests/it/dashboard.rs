@@ -462,7 +462,13 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     // another site that points its own name at 127.0.0.1 (DNS rebinding) gets a 403.
     let addressed_to = |host: &str| {
         let out = Command::new("curl")
-            .args(["-sS", "-w", "\n%{http_code}", "-H", &format!("Host: {host}")])
+            .args([
+                "-sS",
+                "-w",
+                "\n%{http_code}",
+                "-H",
+                &format!("Host: {host}"),
+            ])
             .arg(format!("{}api/panel/headline", dashboard.url))
             .output()
             .unwrap();

@@ -442,10 +442,12 @@ mod tests {
         assert!(sessions.contains(
             "SELECT machine_name, session_scheme FROM `db`.ccusage_machines_local FINAL"
         ));
-        // A derived table (not an IN) reads the Distributed table: every shard's rows.
+        // A derived table (not an IN) reads the Distributed table: every shard's rows; the
+        // IN inside it reads the shard's own.
         let model_daily = &view("ccusage_v_model_daily").query;
         assert!(model_daily.contains("FROM `db`.ccusage_model_breakdowns\n"));
-        assert!(!model_daily.contains("_local"));
+        assert!(model_daily.contains("FROM `db`.ccusage_usage_daily FINAL\n        ARRAY JOIN"));
+        assert!(model_daily.contains("FROM `db`.ccusage_usage_daily_local FINAL\n"));
         assert!(view("ccusage_v_daily_summary").create.starts_with(
             "CREATE VIEW IF NOT EXISTS `db`.ccusage_v_daily_summary ON CLUSTER `fleet` AS\nSELECT"
         ));

@@ -222,6 +222,17 @@ pub struct DailyRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// The day's model breakdown, one element per model in each `breakdown_*` field, sorted
+    /// by model. Kept in the day's own row (as well as in `ccusage_model_breakdowns`) so the
+    /// winning import and its models are one row: `ccusage_v_model_daily` reads them with
+    /// `FINAL` instead of resolving the newest children of every day.
+    pub breakdown_models: Vec<String>,
+    pub breakdown_input_tokens: Vec<u64>,
+    pub breakdown_output_tokens: Vec<u64>,
+    pub breakdown_cache_creation_tokens: Vec<u64>,
+    pub breakdown_cache_read_tokens: Vec<u64>,
+    pub breakdown_total_tokens: Vec<u64>,
+    pub breakdown_cost: Vec<Nanodollars>,
 }
 
 impl Table for DailyRow {
@@ -238,7 +249,19 @@ impl ClassicRow for DailyRow {
 }
 
 impl DailyRow {
-    pub(super) fn new(ctx: &Context, figures: Figures, date: NaiveDate) -> Result<Self> {
+    pub(super) fn new(
+        ctx: &Context,
+        figures: Figures,
+        date: NaiveDate,
+        breakdown: &[ModelFigures],
+    ) -> Result<Self> {
+        let mut breakdown = breakdown.to_vec();
+        breakdown.sort_by(|a, b| a.model_name.cmp(&b.model_name));
+        let totals = breakdown
+            .iter()
+            .map(|b| b.tokens.total())
+            .collect::<Result<Vec<_>>>()?;
+        let of = |field: fn(&Tokens) -> u64| breakdown.iter().map(|b| field(&b.tokens)).collect();
         let mut row = DailyRow {
             machine_name: ctx.machine_name.clone(),
             date,
@@ -253,21 +276,38 @@ impl DailyRow {
             imported_at: ctx.imported_at,
             row_version: row_version(figures.total_tokens, ctx.tick),
             content_hash: 0,
+            breakdown_models: breakdown.iter().map(|b| b.model_name.clone()).collect(),
+            breakdown_input_tokens: of(|t| t.input),
+            breakdown_output_tokens: of(|t| t.output),
+            breakdown_cache_creation_tokens: of(|t| t.cache_creation),
+            breakdown_cache_read_tokens: of(|t| t.cache_read),
+            breakdown_total_tokens: totals,
+            breakdown_cost: breakdown.iter().map(|b| b.cost).collect(),
         };
         let hash = hash_of(&row.content())?;
         row.content_hash = hash;
         Ok(row)
     }
 
-    /// What the content hash covers: the key, the figures and the ccusage version.
+    /// What the content hash covers: the key, the figures, the model breakdown and the
+    /// ccusage version. A row stored before the breakdown was kept in it hashes differently,
+    /// so the next import stores the day again, breakdown included, while its logs last.
     fn content(&self) -> impl Serialize + '_ {
         (
-            &self.machine_name,
-            (&self.date),
+            (&self.machine_name, (&self.date)),
             self.tokens(),
             self.total_cost,
             &self.models_used,
             &self.ccusage_version,
+            (
+                &self.breakdown_models,
+                &self.breakdown_input_tokens,
+                &self.breakdown_output_tokens,
+                &self.breakdown_cache_creation_tokens,
+                &self.breakdown_cache_read_tokens,
+                &self.breakdown_total_tokens,
+                &self.breakdown_cost,
+            ),
         )
     }
 }
@@ -859,11 +899,12 @@ fn classic_record<R: ClassicRow>(
 ) -> Result<Record<R>> {
     let (version, models) = row.version_and_models();
     let models = models.to_vec();
-    let breakdowns = breakdowns
-        .iter()
-        .map(ModelFigures::of_breakdown)
-        .collect::<Result<Vec<_>>>()?;
+    let breakdowns = model_figures(breakdowns)?;
     children(ctx, kind, &key, row, version, &models, &breakdowns)
+}
+
+fn model_figures(breakdowns: &[ModelBreakdown]) -> Result<Vec<ModelFigures>> {
+    breakdowns.iter().map(ModelFigures::of_breakdown).collect()
 }
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
@@ -916,13 +957,18 @@ pub fn map_daily(report: Option<&DailyReport>, ctx: &Context) -> Result<Vec<Reco
     let rows = report.map_or(&[][..], |r| &r.daily[..]);
     each(rows, "daily row", |src| {
         let date = parse_date(required(&src.date, "date")?)?;
-        let row = DailyRow::new(ctx, Figures::of_row(src)?, date)?;
-        classic_record(
+        let breakdown = model_figures(&src.model_breakdowns)?;
+        let row = DailyRow::new(ctx, Figures::of_row(src)?, date, &breakdown)?;
+        let (version, models) = (row.row_version, row.models_used.clone());
+        let key = date.to_string();
+        children(
             ctx,
             ParentKind::Daily,
-            date.to_string(),
+            &key,
             row,
-            &src.model_breakdowns,
+            version,
+            &models,
+            &breakdown,
         )
     })
 }
@@ -1474,6 +1520,50 @@ mod tests {
             format!("{error:#}").contains("missing field `date`"),
             "{error:#}"
         );
+    }
+
+    #[test]
+    fn a_day_row_holds_its_model_breakdown_sorted_and_equal_to_its_children() {
+        for version in VERSIONS {
+            let report = parse_report(&fixture(version, &classic(version, "daily"))).unwrap();
+            for record in map_daily(report.as_ref(), &ctx()).unwrap() {
+                let row = &record.row;
+                let mut children = record.breakdowns.clone();
+                children.sort_by(|a, b| a.model_name.cmp(&b.model_name));
+                let names: Vec<&str> = children.iter().map(|b| b.model_name.as_str()).collect();
+                assert_eq!(row.breakdown_models, names, "{version} {}", record.key);
+                let column = |f: fn(&ModelBreakdownRow) -> u64| -> Vec<u64> {
+                    children.iter().map(f).collect()
+                };
+                assert_eq!(row.breakdown_input_tokens, column(|b| b.input_tokens));
+                assert_eq!(row.breakdown_output_tokens, column(|b| b.output_tokens));
+                let creation = column(|b| b.cache_creation_tokens);
+                assert_eq!(row.breakdown_cache_creation_tokens, creation);
+                assert_eq!(
+                    row.breakdown_cache_read_tokens,
+                    column(|b| b.cache_read_tokens)
+                );
+                assert_eq!(row.breakdown_total_tokens, column(|b| b.total_tokens));
+                let costs: Vec<Nanodollars> = children.iter().map(|b| b.cost).collect();
+                assert_eq!(row.breakdown_cost, costs);
+            }
+        }
+        // ccusage lists a day's models in no fixed order; the row and its hash do not follow it.
+        let day = |models: &str| {
+            let text = format!(
+                r#"{{"daily":[{{"date":"2026-11-20","inputTokens":2,"outputTokens":0,"cacheCreationTokens":0,"cacheReadTokens":0,"totalTokens":2,"totalCost":1,"modelsUsed":["a","b"],"modelBreakdowns":[{models}]}}],"totals":{{}}}}"#
+            );
+            let report = parse_report(text.as_bytes()).unwrap();
+            map_daily(report.as_ref(), &ctx()).unwrap().remove(0).row
+        };
+        let a = r#"{"modelName":"a","inputTokens":1,"outputTokens":0,"cacheCreationTokens":0,"cacheReadTokens":0,"cost":0.25}"#;
+        let b = r#"{"modelName":"b","inputTokens":1,"outputTokens":0,"cacheCreationTokens":0,"cacheReadTokens":0,"cost":0.75}"#;
+        let (ab, ba) = (day(&format!("{a},{b}")), day(&format!("{b},{a}")));
+        assert_eq!(ab, ba);
+        assert_eq!(ab.breakdown_cost, vec![250_000_000, 750_000_000]);
+        // A moved share is new content, to be stored again.
+        let moved = b.replace("0.75", "0.5");
+        assert_ne!(day(&format!("{a},{moved}")).content_hash, ab.content_hash);
     }
 
     #[test]

@@ -241,6 +241,8 @@ fn a_changed_model_breakdown_leaves_no_stale_model_counted() {
     env.importer("laptop").ccusage(&bin).import_ok();
     let models = env.sql("SELECT model_name, output_tokens FROM ccusage_v_model_breakdowns WHERE parent_kind = 'daily' ORDER BY model_name FORMAT TSV");
     assert_eq!(models, "opus\t400\n");
+    let by_day = env.sql("SELECT model_name, output_tokens FROM ccusage_v_model_daily FORMAT TSV");
+    assert_eq!(by_day, "opus\t400\n");
     let used = env
         .sql("SELECT model_name FROM ccusage_v_models_used WHERE parent_kind = 'daily' FORMAT TSV");
     assert_eq!(used, "opus\n");

@@ -475,3 +475,82 @@ fn a_machine_whose_importer_has_not_recorded_its_scheme_still_shows_its_sessions
     assert_ne!(sessions("laptop"), "0");
     assert_eq!(sessions("older"), sessions("laptop"));
 }
+
+#[test]
+fn days_written_by_an_importer_that_kept_models_only_as_child_rows_still_show_their_models() {
+    let env = TestEnv::new("legacy_breakdown");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    env.importer("laptop").ccusage(&bin).import_ok();
+    // Another machine's days as an older release wrote them: the day row without its
+    // breakdown arrays, the breakdown as child rows only.
+    let day_columns = "date, input_tokens, output_tokens, cache_creation_tokens, \
+                       cache_read_tokens, total_tokens, total_cost, models_used, \
+                       ccusage_version, imported_at, row_version, content_hash";
+    env.sql(&format!(
+        "INSERT INTO ccusage_usage_daily (machine_name, {day_columns}) SELECT 'older', \
+         {day_columns} FROM ccusage_usage_daily WHERE machine_name = 'laptop'"
+    ));
+    let child_columns = "parent_kind, parent_key, model_name, input_tokens, output_tokens, \
+                         cache_creation_tokens, cache_read_tokens, total_tokens, cost, \
+                         parent_version, ccusage_version, imported_at";
+    env.sql(&format!(
+        "INSERT INTO ccusage_model_breakdowns (machine_name, {child_columns}) SELECT 'older', \
+         {child_columns} FROM ccusage_model_breakdowns WHERE machine_name = 'laptop'"
+    ));
+    let per_model = |view_and_filter: &str, machine: &str| {
+        env.sql(&format!(
+            "SELECT toString(date), model_name, total_tokens, round(cost_usd, 6) FROM \
+             ({view_and_filter}) WHERE machine_name = '{machine}' \
+             ORDER BY date, model_name FORMAT TSV"
+        ))
+    };
+    let view = "SELECT * FROM ccusage_v_model_daily";
+    let children = "SELECT machine_name, toDate(parent_key) AS date, model_name, total_tokens, \
+                    toFloat64(cost) AS cost_usd FROM ccusage_v_model_breakdowns \
+                    WHERE parent_kind = 'daily'";
+    let laptop = per_model(view, "laptop");
+    assert!(laptop.lines().count() > 3, "{laptop}");
+    assert_eq!(laptop, per_model(children, "laptop"));
+    assert_eq!(per_model(view, "older"), laptop);
+    // The older release then stores a day again with more usage: its children win over the
+    // arrays of the row it replaces.
+    let (day, model) = {
+        let first = laptop.lines().next().unwrap();
+        let mut fields = first.split('\t');
+        (
+            fields.next().unwrap().to_owned(),
+            fields.next().unwrap().to_owned(),
+        )
+    };
+    env.sql(&format!(
+        "INSERT INTO ccusage_usage_daily (machine_name, {day_columns}) SELECT 'laptop', date, \
+         input_tokens, output_tokens + 1000, cache_creation_tokens, cache_read_tokens, \
+         total_tokens + 1000, total_cost, models_used, ccusage_version, imported_at, \
+         row_version + (1000 * 16777216), content_hash FROM ccusage_usage_daily FINAL \
+         WHERE machine_name = 'laptop' AND toString(date) = '{day}'"
+    ));
+    env.sql(&format!(
+        "INSERT INTO ccusage_model_breakdowns (machine_name, {child_columns}) SELECT \
+         machine_name, parent_kind, parent_key, model_name, input_tokens, output_tokens + 1000, \
+         cache_creation_tokens, cache_read_tokens, total_tokens + 1000, cost, \
+         parent_version + (1000 * 16777216), ccusage_version, imported_at \
+         FROM ccusage_model_breakdowns WHERE machine_name = 'laptop' \
+         AND parent_kind = 'daily' AND parent_key = '{day}' AND model_name = '{model}' \
+         ORDER BY parent_version DESC LIMIT 1"
+    ));
+    let after = per_model(view, "laptop");
+    assert_eq!(after, per_model(children, "laptop"));
+    let first_day: Vec<&str> = after.lines().filter(|l| l.starts_with(&day)).collect();
+    assert_eq!(
+        first_day.len(),
+        1,
+        "only the model the newer day holds: {after}"
+    );
+    assert!(
+        first_day[0].starts_with(&format!("{day}\t{model}\t")),
+        "{after}"
+    );
+    // And this release, importing the same logs again, does not undo the larger day.
+    env.importer("laptop").ccusage(&bin).import_ok();
+    assert_eq!(per_model(view, "laptop"), after);
+}

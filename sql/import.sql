@@ -153,6 +153,74 @@ SELECT
 FROM ccusage_v_model_breakdowns
 WHERE machine_name = ? AND parent_kind = ?
 
+-- Gives this machine's stored days that an older importer wrote without their breakdown
+-- arrays (ccusage_v_model_daily reads those the slow way) the arrays, from the child rows of
+-- exactly the day's winning version (not FINAL: the children of a newer version whose day
+-- row a failed run never stored must not stand in; an import sent twice is one set, as
+-- groupUniqArray keeps it). The row is stored again with the same version: of equal
+-- versions ReplacingMergeTree keeps the last inserted (18.16 and current releases alike), and
+-- everything else in it is copied, so only the arrays change. Days without children (or
+-- without models) match nothing, so a database that needs nothing gets no insert.
+-- name: fill_day_breakdowns
+INSERT INTO ccusage_usage_daily (machine_name, date, input_tokens, output_tokens,
+    cache_creation_tokens, cache_read_tokens, total_tokens, total_cost, models_used,
+    ccusage_version, imported_at, row_version, content_hash, breakdown_models,
+    breakdown_input_tokens, breakdown_output_tokens, breakdown_cache_creation_tokens,
+    breakdown_cache_read_tokens, breakdown_total_tokens, breakdown_cost)
+SELECT
+    machine_name,
+    date,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    total_cost,
+    models_used,
+    ccusage_version,
+    imported_at,
+    row_version,
+    content_hash,
+    arrayMap(m -> tupleElement(m, 1), models),
+    arrayMap(m -> tupleElement(m, 2), models),
+    arrayMap(m -> tupleElement(m, 3), models),
+    arrayMap(m -> tupleElement(m, 4), models),
+    arrayMap(m -> tupleElement(m, 5), models),
+    arrayMap(m -> tupleElement(m, 6), models),
+    arrayMap(m -> tupleElement(m, 7), models)
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost,
+        models_used,
+        ccusage_version,
+        imported_at,
+        row_version,
+        content_hash
+    FROM ccusage_usage_daily FINAL
+    WHERE machine_name = ? AND empty(breakdown_models)
+) AS day
+ANY INNER JOIN
+(
+    SELECT
+        machine_name,
+        toDate(parent_key) AS date,
+        parent_version AS row_version,
+        arraySort(groupUniqArray((model_name, input_tokens, output_tokens,
+            cache_creation_tokens, cache_read_tokens, total_tokens, cost))) AS models
+    FROM ccusage_model_breakdowns
+    WHERE machine_name = ? AND parent_kind = 'daily'
+    GROUP BY machine_name, parent_key, parent_version
+) AS children
+USING (machine_name, date, row_version)
+
 -- The session scheme this machine's sums read now and the project mode its rows are stored
 -- in (no row before its first import; an empty mode was written before modes existed: plain).
 -- name: stored_machine

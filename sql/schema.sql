@@ -386,16 +386,15 @@ FROM
     FROM ccusage_usage_monthly FINAL
 )
 ;
--- One row per machine, day and model: the daily report's model breakdowns, current children
--- only (the same rows as ccusage_v_model_breakdowns gives for parent_kind 'daily'). The
--- importer keeps each day's breakdown as arrays in the day's own row, so FINAL on
--- ccusage_usage_daily picks the winning import and its models together, in one pass over one
--- row per day: 0.03 s instead of 0.3 s at 1,000 machines × 90 days on 18.16
--- (scripts/bench-dashboard.sh). Days stored by older importers (no arrays, or a fleet machine
--- not yet upgraded) are read from ccusage_model_breakdowns as before: each day's models
--- gathered and the newest version's kept. Equal rows of one version are the same import sent
--- twice, and groupUniqArray counts them once, as FINAL would. Written as 18.16 stores it
--- (model.1), and the version compared by its alias, which every release prints the same way.
+-- One row per machine, day and model: the daily report's model breakdowns, the children of
+-- each day's winning import only (the rows ccusage_v_model_breakdowns gives for parent_kind
+-- 'daily'). The importer keeps each day's breakdown as arrays in the day's own row, so FINAL
+-- on ccusage_usage_daily picks the winning import and its models together, in one pass over
+-- one row per day instead of resolving the newest children of every day (0.3 s per read at
+-- 1,000 machines × 90 days on 18.16, scripts/bench-dashboard.sh). A day an older importer
+-- stored without the arrays (a fleet machine not yet upgraded; sql/import.sql
+-- fill_day_breakdowns gives a machine's own days theirs on its next import) is read from the
+-- child rows of its winning version; DISTINCT counts an import sent twice once.
 CREATE VIEW IF NOT EXISTS ccusage_v_model_daily AS
 SELECT
     machine_name,
@@ -446,46 +445,34 @@ FROM
     UNION ALL
     SELECT
         machine_name,
-        date,
+        toDate(parent_key) AS date,
         model_name,
         input_tokens,
         output_tokens,
         cache_creation_tokens,
         cache_read_tokens,
         total_tokens,
-        cost_usd
+        toFloat64(cost) AS cost_usd
     FROM
     (
-        SELECT
+        SELECT DISTINCT
             machine_name,
-            toDate(parent_key) AS date,
-            model.1 AS model_name,
-            model.2 AS model_version,
-            model.3 AS input_tokens,
-            model.4 AS output_tokens,
-            model.5 AS cache_creation_tokens,
-            model.6 AS cache_read_tokens,
-            model.7 AS total_tokens,
-            toFloat64(model.8) AS cost_usd
-        FROM
+            parent_key,
+            model_name,
+            parent_version,
+            input_tokens,
+            output_tokens,
+            cache_creation_tokens,
+            cache_read_tokens,
+            total_tokens,
+            cost
+        FROM ccusage_model_breakdowns
+        WHERE (parent_kind = 'daily') AND ((machine_name, parent_key, parent_version) IN
         (
-            SELECT
-                machine_name,
-                parent_key,
-                max(parent_version) AS latest,
-                groupUniqArray((model_name, parent_version, input_tokens, output_tokens,
-                    cache_creation_tokens, cache_read_tokens, total_tokens, cost)) AS models
-            FROM ccusage_model_breakdowns
-            WHERE (parent_kind = 'daily') AND ((machine_name, parent_key) IN
-            (
-                SELECT machine_name, toString(date)
-                FROM ccusage_usage_daily FINAL
-                WHERE empty(breakdown_models)
-            ))
-            GROUP BY machine_name, parent_key
-        )
-        ARRAY JOIN models AS model
-        WHERE model_version = latest
+            SELECT machine_name, toString(date), row_version
+            FROM ccusage_usage_daily FINAL
+            WHERE empty(breakdown_models)
+        ))
     )
 )
 ;

@@ -433,6 +433,7 @@ async fn write_everything(
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let machine = &ctx.machine_name;
+    sink.fill_day_breakdowns(machine).await?;
     write_all(sink, machine, mapped, run, reporter).await?;
     let stored = Stored::read(sink, machine, set, run).await?;
     let derived = derive(&stored, ctx, set, run)?;

@@ -365,6 +365,21 @@ impl Sink {
         Ok(true)
     }
 
+    /// Gives this machine's days stored without their breakdown arrays (by an older importer)
+    /// the arrays, from their winning version's child rows (`fill_day_breakdowns`).
+    pub async fn fill_day_breakdowns(&self, machine: &str) -> Result<()> {
+        let sql = sqlfile::import("fill_day_breakdowns");
+        self.request("fill in the model breakdown of older stored days", || {
+            self.client()
+                .query(&sql)
+                .bind(machine)
+                .bind(machine)
+                .execute()
+        })
+        .await
+        .context("cannot fill in the model breakdown of days stored by an older importer")
+    }
+
     /// The tick of this machine's newest stored rows (0 when it stored none).
     pub async fn last_tick(&self, machine: &str) -> Result<u64> {
         let sql = sqlfile::import("last_tick");

@@ -318,6 +318,48 @@ def check_dashboard(server, chdb, machines, report):
     return answers
 
 
+DAY_COLUMNS = ("date, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, "
+               "total_tokens, total_cost, models_used, ccusage_version, imported_at, "
+               "row_version, content_hash")
+CHILD_COLUMNS = ("parent_kind, parent_key, model_name, input_tokens, output_tokens, "
+                 "cache_creation_tokens, cache_read_tokens, total_tokens, cost, parent_version, "
+                 "ccusage_version, imported_at")
+
+
+def check_older_days(server, chdb, machine, report):
+    """Days as an older importer stored them (no breakdown arrays in the day row, the models
+    only as child rows), copied from `machine` under the name "older": ccusage_v_model_daily
+    reads them from the children the same on both engines, and sql/import.sql's
+    fill_day_breakdowns gives them their arrays without changing what the view shows."""
+    fill = next(s for s in parse_named((ROOT / "sql/import.sql").read_text())
+                if s["name"] == "fill_day_breakdowns")["sql"]
+    per_model = ("SELECT toString(date) AS day, model_name, total_tokens, cost_usd "
+                 "FROM ccusage_v_model_daily WHERE machine_name = {} ORDER BY day, model_name")
+    engines = (("server", server.query, lambda sql: server.query(sql + "\nFORMAT JSONEachRow")),
+               ("chdb", lambda sql: chdb.query(sql, "TSV"),
+                lambda sql: chdb.query(sql, "JSONEachRow")))
+    for engine, execute, run in engines:
+        execute(f"INSERT INTO ccusage_usage_daily (machine_name, {DAY_COLUMNS}) SELECT 'older', "
+            f"{DAY_COLUMNS} FROM ccusage_usage_daily WHERE machine_name = {quote(machine)}")
+        execute(f"INSERT INTO ccusage_model_breakdowns (machine_name, {CHILD_COLUMNS}) SELECT "
+            f"'older', {CHILD_COLUMNS} FROM ccusage_model_breakdowns "
+            f"WHERE machine_name = {quote(machine)}")
+        want = rows(run(per_model.format(quote(machine))))
+        older = rows(run(per_model.format(quote("older"))))
+        report.check(len(want) > 3 and same_rows(want, older),
+                     f"older days [{engine}]: ccusage_v_model_daily reads them from their "
+                     f"children, {len(older)} rows as {machine}'s",
+                     describe_difference(want, older))
+        execute(bind(fill, "older"))
+        left = rows(run("SELECT count() AS n FROM ccusage_usage_daily FINAL "
+                        "WHERE machine_name = 'older' AND empty(breakdown_models)"))
+        filled = rows(run(per_model.format(quote("older"))))
+        report.check(int(left[0]["n"]) == 0 and same_rows(want, filled),
+                     f"older days [{engine}]: fill_day_breakdowns gives every one its arrays, "
+                     "the view unchanged",
+                     f"{left[0]['n']} left without; " + describe_difference(want, filled))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
@@ -413,6 +455,8 @@ def main():
             report.check(matches(row, want),
                          f"dashboard headline [{machine or 'fleet'}] on {engine} = ccusage's",
                          f"{row} != {want}")
+
+    check_older_days(server, chdb, next(iter(machines)), report)
 
     chdb.close()
     print(f"{report.passed} passed, {report.failed} failed")

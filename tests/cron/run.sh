@@ -356,6 +356,7 @@ echo '"x",y' >&2
 exit 3
 EOF
 chmod +x "$T/broken-ccusage"
+sleep 1 # the ledger's started_at counts whole seconds: let this run be the later one
 env -i HOME="$HOME" PATH=/usr/bin:/bin "$importer" --quiet --env-file "$env_file" --ccusage-bin "$T/broken-ccusage" >/dev/null 2>&1
 setup status
 out_has ": FAILED, exit code 4" && out_has '  error: daily report failed: could not ask ccusage for its version: exited with code 3; it printed: ""x",y"'

@@ -550,7 +550,27 @@ fn days_written_by_an_importer_that_kept_models_only_as_child_rows_still_show_th
         first_day[0].starts_with(&format!("{day}\t{model}\t")),
         "{after}"
     );
-    // And this release, importing the same logs again, does not undo the larger day.
+    let without_arrays = |machine: &str| {
+        env.sql(&format!(
+            "SELECT count() FROM ccusage_usage_daily FINAL WHERE machine_name = '{machine}' \
+             AND empty(breakdown_models)"
+        ))
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(without_arrays("laptop"), "1");
+    // This release, importing the same logs again, does not undo the larger day, and gives it
+    // (only its own machine's days) the arrays of its children.
+    let the_day = format!(
+        "SELECT total_tokens, total_cost, models_used, row_version, content_hash \
+         FROM ccusage_usage_daily FINAL WHERE machine_name = 'laptop' \
+         AND toString(date) = '{day}' FORMAT TSV"
+    );
+    let day_before = env.sql(&the_day);
     env.importer("laptop").ccusage(&bin).import_ok();
     assert_eq!(per_model(view, "laptop"), after);
+    assert_eq!(env.sql(&the_day), day_before, "only the arrays change");
+    assert_eq!(without_arrays("laptop"), "0");
+    assert_ne!(without_arrays("older"), "0");
+    assert_eq!(per_model(view, "older"), laptop);
 }

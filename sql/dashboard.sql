@@ -3,7 +3,7 @@
 --
 -- Each block is the comment lines saying what it answers, a "-- name:" line, then the SQL.
 -- The filter is written as the markers {since}, {until} (UTC days, YYYY-MM-DD, both included),
--- {machine} and {agent} (empty: every machine, every agent). src/dashboard/sql.rs turns every
+-- {machine} and {agent} (empty: every machine, every agent). src/dashboard/data.rs turns every
 -- marker into a "?" bind mark and binds the filter's value there, escaped by the client: no
 -- value is ever spliced into the text, and no other "?" may appear.
 --
@@ -161,65 +161,123 @@ ORDER BY date, series
 
 -- Cost and tokens per day and model, from the daily report's model breakdowns: the eight most
 -- expensive models of the range, the rest as "(others)".
+-- The view is read once: 18.16 would run a second subquery over it again (the top eight
+-- models), so the model totals are ranked beside the cells they came from. Innermost first:
+-- the cells (a day and a model); each model's total with its cells as an array; one row of
+-- every model, its cells and the eight top names; the cells back as rows, named by series.
 -- name: daily_by_model
 SELECT
-    date,
-    if(model_name IN
+    tupleElement(cell, 1) AS date,
+    if(has(top_models, model_name), model_name, '(others)') AS series,
+    round(sum(tupleElement(cell, 2)), 6) AS cost,
+    sum(tupleElement(cell, 3)) AS tokens
+FROM
+(
+    SELECT
+        model_name,
+        cells,
+        top_models
+    FROM
+    (
+        SELECT
+            groupArray(model_name) AS model_names,
+            groupArray(cells) AS model_cells,
+            arraySlice(arrayMap(ranked -> tupleElement(ranked, 2),
+                arraySort(groupArray((-model_cost, model_name)))), 1, 8) AS top_models
+        FROM
         (
-            SELECT model_name
-            FROM ccusage_v_model_daily
-            WHERE date >= toDate({since}) AND date <= toDate({until})
-                AND ({machine} = '' OR machine_name = {machine})
+            SELECT
+                model_name,
+                sum(cost) AS model_cost,
+                groupArray((date, cost, tokens)) AS cells
+            FROM
+            (
+                SELECT
+                    date,
+                    model_name,
+                    sum(cost_usd) AS cost,
+                    sum(total_tokens) AS tokens
+                FROM ccusage_v_model_daily
+                WHERE date >= toDate({since}) AND date <= toDate({until})
+                    AND ({machine} = '' OR machine_name = {machine})
+                GROUP BY date, model_name
+            )
             GROUP BY model_name
-            ORDER BY sum(cost_usd) DESC, model_name
-            LIMIT 8
-        ), model_name, '(others)') AS series,
-    round(sum(cost_usd), 6) AS cost,
-    sum(total_tokens) AS tokens
-FROM ccusage_v_model_daily
-WHERE date >= toDate({since}) AND date <= toDate({until})
-    AND ({machine} = '' OR machine_name = {machine})
+        )
+    )
+    ARRAY JOIN
+        model_names AS model_name,
+        model_cells AS cells
+)
+ARRAY JOIN cells AS cell
 GROUP BY date, series
 ORDER BY date, series
 
 -- Each week's share of tokens per model (the model mix over time), from the daily report's
 -- model breakdowns; the eight models with the most tokens by name, the rest as "(others)".
+-- Read once, as daily_by_model is; then each week's series are gathered again to divide by
+-- the week's total.
 -- name: model_mix
 SELECT
     week,
-    series,
-    tokens,
+    tupleElement(part, 1) AS series,
+    tupleElement(part, 2) AS tokens,
     round(tokens / greatest(week_tokens, 1), 6) AS share
 FROM
 (
     SELECT
         week,
-        if(model_name IN
+        groupArray((series, tokens)) AS parts,
+        sum(tokens) AS week_tokens
+    FROM
+    (
+        SELECT
+            tupleElement(cell, 1) AS week,
+            if(has(top_models, model_name), model_name, '(others)') AS series,
+            sum(tupleElement(cell, 2)) AS tokens
+        FROM
+        (
+            SELECT
+                model_name,
+                cells,
+                top_models
+            FROM
             (
-                SELECT model_name
-                FROM ccusage_v_model_daily
-                WHERE date >= toDate({since}) AND date <= toDate({until})
-                    AND ({machine} = '' OR machine_name = {machine})
-                GROUP BY model_name
-                ORDER BY sum(total_tokens) DESC, model_name
-                LIMIT 8
-            ), model_name, '(others)') AS series,
-        sum(total_tokens) AS tokens
-    FROM ccusage_v_model_daily
-    WHERE date >= toDate({since}) AND date <= toDate({until})
-        AND ({machine} = '' OR machine_name = {machine})
-    GROUP BY week, series
-) AS per_model
-ANY LEFT JOIN
-(
-    SELECT
-        week,
-        sum(total_tokens) AS week_tokens
-    FROM ccusage_v_model_daily
-    WHERE date >= toDate({since}) AND date <= toDate({until})
-        AND ({machine} = '' OR machine_name = {machine})
+                SELECT
+                    groupArray(model_name) AS model_names,
+                    groupArray(cells) AS model_cells,
+                    arraySlice(arrayMap(ranked -> tupleElement(ranked, 2),
+                        arraySort(groupArray((-model_tokens, model_name)))), 1, 8) AS top_models
+                FROM
+                (
+                    SELECT
+                        model_name,
+                        sum(tokens) AS model_tokens,
+                        groupArray((week, tokens)) AS cells
+                    FROM
+                    (
+                        SELECT
+                            week,
+                            model_name,
+                            sum(total_tokens) AS tokens
+                        FROM ccusage_v_model_daily
+                        WHERE date >= toDate({since}) AND date <= toDate({until})
+                            AND ({machine} = '' OR machine_name = {machine})
+                        GROUP BY week, model_name
+                    )
+                    GROUP BY model_name
+                )
+            )
+            ARRAY JOIN
+                model_names AS model_name,
+                model_cells AS cells
+        )
+        ARRAY JOIN cells AS cell
+        GROUP BY week, series
+    )
     GROUP BY week
-) AS per_week USING week
+)
+ARRAY JOIN parts AS part
 ORDER BY week, series
 
 -- Cost and tokens per model over the range, from the daily report's model breakdowns.

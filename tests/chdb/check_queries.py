@@ -20,12 +20,17 @@ that). This script
   5. checks the key answers against ccusage's own totals (`ccusage claude daily --json`): each
      machine's `totals` and its `fleet_machine_totals` row equal that machine's ccusage totals,
      and `fleet_totals` equals their sum; so does the dashboard's headline, for the fleet and
-     for each machine.
+     for each machine;
+  6. copies one machine's days as an older importer stored them (no breakdown arrays) and
+     checks that the model view reads them, and that fill_day_breakdowns fills them;
+  7. adds a machine with ten models and checks that daily_by_model and model_mix keep the
+     top eight (by cost, by tokens) and sum the rest as "(others)".
 
 Prints one line per check and `N passed, M failed` last; exits 1 when anything failed.
 """
 
 import argparse
+import datetime
 import decimal
 import json
 import os
@@ -360,6 +365,76 @@ def check_older_days(server, chdb, machine, report):
                      f"{left[0]['n']} left without; " + describe_difference(want, filled))
 
 
+
+def ranked_series(cells, by, date_of):
+    """What daily_by_model and model_mix must answer for cells (day, model, cost, tokens):
+    the eight models with the largest `by` over the range by name (ties by name), the rest
+    summed as "(others)", per period date_of(day)."""
+    totals = {}
+    for _, model, cost, tokens in cells:
+        totals[model] = totals.get(model, 0) + (cost if by == "cost" else tokens)
+    top = sorted(totals, key=lambda m: (-totals[m], m))[:8]
+    out = {}
+    for day, model, cost, tokens in cells:
+        key = (date_of(day), model if model in top else "(others)")
+        had = out.get(key, (0, 0))
+        out[key] = (had[0] + cost, had[1] + tokens)
+    return dict(sorted(out.items()))
+
+
+def check_model_ranking(server, chdb, report):
+    """Ten models on one machine "ranked", cost and tokens ranking them in opposite orders:
+    daily_by_model names the eight most expensive and sums the other two as "(others)",
+    model_mix the eight with the most tokens, each week's shares summing to one; the same on
+    both engines."""
+    days = {"2026-01-15": [(f"m{i:02}", 1.5 * (i + 1), 1000 * (10 - i)) for i in range(10)],
+            "2026-01-22": [("m09", 2.0, 500)]}
+    cells = [(day, m, cost, tokens) for day, models in days.items() for m, cost, tokens in models]
+    statements = {s["name"]: s["sql"] for s in parse_named(
+        (ROOT / "sql/dashboard.sql").read_text())}
+    filter_ = {"machine": "ranked", "since": "2026-01-01", "until": "2026-01-31"}
+    by_cost = ranked_series(cells, "cost", lambda day: day)
+    by_tokens = ranked_series(cells, "tokens", lambda day: str(
+        datetime.date.fromisoformat(day) - datetime.timedelta(
+            days=datetime.date.fromisoformat(day).weekday())))
+    engines = (("server", server.query, lambda sql: server.query(sql + "\nFORMAT JSONEachRow")),
+               ("chdb", lambda sql: chdb.query(sql, "TSV"),
+                lambda sql: chdb.query(sql, "JSONEachRow")))
+    for engine, execute, run in engines:
+        for day, models in days.items():
+            names = "[" + ", ".join(quote(m) for m, _, _ in models) + "]"
+            costs = ", ".join(f"toDecimal64({c}, 9)" for _, c, _ in models)
+            tokens = ", ".join(str(t) for _, _, t in models)
+            zeros = "[" + ", ".join("0" for _ in models) + "]"
+            execute(
+                "INSERT INTO ccusage_usage_daily (machine_name, date, input_tokens, "
+                "output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens, "
+                "total_cost, models_used, ccusage_version, imported_at, row_version, "
+                "content_hash, breakdown_models, breakdown_input_tokens, "
+                "breakdown_output_tokens, breakdown_cache_creation_tokens, "
+                "breakdown_cache_read_tokens, breakdown_total_tokens, breakdown_cost) "
+                f"SELECT 'ranked', toDate({quote(day)}), 0, 0, 0, 0, "
+                f"{sum(t for _, _, t in models)}, toDecimal64({sum(c for _, c, _ in models)}, 9), "
+                f"{names}, '20.0.24', now(), 1, 0, {names}, {zeros}, {zeros}, {zeros}, "
+                f"{zeros}, [{tokens}], [{costs}]")
+        got = rows(run(bind_filter(statements["daily_by_model"], filter_)))
+        got = {(r["date"], r["series"]): (float(r["cost"]), int(r["tokens"])) for r in got}
+        report.check(len(got) == 10 and same_value(list(got), list(by_cost))
+                     and all(same_value(list(got[k]), list(v)) for k, v in by_cost.items()),
+                     f"daily_by_model [{engine}]: the eight most expensive of ten models, "
+                     "the other two as (others)", f"{got} != {by_cost}")
+        got = rows(run(bind_filter(statements["model_mix"], filter_)))
+        shares = {}
+        for r in got:
+            shares[r["week"]] = shares.get(r["week"], 0) + float(r["share"])
+        got = {(r["week"], r["series"]): int(r["tokens"]) for r in got}
+        want = {k: v[1] for k, v in by_tokens.items()}
+        report.check(got == want and all(abs(s - 1) < 1e-5 for s in shares.values()),
+                     f"model_mix [{engine}]: the eight of ten models with the most tokens, "
+                     "the other two as (others), each week's shares summing to one",
+                     f"{got} != {want}; shares per week {shares}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
@@ -457,6 +532,7 @@ def main():
                          f"{row} != {want}")
 
     check_older_days(server, chdb, next(iter(machines)), report)
+    check_model_ranking(server, chdb, report)
 
     chdb.close()
     print(f"{report.passed} passed, {report.failed} failed")

@@ -570,6 +570,7 @@
     $("footer").textContent = "ccusage-import " + data.config.version + generated +
       ". Days are UTC days. Costs are ccusage's API-equivalent estimates." +
       (claudeOnly ? " The agent filter applies to the cards, days and agent panels; the other panels read Claude Code's reports." : "");
+    document.body.dataset.scheme = dark.matches ? "dark" : "light";
     document.body.dataset.state = "ready";
   }
 

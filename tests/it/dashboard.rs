@@ -132,7 +132,10 @@ impl Browser {
     }
 
     /// Light or dark, as the system setting the page follows (`prefers-color-scheme`).
-    fn color_scheme(&self, scheme: &str) {
+    /// Emulates the system's light or dark setting and waits until the page has drawn itself
+    /// again in it: the redraw replaces the menus' options, so an element found before it is
+    /// stale after it.
+    async fn color_scheme(&self, scheme: &str) {
         let params = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
         let answer = self.driver_command(
             "goog/cdp/execute",
@@ -142,6 +145,20 @@ impl Browser {
             answer["value"].is_object(),
             "cannot emulate {scheme}: {answer}"
         );
+        let started = Instant::now();
+        loop {
+            let drawn = self
+                .script("return document.body.dataset.state + ' ' + document.body.dataset.scheme")
+                .await;
+            if drawn.as_str() == Some(&format!("ready {scheme}")) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the page is not drawn in {scheme} after {PATIENCE:?}: {drawn}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn script(&self, body: &str) -> Value {
@@ -394,11 +411,10 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert_csv_download_matches_the_api(&env, &browser, &dashboard, "sessions").await;
     assert_sessions_sort_by_cost(&browser).await;
     browser.screenshot("fleet-light").await;
-    browser.color_scheme("dark");
-    browser.until(|s| s == "ready").await;
+    browser.color_scheme("dark").await;
     assert_all_drawn(&browser, "the fleet, dark").await;
     browser.screenshot("fleet-dark").await;
-    browser.color_scheme("light");
+    browser.color_scheme("light").await;
 
     // One machine, chosen in the page's own machine menu.
     let (name, claude) = &machines[1];
@@ -415,10 +431,9 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert_eq!(scope, "machine");
     assert_all_drawn(&browser, "one machine").await;
     browser.screenshot("machine-light").await;
-    browser.color_scheme("dark");
-    browser.until(|s| s == "ready").await;
+    browser.color_scheme("dark").await;
     browser.screenshot("machine-dark").await;
-    browser.color_scheme("light");
+    browser.color_scheme("light").await;
 
     // The last 7 days of the fleet, through the range button.
     browser.open(&dashboard.url).await;

@@ -323,6 +323,13 @@ def check_dashboard(server, chdb, machines, report):
     return answers
 
 
+def both_engines(server, chdb):
+    """(name, execute a statement, run a query for its JSONEachRow text) for each engine."""
+    return (("server", server.query, lambda sql: server.query(sql + "\nFORMAT JSONEachRow")),
+            ("chdb", lambda sql: chdb.query(sql, "TSV"),
+             lambda sql: chdb.query(sql, "JSONEachRow")))
+
+
 DAY_COLUMNS = ("date, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, "
                "total_tokens, total_cost, models_used, ccusage_version, imported_at, "
                "row_version, content_hash")
@@ -340,10 +347,7 @@ def check_older_days(server, chdb, machine, report):
                 if s["name"] == "fill_day_breakdowns")["sql"]
     per_model = ("SELECT toString(date) AS day, model_name, total_tokens, cost_usd "
                  "FROM ccusage_v_model_daily WHERE machine_name = {} ORDER BY day, model_name")
-    engines = (("server", server.query, lambda sql: server.query(sql + "\nFORMAT JSONEachRow")),
-               ("chdb", lambda sql: chdb.query(sql, "TSV"),
-                lambda sql: chdb.query(sql, "JSONEachRow")))
-    for engine, execute, run in engines:
+    for engine, execute, run in both_engines(server, chdb):
         execute(f"INSERT INTO ccusage_usage_daily (machine_name, {DAY_COLUMNS}) SELECT 'older', "
             f"{DAY_COLUMNS} FROM ccusage_usage_daily WHERE machine_name = {quote(machine)}")
         execute(f"INSERT INTO ccusage_model_breakdowns (machine_name, {CHILD_COLUMNS}) SELECT "
@@ -364,6 +368,11 @@ def check_older_days(server, chdb, machine, report):
                      "the view unchanged",
                      f"{left[0]['n']} left without; " + describe_difference(want, filled))
 
+
+def monday(day):
+    """The Monday of day's week, as toMonday gives it."""
+    date = datetime.date.fromisoformat(day)
+    return str(date - datetime.timedelta(days=date.weekday()))
 
 
 def ranked_series(cells, by, date_of):
@@ -394,13 +403,8 @@ def check_model_ranking(server, chdb, report):
         (ROOT / "sql/dashboard.sql").read_text())}
     filter_ = {"machine": "ranked", "since": "2026-01-01", "until": "2026-01-31"}
     by_cost = ranked_series(cells, "cost", lambda day: day)
-    by_tokens = ranked_series(cells, "tokens", lambda day: str(
-        datetime.date.fromisoformat(day) - datetime.timedelta(
-            days=datetime.date.fromisoformat(day).weekday())))
-    engines = (("server", server.query, lambda sql: server.query(sql + "\nFORMAT JSONEachRow")),
-               ("chdb", lambda sql: chdb.query(sql, "TSV"),
-                lambda sql: chdb.query(sql, "JSONEachRow")))
-    for engine, execute, run in engines:
+    by_tokens = ranked_series(cells, "tokens", monday)
+    for engine, execute, run in both_engines(server, chdb):
         for day, models in days.items():
             names = "[" + ", ".join(quote(m) for m, _, _ in models) + "]"
             costs = ", ".join(f"toDecimal64({c}, 9)" for _, c, _ in models)
@@ -419,7 +423,7 @@ def check_model_ranking(server, chdb, report):
                 f"{zeros}, [{tokens}], [{costs}]")
         got = rows(run(bind_filter(statements["daily_by_model"], filter_)))
         got = {(r["date"], r["series"]): (float(r["cost"]), int(r["tokens"])) for r in got}
-        report.check(len(got) == 10 and same_value(list(got), list(by_cost))
+        report.check(len(got) == 10 and list(got) == list(by_cost)
                      and all(same_value(list(got[k]), list(v)) for k, v in by_cost.items()),
                      f"daily_by_model [{engine}]: the eight most expensive of ten models, "
                      "the other two as (others)", f"{got} != {by_cost}")

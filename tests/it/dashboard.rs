@@ -131,10 +131,9 @@ impl Browser {
             .collect()
     }
 
-    /// Light or dark, as the system setting the page follows (`prefers-color-scheme`).
-    /// Emulates the system's light or dark setting and waits until the page has drawn itself
-    /// again in it: the redraw replaces the menus' options, so an element found before it is
-    /// stale after it.
+    /// Light or dark, as the system setting the page follows (`prefers-color-scheme`); waits
+    /// until the page has drawn itself again in it: the redraw replaces the menus' options, so
+    /// an element found before it is stale after it.
     async fn color_scheme(&self, scheme: &str) {
         let params = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
         let answer = self.driver_command(
@@ -145,20 +144,12 @@ impl Browser {
             answer["value"].is_object(),
             "cannot emulate {scheme}: {answer}"
         );
-        let started = Instant::now();
-        loop {
-            let drawn = self
-                .script("return document.body.dataset.state + ' ' + document.body.dataset.scheme")
-                .await;
-            if drawn.as_str() == Some(&format!("ready {scheme}")) {
-                return;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "the page is not drawn in {scheme} after {PATIENCE:?}: {drawn}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let drawn = format!("ready {scheme}");
+        self.poll(
+            "document.body.dataset.state + ' ' + document.body.dataset.scheme",
+            |now| now == drawn,
+        )
+        .await;
     }
 
     async fn script(&self, body: &str) -> Value {
@@ -178,23 +169,29 @@ impl Browser {
 
     /// Waits until the page's state satisfies `done`; the state then.
     async fn until(&self, done: impl Fn(&str) -> bool) -> String {
+        self.poll("document.body.dataset.state || ''", done).await
+    }
+
+    /// Evaluates the script `expression` in the page until its text satisfies `done`; the
+    /// text then.
+    async fn poll(&self, expression: &str, done: impl Fn(&str) -> bool) -> String {
         let started = Instant::now();
         loop {
             // A navigation in flight has no document to ask: that is "not yet".
-            let state = match self
+            let now = match self
                 .client
-                .execute("return document.body.dataset.state || ''", vec![])
+                .execute(&format!("return {expression}"), vec![])
                 .await
             {
-                Ok(state) => state.as_str().unwrap_or_default().to_owned(),
+                Ok(value) => value.as_str().unwrap_or_default().to_owned(),
                 Err(_) => String::new(),
             };
-            if done(&state) {
-                return state;
+            if done(&now) {
+                return now;
             }
             assert!(
                 started.elapsed() < PATIENCE,
-                "the page is still '{state}' after {PATIENCE:?}: {}",
+                "the page's {expression} is still '{now}' after {PATIENCE:?}: {}",
                 self.error_text().await
             );
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -140,7 +140,10 @@ SELECT
 FROM ccusage_usage_projects_daily FINAL
 WHERE machine_name = ? AND superseded = 0
 
--- The model breakdowns of one kind of stored row (only the winning parent's children).
+-- The model breakdowns of one kind of stored row (only the winning parent's children). Not
+-- read through ccusage_v_model_breakdowns: 18.16 does not push the machine filter into the
+-- view's subquery, which then groups every machine's breakdowns, so each import's cost grew
+-- with the fleet (87-93 % of the server's work at 1,000 machines). Binds: machine, kind, twice.
 -- name: stored_models
 SELECT
     parent_key,
@@ -150,8 +153,15 @@ SELECT
     cache_creation_tokens,
     cache_read_tokens,
     cost
-FROM ccusage_v_model_breakdowns
+FROM ccusage_model_breakdowns FINAL
 WHERE machine_name = ? AND parent_kind = ?
+    AND (parent_key, parent_version) IN
+    (
+        SELECT parent_key, max(parent_version)
+        FROM ccusage_model_breakdowns
+        WHERE machine_name = ? AND parent_kind = ?
+        GROUP BY parent_key
+    )
 
 -- Gives this machine's stored days that an older importer wrote without their breakdown
 -- arrays (ccusage_v_model_daily reads those the slow way) the arrays, from the child rows of

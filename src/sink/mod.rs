@@ -446,6 +446,8 @@ impl Sink {
                     .query(&models_sql)
                     .bind(machine)
                     .bind(parent_kind)
+                    .bind(machine)
+                    .bind(parent_kind)
                     .fetch_all::<StoredModel>()
             })
             .await

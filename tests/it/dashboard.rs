@@ -825,3 +825,56 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// The page at a phone's, a tablet's and a desktop's width (issue 28): nothing runs off the
+/// right edge, so the page never scrolls sideways (wide tables scroll inside their panel);
+/// below 600 px the panels stand in one column. Screenshots go to
+/// `target/dashboard-screenshots/width-N.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_fits_a_phone_a_tablet_and_a_desktop_without_sideways_scrolling() {
+    let env = TestEnv::new("dash_widths");
+    two_machines(&env);
+    let dashboard = Dashboard::start(env.importer("viewer"), &["--plan-price", "200"]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    for (width, height) in [(390, 844), (768, 1024), (1440, 900)] {
+        let metrics = json!({
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600,
+        });
+        let answer = browser.driver_command(
+            "goog/cdp/execute",
+            json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": metrics }),
+        );
+        assert!(
+            answer["value"].is_object(),
+            "cannot emulate {width} px: {answer}"
+        );
+        assert_eq!(browser.open(&dashboard.url).await, "ready", "at {width} px");
+        assert_all_drawn(&browser, &format!("{width} px")).await;
+        let fit = browser
+            .script(
+                "const d = document.documentElement; \
+                 const over = [...document.querySelectorAll('body *')] \
+                   .filter((e) => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 1) \
+                   .slice(0, 5).map((e) => e.tagName + '#' + e.id + '.' + e.getAttribute('class')); \
+                 const columns = new Set([...document.querySelectorAll('main > .panel:not([hidden])')] \
+                   .map((e) => Math.round(e.getBoundingClientRect().left))).size; \
+                 return [d.scrollWidth, window.innerWidth, over, columns]",
+            )
+            .await;
+        // A phone widens its layout viewport (zooms out) to fit a page wider than itself, so
+        // both the viewport and the page must stay within the device's width.
+        let (scroll, inner) = (fit[0].as_u64().unwrap(), fit[1].as_u64().unwrap());
+        assert!(
+            scroll <= width && inner <= width,
+            "at {width} px the page is {scroll} px wide (viewport {inner} px); past the edge: {}",
+            fit[2]
+        );
+        if width < 600 {
+            assert_eq!(fit[3], 1, "below 600 px the panels stand in one column");
+        }
+        browser.screenshot(&format!("width-{width}")).await;
+    }
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+    browser.close().await;
+}

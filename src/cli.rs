@@ -346,8 +346,7 @@ pub struct QueryArgs {
     #[arg(long, conflicts_with = "name")]
     pub list: bool,
 
-    /// The query to run (see --list).
-    #[arg(required_unless_present = "list")]
+    /// The query to run; without one, the list (as --list).
     pub name: Option<String>,
 
     /// How to print the answer.

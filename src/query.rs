@@ -25,12 +25,19 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
         crate::log::stdout(&render_list(&queries, &config.machine_name)).exit_code(Exit::Other)?;
         return Ok(Exit::Ok);
     }
-    let name = args.name.as_deref().unwrap_or_default();
+    // No name is a question, not a mistake: the answer is the list.
+    let Some(name) = args.name.as_deref() else {
+        crate::log::stdout(&render_list(&queries, &config.machine_name)).exit_code(Exit::Other)?;
+        return Ok(Exit::Ok);
+    };
     let Some(query) = queries.iter().find(|q| q.name == name) else {
+        let hint = nearest(name, queries.iter().map(|q| q.name))
+            .map(|near| format!("did you mean {near}? "))
+            .unwrap_or_default();
         return Err(Failure {
             exit: Exit::Usage,
             error: anyhow!(
-                "there is no query named {name:?}: `ccusage-import query --list` lists the {} named queries",
+                "there is no query named {name:?}: {hint}`ccusage-import query --list` lists the {} named queries",
                 queries.len()
             ),
         });
@@ -92,6 +99,17 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
         ));
     }
     Ok(Exit::Ok)
+}
+
+/// The known name closest to a mistyped one, when it is close enough to be a typo: strsim's
+/// Jaro-Winkler weighs a shared beginning, which is how query names differ (`fleet_total`,
+/// `fleet_totals`).
+fn nearest<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|name| (strsim::jaro_winkler(typed, name), name))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
 }
 
 pub fn is_fleet(name: &str) -> bool {
@@ -235,11 +253,97 @@ fn unescape(field: &str) -> String {
     out
 }
 
-/// A value as one line of a table: control characters shown as escapes.
-fn display(value: &Option<String>) -> String {
+/// A value as a person reads it in a table: money to the cent, counts with thousands
+/// separators, other fractions to three places, arrays as a list, NULL as `-`. CSV and JSON
+/// keep ClickHouse's exact values.
+fn display(value: &Option<String>, column_type: &str, column: &str) -> String {
     let Some(value) = value else {
         return "-".to_owned();
     };
+    let inner = unwrap_type(column_type);
+    if inner.starts_with("Array(") {
+        return escape_controls(&array_items(value).join(", "));
+    }
+    let money = ["cost", "usd", "saving", "price", "spend"]
+        .iter()
+        .any(|word| column.contains(word));
+    match numeric_kind(inner) {
+        Some(Numeric::Integer) => value
+            .parse::<i128>()
+            .map_or_else(|_| escape_controls(value), |n| thousands(n, "")),
+        Some(Numeric::Fraction) => match value.parse::<f64>() {
+            Ok(x) if x.is_finite() && money => fixed(x, 2),
+            Ok(x) if x.is_finite() => {
+                let text = fixed(x, 3);
+                let text = text.trim_end_matches('0');
+                text.trim_end_matches('.').to_owned()
+            }
+            _ => escape_controls(value),
+        },
+        None => escape_controls(value),
+    }
+}
+
+/// `x` to `places` decimals with thousands separators in its whole part.
+fn fixed(x: f64, places: usize) -> String {
+    let text = format!("{:.places$}", x.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if x < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        "-"
+    } else {
+        ""
+    };
+    let whole = thousands(whole.parse::<i128>().unwrap_or(0), sign);
+    if fraction.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
+/// An integer with a comma every three digits.
+fn thousands(n: i128, sign: &str) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::from(if n < 0 { "-" } else { sign });
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// The items of an array as ClickHouse writes it in TSV (`['a','b\'c']`, `[1,2]`).
+fn array_items(text: &str) -> Vec<String> {
+    let body = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    let mut items = Vec::new();
+    let mut item = String::new();
+    let (mut quoted, mut escaped, mut any) = (false, false, false);
+    for c in body.chars() {
+        any = true;
+        match c {
+            _ if escaped => {
+                item.push(c);
+                escaped = false;
+            }
+            '\\' if quoted => escaped = true,
+            '\'' => quoted = !quoted,
+            ',' if !quoted => items.push(std::mem::take(&mut item)),
+            c => item.push(c),
+        }
+    }
+    if any {
+        items.push(item);
+    }
+    items
+}
+
+/// Control characters shown as escapes, so a value stays on its line.
+fn escape_controls(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -253,14 +357,30 @@ fn display(value: &Option<String>) -> String {
     out
 }
 
-fn is_numeric(column_type: &str) -> bool {
-    let inner = column_type
+fn unwrap_type(column_type: &str) -> &str {
+    column_type
         .strip_prefix("Nullable(")
         .and_then(|t| t.strip_suffix(')'))
-        .unwrap_or(column_type);
-    ["Int", "UInt", "Float", "Decimal"]
-        .iter()
-        .any(|prefix| inner.starts_with(prefix))
+        .unwrap_or(column_type)
+}
+
+enum Numeric {
+    Integer,
+    Fraction,
+}
+
+fn numeric_kind(inner: &str) -> Option<Numeric> {
+    if inner.starts_with("Int") || inner.starts_with("UInt") {
+        Some(Numeric::Integer)
+    } else if inner.starts_with("Float") || inner.starts_with("Decimal") {
+        Some(Numeric::Fraction)
+    } else {
+        None
+    }
+}
+
+fn is_numeric(column_type: &str) -> bool {
+    numeric_kind(unwrap_type(column_type)).is_some()
 }
 
 /// An aligned table: numbers right-aligned, NULL as `-`, and the row count last.
@@ -268,7 +388,12 @@ pub fn render_table(table: &Table) -> String {
     let cells: Vec<Vec<String>> = table
         .rows
         .iter()
-        .map(|row| row.iter().map(display).collect())
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(i, value)| display(value, &table.types[i], &table.names[i]))
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = table
         .names
@@ -566,15 +691,53 @@ mod tests {
     fn tables_align_numbers_right_and_text_left() {
         let table = parse_tsv_with_names_and_types(TSV).unwrap();
         let expected = "\
-date        project             tokens   cost  change_pct  models
-----------  -----------------  -------  -----  ----------  ---------
-2026-01-01  -home-o'neil-caf\u{e9}  1234567    1.5           -  ['a','b']
-2026-01-02  tab\\there\\nline          7  12.25        -3.5  []
+date        project               tokens   cost  change_pct  models
+----------  -----------------  ---------  -----  ----------  ------
+2026-01-01  -home-o'neil-caf\u{e9}  1,234,567   1.50           -  a, b
+2026-01-02  tab\\there\\nline            7  12.25        -3.5
 (2 rows)
 ";
         assert_eq!(render_table(&table), expected);
         let empty = parse_tsv_with_names_and_types("a\nUInt8\n").unwrap();
         assert_eq!(render_table(&empty), "a\n-\n(0 rows)\n");
+    }
+
+    #[test]
+    fn table_values_read_as_money_counts_fractions_and_lists() {
+        let shown = |value: &str, ty: &str, column: &str| display(&Some(value.into()), ty, column);
+        assert_eq!(
+            shown("80.177213400", "Decimal(18, 9)", "total_cost"),
+            "80.18"
+        );
+        assert_eq!(shown("1234.5", "Float64", "cost_usd"), "1,234.50");
+        assert_eq!(shown("-0.001", "Float64", "cost_usd"), "0.00");
+        assert_eq!(shown("-1234.567", "Float64", "change_usd"), "-1,234.57");
+        assert_eq!(shown("53513357", "UInt64", "tokens"), "53,513,357");
+        assert_eq!(shown("-1000", "Int64", "delta"), "-1,000");
+        assert_eq!(shown("0.96213", "Float64", "cache_share"), "0.962");
+        assert_eq!(shown("2", "Float64", "ratio"), "2");
+        assert_eq!(shown("nan", "Float64", "ratio"), "nan");
+        assert_eq!(
+            shown("['laptop','workvm']", "Array(String)", "machines"),
+            "laptop, workvm"
+        );
+        assert_eq!(
+            shown("['a,b','o\\'neil']", "Array(String)", "x"),
+            "a,b, o'neil"
+        );
+        assert_eq!(shown("[]", "Array(String)", "x"), "");
+        assert_eq!(shown("2026-01-01", "Date", "date"), "2026-01-01");
+    }
+
+    #[test]
+    fn a_mistyped_query_name_finds_the_one_meant() {
+        let names = ["fleet_totals", "totals", "daily", "fleet_daily"];
+        assert_eq!(
+            nearest("fleet_total", names.into_iter()),
+            Some("fleet_totals")
+        );
+        assert_eq!(nearest("dialy", names.into_iter()), Some("daily"));
+        assert_eq!(nearest("weather", names.into_iter()), None);
     }
 
     #[test]

@@ -194,6 +194,19 @@ fn an_unknown_query_exits_2_and_clickhouse_failures_exit_3() {
     );
     assert!(run.stdout.is_empty());
 
+    // A typo is answered with the query meant; no name at all with the list.
+    let run = query(&env, "laptop", &["fleet_total"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean fleet_totals?"),
+        "{}",
+        run.stderr
+    );
+    let run = query(&env, "laptop", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, query(&env, "laptop", &["--list"]).stdout);
+    assert!(run.stdout.contains("fleet_totals"), "{}", run.stdout);
+
     // Nothing imported yet: the database does not exist.
     let run = query(&env, "laptop", &["totals"]);
     assert_eq!(run.code, 3, "{}", run.stderr);

@@ -352,7 +352,7 @@ SELECT
     round(toFloat64(projected_total_cost), 6) AS projected_cost,
     projected_remaining_minutes AS remaining_minutes,
     imported_at
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 WHERE is_active = 1 AND end_time > now()
     AND ({machine} = '' OR machine_name = {machine})
 ORDER BY cost DESC, machine
@@ -367,7 +367,7 @@ SELECT
     count() AS blocks,
     sum(total_tokens) AS tokens,
     round(toFloat64(sum(cost_usd)), 6) AS cost
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 WHERE toDate(start_time) >= toDate({since}) AND toDate(start_time) <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
 GROUP BY weekday, hour

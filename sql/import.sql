@@ -48,6 +48,14 @@ FROM ccusage_usage_sessions FINAL WHERE machine_name = ? AND superseded = 0
 SELECT block_id AS key, content_hash, total_tokens
 FROM ccusage_usage_blocks FINAL WHERE machine_name = ?
 
+-- name: existing_hours
+SELECT toString(hour) AS key, content_hash, total_tokens
+FROM ccusage_usage_hours FINAL WHERE machine_name = ?
+
+-- name: existing_derived_blocks
+SELECT toString(start_time) AS key, content_hash, total_tokens
+FROM ccusage_usage_derived_blocks FINAL WHERE machine_name = ? AND superseded = 0
+
 -- name: existing_projects_daily
 SELECT concat(toString(date), ' ', project) AS key, content_hash, total_tokens
 FROM ccusage_usage_projects_daily FINAL WHERE machine_name = ? AND superseded = 0
@@ -72,6 +80,10 @@ SELECT max(tick) AS tick FROM
     SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_projects_daily WHERE machine_name = ?
     UNION ALL
     SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_agents_daily WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_hours WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_derived_blocks WHERE machine_name = ?
 )
 
 -- Stored rows that coarse rows are summed from (see src/transform/derive.rs): each with its key
@@ -121,6 +133,40 @@ SELECT
 FROM ccusage_usage_sessions FINAL
 WHERE machine_name = ? AND superseded = 0 AND project_path != 'Unknown Project'
     AND toUInt32OrZero(splitByChar('.', ccusage_version)[1]) < 19
+
+-- The hours this machine stored (each hour's winning figure), to derive the 5-hour blocks from.
+-- name: stored_hours
+SELECT
+    hour,
+    last_entry,
+    entries,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_cost,
+    models_used
+FROM ccusage_usage_hours FINAL
+WHERE machine_name = ?
+
+-- The derived blocks this machine stored as current: a start that is no block start any more
+-- is stored again, superseded.
+-- name: stored_derived_blocks
+SELECT start_time, total_tokens
+FROM ccusage_usage_derived_blocks FINAL
+WHERE machine_name = ? AND superseded = 0
+
+-- Where this machine's blocks stored before its first stored hour end (0: none reach past
+-- it): importers before the hours stored ccusage's blocks only, and those stay the record of
+-- the time before; hours inside such a block start no derived block. ccusage_v_blocks reads
+-- the stored blocks that start before the first hour, the derived blocks after.
+-- name: blocks_history_until
+SELECT toUInt32(max(end_time)) AS until
+FROM ccusage_usage_blocks FINAL
+WHERE machine_name = ? AND start_time <
+(
+    SELECT min(hour) FROM ccusage_usage_hours WHERE machine_name = ?
+)
 
 -- This machine's sessions and project days as stored, whole, for --rekey-projects to store
 -- again under new keys (columns in the order of SessionRow and ProjectDailyRow).

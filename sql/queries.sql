@@ -562,7 +562,7 @@ SELECT
     total_tokens AS tokens,
     round(toFloat64(cost_usd), 2) AS cost,
     length(models) AS model_count
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 WHERE machine_name = ?
 ORDER BY total_tokens DESC, start_time
 LIMIT 10
@@ -585,7 +585,7 @@ FROM
             AS active_minutes,
         total_tokens,
         cost_usd
-    FROM ccusage_usage_blocks FINAL
+    FROM ccusage_v_blocks
     WHERE machine_name = ?
 )
 ORDER BY start_time DESC
@@ -607,7 +607,7 @@ SELECT
     round(toFloat64(projected_total_cost), 2) AS projected_cost,
     projected_remaining_minutes AS remaining_minutes,
     imported_at
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 WHERE machine_name = ? AND is_active = 1 AND end_time > now()
 ORDER BY start_time DESC
 LIMIT 1
@@ -624,13 +624,13 @@ SELECT
     projected_total_tokens AS projected_tokens,
     round(100 * projected_total_tokens / greatest(max_tokens, 1), 1) AS projected_pct_of_max,
     is_active
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 ANY LEFT JOIN
 (
     SELECT
         machine_name,
         max(total_tokens) AS max_tokens
-    FROM ccusage_usage_blocks FINAL
+    FROM ccusage_v_blocks
     GROUP BY machine_name
 ) AS total USING machine_name
 WHERE machine_name = ?
@@ -645,7 +645,7 @@ SELECT
     sum(total_tokens) AS tokens,
     round(toFloat64(sum(cost_usd)), 2) AS cost,
     round(avg(entries), 1) AS mean_entries
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 WHERE machine_name = ?
 GROUP BY hour_utc
 ORDER BY hour_utc
@@ -1074,7 +1074,7 @@ SELECT
     entries,
     total_tokens AS tokens,
     round(toFloat64(cost_usd), 2) AS cost
-FROM ccusage_usage_blocks FINAL
+FROM ccusage_v_blocks
 ORDER BY total_tokens DESC, machine, start_time
 LIMIT 10
 
@@ -1096,7 +1096,7 @@ FROM
         3600 * toFloat64(cost_usd)
             / greatest(toUInt32(ifNull(actual_end_time, start_time)) - toUInt32(start_time), 60)
             AS usd_per_hour
-    FROM ccusage_usage_blocks FINAL
+    FROM ccusage_v_blocks
 )
 GROUP BY machine
 ORDER BY machine

@@ -122,10 +122,57 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_blocks
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64,
-    content_hash UInt64
+    content_hash UInt64,
+    has_burn_rate UInt8 COMMENT '1 where ccusage printed a burn rate (none for a block with one entry, nor in rows of older importers)',
+    has_projection UInt8 COMMENT '1 where ccusage printed a projection'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, block_id)
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_hours
+(
+    machine_name String,
+    hour DateTime('UTC') COMMENT 'the UTC hour: ccusage blocks --session-length 1',
+    last_entry DateTime('UTC') COMMENT 'the last entry in the hour',
+    entries UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64 COMMENT 'token total << 24 | import minute: more usage wins',
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, hour)
+;
+CREATE TABLE IF NOT EXISTS ccusage_usage_derived_blocks
+(
+    machine_name String,
+    start_time DateTime('UTC') COMMENT 'the first hour with usage 5 h or more after the start of the block before',
+    end_time DateTime('UTC'),
+    last_entry DateTime('UTC'),
+    hours UInt64 COMMENT 'hours with usage in the block',
+    entries UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    cost_usd Decimal(18, 9),
+    models Array(String),
+    superseded UInt8 COMMENT '1: no block starts here any more (an earlier hour moved the chain); every reader skips it',
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64,
+    content_hash UInt64
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, start_time)
 ;
 CREATE TABLE IF NOT EXISTS ccusage_usage_projects_daily
 (
@@ -237,6 +284,8 @@ CREATE TABLE IF NOT EXISTS ccusage_import_runs
     projects_daily_rows UInt64,
     agents_daily_status String COMMENT 'skipped before ccusage 19',
     agents_daily_rows UInt64,
+    hours_status String,
+    hours_rows UInt64,
     rows_written UInt64 COMMENT 'usage rows inserted by this run',
     rows_unchanged UInt64 COMMENT 'rows skipped because the database already held them',
     error String
@@ -288,6 +337,96 @@ WHERE (superseded = 0) AND (((machine_name, if(toUInt32OrZero(splitByChar('.', c
     SELECT machine_name, session_scheme FROM ccusage_machines FINAL
 ))
 OR (machine_name NOT IN (SELECT machine_name FROM ccusage_machines)))
+;
+-- The 5-hour blocks, one row per machine and block, as ccusage would print them had no log
+-- been deleted: the blocks derived from the stored hours (ccusage_usage_derived_blocks), and
+-- before a machine's first stored hour the blocks older importers stored as ccusage printed
+-- them. is_active, the burn rate and the projection come from ccusage's own blocks report at
+-- the machine's last import (NULL where ccusage printed none: a block with one entry); the
+-- minutes left count from now to the block's end. Every block query and panel reads this.
+CREATE VIEW IF NOT EXISTS ccusage_v_blocks AS
+SELECT
+    machine_name,
+    start_time,
+    end_time,
+    actual_end_time,
+    toUInt8(live = 1) AS is_active,
+    entries,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_tokens,
+    cost_usd,
+    models,
+    if(live_burn_rate = 1, live_cost_per_hour, NULL) AS burn_rate_cost_per_hour,
+    if(live_burn_rate = 1, live_tokens_per_minute, NULL) AS burn_rate_tokens_per_minute,
+    if(live_projection = 1, live_projected_tokens, NULL) AS projected_total_tokens,
+    if(live_projection = 1, live_projected_cost, NULL) AS projected_total_cost,
+    if(live_projection = 1, toUInt64(intDiv(greatest(toInt64(toUInt32(end_time)) - toInt64(toUInt32(now())), 0) + 30, 60)), NULL) AS projected_remaining_minutes,
+    source,
+    imported_at
+FROM
+(
+    SELECT
+        machine_name,
+        start_time,
+        end_time,
+        last_entry AS actual_end_time,
+        entries,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        cost_usd,
+        models,
+        'hours' AS source,
+        imported_at
+    FROM ccusage_usage_derived_blocks FINAL
+    WHERE superseded = 0
+    UNION ALL
+    SELECT
+        machine_name,
+        start_time,
+        end_time,
+        ifNull(actual_end_time, start_time) AS actual_end_time,
+        entries,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        cost_usd,
+        models,
+        'ccusage' AS source,
+        imported_at
+    FROM ccusage_usage_blocks FINAL
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0) OR (start_time < first_hour)
+) AS blocks
+ANY LEFT JOIN
+(
+    SELECT
+        machine_name,
+        start_time,
+        1 AS live,
+        has_burn_rate AS live_burn_rate,
+        has_projection AS live_projection,
+        burn_rate_cost_per_hour AS live_cost_per_hour,
+        burn_rate_tokens_per_minute AS live_tokens_per_minute,
+        projected_total_tokens AS live_projected_tokens,
+        projected_total_cost AS live_projected_cost
+    FROM ccusage_usage_blocks FINAL
+    WHERE is_active = 1
+) AS live USING (machine_name, start_time)
 ;
 CREATE VIEW IF NOT EXISTS ccusage_v_model_breakdowns AS
 SELECT

@@ -434,7 +434,7 @@
           const td = tr.insertCell();
           const value = row[key];
           if (options.cell && options.cell(key, row, td)) continue;
-          td.textContent = value === null || value === undefined ? "–" : fmt ? fmt(value) : String(value);
+          td.textContent = value === null || value === undefined ? "—" : fmt ? fmt(value) : String(value);
           if (fmt) td.className = "num";
           td.title = value === null || value === undefined ? "" : String(value);
         }

@@ -571,6 +571,7 @@ struct Stored {
     days: Vec<derive::StoredDay>,
     project_days: Vec<derive::StoredProjectDay>,
     sub_sessions: Vec<derive::StoredSubSession>,
+    hours: crate::sink::StoredHours,
 }
 
 impl Stored {
@@ -587,6 +588,9 @@ impl Stored {
                 .into_iter()
                 .map(|(_, date, usage)| derive::StoredDay { date, usage })
                 .collect();
+        }
+        if report_ok(run, ReportKind::Hours) {
+            stored.hours = sink.stored_hours(machine).await?;
         }
         if derives_project_sessions(set, run) {
             let days = sink
@@ -629,6 +633,13 @@ impl Stored {
                 .iter()
                 .map(derive::StoredSubSession::of_record)
                 .collect(),
+            hours: crate::sink::StoredHours {
+                hours: records_of::<rows::HourRow>(mapped)
+                    .iter()
+                    .map(derive::StoredHour::of_record)
+                    .collect(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -639,8 +650,8 @@ fn derives_project_sessions(set: Option<CommandSet>, run: &RunReport) -> bool {
         && report_ok(run, ReportKind::Session)
 }
 
-/// The coarse rows summed from `stored`: the months, and with ccusage 15–18 the whole-project
-/// sessions.
+/// The coarse rows summed from `stored`: the months, the 5-hour blocks, and with ccusage
+/// 15–18 the whole-project sessions.
 fn derive(
     stored: &Stored,
     ctx: &Context,
@@ -652,6 +663,11 @@ fn derive(
         let months = derive::months(&stored.days, ctx)?;
         run.derived_months = months.len();
         derived.push(Box::new(Rows::derived(months)) as Box<dyn Mapped>);
+    }
+    if report_ok(run, ReportKind::Hours) {
+        let hours = &stored.hours;
+        let blocks = derive::blocks(&hours.hours, hours.history_until, &hours.blocks, ctx)?;
+        derived.push(Box::new(Rows::derived(blocks)));
     }
     if derives_project_sessions(set, run) {
         let sessions = derive::project_sessions(&stored.project_days, &stored.sub_sessions, ctx)?;
@@ -685,6 +701,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
     };
     let (session_status, session_rows) = status(ReportKind::Session);
     let (blocks_status, blocks_rows) = status(ReportKind::Blocks);
+    let (hours_status, hours_rows) = status(ReportKind::Hours);
     let (projects_daily_status, projects_daily_rows) = status(ReportKind::ProjectsDaily);
     let (agents_daily_status, agents_daily_rows) = status(ReportKind::AgentsDaily);
     let row = RunRow {
@@ -706,6 +723,8 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         session_rows,
         blocks_status,
         blocks_rows,
+        hours_status,
+        hours_rows,
         projects_daily_status,
         projects_daily_rows,
         agents_daily_status,

@@ -41,10 +41,11 @@ pub trait Report {
 type MapFn = fn(&[u8], &Context) -> Result<(usize, Box<dyn Mapped>)>;
 
 /// Every report the importer knows, by kind.
-const REPORTS: [(ReportKind, MapFn); 5] = [
+const REPORTS: [(ReportKind, MapFn); 6] = [
     (Daily::KIND, map_report::<Daily>),
     (Session::KIND, map_report::<Session>),
     (Blocks::KIND, map_report::<Blocks>),
+    (Hours::KIND, map_report::<Hours>),
     (ProjectsDaily::KIND, map_report::<ProjectsDaily>),
     (AgentsDaily::KIND, map_report::<AgentsDaily>),
 ];
@@ -214,6 +215,23 @@ impl Report for Blocks {
     }
 }
 
+/// ccusage's blocks one hour long: the hours the 5-hour blocks are derived from.
+pub struct Hours;
+
+impl Report for Hours {
+    const KIND: ReportKind = ReportKind::Hours;
+    type Json = json::BlocksReport;
+    type Row = rows::HourRow;
+
+    fn printed(json: &Self::Json) -> usize {
+        json.blocks.len()
+    }
+
+    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
+        rows::map_hours(json, ctx)
+    }
+}
+
 pub struct ProjectsDaily;
 
 impl Report for ProjectsDaily {
@@ -260,6 +278,7 @@ mod tests {
             ReportKind::Daily,
             ReportKind::Session,
             ReportKind::Blocks,
+            ReportKind::Hours,
             ReportKind::ProjectsDaily,
             ReportKind::AgentsDaily,
         ];

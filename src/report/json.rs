@@ -55,7 +55,7 @@ fn active_block(run: &RunReport) -> Value {
         "burn_rate_cost_per_hour": block.cost_per_hour,
         "burn_rate_tokens_per_minute": block.tokens_per_minute,
         "projected_total_tokens": block.projected_tokens,
-        "projected_total_cost_usd": usd(block.projected_cost),
+        "projected_total_cost_usd": block.projected_cost.map(usd),
     })
 }
 

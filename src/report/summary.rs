@@ -400,27 +400,31 @@ fn active_block(run: &RunReport) -> Section {
         "started",
         format!("{} ({})", minute(block.start), ago(now - block.start)),
     );
-    s.line("time left", minutes(block.minutes_left(now)));
+    // ccusage prints no burn rate, projection or time left for a block with one entry: a
+    // dash, not a zero (ASCII, as all plain output).
+    let none = || "-".to_owned();
+    s.line(
+        "time left",
+        block.minutes_left(now).map_or_else(none, minutes),
+    );
     s.line(
         "so far",
         format!("{} tokens, {}", compact(block.tokens), nano_usd(block.cost)),
     );
-    s.line(
-        "burn rate",
-        format!(
+    let burn = match (block.cost_per_hour, block.tokens_per_minute) {
+        (Some(per_hour), Some(per_minute)) => format!(
             "{}/h, {} tokens/min",
-            usd(block.cost_per_hour),
-            compact(block.tokens_per_minute.max(0.0).round() as u64)
+            usd(per_hour),
+            compact(per_minute.max(0.0).round() as u64)
         ),
-    );
-    s.line(
-        "projected",
-        format!(
-            "{} tokens, {}",
-            compact(block.projected_tokens),
-            nano_usd(block.projected_cost)
-        ),
-    );
+        _ => none(),
+    };
+    s.line("burn rate", burn);
+    let projected = match (block.projected_tokens, block.projected_cost) {
+        (Some(tokens), Some(cost)) => format!("{} tokens, {}", compact(tokens), nano_usd(cost)),
+        _ => none(),
+    };
+    s.line("projected", projected);
     s
 }
 
@@ -623,6 +627,27 @@ all machines: 4 machines, $812.40 in 93 days
         assert!(!text.contains("ok, 8 rows"), "{text}");
         let quiet = render(&self::run(), look);
         assert!(!quiet.contains("Reports"), "{quiet}");
+    }
+
+    #[test]
+    fn a_block_without_a_burn_rate_shows_dashes_not_zeros() {
+        let mut run = run();
+        let block = run.digest.active_block.as_mut().unwrap();
+        block.cost_per_hour = None;
+        block.tokens_per_minute = None;
+        block.projected_tokens = None;
+        block.projected_cost = None;
+        let text = render(&run, Look::PLAIN);
+        assert!(text.contains("\n  time left       -\n"), "{text}");
+        assert!(text.contains("\n  burn rate       -\n"), "{text}");
+        assert!(text.contains("\n  projected       -\n"), "{text}");
+        let value = crate::report::json::to_json(&run);
+        let block = &value["active_block"];
+        assert!(block["burn_rate_cost_per_hour"].is_null(), "{block}");
+        assert!(block["projected_total_tokens"].is_null(), "{block}");
+        assert!(block["projected_total_cost_usd"].is_null(), "{block}");
+        assert!(block["minutes_left"].is_null(), "{block}");
+        assert!(block["total_tokens"].is_u64());
     }
 
     #[test]

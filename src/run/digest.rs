@@ -71,18 +71,22 @@ pub struct ActiveBlock {
     pub end: DateTime<Utc>,
     pub tokens: u64,
     pub cost: Nanodollars,
-    pub cost_per_hour: f64,
-    pub tokens_per_minute: f64,
-    pub projected_tokens: u64,
-    pub projected_cost: Nanodollars,
+    /// `None` where ccusage printed no burn rate (a block with one entry: too early to tell).
+    pub cost_per_hour: Option<f64>,
+    pub tokens_per_minute: Option<f64>,
+    /// `None` where ccusage printed no projection.
+    pub projected_tokens: Option<u64>,
+    pub projected_cost: Option<Nanodollars>,
 }
 
 impl ActiveBlock {
     /// Minutes until the block ends, seen from `now`, rounded to the nearest as ccusage rounds
     /// its `remainingMinutes` (`Math.round`), so both show the same figure; never negative.
-    pub fn minutes_left(&self, now: DateTime<Utc>) -> u64 {
+    /// `None`, like ccusage's, where ccusage printed no projection.
+    pub fn minutes_left(&self, now: DateTime<Utc>) -> Option<u64> {
+        self.projected_tokens?;
         let millis = (self.end - now).num_milliseconds().max(0);
-        (millis + 30_000) as u64 / 60_000
+        Some((millis + 30_000) as u64 / 60_000)
     }
 }
 
@@ -152,10 +156,11 @@ impl DigestBuilder {
                 end: row.end_time,
                 tokens: row.total_tokens,
                 cost: row.cost_usd,
-                cost_per_hour: row.burn_rate_cost_per_hour,
-                tokens_per_minute: row.burn_rate_tokens_per_minute,
-                projected_tokens: row.projected_total_tokens,
-                projected_cost: row.projected_total_cost,
+                cost_per_hour: (row.has_burn_rate != 0).then_some(row.burn_rate_cost_per_hour),
+                tokens_per_minute: (row.has_burn_rate != 0)
+                    .then_some(row.burn_rate_tokens_per_minute),
+                projected_tokens: (row.has_projection != 0).then_some(row.projected_total_tokens),
+                projected_cost: (row.has_projection != 0).then_some(row.projected_total_cost),
             });
         }
     }
@@ -270,15 +275,15 @@ mod tests {
             block.start,
             "2026-11-22T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
-        assert_eq!(block.projected_cost, 5_330_000_000);
-        assert_eq!(block.projected_tokens, 2_677_755);
+        assert_eq!(block.projected_cost, Some(5_330_000_000));
+        assert_eq!(block.projected_tokens, Some(2_677_755));
         let now = "2026-11-22T17:25:30Z".parse().unwrap();
         // 214.5 minutes: ccusage's own projection for this block says 215.
-        assert_eq!(block.minutes_left(now), 215);
+        assert_eq!(block.minutes_left(now), Some(215));
         let just_under = "2026-11-22T17:25:31Z".parse().unwrap();
-        assert_eq!(block.minutes_left(just_under), 214);
+        assert_eq!(block.minutes_left(just_under), Some(214));
         let later = "2026-11-23T00:00:00Z".parse().unwrap();
-        assert_eq!(block.minutes_left(later), 0);
+        assert_eq!(block.minutes_left(later), Some(0));
     }
 
     #[test]

@@ -26,16 +26,20 @@ pub enum ReportKind {
     Daily,
     Session,
     Blocks,
+    /// ccusage's blocks one hour long: one row per UTC hour with usage, which the 5-hour
+    /// blocks are derived from (see `derive::blocks`).
+    Hours,
     ProjectsDaily,
     AgentsDaily,
 }
 
 impl ReportKind {
     /// The Claude reports every supported version has.
-    pub const CLAUDE: [ReportKind; 4] = [
+    pub const CLAUDE: [ReportKind; 5] = [
         ReportKind::Daily,
         ReportKind::Session,
         ReportKind::Blocks,
+        ReportKind::Hours,
         ReportKind::ProjectsDaily,
     ];
 
@@ -45,6 +49,7 @@ impl ReportKind {
             ReportKind::Daily => "daily",
             ReportKind::Session => "session",
             ReportKind::Blocks => "blocks",
+            ReportKind::Hours => "hours",
             ReportKind::ProjectsDaily => "projects_daily",
             ReportKind::AgentsDaily => "agents_daily",
         }

@@ -31,6 +31,8 @@ pub struct RunRow {
     pub session_rows: u64,
     pub blocks_status: String,
     pub blocks_rows: u64,
+    pub hours_status: String,
+    pub hours_rows: u64,
     pub projects_daily_status: String,
     pub projects_daily_rows: u64,
     pub agents_daily_status: String,

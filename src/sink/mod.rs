@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::log::verbose;
 pub use crate::run::WriteStats;
-use crate::transform::derive::Usage;
+use crate::transform::derive::{StoredHour, Usage};
 use crate::transform::rekey::Rekeyed;
 use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
@@ -74,6 +74,36 @@ struct StoredUsage {
     cache_read_tokens: u64,
     total_cost: i64,
     models_used: Vec<String>,
+}
+
+/// What [`Sink::stored_hours`] reads.
+#[derive(Debug, Default)]
+pub struct StoredHours {
+    pub hours: Vec<StoredHour>,
+    pub history_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub blocks: std::collections::BTreeMap<chrono::DateTime<chrono::Utc>, u64>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredHourRow {
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    hour: chrono::DateTime<chrono::Utc>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    last_entry: chrono::DateTime<chrono::Utc>,
+    entries: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    total_cost: i64,
+    models_used: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredBlockStart {
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    start_time: chrono::DateTime<chrono::Utc>,
+    total_tokens: u64,
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -385,13 +415,75 @@ impl Sink {
         let sql = sqlfile::import("last_tick");
         self.request("read this machine's last import tick", || {
             let mut query = self.client().query(&sql);
-            for _ in 0..6 {
+            for _ in 0..8 {
                 query = query.bind(machine);
             }
             query.fetch_one::<u64>()
         })
         .await
         .context("cannot read this machine's last import")
+    }
+
+    /// What the 5-hour blocks are derived from (see `derive::blocks`): this machine's stored
+    /// hours, where its blocks stored before the hours end, and the derived blocks stored as
+    /// current (start → tokens).
+    pub async fn stored_hours(&self, machine: &str) -> Result<StoredHours> {
+        let hours_sql = sqlfile::import("stored_hours");
+        let hours = self
+            .request("read the stored hours", || {
+                self.client()
+                    .query(&hours_sql)
+                    .bind(machine)
+                    .fetch_all::<StoredHourRow>()
+            })
+            .await
+            .context("cannot read ccusage_usage_hours")?;
+        let until_sql = sqlfile::import("blocks_history_until");
+        let until = self
+            .request("read where the blocks stored before the hours end", || {
+                self.client()
+                    .query(&until_sql)
+                    .bind(machine)
+                    .bind(machine)
+                    .fetch_one::<u32>()
+            })
+            .await
+            .context("cannot read ccusage_usage_blocks")?;
+        let blocks_sql = sqlfile::import("stored_derived_blocks");
+        let blocks = self
+            .request("read the stored derived blocks", || {
+                self.client()
+                    .query(&blocks_sql)
+                    .bind(machine)
+                    .fetch_all::<StoredBlockStart>()
+            })
+            .await
+            .context("cannot read ccusage_usage_derived_blocks")?;
+        Ok(StoredHours {
+            hours: hours
+                .into_iter()
+                .map(|h| StoredHour {
+                    hour: h.hour,
+                    last_entry: h.last_entry,
+                    entries: h.entries,
+                    tokens: Tokens {
+                        input: h.input_tokens,
+                        output: h.output_tokens,
+                        cache_creation: h.cache_creation_tokens,
+                        cache_read: h.cache_read_tokens,
+                    },
+                    total_cost: h.total_cost,
+                    models: h.models_used,
+                })
+                .collect(),
+            history_until: (until > 0)
+                .then(|| chrono::DateTime::from_timestamp(i64::from(until), 0))
+                .flatten(),
+            blocks: blocks
+                .into_iter()
+                .map(|b| (b.start_time, b.total_tokens))
+                .collect(),
+        })
     }
 
     /// Stored rows of one kind with their model breakdowns, for coarse rows summed from

@@ -67,12 +67,16 @@ impl CommandSet {
         let claude = self == CommandSet::ClaudeSubcommand;
         let mut args: Vec<&str> = match kind {
             ReportKind::Blocks => vec!["blocks"],
+            // Blocks one hour long are the calendar hours with usage (19+ under `claude`;
+            // 18.0.11 takes the flag on the top-level command).
+            ReportKind::Hours => vec!["blocks", "--session-length", "1"],
             ReportKind::Daily | ReportKind::ProjectsDaily => vec!["daily"],
             ReportKind::Session => vec!["session"],
             // The top-level report covers every agent; 20 rejects the unknown --mode there.
             ReportKind::AgentsDaily => vec!["daily", "--by-agent"],
         };
         if claude && !matches!(kind, ReportKind::Blocks | ReportKind::AgentsDaily) {
+            // `claude blocks --session-length 1` reports Claude only, as the other reports.
             args.insert(0, "claude");
         }
         if kind == ReportKind::ProjectsDaily {
@@ -108,6 +112,10 @@ mod tests {
             "daily --instances"
         );
         assert_eq!(first_words(set, ReportKind::Blocks), "blocks");
+        assert_eq!(
+            first_words(set, ReportKind::Hours),
+            "blocks --session-length 1"
+        );
     }
 
     #[test]
@@ -119,6 +127,10 @@ mod tests {
             "claude daily --instances"
         );
         assert_eq!(first_words(set, ReportKind::Blocks), "blocks");
+        assert_eq!(
+            first_words(set, ReportKind::Hours),
+            "claude blocks --session-length 1"
+        );
     }
 
     #[test]
@@ -144,9 +156,9 @@ mod tests {
         let old = CommandSet::Classic;
         assert_eq!(old.default_jobs(Some(3 * gib)), 1);
         assert_eq!(old.default_jobs(Some(9 * gib)), 2);
-        assert_eq!(old.default_jobs(Some(64 * gib)), 4);
+        assert_eq!(old.default_jobs(Some(64 * gib)), 5);
         assert_eq!(old.default_jobs(None), 1);
-        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 5);
+        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 6);
     }
 
     #[test]

@@ -9,11 +9,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, Result};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use super::rows::{
-    children, session_key, ClassicRow, Context, DailyRow, Figures, ModelFigures, MonthlyRow,
-    Nanodollars, ParentKind, ProjectDailyRow, Record, SessionRow, Tokens, UsageRecord,
+    children, row_version, session_key, time_key, ClassicRow, Context, DailyRow, DerivedBlockRow,
+    Figures, HourRow, ModelFigures, MonthlyRow, Nanodollars, ParentKind, ProjectDailyRow, Record,
+    SessionRow, Tokens, UsageRecord,
 };
 
 /// The figures of one stored row, with its model breakdowns.
@@ -179,6 +180,142 @@ pub fn project_sessions(
         .collect()
 }
 
+/// An hour of `ccusage_usage_hours` as stored (or, in a dry run, as this run maps it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredHour {
+    pub hour: DateTime<Utc>,
+    pub last_entry: DateTime<Utc>,
+    pub entries: u64,
+    pub tokens: Tokens,
+    pub total_cost: Nanodollars,
+    pub models: Vec<String>,
+}
+
+impl StoredHour {
+    pub fn of_record(record: &Record<HourRow>) -> StoredHour {
+        let row = &record.row;
+        StoredHour {
+            hour: row.hour,
+            last_entry: row.last_entry,
+            entries: row.entries,
+            tokens: row.tokens(),
+            total_cost: row.total_cost,
+            models: row.models_used.clone(),
+        }
+    }
+}
+
+/// ccusage's block length.
+const BLOCK: TimeDelta = TimeDelta::hours(5);
+
+/// The 5-hour blocks, as ccusage would print them had no log been deleted: a block starts at
+/// the first hour with usage and takes every hour with usage before its start + 5 h; the next
+/// hour with usage starts the next block. ccusage starts a block at the floored hour of an
+/// entry more than 5 h after the block's start (its other rule, more than 5 h since the last
+/// entry, follows from that one), so the blocks are a function of the set of used hours, and
+/// a block keyed by its start always holds exactly the hours of [start, start + 5 h): its
+/// figure only grows, like an hour's.
+///
+/// `history_until`: where the machine's blocks stored before its hours end (the end of the
+/// last such block that reaches past the first stored hour); hours before it are in that
+/// block already and start nothing. `stored`: the start and token total of every derived
+/// block stored as current; a start that is no block start any more (an earlier hour moved
+/// the chain) is written again marked `superseded`, so no reader counts it.
+pub fn blocks(
+    hours: &[StoredHour],
+    history_until: Option<DateTime<Utc>>,
+    stored: &BTreeMap<DateTime<Utc>, u64>,
+    ctx: &Context,
+) -> Result<Vec<Record<DerivedBlockRow>>> {
+    let mut sorted: Vec<&StoredHour> = hours
+        .iter()
+        .filter(|h| history_until.is_none_or(|until| h.hour >= until))
+        .collect();
+    sorted.sort_by_key(|h| h.hour);
+    let mut chains: Vec<Vec<&StoredHour>> = Vec::new();
+    for hour in sorted {
+        match chains.last_mut() {
+            Some(block) if hour.hour < block[0].hour + BLOCK => block.push(hour),
+            _ => chains.push(vec![hour]),
+        }
+    }
+    let mut records = Vec::with_capacity(chains.len());
+    for block in &chains {
+        let start = block[0].hour;
+        let mut tokens = Tokens::default();
+        let mut cost: Nanodollars = 0;
+        let mut models = BTreeSet::new();
+        for hour in block {
+            tokens = checked_add(&tokens, &hour.tokens)?;
+            cost = add_cost(cost, hour.total_cost)?;
+            models.extend(hour.models.iter().cloned());
+        }
+        let total_tokens = tokens.total()?;
+        let row = DerivedBlockRow {
+            machine_name: ctx.machine_name.clone(),
+            start_time: start,
+            end_time: start + BLOCK,
+            last_entry: block.iter().map(|h| h.last_entry).max().unwrap_or(start),
+            hours: block.len() as u64,
+            entries: block.iter().map(|h| h.entries).sum(),
+            input_tokens: tokens.input,
+            output_tokens: tokens.output,
+            cache_creation_tokens: tokens.cache_creation,
+            cache_read_tokens: tokens.cache_read,
+            total_tokens,
+            cost_usd: cost,
+            models: models.into_iter().collect(),
+            superseded: 0,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(total_tokens, ctx.tick),
+            content_hash: 0,
+        }
+        .rehash()?;
+        records.push(plain_record(time_key(start), row));
+    }
+    let starts: BTreeSet<DateTime<Utc>> = chains.iter().map(|b| b[0].hour).collect();
+    for (&start, &stored_tokens) in stored {
+        if starts.contains(&start) {
+            continue;
+        }
+        // Only the key, the mark and a version above the stored row's matter: no reader
+        // reads a superseded row's figures.
+        let row = DerivedBlockRow {
+            machine_name: ctx.machine_name.clone(),
+            start_time: start,
+            end_time: start + BLOCK,
+            last_entry: start,
+            hours: 0,
+            entries: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_creation_tokens: 0,
+            cache_read_tokens: 0,
+            total_tokens: stored_tokens,
+            cost_usd: 0,
+            models: Vec::new(),
+            superseded: 1,
+            ccusage_version: ctx.ccusage_version.clone(),
+            imported_at: ctx.imported_at,
+            row_version: row_version(stored_tokens, ctx.tick),
+            content_hash: 0,
+        }
+        .rehash()?;
+        records.push(plain_record(time_key(start), row));
+    }
+    Ok(records)
+}
+
+fn plain_record<R>(key: String, row: R) -> Record<R> {
+    Record {
+        key,
+        row,
+        breakdowns: Vec::new(),
+        models: Vec::new(),
+    }
+}
+
 fn with_children<R: ClassicRow>(
     ctx: &Context,
     kind: ParentKind,
@@ -288,6 +425,103 @@ mod tests {
 
     fn ctx() -> Context {
         Context::new("laptop", "18.0.11", "2026-11-22T18:00:00Z".parse().unwrap())
+    }
+
+    fn hour(text: &str, tokens: u64) -> StoredHour {
+        let hour: DateTime<Utc> = format!("2026-12-01T{text}:00:00Z").parse().unwrap();
+        StoredHour {
+            hour,
+            last_entry: hour + TimeDelta::minutes(30),
+            entries: 1,
+            tokens: Tokens {
+                input: tokens,
+                ..Tokens::default()
+            },
+            total_cost: tokens as i64,
+            models: vec![format!("m{tokens}")],
+        }
+    }
+
+    fn starts(blocks: &[Record<DerivedBlockRow>]) -> Vec<(String, u64, u8)> {
+        blocks
+            .iter()
+            .map(|b| {
+                (
+                    b.key[11..13].to_owned(),
+                    b.row.total_tokens,
+                    b.row.superseded,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_start_at_the_first_used_hour_five_hours_after_the_last_start() {
+        let hours = [
+            hour("14", 4),
+            hour("09", 1),
+            hour("13", 2),
+            hour("15", 8),
+            hour("20", 16),
+        ];
+        let blocks = blocks(&hours, None, &BTreeMap::new(), &ctx()).unwrap();
+        // 09 takes 09..13 (13 is 4 h on); 14 is 5 h on: a new block, which takes 15;
+        // 20 is 6 h after 14.
+        assert_eq!(
+            starts(&blocks),
+            [
+                ("09".into(), 3, 0),
+                ("14".into(), 12, 0),
+                ("20".into(), 16, 0)
+            ]
+        );
+        let first = &blocks[0].row;
+        assert_eq!(first.hours, 2);
+        assert_eq!(first.entries, 2);
+        assert_eq!(first.cost_usd, 3);
+        assert_eq!(first.models, ["m1", "m2"]);
+        assert_eq!(first.end_time - first.start_time, TimeDelta::hours(5));
+        assert_eq!(first.last_entry, hours[2].last_entry);
+        // Σ blocks = Σ hours.
+        let sum: u64 = blocks.iter().map(|b| b.row.total_tokens).sum();
+        assert_eq!(sum, 31);
+    }
+
+    #[test]
+    fn an_earlier_hour_moves_the_chain_and_supersedes_the_old_starts() {
+        let mut hours = vec![hour("10", 1), hour("12", 2), hour("15", 4)];
+        let before = blocks(&hours, None, &BTreeMap::new(), &ctx()).unwrap();
+        assert_eq!(starts(&before), [("10".into(), 3, 0), ("15".into(), 4, 0)]);
+        let stored: BTreeMap<_, _> = before
+            .iter()
+            .map(|b| (b.row.start_time, b.row.total_tokens))
+            .collect();
+        // A back-dated line at 07:00: 07 takes 07..11, 12 starts a block that takes 15; the
+        // old starts 10 and 15 are superseded.
+        hours.push(hour("07", 8));
+        let mut later = ctx();
+        later.tick += 1;
+        let after = blocks(&hours, None, &stored, &later).unwrap();
+        assert_eq!(
+            starts(&after),
+            [
+                ("07".into(), 9, 0),
+                ("12".into(), 6, 0),
+                ("10".into(), 3, 1),
+                ("15".into(), 4, 1)
+            ]
+        );
+        // The superseded copy outranks the stored row under the version rule.
+        let superseded = &after[2].row;
+        assert!(superseded.row_version > before[0].row.row_version);
+    }
+
+    #[test]
+    fn hours_inside_a_block_stored_before_the_hours_start_nothing() {
+        let hours = [hour("10", 1), hour("12", 2), hour("13", 4)];
+        let until: DateTime<Utc> = "2026-12-01T13:00:00Z".parse().unwrap();
+        let blocks = blocks(&hours, Some(until), &BTreeMap::new(), &ctx()).unwrap();
+        assert_eq!(starts(&blocks), [("13".into(), 4, 0)]);
     }
 
     #[test]

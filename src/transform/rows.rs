@@ -676,6 +676,11 @@ pub struct BlockRow {
     pub imported_at: DateTime<Utc>,
     pub row_version: u64,
     pub content_hash: u64,
+    /// 1 where ccusage printed a burn rate: the zeros above are then no figure, not a rate
+    /// of zero (ccusage prints none for a block with one entry: too early to tell).
+    pub has_burn_rate: u8,
+    /// 1 where ccusage printed a projection.
+    pub has_projection: u8,
 }
 
 impl Table for BlockRow {
@@ -699,7 +704,108 @@ impl BlockRow {
             self.cost_usd,
             &self.models,
             &self.ccusage_version,
+            (self.has_burn_rate, self.has_projection),
         )
+    }
+}
+
+/// A row of `ccusage_usage_hours`: one UTC hour with usage, from ccusage's blocks one hour
+/// long. An hour keeps its identity when old logs are deleted (like a day), so the version
+/// rule "more usage wins" keeps it whole; the 5-hour blocks are derived from these rows.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct HourRow {
+    pub machine_name: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub hour: DateTime<Utc>,
+    /// The hour's last entry (ccusage's `actualEndTime`).
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub last_entry: DateTime<Utc>,
+    pub entries: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for HourRow {
+    const TABLE: &'static str = "ccusage_usage_hours";
+    const EXISTING: &'static str = "existing_hours";
+}
+
+usage_record!(HourRow);
+
+impl HourRow {
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            (&self.machine_name, self.hour, self.last_entry, self.entries),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
+    }
+}
+
+/// The key of an hour or a derived block: its start as `toString` prints a `DateTime('UTC')`.
+pub fn time_key(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A row of `ccusage_usage_derived_blocks`: a 5-hour block summed from the stored hours
+/// (`derive::blocks`), keyed by its start. Rows whose start is no longer a block start (a
+/// back-dated hour moved the chain) are stored once more with `superseded` = 1.
+#[derive(Debug, Clone, PartialEq, Row, Serialize)]
+pub struct DerivedBlockRow {
+    pub machine_name: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub start_time: DateTime<Utc>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub end_time: DateTime<Utc>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub last_entry: DateTime<Utc>,
+    pub hours: u64,
+    pub entries: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub cost_usd: Nanodollars,
+    pub models: Vec<String>,
+    pub superseded: u8,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+}
+
+impl Table for DerivedBlockRow {
+    const TABLE: &'static str = "ccusage_usage_derived_blocks";
+    const EXISTING: &'static str = "existing_derived_blocks";
+}
+
+usage_record!(DerivedBlockRow);
+
+impl DerivedBlockRow {
+    pub(super) fn rehash(mut self) -> Result<Self> {
+        self.content_hash = hash_of(&(
+            (&self.machine_name, self.start_time, self.end_time),
+            (self.last_entry, self.hours, self.entries),
+            self.tokens(),
+            self.cost_usd,
+            &self.models,
+            (&self.ccusage_version, self.superseded),
+        ))?;
+        Ok(self)
     }
 }
 
@@ -1125,6 +1231,8 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         cache_creation: src.token_counts.cache_creation_input_tokens,
         cache_read: src.token_counts.cache_read_input_tokens,
     };
+    let has_burn_rate = u8::from(src.burn_rate.is_some());
+    let has_projection = u8::from(src.projection.is_some());
     let burn = src.burn_rate.clone().unwrap_or(super::json::BurnRate {
         cost_per_hour: 0.0,
         tokens_per_minute: 0.0,
@@ -1172,11 +1280,73 @@ fn map_block(src: &Block, ctx: &Context) -> Result<Record<BlockRow>> {
         imported_at: ctx.imported_at,
         row_version: row_version(total_tokens, ctx.tick),
         content_hash: 0,
+        has_burn_rate,
+        has_projection,
     };
     let hash = hash_of(&row.content())?;
     row.content_hash = hash;
     let version = row.row_version;
     children(ctx, ParentKind::Block, &src.id, row, version, &models, &[])
+}
+
+/// ccusage's blocks one hour long (`blocks --session-length 1`): one row per hour with usage.
+/// The models are kept in the row only (no child rows: nothing reads an hour's models apart).
+pub fn map_hours(report: Option<&BlocksReport>, ctx: &Context) -> Result<Vec<Record<HourRow>>> {
+    let blocks = report.map_or(&[][..], |r| &r.blocks[..]);
+    let mapped = each(blocks, "hour", |src| {
+        if src.is_gap {
+            return Ok(None);
+        }
+        map_hour(src, ctx).map(Some)
+    })?;
+    Ok(mapped.into_iter().flatten().collect())
+}
+
+fn map_hour(src: &Block, ctx: &Context) -> Result<Record<HourRow>> {
+    use chrono::Timelike as _;
+    let hour = parse_time(&src.start_time).context("startTime")?;
+    // Blocks one hour long start on the hour; any other start is not this report.
+    ensure!(
+        hour.minute() == 0 && hour.second() == 0 && hour.nanosecond() == 0,
+        "startTime `{}` is not on the hour: not a report of blocks one hour long",
+        src.start_time
+    );
+    let last_entry = match src.actual_end_time.as_deref() {
+        Some(text) => parse_time(text).context("actualEndTime")?,
+        None => hour,
+    };
+    let tokens = Tokens {
+        input: src.token_counts.input_tokens,
+        output: src.token_counts.output_tokens,
+        cache_creation: src.token_counts.cache_creation_input_tokens,
+        cache_read: src.token_counts.cache_read_input_tokens,
+    };
+    let figures = Figures::check(tokens, src.cost_usd, &src.models)?;
+    let mut row = HourRow {
+        machine_name: ctx.machine_name.clone(),
+        hour,
+        last_entry,
+        entries: src.entries,
+        input_tokens: tokens.input,
+        output_tokens: tokens.output,
+        cache_creation_tokens: tokens.cache_creation,
+        cache_read_tokens: tokens.cache_read,
+        total_tokens: figures.total_tokens,
+        total_cost: figures.total_cost,
+        models_used: figures.models_used,
+        ccusage_version: ctx.ccusage_version.clone(),
+        imported_at: ctx.imported_at,
+        row_version: row_version(figures.total_tokens, ctx.tick),
+        content_hash: 0,
+    };
+    let hash = hash_of(&row.content())?;
+    row.content_hash = hash;
+    Ok(Record {
+        key: time_key(hour),
+        row,
+        breakdowns: Vec::new(),
+        models: Vec::new(),
+    })
 }
 
 fn non_negative_whole(value: f64) -> Result<u64> {

@@ -155,7 +155,8 @@ impl TestEnv {
     }
 
     /// A stand-in ccusage that prints `version` for --version and the file named after the
-    /// report for each report (daily, session, blocks, instances, agents), from `dir`;
+    /// report for each report (daily, session, blocks, hours, instances, agents), from `dir`
+    /// (`[]`, no rows, where the file is missing);
     /// an executable `<report>.sh` there runs instead.
     /// Every call's arguments are appended to dir/calls.log.
     pub fn stand_in(&self, dir: &Path, version: &str) -> PathBuf {
@@ -170,6 +171,7 @@ case " $* " in
   *" --instances "*) r=instances ;;
   *" --by-agent "*) r=agents ;;
   *" session "*) r=session ;;
+  *" --session-length "*) r=hours ;;
   *" blocks "*) r=blocks ;;
   *" daily "*) r=daily ;;
   *) echo "stand-in: unexpected arguments $*" >&2; exit 64 ;;

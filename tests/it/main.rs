@@ -8,6 +8,7 @@ mod dashboard;
 mod faults;
 mod harness;
 mod hostile;
+mod hours;
 mod import;
 mod integrity;
 mod projects;

@@ -55,7 +55,7 @@ fn months_and_their_days(env: &TestEnv) -> (Vec<Month>, Vec<Month>) {
     (parse(months), parse(days))
 }
 
-fn assert_months_equal_their_days(env: &TestEnv, step: &str) {
+pub fn assert_months_equal_their_days(env: &TestEnv, step: &str) {
     let (months, days) = months_and_their_days(env);
     assert!(!months.is_empty(), "{step}: no month stored");
     assert_eq!(months.len(), days.len(), "{step}: {months:?} vs {days:?}");

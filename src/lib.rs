@@ -8,6 +8,7 @@
 pub mod app;
 mod cli;
 mod config;
+mod csv;
 mod dashboard;
 mod envfile;
 mod exit;

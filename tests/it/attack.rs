@@ -1,0 +1,132 @@
+//! Issue 27, "hostile input, round three": the dashboard, the key files and the cluster under
+//! attack. Each test is one attack from the issue, replayed as a sequence, with what must hold.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::dashboard::Dashboard;
+use crate::harness::*;
+
+/// GET `path` from a running dashboard; the body.
+fn get(dashboard: &Dashboard, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .arg(format!("{}{path}", dashboard.url))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether a CSV field (unquoted) would run as a formula in a spreadsheet.
+fn live_formula(field: &str) -> bool {
+    field.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// RFC 4180 records as a spreadsheet reads them: quoted fields unquoted.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    records
+}
+
+/// A project directory and a machine named as formulas, on a fleet machine: every CSV (the
+/// dashboard's downloads and `query --format csv`) writes them inert with a leading `'`; the
+/// JSON API and `--format json` keep them exact.
+#[test]
+fn names_that_look_like_formulas_are_inert_in_every_csv_and_exact_in_json() {
+    let env = TestEnv::new("attack_csv");
+    let project = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    let machine = "@SUM(1+1)";
+    std::fs::create_dir_all(env.path(project)).unwrap();
+    let cwd = env.path(project).display().to_string();
+    let args = [
+        "--days",
+        "3",
+        "--lines",
+        "80",
+        "--seed",
+        "7",
+        "--project-cwd",
+        &cwd,
+    ];
+    let claude = env.generate_logs("logs", &args);
+    env.importer(machine).logs(&claude).import_ok();
+
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let json: Value = serde_json::from_str(&get(&dashboard, "api/panel/projects")).unwrap();
+    let exact = json["rows"][0][0].as_str().unwrap().to_owned();
+    assert!(
+        exact.ends_with("=HYPERLINK(\"http:--evil-example\",\"x\")"),
+        "the JSON API keeps the name: {exact}"
+    );
+    let json: Value = serde_json::from_str(&get(&dashboard, "api/panel/machines_usage")).unwrap();
+    assert_eq!(
+        json["rows"][0][0], machine,
+        "the JSON API keeps the machine"
+    );
+
+    let query = |args: &[&str]| {
+        let run = env.importer(machine).arg("query").args(args).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let csvs = [
+        (
+            "api projects",
+            get(&dashboard, "api/panel/projects?format=csv"),
+        ),
+        (
+            "api machines",
+            get(&dashboard, "api/panel/machines_usage?format=csv"),
+        ),
+        (
+            "query fleet_machine_totals",
+            query(&["fleet_machine_totals", "--format", "csv"]),
+        ),
+        (
+            "query fleet_projects",
+            query(&["fleet_projects", "--format", "csv"]),
+        ),
+    ];
+    for (what, csv) in &csvs {
+        let records = parse_csv(csv);
+        assert!(records.len() > 1, "{what}: no rows");
+        for field in records.iter().flatten() {
+            assert!(!live_formula(field), "{what}: a live formula {field:?}");
+        }
+        let fields: Vec<&String> = records.iter().flatten().collect();
+        assert!(
+            fields
+                .iter()
+                .any(|f| **f == format!("'{machine}") || **f == format!("'{exact}")),
+            "{what}: the name is written with a leading quote:\n{csv}"
+        );
+    }
+    let json = query(&["fleet_machine_totals", "--format", "json"]);
+    assert!(json.contains(&format!("\"{machine}\"")), "{json}");
+}

@@ -1,7 +1,10 @@
 //! Issue 27, "hostile input, round three": the dashboard, the key files and the cluster under
 //! attack. Each test is one attack from the issue, replayed as a sequence, with what must hold.
 
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::TcpStream;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -129,4 +132,122 @@ fn names_that_look_like_formulas_are_inert_in_every_csv_and_exact_in_json() {
     }
     let json = query(&["fleet_machine_totals", "--format", "json"]);
     assert!(json.contains(&format!("\"{machine}\"")), "{json}");
+}
+
+/// The dashboard's header timeout and connection cap (src/dashboard/mod.rs), as the test knows
+/// them.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: usize = 256;
+const TOKEN: &str = "attack-test-token-0123456789abcdef";
+
+/// Whether the server closed `stream` within `limit` (a read sees the end or a reset).
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Idle clients (connected, sending nothing) beyond the connection cap, and slow clients
+/// trickling their headers a byte at a time, are all closed after the header timeout, and a
+/// request with the token still gets its answer while they hold the server: at once while
+/// they fit under the cap, within the header timeout when they fill it.
+#[test]
+fn idle_and_slow_clients_are_closed_and_never_lock_out_a_real_request() {
+    let env = TestEnv::new("attack_idle");
+    let dashboard = Dashboard::start(
+        env.importer("viewer")
+            .env("CCUSAGE_IMPORT_DASHBOARD_TOKEN", TOKEN),
+        &[],
+    );
+    let address = dashboard
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let answer = || {
+        let started = Instant::now();
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "60",
+            ])
+            .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
+            .arg(format!("{}api/config", dashboard.url))
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            started.elapsed(),
+        )
+    };
+    let connect = |n: usize| -> Vec<TcpStream> {
+        (0..n)
+            .map(|_| TcpStream::connect(&address).unwrap())
+            .collect()
+    };
+
+    // Under the cap: the real request is answered at once.
+    let mut idle = connect(MAX_CONNECTIONS / 2);
+    let (code, took) = answer();
+    assert_eq!(code, "200");
+    assert!(took < Duration::from_secs(3), "answered after {took:?}");
+
+    // Over the cap, with slow clients among them.
+    idle.extend(connect(MAX_CONNECTIONS));
+    let slow: Vec<std::thread::JoinHandle<Duration>> = (0..4)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let request =
+                    format!("GET /api/config HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\nX-Pad: ");
+                for byte in request.bytes().chain(std::iter::repeat(b'a')) {
+                    if stream.write_all(&[byte]).is_err() || started.elapsed() > HEADER_TIMEOUT * 4
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                started.elapsed()
+            })
+        })
+        .collect();
+    let (code, took) = answer();
+    assert_eq!(code, "200");
+    assert!(
+        took < HEADER_TIMEOUT * 2 + Duration::from_secs(5),
+        "a real request waited {took:?} behind idle clients"
+    );
+    for handle in slow {
+        let lasted = handle.join().unwrap();
+        assert!(
+            lasted < HEADER_TIMEOUT * 3,
+            "a client trickling its headers was served for {lasted:?}"
+        );
+    }
+    // Every idle connection is closed by the server, none kept past the timeouts.
+    let started = Instant::now();
+    for stream in &mut idle {
+        let left = (HEADER_TIMEOUT * 4).saturating_sub(started.elapsed());
+        assert!(
+            closed_within(stream, left),
+            "an idle connection was kept open"
+        );
+    }
 }

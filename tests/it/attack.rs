@@ -251,3 +251,115 @@ fn idle_and_slow_clients_are_closed_and_never_lock_out_a_real_request() {
         );
     }
 }
+
+/// The status line's code and the headers of a GET, as curl prints them (`-D -`).
+fn head(url: &str, extra: &[&str]) -> (String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "--max-time",
+            "30",
+            "--path-as-is",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).into_owned();
+    let code = headers
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (code, headers)
+}
+
+fn header_value(headers: &str, name: &str) -> Option<String> {
+    headers.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// A `?token=` visit, however the parameter's name is encoded and whatever path it names,
+/// redirects to a path of this server without it; the cookie holds a value derived from the
+/// token (never the token), good only for this dashboard process, `Secure` behind HTTPS.
+#[test]
+fn the_cookie_never_holds_the_token_and_the_redirect_stays_here_without_it() {
+    let env = TestEnv::new("attack_cookie");
+    let start = || {
+        Dashboard::start(
+            env.importer("viewer")
+                .env("CCUSAGE_IMPORT_DASHBOARD_TOKEN", TOKEN),
+            &[],
+        )
+    };
+    let dashboard = start();
+    let base = dashboard.url.trim_end_matches('/').to_owned();
+    let visits = [
+        ("/?token=T&machine=a", "/?machine=a"),
+        ("/?tok%65n=T&machine=a", "/?machine=a"),
+        ("/?%74%6F%6B%65%6E=T", "/"),
+        ("//evil.example/?token=T", "/evil.example/"),
+        ("/\\evil.example/?token=T", "/evil.example/"),
+    ];
+    let mut cookie = String::new();
+    for (visit, location) in visits {
+        let (code, headers) = head(&format!("{base}{}", visit.replace('T', TOKEN)), &[]);
+        assert_eq!(code, "303", "{visit}: {headers}");
+        assert_eq!(
+            header_value(&headers, "location").as_deref(),
+            Some(location),
+            "{visit}"
+        );
+        let set = header_value(&headers, "set-cookie").unwrap();
+        assert!(
+            !set.contains(TOKEN),
+            "{visit}: the cookie holds the token: {set}"
+        );
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        assert!(!set.contains("Secure"), "plain HTTP: {set}");
+        cookie = set.split(';').next().unwrap().to_owned();
+    }
+    let config = format!("{base}/api/config");
+    assert_eq!(
+        head(&config, &["-H", &format!("Cookie: {cookie}")]).0,
+        "200"
+    );
+    // The token itself in a cookie is not a session; the session is not a token.
+    let value = cookie.split_once('=').unwrap().1;
+    let forged = format!("Cookie: ccusage_dashboard_session={TOKEN}");
+    assert_eq!(head(&config, &["-H", &forged]).0, "401");
+    let old_name = format!("Cookie: ccusage_dashboard_token={TOKEN}");
+    assert_eq!(head(&config, &["-H", &old_name]).0, "401");
+    let bearer = format!("Authorization: Bearer {value}");
+    assert_eq!(head(&config, &["-H", &bearer]).0, "401");
+    // Behind a TLS proxy the cookie is Secure.
+    let (_, headers) = head(
+        &format!("{base}/?token={TOKEN}"),
+        &["-H", "X-Forwarded-Proto: https"],
+    );
+    assert!(header_value(&headers, "set-cookie")
+        .unwrap()
+        .contains("; Secure"));
+    // Another dashboard with the same token (another port, or this one restarted) does not
+    // take the cookie.
+    let other = start();
+    let other_config = format!("{}api/config", other.url);
+    assert_eq!(
+        head(&other_config, &["-H", &format!("Cookie: {cookie}")]).0,
+        "401"
+    );
+    assert_eq!(
+        head(&config, &["-H", &format!("Cookie: {cookie}")]).0,
+        "200"
+    );
+}

@@ -22,6 +22,7 @@ mod run;
 mod schema;
 mod settings;
 mod sink;
+mod smallfile;
 mod source;
 pub mod sqlfile;
 pub mod transform;

@@ -84,8 +84,14 @@ fn dashboard_clickhouse(clickhouse: &ClickHouse) -> ClickHouse {
 pub fn load_token(file: Option<&Path>, variable: Option<String>) -> Result<Option<String>> {
     let (token, source) = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the token file {}", path.display()))?;
+            let text =
+                crate::smallfile::read(path, crate::smallfile::SECRET_LIMIT).map_err(|e| {
+                    anyhow!(
+                        "cannot read the token file {}: {e:#}; give --token-file a file holding \
+                         only the token (make one with `openssl rand -hex 32 > FILE`)",
+                        path.display()
+                    )
+                })?;
             warn_if_readable_by_others(path);
             (text, format!("the token file {}", path.display()))
         }

@@ -3,7 +3,8 @@
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -362,4 +363,81 @@ fn the_cookie_never_holds_the_token_and_the_redirect_stays_here_without_it() {
         head(&config, &["-H", &format!("Cookie: {cookie}")]).0,
         "200"
     );
+}
+
+/// Runs `importer` and insists it ends within `limit`; kills it and fails otherwise.
+fn run_within(importer: Importer, limit: Duration) -> Run {
+    let mut child = importer.spawn(Stdio::piped(), Stdio::piped());
+    if !ends_within(child.id(), limit) {
+        let _ = child.kill();
+        panic!("still running after {limit:?}");
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// What a person may mistakenly point the key or the token file at.
+fn not_small_files(env: &TestEnv) -> Vec<(PathBuf, &'static str)> {
+    let fifo = env.path("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let big = env.path("big");
+    std::fs::write(&big, "0123456789abcdef".repeat(1024)).unwrap();
+    let dir = env.path("a-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    vec![
+        (fifo, "is a FIFO, not a regular file"),
+        (
+            PathBuf::from("/dev/zero"),
+            "is a device, not a regular file",
+        ),
+        (dir, "is a directory, not a regular file"),
+        (big, "is larger than 4096 bytes"),
+    ]
+}
+
+/// A FIFO, a device, a directory or a 16 KiB file as the project key file or the dashboard's
+/// token file: refused at once with one line naming what lies there, exit 2, nothing written
+/// (a FIFO used to hang the import, SIGTERM included).
+#[test]
+fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at_once() {
+    let env = TestEnv::new("attack_keyfile");
+    let claude = env.generate_logs("logs", &["--days", "2", "--lines", "40", "--seed", "8"]);
+    env.importer("laptop").logs(&claude).import_ok();
+    let before = snapshot(&env);
+    for (path, says) in not_small_files(&env) {
+        let what = path.display().to_string();
+        let run = run_within(
+            env.importer("laptop")
+                .logs(&claude)
+                .args(["--projects", "hash"])
+                .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", &path),
+            Duration::from_secs(20),
+        );
+        assert_eq!(run.code, 2, "key {what}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("project key file") && run.stderr.contains(says),
+            "key {what}: {}",
+            run.stderr
+        );
+        let run = run_within(
+            env.importer("viewer")
+                .args(["dashboard", "--listen", "127.0.0.1:0", "--token-file"])
+                .arg(&path),
+            Duration::from_secs(20),
+        );
+        assert_eq!(run.code, 2, "token {what}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("token file") && run.stderr.contains(says),
+            "token {what}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(snapshot(&env), before, "stored rows changed");
 }

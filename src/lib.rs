@@ -8,6 +8,7 @@
 pub mod app;
 mod cli;
 mod config;
+mod csv;
 mod dashboard;
 mod envfile;
 mod exit;
@@ -21,6 +22,7 @@ mod run;
 mod schema;
 mod settings;
 mod sink;
+mod smallfile;
 mod source;
 pub mod sqlfile;
 pub mod transform;

@@ -131,7 +131,7 @@ fn check_kind(path: &Path) -> Result<()> {
     }
 }
 
-fn kind_name(kind: &std::fs::FileType) -> &'static str {
+pub(crate) fn kind_name(kind: &std::fs::FileType) -> &'static str {
     if kind.is_symlink() {
         "a symbolic link"
     } else if kind.is_dir() {

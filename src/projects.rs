@@ -14,6 +14,8 @@ use crate::transform::projects::{parse_aliases, Mode, Projects};
 
 /// Bytes of randomness in a new key.
 const KEY_BYTES: usize = 32;
+/// Bound for the alias file: a line per project, thousands of them.
+const ALIAS_LIMIT: u64 = 1024 * 1024;
 /// The shortest key accepted from a file a person wrote.
 const MIN_KEY_CHARS: usize = 16;
 
@@ -35,7 +37,7 @@ pub fn load(settings: &ProjectSettings) -> Result<Projects> {
     };
     let aliases = match &settings.alias_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
+            let text = crate::smallfile::read(path, ALIAS_LIMIT).with_context(|| {
                 format!(
                     "cannot read the project alias file {} (--project-alias)",
                     path.display()
@@ -70,15 +72,12 @@ fn read_or_create_key(path: &Path) -> Result<Vec<u8>> {
             )
         })?;
     }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .with_context(|| {
-            format!(
-                "cannot read the project key file {}; {advice}",
-                path.display()
-            )
-        })?;
+    let text = crate::smallfile::read(path, crate::smallfile::SECRET_LIMIT).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the project key file {}: {e:#}; {advice}",
+            path.display()
+        )
+    })?;
     let key = text.trim();
     ensure!(
         key.chars().count() >= MIN_KEY_CHARS,

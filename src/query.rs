@@ -9,6 +9,7 @@ use anyhow::{anyhow, Context as _};
 
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::config::Config;
+use crate::csv;
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::sink::{describe, Sink};
 use crate::sqlfile::{self, Named};
@@ -51,8 +52,9 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
         request = request.bind(config.machine_name.as_str());
     }
     let format = match args.format {
-        QueryFormat::Table => "TSVWithNamesAndTypes",
-        QueryFormat::Csv => "CSVWithNames",
+        // CSV is written here from the typed answer, not by ClickHouse: text cells a
+        // spreadsheet would evaluate need a guard that only the column's type can decide.
+        QueryFormat::Table | QueryFormat::Csv => "TSVWithNamesAndTypes",
         QueryFormat::Json => {
             // Token counts as JSON numbers, not strings (both old and new servers quote 64-bit
             // integers by default).
@@ -76,8 +78,11 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
             table.rows.len()
         }
         QueryFormat::Csv => {
-            crate::log::stdout(&text).exit_code(Exit::Other)?;
-            text.lines().count().saturating_sub(1)
+            let table = parse_tsv_with_names_and_types(&text)
+                .context("cannot read ClickHouse's answer")
+                .exit_code(Exit::Other)?;
+            crate::log::stdout(&render_csv(&table)).exit_code(Exit::Other)?;
+            table.rows.len()
         }
         QueryFormat::Json => {
             crate::log::stdout(&json_array(&text)).exit_code(Exit::Other)?;
@@ -260,7 +265,7 @@ fn display(value: &Option<String>, column_type: &str, column: &str) -> String {
     let Some(value) = value else {
         return "-".to_owned();
     };
-    let inner = unwrap_type(column_type);
+    let inner = csv::unwrap_nullable(column_type);
     if inner.starts_with("Array(") {
         return escape_controls(&array_items(value).join(", "));
     }
@@ -357,13 +362,6 @@ fn escape_controls(value: &str) -> String {
     out
 }
 
-fn unwrap_type(column_type: &str) -> &str {
-    column_type
-        .strip_prefix("Nullable(")
-        .and_then(|t| t.strip_suffix(')'))
-        .unwrap_or(column_type)
-}
-
 enum Numeric {
     Integer,
     Fraction,
@@ -377,10 +375,6 @@ fn numeric_kind(inner: &str) -> Option<Numeric> {
     } else {
         None
     }
-}
-
-fn is_numeric(column_type: &str) -> bool {
-    numeric_kind(unwrap_type(column_type)).is_some()
 }
 
 /// An aligned table: numbers right-aligned, NULL as `-`, and the row count last.
@@ -408,7 +402,7 @@ pub fn render_table(table: &Table) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let right: Vec<bool> = table.types.iter().map(|t| is_numeric(t)).collect();
+    let right: Vec<bool> = table.types.iter().map(|t| csv::is_numeric(t)).collect();
     let line = |values: &[String]| -> String {
         let padded: Vec<String> = values
             .iter()
@@ -432,6 +426,20 @@ pub fn render_table(table: &Table) -> String {
     }
     let n = table.rows.len();
     out.push_str(&format!("({n} row{})\n", if n == 1 { "" } else { "s" }));
+    out
+}
+
+/// CSV with a header line (see [`crate::csv`]); NULL is an empty field.
+pub fn render_csv(table: &Table) -> String {
+    let text: Vec<bool> = table.types.iter().map(|t| !csv::is_numeric(t)).collect();
+    let mut out = csv::record(table.names.iter().map(|n| csv::field(n, true)));
+    for row in &table.rows {
+        out.push_str(&csv::record(row.iter().zip(&text).map(|(v, &text)| {
+            v.as_deref()
+                .map(|v| csv::field(v, text))
+                .unwrap_or_default()
+        })));
+    }
     out
 }
 
@@ -739,6 +747,15 @@ date        project               tokens   cost  change_pct  models
         );
         assert_eq!(nearest("dialy", names.into_iter()), Some("daily"));
         assert_eq!(nearest("weather", names.into_iter()), None);
+    }
+
+    #[test]
+    fn csv_guards_text_cells_and_leaves_numbers_alone() {
+        let table = parse_tsv_with_names_and_types(TSV).unwrap();
+        let expected = "date,project,tokens,cost,change_pct,models\r\n\
+            2026-01-01,'-home-o'neil-caf\u{e9},1234567,1.5,,\"['a','b']\"\r\n\
+            2026-01-02,\"tab\there\nline\",7,12.25,-3.5,[]\r\n";
+        assert_eq!(render_csv(&table), expected);
     }
 
     #[test]

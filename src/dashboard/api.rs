@@ -20,13 +20,19 @@ use super::filter::Filter;
 use super::page;
 use crate::log::verbose;
 
-/// The cookie a `?token=` visit sets, so the token leaves the address bar.
-pub const COOKIE: &str = "ccusage_dashboard_token";
+/// The cookie a `?token=` visit sets, so the token leaves the address bar. It holds
+/// [`AppState::session`], never the token.
+pub const COOKIE: &str = "ccusage_dashboard_session";
 
 /// What every handler shares.
 pub struct AppState {
     pub data: Data,
     pub token: Option<String>,
+    /// The cookie's value: an HMAC-SHA256, under the token, of a random id drawn when this
+    /// process starts. Cookies are not kept apart by port, so every service on the host may
+    /// receive it; it cannot be used as the token (`Authorization: Bearer`), nor against a
+    /// restarted or another dashboard, and the token cannot be recovered from it.
+    session: Option<String>,
     pub plan_price: Option<f64>,
     /// Whether the last ClickHouse read failed: a change is said once on stderr, not per
     /// request.
@@ -35,9 +41,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(data: Data, token: Option<String>, plan_price: Option<f64>) -> AppState {
+        let session = token.as_deref().map(session_value);
         AppState {
             data,
             token,
+            session,
             plan_price,
             failing: AtomicBool::new(false),
         }
@@ -45,6 +53,23 @@ impl AppState {
 }
 
 type Shared = Arc<AppState>;
+
+/// A fresh session id (122 random bits from each of two v4 UUIDs, the OS's generator) signed
+/// with the token, as hex.
+fn session_value(token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let id = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key");
+    for part in id {
+        mac.update(part.as_bytes());
+    }
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 pub fn router(state: Shared) -> Router {
     Router::new()
@@ -111,7 +136,8 @@ fn authorize(state: &AppState, request: &Request) -> Access {
     if bearer.is_some_and(|given| same(given, token)) {
         return Access::Granted;
     }
-    if cookie(headers, COOKIE).is_some_and(|given| same(&given, token)) {
+    let session = state.session.as_deref().unwrap_or_default();
+    if cookie(headers, COOKIE).is_some_and(|given| same(&given, session)) {
         return Access::Granted;
     }
     if query_pairs(request.uri().query())
@@ -189,35 +215,63 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// 303 to the same URL without `token`, with the token in an HttpOnly cookie: it no longer
-/// shows in the address bar, the history or a shared link.
+/// 303 to the same URL without `token`, with the session in an HttpOnly cookie: the token no
+/// longer shows in the address bar, the history or a shared link.
 fn cookie_and_redirect(state: &AppState, request: &Request) -> Response {
-    let token = state.token.as_deref().unwrap_or_default();
-    let kept: Vec<String> = request
-        .uri()
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty() && !pair.starts_with("token="))
-        .map(str::to_owned)
-        .collect();
-    let path = request.uri().path();
-    let location = if kept.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", kept.join("&"))
-    };
+    let session = state.session.as_deref().unwrap_or_default();
+    let location = same_origin_without_token(request.uri().path(), request.uri().query());
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SEE_OTHER;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, value);
     }
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    // Secure where the browser reached us over HTTPS (a TLS proxy in front says so); a forged
+    // header only makes the cookie stricter.
+    let secure = if came_over_https(request.headers()) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/{secure}");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The redirect's target: this server's path (never `//host` or `/\host`, which a browser
+/// reads as another site) and the query without `token`, however its name is encoded
+/// (`tok%65n`); the other parameters as they came.
+fn same_origin_without_token(path: &str, query: Option<&str>) -> String {
+    let path = format!("/{}", path.trim_start_matches(['/', '\\']));
+    let kept: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| !query_pairs(Some(pair)).iter().any(|(k, _)| k == "token"))
+        .collect();
+    if kept.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+/// `X-Forwarded-Proto: https` or `Forwarded: …proto=https`.
+fn came_over_https(headers: &HeaderMap) -> bool {
+    let forwarded_proto = headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([';', ',']))
+        .any(|part| part.trim().eq_ignore_ascii_case("proto=https"));
+    forwarded_proto || forwarded
 }
 
 fn unauthorized() -> Response {
@@ -426,12 +480,54 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=1; ccusage_dashboard_token=abc; b=2"),
+            HeaderValue::from_static("a=1; ccusage_dashboard_session=abc; b=2"),
         );
         assert_eq!(cookie(&headers, COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, "c"), None);
         let pairs = query_pairs(Some("token=a%2Bb&machine=o%27neil"));
         assert_eq!(pairs[0], ("token".into(), "a+b".into()));
         assert_eq!(pairs[1], ("machine".into(), "o'neil".into()));
+    }
+
+    #[test]
+    fn the_redirect_stays_on_this_server_and_drops_the_token_however_encoded() {
+        let cases = [
+            ("/", Some("token=t"), "/"),
+            ("/", Some("tok%65n=t&machine=a%20b"), "/?machine=a%20b"),
+            ("//evil.example/", Some("token=t"), "/evil.example/"),
+            (
+                "/\\evil.example",
+                Some("token=t&since=2026-11-01"),
+                "/evil.example?since=2026-11-01",
+            ),
+            ("/", Some("%74oken=t&token=u&agent=codex"), "/?agent=codex"),
+            ("/", Some("tokens=1"), "/?tokens=1"),
+        ];
+        for (path, query, location) in cases {
+            assert_eq!(
+                same_origin_without_token(path, query),
+                location,
+                "{path} {query:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_session_is_derived_from_the_token_and_fresh_per_process() {
+        let token = "s3cret-token-0123456789";
+        let (a, b) = (session_value(token), session_value(token));
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b, "a new id each time");
+        assert!(!a.contains(token));
+        let mut headers = HeaderMap::new();
+        assert!(!came_over_https(&headers));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert!(came_over_https(&headers));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::FORWARDED,
+            HeaderValue::from_static("for=1.2.3.4;proto=https"),
+        );
+        assert!(came_over_https(&headers));
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 
 use super::filter::Filter;
+use crate::csv;
 use crate::sink::{ClickHouse, Sink};
 use crate::sqlfile;
 
@@ -217,41 +218,38 @@ fn unquote_integer(value: &mut Value) {
     }
 }
 
-/// A panel as CSV with a header line; fields quoted where they need it (RFC 4180).
+/// A panel as CSV with a header line (see [`crate::csv`]: text cells a spreadsheet would
+/// evaluate get a leading `'`; numeric columns stay as they are).
 pub fn to_csv(panel: &Value) -> String {
-    let mut out = String::new();
-    let line = |values: Vec<String>| values.join(",") + "\r\n";
     let columns = panel["columns"].as_array().cloned().unwrap_or_default();
-    out.push_str(&line(
+    let text: Vec<bool> = panel["types"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| !csv::is_numeric(t.as_str().unwrap_or_default()))
+        .collect();
+    let mut out = csv::record(
         columns
             .iter()
-            .map(|c| csv_field(c.as_str().unwrap_or_default()))
-            .collect(),
-    ));
+            .map(|c| csv::field(c.as_str().unwrap_or_default(), true)),
+    );
     for row in panel["rows"].as_array().into_iter().flatten() {
         let fields = row
             .as_array()
             .into_iter()
             .flatten()
-            .map(|v| match v {
-                Value::String(s) => csv_field(s),
-                Value::Null => String::new(),
-                other => csv_field(&other.to_string()),
-            })
-            .collect();
-        out.push_str(&line(fields));
+            .enumerate()
+            .map(|(i, v)| {
+                let text = text.get(i).copied().unwrap_or(true);
+                match v {
+                    Value::String(s) => csv::field(s, text),
+                    Value::Null => String::new(),
+                    other => csv::field(&other.to_string(), text),
+                }
+            });
+        out.push_str(&csv::record(fields));
     }
     out
-}
-
-/// A field quoted where it must be. Values stay exactly as stored (no spreadsheet-formula
-/// guard): the file is for analysis, and project paths start with "-".
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
 }
 
 #[cfg(test)]
@@ -331,10 +329,8 @@ mod tests {
         assert_eq!(panel["rows"][0][2], 3);
         assert_eq!(
             to_csv(&panel),
-            "day,note,n\r\n2026-11-01,\"a, \"\"b\"\"\",3\r\n2026-11-02,=cmd(),\r\n"
+            "day,note,n\r\n2026-11-01,\"a, \"\"b\"\"\",3\r\n2026-11-02,'=cmd(),\r\n"
         );
-        assert_eq!(csv_field("-home-alice"), "-home-alice");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         assert!(reshape(b"not json").is_err());
     }
 }

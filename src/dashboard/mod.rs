@@ -35,6 +35,16 @@ const MIN_TOKEN: usize = 16;
 const MAX_RETRIES: u32 = 1;
 const RETRY_DELAY: Duration = Duration::from_millis(250);
 
+/// How long a client may take to send a request's headers, counted from when its connection
+/// opens or its previous answer was sent: a connection that sends nothing (idle) or trickles
+/// its headers (slowloris) is closed then. Browsers open a new connection when they need one.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections served at once; more wait in the kernel's queue until one closes, which the
+/// header timeout bounds. Without it, every idle connection would hold a task and a file
+/// descriptor until the process runs out of them.
+pub const MAX_CONNECTIONS: usize = 256;
+
 pub async fn run(config: &Config, args: &DashboardArgs) -> Result<Exit, Failure> {
     let token = load_token(
         args.token_file.as_deref(),
@@ -74,8 +84,14 @@ fn dashboard_clickhouse(clickhouse: &ClickHouse) -> ClickHouse {
 pub fn load_token(file: Option<&Path>, variable: Option<String>) -> Result<Option<String>> {
     let (token, source) = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the token file {}", path.display()))?;
+            let text =
+                crate::smallfile::read(path, crate::smallfile::SECRET_LIMIT).map_err(|e| {
+                    anyhow!(
+                        "cannot read the token file {}: {e:#}; give --token-file a file holding \
+                         only the token (make one with `openssl rand -hex 32 > FILE`)",
+                        path.display()
+                    )
+                })?;
             warn_if_readable_by_others(path);
             (text, format!("the token file {}", path.display()))
         }
@@ -167,12 +183,48 @@ async fn serve(data: Data, args: &DashboardArgs, token: Option<String>) -> Resul
         open_browser(&url, token.as_deref());
     }
     let state = Arc::new(api::AppState::new(data, token, args.plan_price));
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .context("the dashboard server failed")
-        .exit_code(Exit::Other)?;
+    accept_until_stopped(listener, api::router(state)).await;
     Ok(Exit::Ok)
+}
+
+/// Serves connections until Ctrl-C or SIGTERM, each with hyper's HTTP/1 server and its header
+/// read timeout ([`HEADER_TIMEOUT`]), at most [`MAX_CONNECTIONS`] at once (a permit of tokio's
+/// semaphore is held for a connection's life, the pattern tokio documents for this).
+async fn accept_until_stopped(listener: tokio::net::TcpListener, router: axum::Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let service = TowerToHyperService::new(router);
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stop => return,
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let stream = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors or a connection reset before it was taken: the
+                // listener itself is fine, so wait a moment and take the next one.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            // A connection's error (a timeout, a reset) ends only that connection.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 /// The URL to print: an unspecified address (0.0.0.0, ::) is reached through loopback here.

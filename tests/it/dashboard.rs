@@ -267,15 +267,15 @@ impl Drop for Browser {
 }
 
 /// A running `ccusage-import dashboard`, stopped when dropped.
-struct Dashboard {
-    child: Child,
-    url: String,
+pub struct Dashboard {
+    pub child: Child,
+    pub url: String,
 }
 
 impl Dashboard {
     /// Starts the dashboard on a free loopback port with `extra` arguments; waits for the
     /// line that prints its URL.
-    fn start(importer: Importer, extra: &[&str]) -> Dashboard {
+    pub fn start(importer: Importer, extra: &[&str]) -> Dashboard {
         let listen = format!("127.0.0.1:{}", free_port());
         let mut child = importer
             .args(["dashboard", "--listen", &listen])

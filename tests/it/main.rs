@@ -1,6 +1,7 @@
 //! One integration-test binary: a real ClickHouse server, real ccusage on generated logs, and a
 //! stand-in ccusage for what cannot be produced for real. Each test has its own database.
 
+mod attack;
 mod bad_input;
 mod cluster;
 mod config;

@@ -1,0 +1,443 @@
+//! Issue 27, "hostile input, round three": the dashboard, the key files and the cluster under
+//! attack. Each test is one attack from the issue, replayed as a sequence, with what must hold.
+
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::dashboard::Dashboard;
+use crate::harness::*;
+
+/// GET `path` from a running dashboard; the body.
+fn get(dashboard: &Dashboard, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .arg(format!("{}{path}", dashboard.url))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether a CSV field (unquoted) would run as a formula in a spreadsheet.
+fn live_formula(field: &str) -> bool {
+    field.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// RFC 4180 records as a spreadsheet reads them: quoted fields unquoted.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    records
+}
+
+/// A project directory and a machine named as formulas, on a fleet machine: every CSV (the
+/// dashboard's downloads and `query --format csv`) writes them inert with a leading `'`; the
+/// JSON API and `--format json` keep them exact.
+#[test]
+fn names_that_look_like_formulas_are_inert_in_every_csv_and_exact_in_json() {
+    let env = TestEnv::new("attack_csv");
+    let project = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    let machine = "@SUM(1+1)";
+    std::fs::create_dir_all(env.path(project)).unwrap();
+    let cwd = env.path(project).display().to_string();
+    let args = [
+        "--days",
+        "3",
+        "--lines",
+        "80",
+        "--seed",
+        "7",
+        "--project-cwd",
+        &cwd,
+    ];
+    let claude = env.generate_logs("logs", &args);
+    env.importer(machine).logs(&claude).import_ok();
+
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let json: Value = serde_json::from_str(&get(&dashboard, "api/panel/projects")).unwrap();
+    let exact = json["rows"][0][0].as_str().unwrap().to_owned();
+    assert!(
+        exact.ends_with("=HYPERLINK(\"http:--evil-example\",\"x\")"),
+        "the JSON API keeps the name: {exact}"
+    );
+    let json: Value = serde_json::from_str(&get(&dashboard, "api/panel/machines_usage")).unwrap();
+    assert_eq!(
+        json["rows"][0][0], machine,
+        "the JSON API keeps the machine"
+    );
+
+    let query = |args: &[&str]| {
+        let run = env.importer(machine).arg("query").args(args).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let csvs = [
+        (
+            "api projects",
+            get(&dashboard, "api/panel/projects?format=csv"),
+        ),
+        (
+            "api machines",
+            get(&dashboard, "api/panel/machines_usage?format=csv"),
+        ),
+        (
+            "query fleet_machine_totals",
+            query(&["fleet_machine_totals", "--format", "csv"]),
+        ),
+        (
+            "query fleet_projects",
+            query(&["fleet_projects", "--format", "csv"]),
+        ),
+    ];
+    for (what, csv) in &csvs {
+        let records = parse_csv(csv);
+        assert!(records.len() > 1, "{what}: no rows");
+        for field in records.iter().flatten() {
+            assert!(!live_formula(field), "{what}: a live formula {field:?}");
+        }
+        let fields: Vec<&String> = records.iter().flatten().collect();
+        assert!(
+            fields
+                .iter()
+                .any(|f| **f == format!("'{machine}") || **f == format!("'{exact}")),
+            "{what}: the name is written with a leading quote:\n{csv}"
+        );
+    }
+    let json = query(&["fleet_machine_totals", "--format", "json"]);
+    assert!(json.contains(&format!("\"{machine}\"")), "{json}");
+}
+
+/// The dashboard's header timeout and connection cap (src/dashboard/mod.rs), as the test knows
+/// them.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: usize = 256;
+const TOKEN: &str = "attack-test-token-0123456789abcdef";
+
+/// Whether the server closed `stream` within `limit` (a read sees the end or a reset).
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Idle clients (connected, sending nothing) beyond the connection cap, and slow clients
+/// trickling their headers a byte at a time, are all closed after the header timeout, and a
+/// request with the token still gets its answer while they hold the server: at once while
+/// they fit under the cap, within the header timeout when they fill it.
+#[test]
+fn idle_and_slow_clients_are_closed_and_never_lock_out_a_real_request() {
+    let env = TestEnv::new("attack_idle");
+    let dashboard = Dashboard::start(
+        env.importer("viewer")
+            .env("CCUSAGE_IMPORT_DASHBOARD_TOKEN", TOKEN),
+        &[],
+    );
+    let address = dashboard
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let answer = || {
+        let started = Instant::now();
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "60",
+            ])
+            .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
+            .arg(format!("{}api/config", dashboard.url))
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            started.elapsed(),
+        )
+    };
+    let connect = |n: usize| -> Vec<TcpStream> {
+        (0..n)
+            .map(|_| TcpStream::connect(&address).unwrap())
+            .collect()
+    };
+
+    // Under the cap: the real request is answered at once.
+    let mut idle = connect(MAX_CONNECTIONS / 2);
+    let (code, took) = answer();
+    assert_eq!(code, "200");
+    assert!(took < Duration::from_secs(3), "answered after {took:?}");
+
+    // Over the cap, with slow clients among them.
+    idle.extend(connect(MAX_CONNECTIONS));
+    let slow: Vec<std::thread::JoinHandle<Duration>> = (0..4)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let request =
+                    format!("GET /api/config HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\nX-Pad: ");
+                for byte in request.bytes().chain(std::iter::repeat(b'a')) {
+                    if stream.write_all(&[byte]).is_err() || started.elapsed() > HEADER_TIMEOUT * 4
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                started.elapsed()
+            })
+        })
+        .collect();
+    let (code, took) = answer();
+    assert_eq!(code, "200");
+    assert!(
+        took < HEADER_TIMEOUT * 2 + Duration::from_secs(5),
+        "a real request waited {took:?} behind idle clients"
+    );
+    for handle in slow {
+        let lasted = handle.join().unwrap();
+        assert!(
+            lasted < HEADER_TIMEOUT * 3,
+            "a client trickling its headers was served for {lasted:?}"
+        );
+    }
+    // Every idle connection is closed by the server, none kept past the timeouts.
+    let started = Instant::now();
+    for stream in &mut idle {
+        let left = (HEADER_TIMEOUT * 4).saturating_sub(started.elapsed());
+        assert!(
+            closed_within(stream, left),
+            "an idle connection was kept open"
+        );
+    }
+}
+
+/// The status line's code and the headers of a GET, as curl prints them (`-D -`).
+fn head(url: &str, extra: &[&str]) -> (String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "--max-time",
+            "30",
+            "--path-as-is",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).into_owned();
+    let code = headers
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (code, headers)
+}
+
+fn header_value(headers: &str, name: &str) -> Option<String> {
+    headers.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// A `?token=` visit, however the parameter's name is encoded and whatever path it names,
+/// redirects to a path of this server without it; the cookie holds a value derived from the
+/// token (never the token), good only for this dashboard process, `Secure` behind HTTPS.
+#[test]
+fn the_cookie_never_holds_the_token_and_the_redirect_stays_here_without_it() {
+    let env = TestEnv::new("attack_cookie");
+    let start = || {
+        Dashboard::start(
+            env.importer("viewer")
+                .env("CCUSAGE_IMPORT_DASHBOARD_TOKEN", TOKEN),
+            &[],
+        )
+    };
+    let dashboard = start();
+    let base = dashboard.url.trim_end_matches('/').to_owned();
+    let visits = [
+        ("/?token=T&machine=a", "/?machine=a"),
+        ("/?tok%65n=T&machine=a", "/?machine=a"),
+        ("/?%74%6F%6B%65%6E=T", "/"),
+        ("//evil.example/?token=T", "/evil.example/"),
+        ("/\\evil.example/?token=T", "/evil.example/"),
+    ];
+    let mut cookie = String::new();
+    for (visit, location) in visits {
+        let (code, headers) = head(&format!("{base}{}", visit.replace('T', TOKEN)), &[]);
+        assert_eq!(code, "303", "{visit}: {headers}");
+        assert_eq!(
+            header_value(&headers, "location").as_deref(),
+            Some(location),
+            "{visit}"
+        );
+        let set = header_value(&headers, "set-cookie").unwrap();
+        assert!(
+            !set.contains(TOKEN),
+            "{visit}: the cookie holds the token: {set}"
+        );
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        assert!(!set.contains("Secure"), "plain HTTP: {set}");
+        cookie = set.split(';').next().unwrap().to_owned();
+    }
+    let config = format!("{base}/api/config");
+    assert_eq!(
+        head(&config, &["-H", &format!("Cookie: {cookie}")]).0,
+        "200"
+    );
+    // The token itself in a cookie is not a session; the session is not a token.
+    let value = cookie.split_once('=').unwrap().1;
+    let forged = format!("Cookie: ccusage_dashboard_session={TOKEN}");
+    assert_eq!(head(&config, &["-H", &forged]).0, "401");
+    let old_name = format!("Cookie: ccusage_dashboard_token={TOKEN}");
+    assert_eq!(head(&config, &["-H", &old_name]).0, "401");
+    let bearer = format!("Authorization: Bearer {value}");
+    assert_eq!(head(&config, &["-H", &bearer]).0, "401");
+    // Behind a TLS proxy the cookie is Secure.
+    let (_, headers) = head(
+        &format!("{base}/?token={TOKEN}"),
+        &["-H", "X-Forwarded-Proto: https"],
+    );
+    assert!(header_value(&headers, "set-cookie")
+        .unwrap()
+        .contains("; Secure"));
+    // Another dashboard with the same token (another port, or this one restarted) does not
+    // take the cookie.
+    let other = start();
+    let other_config = format!("{}api/config", other.url);
+    assert_eq!(
+        head(&other_config, &["-H", &format!("Cookie: {cookie}")]).0,
+        "401"
+    );
+    assert_eq!(
+        head(&config, &["-H", &format!("Cookie: {cookie}")]).0,
+        "200"
+    );
+}
+
+/// Runs `importer` and insists it ends within `limit`; kills it and fails otherwise.
+fn run_within(importer: Importer, limit: Duration) -> Run {
+    let mut child = importer.spawn(Stdio::piped(), Stdio::piped());
+    if !ends_within(child.id(), limit) {
+        let _ = child.kill();
+        panic!("still running after {limit:?}");
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// What a person may mistakenly point the key or the token file at.
+fn not_small_files(env: &TestEnv) -> Vec<(PathBuf, &'static str)> {
+    let fifo = env.path("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let big = env.path("big");
+    std::fs::write(&big, "0123456789abcdef".repeat(1024)).unwrap();
+    let dir = env.path("a-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    vec![
+        (fifo, "is a FIFO, not a regular file"),
+        (
+            PathBuf::from("/dev/zero"),
+            "is a device, not a regular file",
+        ),
+        (dir, "is a directory, not a regular file"),
+        (big, "is larger than 4096 bytes"),
+    ]
+}
+
+/// A FIFO, a device, a directory or a 16 KiB file as the project key file or the dashboard's
+/// token file: refused at once with one line naming what lies there, exit 2, nothing written
+/// (a FIFO used to hang the import, SIGTERM included).
+#[test]
+fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at_once() {
+    let env = TestEnv::new("attack_keyfile");
+    let claude = env.generate_logs("logs", &["--days", "2", "--lines", "40", "--seed", "8"]);
+    env.importer("laptop").logs(&claude).import_ok();
+    let before = snapshot(&env);
+    for (path, says) in not_small_files(&env) {
+        let what = path.display().to_string();
+        let run = run_within(
+            env.importer("laptop")
+                .logs(&claude)
+                .args(["--projects", "hash"])
+                .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", &path),
+            Duration::from_secs(20),
+        );
+        assert_eq!(run.code, 2, "key {what}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("project key file") && run.stderr.contains(says),
+            "key {what}: {}",
+            run.stderr
+        );
+        let run = run_within(
+            env.importer("viewer")
+                .args(["dashboard", "--listen", "127.0.0.1:0", "--token-file"])
+                .arg(&path),
+            Duration::from_secs(20),
+        );
+        assert_eq!(run.code, 2, "token {what}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("token file") && run.stderr.contains(says),
+            "token {what}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(snapshot(&env), before, "stored rows changed");
+}

@@ -35,6 +35,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         run_id: uuid::Uuid::new_v4().to_string(),
         machine_name: config.machine_name.clone(),
         hostname: config.hostname.clone(),
+        settings_file: config
+            .settings_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         ccusage_version: None,
         ccusage_command: None,
         server_version: None,
@@ -187,7 +191,10 @@ async fn fetch_all(
         }
     };
     let launcher = match Launcher::locate(config.ccusage_bin.as_deref()) {
-        Ok(launcher) => launcher,
+        Ok(launcher) => Launcher {
+            env: config.child_env.clone(),
+            ..launcher
+        },
         Err(e) => {
             fail_all(run, format!("{e:#}"));
             return (
@@ -510,7 +517,7 @@ async fn rekey(
 ) -> Result<()> {
     use crate::transform::rekey::{self as rekeying, Translation};
     let was = crate::transform::projects::Mode::parse(&stored.project_mode).unwrap_or_default();
-    let old_settings = crate::config::ProjectSettings {
+    let old_settings = crate::projects::ProjectSettings {
         mode: was,
         ..config.projects.clone()
     };

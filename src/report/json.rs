@@ -115,6 +115,7 @@ pub fn to_json(run: &RunReport) -> Value {
         "run_id": run.run_id,
         "machine_name": run.machine_name,
         "hostname": run.hostname,
+        "settings_file": run.settings_file,
         "ccusage_version": run.ccusage_version,
         "server_version": run.server_version,
         "database": run.database,

@@ -433,6 +433,10 @@ fn machine(run: &RunReport) -> Section {
         &run.hostname
     };
     s.line("hostname", hostname);
+    s.line(
+        "settings file",
+        run.settings_file.as_deref().unwrap_or("none"),
+    );
     let ccusage = match &run.ccusage_version {
         Some(version) => version.as_str(),
         None if run.reports.is_empty() => "not run",
@@ -576,6 +580,7 @@ Active block
 Machine
   machine name    laptop
   hostname        laptop.example.org
+  settings file   none
   ccusage         20.0.24
   ClickHouse      25.3.2.39, database ccusage at http://localhost:8123
   fetch           2.3 s

@@ -84,6 +84,8 @@ pub struct RunReport {
     pub run_id: String,
     pub machine_name: String,
     pub hostname: String,
+    /// The settings file read (`None`: none was found).
+    pub settings_file: Option<String>,
     pub ccusage_version: Option<String>,
     pub ccusage_command: Option<String>,
     pub server_version: Option<String>,

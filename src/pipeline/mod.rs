@@ -129,6 +129,9 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
     summarise(&mut run, &mapped);
+    // A warning of the run itself, so it is printed under --quiet and stored in the ledger:
+    // a machine whose logs stopped must not look fine under cron.
+    run.warnings.extend(crate::run::usage_warning(&run));
     if set == Some(CommandSet::Classic) {
         leave_whole_projects_to_derive(&mut mapped);
     }
@@ -720,6 +723,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
         error: crate::log::redact(&run.errors().join("\n")).into_owned(),
+        warnings: crate::log::redact(&run.warnings.join("\n")).into_owned(),
     };
     if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {

@@ -160,12 +160,7 @@ pub fn to_json(run: &RunReport) -> Value {
         })),
         "history_error": run.history_error,
         "errors": run.errors(),
-        "warnings": run
-            .warnings
-            .iter()
-            .cloned()
-            .chain(super::summary::usage_warning(run))
-            .collect::<Vec<_>>(),
+        "warnings": run.warnings,
     })
 }
 

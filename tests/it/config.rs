@@ -350,15 +350,16 @@ fn config_finds_the_user_settings_file_from_any_directory() {
     let json = importer(&elsewhere).import_ok();
     assert_eq!(json["settings_file"], user_file.display().to_string());
     assert_eq!(json["machine_name"], "xdg-box");
-    assert!(json["tables"]["ccusage_usage_daily"].as_u64() > Some(0), "{json}");
+    assert!(
+        json["tables"]["ccusage_usage_daily"].as_u64() > Some(0),
+        "{json}"
+    );
     assert_eq!(
         env.sql("SELECT count() FROM ccusage_import_runs WHERE machine_name = 'xdg-box'")
             .trim(),
         "1"
     );
-    let human = importer(&elsewhere)
-        .args(["--color", "never"])
-        .run();
+    let human = importer(&elsewhere).args(["--color", "never"]).run();
     assert_eq!(human.code, 0, "{}", human.stderr);
     let line = human
         .stdout

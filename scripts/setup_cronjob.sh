@@ -31,9 +31,10 @@ Options (install):
   --bin PATH        the importer [default: ccusage-import on PATH, else
                     <project>/target/release/ccusage-import]
   --env-file PATH   its settings: CH_HOST, CH_PORT, CH_USER, CH_PASSWORD, CH_DATABASE,
-                    MACHINE_NAME, ... [default: ~/.config/ccusage-import/.env, else
-                    <project>/.env]. The job sees only this file: variables exported in your
-                    shell do not reach cron.
+                    MACHINE_NAME, ... [default: the importer's own choice:
+                    CCUSAGE_IMPORT_ENV_FILE, else ./.env, else
+                    ~/.config/ccusage-import/.env]. The job sees only this file: variables
+                    exported in your shell do not reach cron.
   --every MINUTES   run every MINUTES minutes [default: 60]: a divisor of 60 (1, 2, 5, 10,
                     15, 30, ...) or a multiple of 60 that divides 1440 (120, 360, 1440, ...).
                     The minute (and hour) is derived from the machine name, so the machines
@@ -202,6 +203,15 @@ ask() {
     (cd "$HOME" && exec env -i HOME="$HOME" PATH=/usr/bin:/bin "$bin" --env-file "$_ask_env" "$@")
 }
 
+# discovered_env_file: the settings file the importer reads when none is named, asked of the
+# importer itself ($bin, in this directory and environment) so the rule cannot drift:
+# CCUSAGE_IMPORT_ENV_FILE, else ./.env, else $XDG_CONFIG_HOME/ccusage-import/.env. Empty when
+# there is none (or the importer cannot say).
+discovered_env_file() {
+    [ -x "${bin:-}" ] || return 0
+    "$bin" config --get CCUSAGE_IMPORT_ENV_FILE 2>/dev/null || true
+}
+
 # error_of FILE: the first `ccusage-import: error:` message in FILE (warnings may come first).
 error_of() { sed -n 's/^ccusage-import: error: //p' "$1" | head -n 1; }
 
@@ -322,12 +332,10 @@ resolve_bin_and_env() {
 
     if [ -n "$opt_env" ]; then
         env_file=$opt_env
-    elif [ -f "$config_home/ccusage-import/.env" ]; then
-        env_file=$config_home/ccusage-import/.env
-    elif [ -f "$root/.env" ]; then
-        env_file=$root/.env
     else
-        die "no settings file: create $config_home/ccusage-import/.env (see .env.example) or pass --env-file PATH"
+        env_file=$(discovered_env_file)
+        [ -n "$env_file" ] ||
+            die "no settings file: create $config_home/ccusage-import/.env (see .env.example) or pass --env-file PATH"
     fi
     [ -f "$env_file" ] || die "the settings file $env_file does not exist"
     [ -r "$env_file" ] || die "the settings file $env_file is not readable"
@@ -785,13 +793,7 @@ cmd_status() {
     fi
 
     [ -z "$opt_env" ] || _env=$opt_env
-    if [ -z "$_env" ]; then
-        if [ -f "$config_home/ccusage-import/.env" ]; then
-            _env=$config_home/ccusage-import/.env
-        elif [ -f "$root/.env" ]; then
-            _env=$root/.env
-        fi
-    fi
+    [ -n "$_env" ] || _env=$(discovered_env_file)
     echo
     status_bin "${_line:-}"
     if [ -n "$_env" ] && [ -r "$_env" ]; then

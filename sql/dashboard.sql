@@ -419,18 +419,23 @@ GROUP BY machine_name
 ORDER BY cost DESC, machine
 
 -- Each machine's imports, from the ledger: the last run and how it ended, the last successful
--- one, failed runs and the last failure's error, the ccusage version of its last run, and a
--- stale mark when no import succeeded in the last 26 hours (hourly cron plus slack).
+-- one and the whole hours since it (-1: none ever), failed runs and the last failure's error,
+-- the ccusage version and the warnings of its last run, and a stale mark when no import
+-- succeeded in the last 26 hours (hourly cron plus slack).
 -- name: machines_imports
 SELECT
     machine_name AS machine,
     max(started_at) AS last_import,
     argMax(exit_code, started_at) AS last_exit_code,
     maxIf(started_at, exit_code = 0) AS last_ok,
+    if(countIf(exit_code = 0) = 0, toInt64(-1),
+        toInt64(intDiv(toUInt32(now()) - toUInt32(maxIf(started_at, exit_code = 0)), 3600)))
+        AS hours_since_ok,
     countIf(exit_code != 0) AS failed_runs,
     count() AS runs,
     argMax(ccusage_version, started_at) AS ccusage_version,
     argMaxIf(substring(error, 1, 200), started_at, exit_code != 0) AS last_error,
+    argMax(substring(warnings, 1, 300), started_at) AS last_warnings,
     toUInt8(countIf(exit_code = 0) = 0
         OR toUInt32(now()) - toUInt32(maxIf(started_at, exit_code = 0)) > 26 * 3600) AS stale
 FROM ccusage_import_runs

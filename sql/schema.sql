@@ -288,7 +288,8 @@ CREATE TABLE IF NOT EXISTS ccusage_import_runs
     hours_rows UInt64,
     rows_written UInt64 COMMENT 'usage rows inserted by this run',
     rows_unchanged UInt64 COMMENT 'rows skipped because the database already held them',
-    error String
+    error String,
+    warnings String COMMENT 'what the run warned about (stale logs, no usage, shared logs), one line each'
 )
 ENGINE = MergeTree
 ORDER BY (machine_name, started_at)

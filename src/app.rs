@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::Cli;
 use crate::config::{Config, Mode, Output, Provenance};
+use crate::envfile::EnvFile;
 use crate::exit::{Exit, ExitContext, Failure};
 use crate::{cli, config, dashboard, lock, log, pipeline, query, report, settings, sink};
 
@@ -38,20 +39,23 @@ fn run() -> Result<Exit, Failure> {
 
 /// The checked configuration, every setting with where it came from (for `config`), and the
 /// settings file read.
-fn configure() -> Result<(Config, Vec<settings::Setting>, config::EnvFile), Failure> {
-    // Parse once to learn --env-file, load it (never overriding the real environment), then
-    // parse again so its values reach clap's env fallbacks: flags > environment > file. The
-    // names set before the file was loaded tell `config` the environment from the file.
-    let environment = std::env::vars_os().map(|(name, _)| name).collect();
-    let first = parse_cli(&config::EnvFile::default());
-    let file = config::load_env_file(first.1.env_file.as_deref()).exit_code(Exit::Usage)?;
-    let (matches, cli) = parse_cli(&file);
+fn configure() -> Result<(Config, Vec<settings::Setting>, EnvFile), Failure> {
+    // Parse once to learn --env-file (and to answer --help before any file is read), read the
+    // file, then parse again with its values as clap's defaults: flags > environment > file.
+    let first = parse_cli(Cli::command(), &EnvFile::default());
+    let file = EnvFile::load(first.1.env_file.as_deref(), &config::setting_variables())
+        .exit_code(Exit::Usage)?;
+    let (matches, cli) = parse_cli(config::with_file(Cli::command(), &file), &file);
     // Before anything can be printed: every message from here on is redacted.
     log::set_secret(cli.ch_password.as_deref().unwrap_or_default());
-    let provenance = Provenance::new(matches, environment);
-    let config = Config::from_cli(cli.clone(), local_hostname).exit_code(Exit::Usage)?;
+    let provenance = Provenance::new(matches, &file);
+    let config = Config::from_cli(cli.clone(), local_hostname)
+        .exit_code(Exit::Usage)?
+        .with_file(&file);
     log::enable(config.verbose);
-    if let Some(warning) = &file.warning {
+    // Printed under --quiet too: cron's log is where a typo in the file would otherwise hide.
+    for warning in &file.warnings {
+        let warning = log::printable(warning);
         log::emit(&format!("ccusage-import: warning: {warning}\n"));
     }
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
@@ -60,8 +64,8 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, config::EnvFile), Fail
 
 /// Parses the command line; a bad value that came from the environment or the settings file
 /// is named as that setting (`CH_PORT`), not as a flag the user never typed.
-fn parse_cli(env_file: &config::EnvFile) -> (clap::ArgMatches, Cli) {
-    let parsed = Cli::command()
+fn parse_cli(command: clap::Command, env_file: &EnvFile) -> (clap::ArgMatches, Cli) {
+    let parsed = command
         .try_get_matches()
         .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
     match parsed {
@@ -84,7 +88,7 @@ fn local_hostname() -> Option<String> {
 async fn dispatch(
     config: Config,
     settings: &[settings::Setting],
-    file: &config::EnvFile,
+    file: &EnvFile,
 ) -> Result<Exit, Failure> {
     match config.mode {
         Mode::Config(ref args) => settings::run(args, settings, file),

@@ -5,9 +5,18 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+/// The variable that gives the dashboard's token itself (`--token-file` gives a file).
+pub const DASHBOARD_TOKEN_VARIABLE: &str = "CCUSAGE_IMPORT_DASHBOARD_TOKEN";
+
+/// Settings read outside clap: the dashboard's token, and what is passed on to ccusage,
+/// which reads it (where the Claude logs are).
+pub const OTHER_VARIABLES: [&str; 2] = [DASHBOARD_TOKEN_VARIABLE, "CLAUDE_CONFIG_DIR"];
+
 const AFTER_HELP: &str = "\
-Settings come from flags, then the environment, then the .env file (--env-file, default
-./.env), then the defaults shown above. When the file sets a name twice, the first one counts.
+Settings come from flags, then the environment, then the settings file, then the defaults
+shown above. The settings file is --env-file (CCUSAGE_IMPORT_ENV_FILE), else ./.env, else
+$XDG_CONFIG_HOME/ccusage-import/.env (~/.config/ccusage-import/.env), the first that exists;
+when it sets a name twice, the first one counts.
 `ccusage-import config` shows each setting as resolved and where it came from.
 
 Exit codes:
@@ -58,7 +67,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "MACHINE_NAME", value_name = "NAME")]
     pub machine_name: Option<String>,
 
-    /// Read settings from this file instead of ./.env.
+    /// Read settings from this file [default: ./.env, else
+    /// ~/.config/ccusage-import/.env, the first that exists].
     #[arg(
         long,
         global = true,
@@ -224,7 +234,7 @@ pub struct Cli {
 /// For a bad value clap rejected: when it came from the environment or the settings file
 /// rather than the command line, a message that names that setting (`CH_PORT is empty …`)
 /// instead of a flag the user never passed. `None` leaves clap's own message.
-pub fn setting_error(error: &clap::Error, env_file: &crate::config::EnvFile) -> Option<String> {
+pub fn setting_error(error: &clap::Error, env_file: &crate::envfile::EnvFile) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     use clap::CommandFactory as _;
     if !matches!(
@@ -252,10 +262,10 @@ pub fn setting_error(error: &clap::Error, env_file: &crate::config::EnvFile) -> 
         .get_env()?
         .to_str()?
         .to_owned();
-    let value = std::env::var_os(&env)?;
-    let source = match &env_file.path {
-        Some(path) if env_file.keys.contains(&env) => format!("in {}", path.display()),
-        _ => "in the environment".to_owned(),
+    let (value, source) = match (std::env::var_os(&env), &env_file.path) {
+        (Some(value), _) => (value, "in the environment".to_owned()),
+        (None, Some(path)) => (env_file.get(&env)?.into(), format!("in {}", path.display())),
+        (None, None) => return None,
     };
     let why = std::error::Error::source(error)
         .map(|e| format!(" ({e})"))

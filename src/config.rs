@@ -1,15 +1,17 @@
 //! Turns the parsed command line into a checked [`Config`]. Nothing after this reads the
 //! environment or the arguments.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _, Result};
 
 use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, DashboardArgs, ProjectsChoice, QueryArgs};
+use crate::envfile::EnvFile;
+use crate::projects::ProjectSettings;
 use crate::sink::retry::RetryPolicy;
 use crate::sink::{ClickHouse, Secret};
 use crate::source::Limits;
@@ -32,18 +34,13 @@ pub struct Config {
     pub lock_file: Option<PathBuf>,
     pub verbose: bool,
     pub projects: ProjectSettings,
-}
-
-/// `--projects` and what it needs; the key is read (or created) only by an import that
-/// hashes, in `crate::projects`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectSettings {
-    pub mode: ProjectMode,
-    pub key_file: PathBuf,
-    pub alias_file: Option<PathBuf>,
-    /// `$HOME`, for readable names.
-    pub home: Option<String>,
-    pub rekey: bool,
+    /// The settings file read, for the summary (`None`: none was found).
+    pub settings_file: Option<PathBuf>,
+    /// What the settings file gives ccusage's environment: its names that are not
+    /// ccusage-import's own settings (`CLAUDE_CONFIG_DIR`, …).
+    pub child_env: Vec<(String, String)>,
+    /// `CCUSAGE_IMPORT_DASHBOARD_TOKEN` from the environment or the settings file.
+    pub dashboard_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,45 +108,51 @@ pub fn human_output(choice: ColorChoice, verbose: bool, terminal: Terminal) -> O
     }
 }
 
-/// The settings file a run read, if any.
-#[derive(Debug, Clone, Default)]
-pub struct EnvFile {
-    /// The file read, if any.
-    pub path: Option<PathBuf>,
-    /// The keys it set (those not already in the environment).
-    pub keys: Vec<String>,
-    /// Set when others may read the file, since it usually holds the ClickHouse password.
-    pub warning: Option<String>,
-}
-
-/// Loads `--env-file` (or `./.env` when it exists) without overriding the environment, so
-/// flags beat the environment, which beats the file. A variable that is set is never
-/// overridden, and of a name the file sets twice the first one counts.
-pub fn load_env_file(explicit: Option<&Path>) -> Result<EnvFile> {
-    let path = match explicit {
-        Some(path) => path,
-        None if Path::new(".env").exists() => Path::new(".env"),
-        None => return Ok(EnvFile::default()),
-    };
-    let mut keys = Vec::new();
-    for (key, value) in crate::envfile::read(path)? {
-        if std::env::var_os(&key).is_none() {
-            // Single-threaded still: the runtime starts after the settings are read.
-            std::env::set_var(&key, value);
-            keys.push(key);
+/// Every name a setting is read from: each `env = …` of the clap definition (the
+/// subcommands' included), then the variables read outside clap. Derived, so `config` and the
+/// settings file's check of unknown names can never miss one.
+pub fn setting_variables() -> Vec<String> {
+    fn walk(command: &clap::Command, out: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if let Some(name) = arg.get_env().and_then(|e| e.to_str()) {
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_owned());
+                }
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, out);
         }
     }
-    let warning = readable_by_others(path).then(|| {
-        format!(
-            "{} is readable by other users and may hold the ClickHouse password: chmod 600 {0}",
-            path.display()
-        )
-    });
-    Ok(EnvFile {
-        path: Some(path.to_path_buf()),
-        keys,
-        warning,
-    })
+    let mut names = Vec::new();
+    walk(&<Cli as clap::CommandFactory>::command(), &mut names);
+    names.extend(crate::cli::OTHER_VARIABLES.map(String::from));
+    names
+}
+
+/// The clap definition with the settings file's values as defaults, so a flag beats the
+/// environment, which beats the file, which beats the built-in default, without the file's
+/// values ever entering the process's environment. The help shown is the first parse's, made
+/// before the file is read, so a file's password never shows as a "default".
+pub fn with_file(mut command: clap::Command, file: &EnvFile) -> clap::Command {
+    let from_file: Vec<(clap::Id, String)> = command
+        .get_arguments()
+        .filter_map(|arg| {
+            let name = arg.get_env()?.to_str()?;
+            Some((arg.get_id().clone(), file.get(name)?.to_owned()))
+        })
+        .collect();
+    for (id, value) in from_file {
+        command = command.mut_arg(id, |arg| arg.default_value(value).hide_default_value(true));
+    }
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, |sub| with_file(sub, file));
+    }
+    command
 }
 
 /// Where a setting's value came from.
@@ -173,50 +176,54 @@ impl Source {
 }
 
 /// What it takes to say where each setting came from: clap knows a flag from an environment
-/// variable, and the environment as it was before the settings file was loaded tells the
-/// real environment from the file. Both are snapshots, so nothing reads the environment later.
+/// variable from a default, and the settings file tells its defaults from the built-in ones.
+/// The environment is a snapshot, so nothing reads it later.
 #[derive(Debug, Clone)]
 pub struct Provenance {
     matches: clap::ArgMatches,
-    before_file: HashSet<OsString>,
-    after_file: HashMap<OsString, OsString>,
+    environment: HashMap<OsString, OsString>,
+    file: EnvFile,
 }
 
 impl Provenance {
-    /// Call right after [`load_env_file`]; `before_file` is the names set before it ran.
-    pub fn new(matches: clap::ArgMatches, before_file: HashSet<OsString>) -> Provenance {
+    pub fn new(matches: clap::ArgMatches, file: &EnvFile) -> Provenance {
         Provenance {
             matches,
-            before_file,
-            after_file: std::env::vars_os().collect(),
+            environment: std::env::vars_os().collect(),
+            file: file.clone(),
         }
     }
 
     /// The source of a setting read from `variable`, and also from the flag whose clap id is
-    /// `arg` when there is one.
+    /// `arg` when there is one (a flag of the top-level command; `None` for the others).
     pub fn source(&self, arg: Option<&str>, variable: &str) -> Source {
         use clap::parser::ValueSource;
         match arg.and_then(|id| self.matches.value_source(id)) {
             Some(ValueSource::CommandLine) => Source::Flag,
-            Some(ValueSource::DefaultValue) => Source::Default,
-            _ if self.before_file.contains(OsStr::new(variable)) => Source::Environment,
-            _ if self.after_file.contains_key(OsStr::new(variable)) => Source::File,
-            _ => Source::Default,
+            Some(ValueSource::EnvVariable) => Source::Environment,
+            Some(ValueSource::DefaultValue) if self.file.get(variable).is_some() => Source::File,
+            Some(_) => Source::Default,
+            None if self.environment.contains_key(OsStr::new(variable)) => Source::Environment,
+            None if self.file.get(variable).is_some() => Source::File,
+            None => Source::Default,
         }
     }
 
-    /// A variable the importer does not read but passes on to ccusage (`CLAUDE_CONFIG_DIR`).
-    pub fn passed_on(&self, variable: &str) -> Option<String> {
-        let value = self.after_file.get(OsStr::new(variable))?;
-        Some(value.to_string_lossy().into_owned())
+    /// A variable's value from the environment, else from the settings file: for what the
+    /// top-level command does not parse (`CLAUDE_CONFIG_DIR`, a subcommand's settings).
+    pub fn variable(&self, variable: &str) -> Option<String> {
+        match self.environment.get(OsStr::new(variable)) {
+            Some(value) => Some(value.to_string_lossy().into_owned()),
+            None => self.file.get(variable).map(str::to_owned),
+        }
     }
-}
 
-fn readable_by_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|m| m.permissions().mode() & 0o044 != 0)
-        .unwrap_or(false)
+    /// A top-level argument's value as given (flag, environment or file), before parsing.
+    pub fn raw(&self, arg: &str) -> Option<String> {
+        let values = self.matches.get_raw(arg)?;
+        let values: Vec<String> = values.map(|v| v.to_string_lossy().into_owned()).collect();
+        Some(values.join(","))
+    }
 }
 
 impl Config {
@@ -304,7 +311,30 @@ impl Config {
                 timeout: Duration::from_secs(cli.timeout),
                 max_output: cli.max_output,
             },
+            settings_file: None,
+            child_env: Vec::new(),
+            dashboard_token: std::env::var(crate::cli::DASHBOARD_TOKEN_VARIABLE)
+                .ok()
+                .map(Secret::new),
         })
+    }
+
+    /// What the settings file adds beyond clap's settings: its name, what it passes on to
+    /// ccusage, and the values read outside clap.
+    pub fn with_file(mut self, file: &EnvFile) -> Config {
+        self.settings_file = file.path.clone();
+        self.child_env = file
+            .entries
+            .iter()
+            .filter(|e| !crate::source::is_own_setting(&e.key))
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect();
+        if self.dashboard_token.is_none() {
+            self.dashboard_token = file
+                .get(crate::cli::DASHBOARD_TOKEN_VARIABLE)
+                .map(|t| Secret::new(t.to_owned()));
+        }
+        self
     }
 }
 

@@ -9,8 +9,19 @@ use std::sync::Arc;
 
 use anyhow::{ensure, Context as _, Result};
 
-use crate::config::ProjectSettings;
 use crate::transform::projects::{parse_aliases, Mode, Projects};
+
+/// `--projects` and what it needs; the key is read (or created) only by an import that
+/// hashes, in `crate::projects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSettings {
+    pub mode: Mode,
+    pub key_file: PathBuf,
+    pub alias_file: Option<PathBuf>,
+    /// `$HOME`, for readable names.
+    pub home: Option<String>,
+    pub rekey: bool,
+}
 
 /// Bytes of randomness in a new key.
 const KEY_BYTES: usize = 32;

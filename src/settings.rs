@@ -9,13 +9,14 @@ use clap::ValueEnum;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{Cli, ConfigArgs};
-use crate::config::{self, Config, EnvFile, Provenance, Source};
+use crate::config::{self, Config, Provenance, Source};
+use crate::envfile::EnvFile;
 use crate::exit::{Exit, Failure};
 
 /// One setting: its environment variable's name, the value in use and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
-    pub name: &'static str,
+    pub name: String,
     /// `None` when unset and the importer decides at run time (see `note`).
     pub value: Option<String>,
     pub source: Source,
@@ -25,12 +26,63 @@ pub struct Setting {
     pub unused: bool,
 }
 
-/// What `ccusage-import config` prints, in the order of `--help`.
+/// What `ccusage-import config` prints: every variable of the clap definition in the order of
+/// `--help` (so none can be missed), then those read outside clap. Most are shown as clap
+/// parsed them; those below are shown as the run resolves them, with what their default means.
 pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) -> Vec<Setting> {
+    let mut resolved = resolved(cli, config, file, from);
+    let mut settings: Vec<Setting> = variables()
+        .into_iter()
+        .map(|(name, arg)| {
+            match resolved.iter().position(|s| s.name == name) {
+                Some(i) => resolved.remove(i),
+                // A top-level argument as clap parsed it; a subcommand's as given.
+                None => Setting {
+                    value: match &arg {
+                        Some(arg) => from.raw(arg),
+                        None => from.variable(&name),
+                    },
+                    source: from.source(arg.as_deref(), &name),
+                    name,
+                    note: "",
+                    unused: false,
+                },
+            }
+        })
+        .collect();
+    // Those read outside clap (the variables of `cli::OTHER_VARIABLES`).
+    settings.append(&mut resolved);
+    settings
+}
+
+/// Each `env = …` of the clap definition in order, with its argument's id when it belongs to
+/// the top-level command (whose matches `config` has).
+fn variables() -> Vec<(String, Option<String>)> {
+    fn walk(command: &clap::Command, top: bool, out: &mut Vec<(String, Option<String>)>) {
+        for arg in command.get_arguments() {
+            let Some(name) = arg.get_env().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            if !out.iter().any(|(n, _)| n == name) {
+                let id = top.then(|| arg.get_id().as_str().to_owned());
+                out.push((name.to_owned(), id));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, false, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&<Cli as clap::CommandFactory>::command(), true, &mut out);
+    out
+}
+
+/// The settings whose value the run resolves beyond what clap parsed.
+fn resolved(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) -> Vec<Setting> {
     let ch = &config.clickhouse;
     let url_given = cli.ch_url.as_deref().is_some_and(|u| !u.trim().is_empty());
-    let setting = |name, arg, value: Option<String>, note| Setting {
-        name,
+    let setting = |name: &str, arg, value: Option<String>, note| Setting {
+        name: name.to_owned(),
         value,
         source: from.source(arg, name),
         note,
@@ -53,7 +105,7 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
             "CCUSAGE_IMPORT_ENV_FILE",
             Some("env_file"),
             file.path.as_ref().map(|p| p.display().to_string()),
-            "./.env when it exists",
+            "none found: ./.env, else ~/.config/ccusage-import/.env",
         ),
         defaulted_when_empty(
             setting(
@@ -192,12 +244,18 @@ pub fn resolve(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) ->
                 .map(|p| p.display().to_string()),
             "no aliases",
         ),
+        setting(
+            crate::cli::DASHBOARD_TOKEN_VARIABLE,
+            None,
+            config.dashboard_token.as_ref().map(|_| "***".to_owned()),
+            "none: --token-file, or only loopback",
+        ),
         // Not read by the importer, but passed on to ccusage with the rest of the environment
-        // (the settings file included): it says where the Claude logs are.
+        // (the settings file's included): it says where the Claude logs are.
         setting(
             "CLAUDE_CONFIG_DIR",
             None,
-            from.passed_on("CLAUDE_CONFIG_DIR"),
+            from.variable("CLAUDE_CONFIG_DIR"),
             "ccusage's default",
         ),
     ]
@@ -240,7 +298,7 @@ pub fn to_json(settings: &[Setting]) -> String {
     let mut map = Map::new();
     for s in settings {
         map.insert(
-            s.name.to_owned(),
+            s.name.clone(),
             json!({ "value": s.value, "source": s.source.as_str() }),
         );
     }
@@ -264,19 +322,58 @@ pub fn render(settings: &[Setting], file: &EnvFile) -> String {
             if s.unused {
                 from.push_str(" (unused: CH_URL is set)");
             }
-            (s.name, s.value.clone().unwrap_or_else(|| "-".into()), from)
+            (
+                s.name.as_str(),
+                s.value.clone().unwrap_or_else(|| "-".into()),
+                from,
+            )
         })
         .collect();
     let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let value_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
     let mut out = String::from(
         "Settings as a run would use them; a flag beats the environment, which beats the\n\
-         settings file, which beats the default.\n\n",
+         settings file, which beats the default.\n",
     );
+    out.push_str(&match (&file.path, crate::envfile::user_file()) {
+        (Some(path), _) => format!("Settings file: {}\n\n", path.display()),
+        (None, Some(user)) => format!(
+            "Settings file: none (neither ./.env nor {} exists)\n\n",
+            user.display()
+        ),
+        (None, None) => "Settings file: none (no ./.env)\n\n".to_owned(),
+    });
     for (name, value, from) in rows {
         out.push_str(&format!(
             "  {name:<name_width$}  {value:<value_width$}  {from}\n"
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    /// Each variable of the clap definition is listed once, in its order, and nothing else but
+    /// those read outside clap: a setting resolved by hand under a misspelt name would show here.
+    #[test]
+    fn every_variable_of_the_clap_definition_is_listed_once() {
+        let matches = Cli::command()
+            .try_get_matches_from(["ccusage-import", "--machine-name", "m", "config"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        let file = EnvFile::default();
+        let config = Config::from_cli(cli.clone(), || None).unwrap();
+        let from = Provenance::new(matches, &file);
+        let names: Vec<String> = resolve(&cli, &config, &file, &from)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, config::setting_variables());
+        for name in ["CH_CLUSTER", "CH_DEADLINE", "CCUSAGE_IMPORT_PLAN_PRICE"] {
+            assert!(names.iter().any(|n| n == name), "{name}");
+        }
+    }
 }

@@ -457,26 +457,44 @@
     a.click();
     setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
   }
+  // Days without new usage after which a machine's logs count as stale: the importer's own
+  // STALE_AFTER_DAYS (src/run/mod.rs), whose warning the ledger keeps.
+  const STALE_AFTER_DAYS = 3;
+  // Tells a machine that stopped importing (cron, the server, the network) from one that
+  // imports but finds no new usage (stale logs, ccusage reading the wrong place).
+  function machineStatus(row, imported) {
+    const hours = imported ? num(row.hours_since_ok) : -1;
+    if (!imported || num(row.stale) === 1) {
+      return hours < 0 ? "no successful import" : "no import for " + int(hours) + " hours";
+    }
+    const days = row.days_since_use;
+    if (days === undefined || days === null) return "no usage found";
+    if (num(days) > STALE_AFTER_DAYS) return "no new usage for " + int(days) + " days";
+    return "ok";
+  }
   function tables(data) {
     const usage = rowsOf(data.panels.machines_usage);
     const imports = new Map(rowsOf(data.panels.machines_imports).map((r) => [r.machine, r]));
     const names = [...new Set([...usage.map((r) => r.machine), ...imports.keys()])];
     const byName = new Map(usage.map((r) => [r.machine, r]));
-    const machines = names.map((machine) => Object.assign(
-      { machine }, byName.get(machine) || {}, imports.get(machine) || {}));
+    const machines = names.map((machine) => {
+      const row = Object.assign({ machine }, byName.get(machine) || {}, imports.get(machine) || {});
+      row.status = machineStatus(row, imports.has(machine));
+      return row;
+    });
     table("table-machines", "machines", machines, [
       ["machine", "Machine"], ["last_day", "Last usage"], ["days_since_use", "Days since", int],
       ["active_days", "Active days", int], ["tokens", "Tokens", tokens], ["cost", "Cost", usd],
       ["last_import", "Last import (UTC)"], ["last_ok", "Last good import"],
-      ["failed_runs", "Failed runs", int], ["ccusage_version", "ccusage"], ["stale", "Stale"],
-      ["last_error", "Last error"],
+      ["failed_runs", "Failed runs", int], ["ccusage_version", "ccusage"], ["status", "Status"],
+      ["last_error", "Last error"], ["last_warnings", "Last warnings"],
     ], {
       cell: (key, row, td) => {
-        if (key === "stale") {
-          const stale = num(row.stale) === 1 || !imports.has(row.machine);
-          td.innerHTML = stale ? '<span class="stale">stale</span>' : "ok";
-          td.title = stale ? "no successful import in the last 26 hours" : "";
-          td.dataset.stale = stale ? "1" : "0";
+        if (key === "status") {
+          const ok = row.status === "ok";
+          td.innerHTML = ok ? "ok" : '<span class="stale"></span>';
+          if (!ok) td.firstChild.textContent = row.status;
+          td.dataset.stale = ok ? "0" : "1";
           return true;
         }
         if (key === "failed_runs" && num(row.failed_runs) > 0) {

@@ -25,7 +25,7 @@ use data::Data;
 use filter::Filter;
 
 /// The environment variable that gives the token itself (`--token-file` gives a file).
-pub const TOKEN_VARIABLE: &str = "CCUSAGE_IMPORT_DASHBOARD_TOKEN";
+pub const TOKEN_VARIABLE: &str = crate::cli::DASHBOARD_TOKEN_VARIABLE;
 
 /// Shorter tokens are refused: a dashboard on the network must not be guessable.
 const MIN_TOKEN: usize = 16;
@@ -48,7 +48,10 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub async fn run(config: &Config, args: &DashboardArgs) -> Result<Exit, Failure> {
     let token = load_token(
         args.token_file.as_deref(),
-        std::env::var(TOKEN_VARIABLE).ok(),
+        config
+            .dashboard_token
+            .as_ref()
+            .map(|token| token.expose().to_owned()),
     )
     .exit_code(Exit::Usage)?;
     if let Some(price) = args.plan_price {

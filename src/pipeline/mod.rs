@@ -35,6 +35,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         run_id: uuid::Uuid::new_v4().to_string(),
         machine_name: config.machine_name.clone(),
         hostname: config.hostname.clone(),
+        settings_file: config
+            .settings_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         ccusage_version: None,
         ccusage_command: None,
         server_version: None,
@@ -125,6 +129,9 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
     summarise(&mut run, &mapped);
+    // A warning of the run itself, so it is printed under --quiet and stored in the ledger:
+    // a machine whose logs stopped must not look fine under cron.
+    run.warnings.extend(crate::run::usage_warning(&run));
     if set == Some(CommandSet::Classic) {
         leave_whole_projects_to_derive(&mut mapped);
     }
@@ -187,7 +194,10 @@ async fn fetch_all(
         }
     };
     let launcher = match Launcher::locate(config.ccusage_bin.as_deref()) {
-        Ok(launcher) => launcher,
+        Ok(launcher) => Launcher {
+            env: config.child_env.clone(),
+            ..launcher
+        },
         Err(e) => {
             fail_all(run, format!("{e:#}"));
             return (
@@ -510,7 +520,7 @@ async fn rekey(
 ) -> Result<()> {
     use crate::transform::rekey::{self as rekeying, Translation};
     let was = crate::transform::projects::Mode::parse(&stored.project_mode).unwrap_or_default();
-    let old_settings = crate::config::ProjectSettings {
+    let old_settings = crate::projects::ProjectSettings {
         mode: was,
         ..config.projects.clone()
     };
@@ -732,6 +742,7 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         rows_written: run.tables.values().sum::<usize>() as u64,
         rows_unchanged: run.rows_unchanged as u64,
         error: crate::log::redact(&run.errors().join("\n")).into_owned(),
+        warnings: crate::log::redact(&run.warnings.join("\n")).into_owned(),
     };
     if let Err(e) = ledger::record(sink, &row).await {
         if run.clickhouse_error.is_none() {

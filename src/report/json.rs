@@ -115,6 +115,7 @@ pub fn to_json(run: &RunReport) -> Value {
         "run_id": run.run_id,
         "machine_name": run.machine_name,
         "hostname": run.hostname,
+        "settings_file": run.settings_file,
         "ccusage_version": run.ccusage_version,
         "server_version": run.server_version,
         "database": run.database,
@@ -159,12 +160,7 @@ pub fn to_json(run: &RunReport) -> Value {
         })),
         "history_error": run.history_error,
         "errors": run.errors(),
-        "warnings": run
-            .warnings
-            .iter()
-            .cloned()
-            .chain(super::summary::usage_warning(run))
-            .collect::<Vec<_>>(),
+        "warnings": run.warnings,
     })
 }
 

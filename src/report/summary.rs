@@ -11,7 +11,6 @@ use crate::run::RunReport;
 use crate::run::{ReportKind, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 
 /// Usage older than this many days gets a warning.
-pub const STALE_AFTER_DAYS: i64 = 3;
 /// How many models and projects the summary lists.
 const TOP_MODELS: usize = 5;
 const TOP_PROJECTS: usize = 3;
@@ -285,26 +284,6 @@ fn cost_and_tokens(run: &RunReport) -> Section {
     s
 }
 
-/// The warnings the date range can give: no usage at all, or only old usage. `--json` lists
-/// them too.
-pub fn usage_warning(run: &RunReport) -> Option<String> {
-    if !report_ok(run, ReportKind::Daily) {
-        return None;
-    }
-    let Some(last) = run.last_date else {
-        return Some(
-            "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)".to_owned(),
-        );
-    };
-    let age = (run.started_at.date_naive() - last).num_days();
-    (age > STALE_AFTER_DAYS).then(|| {
-        format!(
-            "the newest usage is {age} days old: stale logs, or ccusage is looking in the wrong \
-             place (CLAUDE_CONFIG_DIR)"
-        )
-    })
-}
-
 fn date_range(run: &RunReport) -> Section {
     let mut s = Section::new("Date range");
     if !report_ok(run, ReportKind::Daily) {
@@ -323,7 +302,7 @@ fn date_range(run: &RunReport) -> Section {
             ),
         );
     }
-    if let Some(warning) = usage_warning(run) {
+    if let Some(warning) = crate::run::usage_warning(run) {
         s.toned("warning", warning, Tone::Warn);
     }
     s
@@ -437,6 +416,10 @@ fn machine(run: &RunReport) -> Section {
         &run.hostname
     };
     s.line("hostname", hostname);
+    s.line(
+        "settings file",
+        run.settings_file.as_deref().unwrap_or("none"),
+    );
     let ccusage = match &run.ccusage_version {
         Some(version) => version.as_str(),
         None if run.reports.is_empty() => "not run",
@@ -580,6 +563,7 @@ Active block
 Machine
   machine name    laptop
   hostname        laptop.example.org
+  settings file   none
   ccusage         20.0.24
   ClickHouse      25.3.2.39, database ccusage at http://localhost:8123
   fetch           2.3 s

@@ -89,6 +89,8 @@ pub struct RunReport {
     pub run_id: String,
     pub machine_name: String,
     pub hostname: String,
+    /// The settings file read (`None`: none was found).
+    pub settings_file: Option<String>,
     pub ccusage_version: Option<String>,
     pub ccusage_command: Option<String>,
     pub server_version: Option<String>,
@@ -135,6 +137,33 @@ pub struct ReportOutcome {
     pub rows: usize,
     pub elapsed: Duration,
     pub error: Option<String>,
+}
+
+/// Usage newer than this many days before the run counts as current; older is "stale".
+pub const STALE_AFTER_DAYS: i64 = 3;
+
+/// The warnings the date range can give: no usage at all, or only old usage. `None` when the
+/// daily report failed (its own error says more).
+pub fn usage_warning(run: &RunReport) -> Option<String> {
+    if run
+        .reports
+        .get(&ReportKind::Daily)
+        .is_none_or(|r| r.error.is_some())
+    {
+        return None;
+    }
+    let Some(last) = run.last_date else {
+        return Some(
+            "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)".to_owned(),
+        );
+    };
+    let age = (run.started_at.date_naive() - last).num_days();
+    (age > STALE_AFTER_DAYS).then(|| {
+        format!(
+            "the newest usage is {age} days old: stale logs, or ccusage is looking in the wrong \
+             place (CLAUDE_CONFIG_DIR)"
+        )
+    })
 }
 
 impl RunReport {

@@ -40,6 +40,8 @@ pub struct RunRow {
     pub rows_written: u64,
     pub rows_unchanged: u64,
     pub error: String,
+    /// One line each, so cron's runs keep what they warned about where people look.
+    pub warnings: String,
 }
 
 pub const TABLE: &str = "ccusage_import_runs";

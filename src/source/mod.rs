@@ -28,6 +28,8 @@ const OUTPUT_QUOTE_BYTES: usize = 300;
 pub struct Launcher {
     pub program: PathBuf,
     pub prefix: Vec<String>,
+    /// Set in each report's environment: what the settings file passes on to ccusage.
+    pub env: Vec<(String, String)>,
 }
 
 impl Launcher {
@@ -43,6 +45,7 @@ impl Launcher {
             return Ok(Launcher {
                 program: npx,
                 prefix: vec!["--yes".into(), format!("ccusage@{PINNED_CCUSAGE}")],
+                env: Vec::new(),
             });
         }
         bail!(
@@ -55,6 +58,7 @@ impl Launcher {
         Launcher {
             program,
             prefix: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -184,7 +188,7 @@ const PIPE_GRACE: Duration = Duration::from_secs(1);
 
 /// Settings of ccusage-import itself, which ccusage has no use for; the password among them.
 /// Children start without any of them.
-fn is_own_setting(name: &str) -> bool {
+pub fn is_own_setting(name: &str) -> bool {
     const OWN: [&str; 5] = [
         "MACHINE_NAME",
         "CCUSAGE_BIN",
@@ -195,14 +199,15 @@ fn is_own_setting(name: &str) -> bool {
     name.starts_with("CH_") || name.starts_with("CCUSAGE_IMPORT_") || OWN.contains(&name)
 }
 
-/// The child's environment is ours minus our own settings (the `.env` file's included, since
-/// it was loaded into ours).
-fn without_own_settings(command: &mut Command) {
+/// The child's environment is ours minus our own settings, plus what the settings file
+/// passes on to it (already without our own settings: `Config::with_file`).
+fn child_environment(command: &mut Command, passed_on: &[(String, String)]) {
     for (name, _) in std::env::vars_os() {
         if name.to_str().is_some_and(is_own_setting) {
             command.env_remove(name);
         }
     }
+    command.envs(passed_on.iter().map(|(k, v)| (k, v)));
 }
 
 /// What a report wrote, read while it runs.
@@ -226,7 +231,7 @@ pub async fn run(launcher: &Launcher, args: &[String], limits: Limits) -> Result
         cause,
     };
     let mut command = launcher.command(args);
-    without_own_settings(&mut command);
+    child_environment(&mut command, &launcher.env);
     command
         .env("TZ", "UTC")
         .stdin(Stdio::null())

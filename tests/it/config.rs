@@ -278,3 +278,251 @@ fn install_sh_asks_the_binary_where_clickhouse_is() {
     );
     assert_eq!(calls, "ensure-deps --no-clickhouse\n", "{stdout}");
 }
+
+/// Writes `text` to `path` (its directory created), readable by its owner only.
+fn write_private(path: &std::path::Path, text: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Issue 30: the binary read ./.env only while the cron job read
+/// ~/.config/ccusage-import/.env, so `query` and `config` run from `~` saw another database
+/// than cron wrote. Every command now finds the same file: --env-file, then
+/// CCUSAGE_IMPORT_ENV_FILE, then ./.env, then $XDG_CONFIG_HOME/ccusage-import/.env
+/// (~/.config/… without XDG_CONFIG_HOME), from any directory.
+#[test]
+fn config_finds_the_user_settings_file_from_any_directory() {
+    let env = TestEnv::new("config_xdg");
+    let claude = env.generate_logs("claude", SMALL);
+    let user_file = env.path(".config/ccusage-import/.env");
+    write_private(
+        &user_file,
+        format!(
+            "CH_DATABASE={}\nMACHINE_NAME=xdg-box\nCLAUDE_CONFIG_DIR={}\n",
+            env.database,
+            claude.display()
+        )
+        .as_bytes(),
+    );
+    let elsewhere = env.path("some/where");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // Without the harness's CH_DATABASE and --machine-name, which would beat the file.
+    let importer = |cwd: &std::path::Path| {
+        let mut command = std::process::Command::new(BIN);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", env.dir.path())
+            .env("CH_URL", server_url())
+            .current_dir(cwd);
+        Importer { command }
+    };
+    let get = |importer: Importer, name: &str| {
+        let run = importer.args(["config", "--get", name]).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.trim().to_owned()
+    };
+
+    for cwd in [
+        env.dir.path(),
+        elsewhere.as_path(),
+        std::path::Path::new("/"),
+    ] {
+        assert_eq!(get(importer(cwd), "CH_DATABASE"), env.database, "{cwd:?}");
+        assert_eq!(
+            get(importer(cwd), "CCUSAGE_IMPORT_ENV_FILE"),
+            user_file.display().to_string()
+        );
+    }
+    let table = importer(&elsewhere).arg("config").run();
+    assert!(
+        table
+            .stdout
+            .contains(&format!("Settings file: {}", user_file.display())),
+        "{}",
+        table.stdout
+    );
+
+    // The import from elsewhere lands in the file's database, and its summary names the file;
+    // the file's CLAUDE_CONFIG_DIR reaches ccusage though it never enters the environment.
+    let json = importer(&elsewhere).import_ok();
+    assert_eq!(json["settings_file"], user_file.display().to_string());
+    assert_eq!(json["machine_name"], "xdg-box");
+    assert!(
+        json["tables"]["ccusage_usage_daily"].as_u64() > Some(0),
+        "{json}"
+    );
+    assert_eq!(
+        env.sql("SELECT count() FROM ccusage_import_runs WHERE machine_name = 'xdg-box'")
+            .trim(),
+        "1"
+    );
+    let human = importer(&elsewhere).args(["--color", "never"]).run();
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let line = human
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("settings file"))
+        .unwrap_or_else(|| panic!("{}", human.stdout));
+    assert!(line.ends_with(&user_file.display().to_string()), "{line}");
+
+    // XDG_CONFIG_HOME moves it; ./.env comes before it; CCUSAGE_IMPORT_ENV_FILE before both.
+    let xdg = env.path("xdg");
+    write_private(&xdg.join("ccusage-import/.env"), b"CH_USER=from_xdg\n");
+    let with_xdg = |cwd: &std::path::Path| importer(cwd).env("XDG_CONFIG_HOME", &xdg);
+    assert_eq!(get(with_xdg(&elsewhere), "CH_USER"), "from_xdg");
+    write_private(&elsewhere.join(".env"), b"CH_USER=from_cwd\n");
+    assert_eq!(get(with_xdg(&elsewhere), "CH_USER"), "from_cwd");
+    assert_eq!(get(with_xdg(env.dir.path()), "CH_USER"), "from_xdg");
+    let named = env.path("named.env");
+    write_private(&named, b"CH_USER=from_named\n");
+    let by_variable = with_xdg(&elsewhere).env("CCUSAGE_IMPORT_ENV_FILE", &named);
+    assert_eq!(get(by_variable, "CH_USER"), "from_named");
+    let by_flag = with_xdg(&elsewhere).arg("--env-file").arg(&named);
+    assert_eq!(get(by_flag, "CH_USER"), "from_named");
+
+    // No file at all: the summary and config say so.
+    let bare = env.path("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    let none = importer(&bare)
+        .env("XDG_CONFIG_HOME", env.path("empty"))
+        .arg("config")
+        .run();
+    assert!(
+        none.stdout
+            .contains("Settings file: none (neither ./.env nor "),
+        "{}",
+        none.stdout
+    );
+}
+
+/// Issue 30: `CH_HSOT=` or `CH_PASWORD=` were accepted without a word and the default used.
+/// A name no setting has is a warning naming the file's line and the nearest setting, under
+/// --quiet too; its value is never shown.
+#[test]
+fn an_unknown_name_in_the_settings_file_is_named_with_the_nearest_setting() {
+    let env = TestEnv::new("config_typo");
+    write_private(
+        &env.path(".env"),
+        b"# typos\nCH_HSOT=typo-host-value\nCH_PASWORD=typo-secret-value\nLOG_LEVEL=0\n",
+    );
+    let run = env
+        .importer("typo-box")
+        .args(["--quiet", "config", "--get", "CH_HOST"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "localhost\n");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert_eq!(
+        lines[0],
+        "ccusage-import: warning: .env line 2: CH_HSOT is not a setting of ccusage-import: \
+         did you mean CH_HOST?"
+    );
+    assert!(
+        lines[1].ends_with(
+            ".env line 3: CH_PASWORD is not a setting of ccusage-import: did you mean CH_PASSWORD?"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].ends_with(".env line 4: LOG_LEVEL is not a setting of ccusage-import: it is only passed on to ccusage"),
+        "{}",
+        lines[2]
+    );
+    assert!(!run.stderr.contains("typo-"), "{}", run.stderr);
+}
+
+/// Issue 27: a NUL in a settings file's value made `set_var` panic (exit 101) with the whole
+/// value, the password, in its message. The file never reaches the environment now, and a
+/// control character in a value is one line naming the key and the line, never the value: exit 2.
+#[test]
+fn a_control_character_in_a_settings_file_value_is_refused_without_showing_it() {
+    let env = TestEnv::new("config_nul");
+    for (text, key, line) in [
+        (
+            &b"CH_USER=u\nCH_PASSWORD=pw\0nul-secret\n"[..],
+            "CH_PASSWORD",
+            2,
+        ),
+        (b"CH_PASSWORD=\"pw\\nnl-secret\"\n", "CH_PASSWORD", 1),
+        (b"\nMACHINE_NAME=a\x1b[31mesc-secret\n", "MACHINE_NAME", 2),
+    ] {
+        write_private(&env.path(".env"), text);
+        for args in [&["--quiet"][..], &["config"], &["--dry-run", "--json"]] {
+            let run = env.importer("nul-box").args(args).run();
+            assert_eq!(run.code, 2, "{args:?}: {}\n{}", run.stdout, run.stderr);
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "ccusage-import: error: the settings file .env gives {key} a value holding \
+                     a control character (line {line}): remove it (the value is not shown, \
+                     since it may be the password)\n"
+                )
+            );
+            assert!(!run.stdout.contains("secret"), "{}", run.stdout);
+        }
+    }
+}
+
+/// Issue 30 / 26: `config` missed CH_CLUSTER, CH_DEADLINE and CCUSAGE_IMPORT_PLAN_PRICE,
+/// which `--help` documents. Every `[env: NAME=]` of every command's help is listed by
+/// `config --json`, and each answers `--get`.
+#[test]
+fn config_lists_every_setting_the_help_documents() {
+    let env = TestEnv::new("config_all");
+    write_private(
+        &env.path(".env"),
+        b"CH_DEADLINE=42\nCCUSAGE_IMPORT_PLAN_PRICE=200\nCH_CLUSTER=fleet\n",
+    );
+    let help = |args: &[&str]| {
+        let run = env.importer("all-box").args(args).arg("--help").run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let mut documented: Vec<String> = Vec::new();
+    for args in [&[][..], &["dashboard"], &["query"], &["config"]] {
+        // `[env: NAME=]`, wrapped at any space.
+        for part in help(args).split("[env:").skip(1) {
+            let name = part
+                .trim_start()
+                .split(['=', ']'])
+                .next()
+                .unwrap()
+                .to_owned();
+            if !documented.contains(&name) {
+                documented.push(name);
+            }
+        }
+    }
+    for name in [
+        "CH_DEADLINE",
+        "CH_CLUSTER",
+        "CCUSAGE_IMPORT_PLAN_PRICE",
+        "CH_URL",
+    ] {
+        assert!(documented.iter().any(|n| n == name), "{documented:?}");
+    }
+    let all = env
+        .importer("all-box")
+        .args(["config", "--json"])
+        .run()
+        .json();
+    for name in &documented {
+        assert!(all.get(name).is_some(), "{name} is not in config: {all}");
+    }
+    assert_eq!(setting(&all, "CH_DEADLINE"), (&Value::from("42"), "file"));
+    assert_eq!(setting(&all, "CH_CLUSTER"), (&Value::from("fleet"), "file"));
+    assert_eq!(
+        setting(&all, "CCUSAGE_IMPORT_PLAN_PRICE"),
+        (&Value::from("200"), "file")
+    );
+    let deadline = env
+        .importer("all-box")
+        .args(["--ch-deadline", "7", "config", "--get", "ch_deadline"])
+        .run();
+    assert_eq!(deadline.stdout, "7\n", "{}", deadline.stderr);
+}

@@ -878,3 +878,72 @@ async fn the_page_fits_a_phone_a_tablet_and_a_desktop_without_sideways_scrolling
     assert_eq!(browser.console_errors(), Vec::<String>::new());
     browser.close().await;
 }
+
+/// Issue 30: the machines table said `ok` beside "17 days since usage", since its Stale column
+/// looked at imports only. Its Status now tells a machine that stopped importing ("no import
+/// for N hours") from one that imports but finds no new usage ("no new usage for N days"), and
+/// shows the last run's warnings. The old import is a ledger row dated 30 hours back, since a
+/// test cannot wait for a day to pass; the stale logs and their import are real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_machines_table_tells_no_import_from_no_new_usage() {
+    let env = TestEnv::new("dash_status");
+    let fresh = env.generate_logs("fresh", &["--days", "3", "--lines", "100", "--seed", "5"]);
+    env.importer("fresh-box").logs(&fresh).import_ok();
+    let old = chrono::Utc::now() - chrono::Duration::days(12);
+    let stale = env.generate_logs(
+        "stale",
+        &[
+            "--days",
+            "3",
+            "--lines",
+            "100",
+            "--seed",
+            "6",
+            "--now",
+            &old.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ],
+    );
+    env.importer("stale-box").logs(&stale).import_ok();
+    // gone-box: its last good import 30 hours ago.
+    env.sql(
+        "INSERT INTO ccusage_import_runs (run_id, machine_name, started_at, exit_code) \
+         SELECT 'gone-run', 'gone-box', now() - 30 * 3600, 0",
+    );
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    assert_eq!(browser.open(&dashboard.url).await, "ready");
+    let status = browser
+        .script(
+            "const t = document.getElementById('table-machines');
+             const heads = [...t.querySelectorAll('thead th')].map((h) => h.textContent);
+             const col = (name) => heads.findIndex((h) => h.startsWith(name));
+             return [...t.querySelectorAll('tbody tr')].map((tr) => [
+               tr.cells[col('Machine')].textContent,
+               tr.cells[col('Status')].textContent,
+               tr.cells[col('Last warnings')].textContent]);",
+        )
+        .await;
+    let rows: Vec<Vec<String>> = serde_json::from_value(status.clone()).unwrap();
+    let of = |machine: &str| {
+        rows.iter()
+            .find(|r| r[0] == machine)
+            .unwrap_or_else(|| panic!("{machine}: {status}"))
+            .clone()
+    };
+    assert_eq!(of("fresh-box")[1], "ok", "{status}");
+    // Twelve days back, or thirteen when the last generated line fell before midnight; the
+    // status and the stored warning say the same.
+    let days = of("stale-box")[1]
+        .strip_prefix("no new usage for ")
+        .and_then(|rest| rest.strip_suffix(" days"))
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!((12..=13).contains(&days), "{status}");
+    assert!(
+        of("stale-box")[2].starts_with(&format!("the newest usage is {days} days old")),
+        "{status}"
+    );
+    assert_eq!(of("gone-box")[1], "no import for 30 hours", "{status}");
+    browser.close().await;
+}

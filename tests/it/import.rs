@@ -419,8 +419,9 @@ fn a_table_made_by_an_older_release_gains_the_new_columns_and_keeps_its_rows() {
     env.sql("INSERT INTO ccusage_import_runs (run_id, machine_name) VALUES ('old-run', 'laptop')");
     let claude = env.generate_logs("claude", SMALL);
     env.importer("laptop").logs(&claude).import_ok();
-    let runs = env.sql("SELECT run_id = 'old-run', agents_daily_status FROM ccusage_import_runs ORDER BY started_at FORMAT TSV");
-    assert_eq!(runs, "1\t\n0\tok\n");
+    // The ledger gains `warnings` too (issue 30); the new run warned of nothing.
+    let runs = env.sql("SELECT run_id = 'old-run', agents_daily_status, warnings FROM ccusage_import_runs ORDER BY started_at FORMAT TSV");
+    assert_eq!(runs, "1\t\t\n0\tok\t\n");
     let verify = env.importer("laptop").arg("--verify").run();
     assert_eq!(verify.code, 0, "{}", verify.stdout);
 }

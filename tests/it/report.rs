@@ -426,3 +426,78 @@ fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
     // Under the live view the summary does not repeat the reports that went well.
     assert!(!plain[summary..].contains("\nReports\n"), "{plain}");
 }
+
+/// Issue 30: under --quiet (cron's mode), logs 17 days old gave `ok`, exit 0 and no warning,
+/// and a machine without ~/.claude `ok: … 0 rows written`. Each warning is now on stderr under
+/// --quiet too and kept in the run's ledger row (`warnings`), where the dashboard shows it; a
+/// machine with current logs warns of nothing.
+#[test]
+fn under_quiet_stale_or_missing_logs_warn_and_the_ledger_keeps_it() {
+    let env = TestEnv::new("report_quiet_stale");
+    let stored = |machine: &str| {
+        env.sql(&format!(
+            "SELECT warnings FROM ccusage_import_runs WHERE machine_name = '{machine}' \
+             ORDER BY started_at DESC LIMIT 1 FORMAT TSVRaw"
+        ))
+        .trim_end()
+        .to_owned()
+    };
+
+    let current = env.generate_logs("current", SMALL);
+    let run = env
+        .importer("fresh-box")
+        .logs(&current)
+        .arg("--quiet")
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_eq!(stored("fresh-box"), "");
+
+    // The same machine's logs, then seventeen days without usage.
+    let old = chrono::Utc::now() - chrono::Duration::days(17);
+    let stale = env.generate_logs(
+        "stale",
+        &[
+            "--projects",
+            "1",
+            "--days",
+            "3",
+            "--lines",
+            "60",
+            "--seed",
+            "3",
+            "--now",
+            &old.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ],
+    );
+    let run = env.importer("stale-box").logs(&stale).arg("--quiet").run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr,
+        "ccusage-import: warning: the newest usage is 17 days old: stale logs, or ccusage is \
+         looking in the wrong place (CLAUDE_CONFIG_DIR)\n"
+    );
+    assert!(
+        run.stdout.starts_with("ccusage-import: ok: "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        stored("stale-box"),
+        "the newest usage is 17 days old: stale logs, or ccusage is looking in the wrong place \
+         (CLAUDE_CONFIG_DIR)"
+    );
+
+    // No ~/.claude at all (HOME is the empty test directory, no CLAUDE_CONFIG_DIR).
+    let run = env.importer("bare-box").arg("--quiet").run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr,
+        "ccusage-import: warning: no usage found: is ccusage reading the right logs? \
+         (CLAUDE_CONFIG_DIR)\n"
+    );
+    assert_eq!(
+        stored("bare-box"),
+        "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)"
+    );
+}

@@ -8,7 +8,7 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::cli::Cli;
 use crate::config::{Config, Mode, Output, Provenance};
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::{cli, config, dashboard, lock, log, pipeline, query, report, settings, sink};
+use crate::{cli, config, dashboard, lock, log, machine, pipeline, query, report, settings, sink};
 
 /// Runs the program: parses the command line, runs the mode it asks for, and turns the
 /// outcome into the process's exit code.
@@ -91,6 +91,7 @@ async fn dispatch(
         Mode::Verify => verify(&config).await,
         Mode::Query(ref args) => query::run(&config, args).await,
         Mode::Dashboard(ref args) => dashboard::run(&config, args).await,
+        Mode::Machine(ref command) => machine::run(command, &config, settings, file).await,
         Mode::DryRun => import(&config).await,
         Mode::Import => {
             // Held until the import returns; the kernel frees it if the process dies.

@@ -56,6 +56,8 @@ pub enum Mode {
     Config(ConfigArgs),
     /// `ccusage-import dashboard`: serve the web dashboard, or write it with --html.
     Dashboard(DashboardArgs),
+    /// `init`, `schedule`, `doctor`, `completions`, `man`: setting this machine up.
+    Machine(crate::cli_machine::MachineCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +228,7 @@ impl Config {
             Some(Command::Query(args)) => Mode::Query(args),
             Some(Command::Config(args)) => Mode::Config(args),
             Some(Command::Dashboard(args)) => Mode::Dashboard(args),
+            Some(Command::Machine(command)) => Mode::Machine(command),
             None if cli.verify => Mode::Verify,
             None if cli.dry_run => Mode::DryRun,
             None => Mode::Import,

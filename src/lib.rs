@@ -7,17 +7,22 @@
 
 pub mod app;
 mod cli;
+mod cli_machine;
 mod config;
 mod dashboard;
+mod doctor;
 mod envfile;
 mod exit;
+mod init;
 mod lock;
 mod log;
+mod machine;
 mod pipeline;
 mod projects;
 mod query;
 mod report;
 mod run;
+mod schedule;
 mod schema;
 mod settings;
 mod sink;

@@ -44,7 +44,15 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, config::EnvFile), Fail
     // names set before the file was loaded tell `config` the environment from the file.
     let environment = std::env::vars_os().map(|(name, _)| name).collect();
     let first = parse_cli(&config::EnvFile::default());
-    let file = config::load_env_file(first.1.env_file.as_deref()).exit_code(Exit::Usage)?;
+    // `init --env-file PATH` names the file it is about to write: no file there yet is fine.
+    let init = matches!(
+        first.1.command,
+        Some(cli::Command::Machine(
+            crate::cli_machine::MachineCommand::Init(_)
+        ))
+    );
+    let explicit = first.1.env_file.as_deref().filter(|p| !init || p.exists());
+    let file = config::load_env_file(explicit).exit_code(Exit::Usage)?;
     let (matches, cli) = parse_cli(&file);
     // Before anything can be printed: every message from here on is redacted.
     log::set_secret(cli.ch_password.as_deref().unwrap_or_default());

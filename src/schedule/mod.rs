@@ -225,7 +225,7 @@ pub fn setting(bin: &Path, env_file: &Path, path: &str, name: &str) -> Result<St
 
 /// The job's PATH: the directories where ccusage, node and npx are now (cron's own PATH
 /// finds none of them), then the system's.
-fn job_path() -> String {
+pub fn job_path() -> String {
     let mut dirs: Vec<String> = Vec::new();
     for tool in ["ccusage", "node", "npx"] {
         let Some(found) = which(tool) else { continue };

@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod import;
 mod integrity;
+mod join;
 mod projects;
 mod proxy;
 mod queries;

@@ -80,7 +80,7 @@ pub async fn run(
         password: Secret::new(answers.password.clone()),
         database: answers.database.clone(),
         timeout: ch.timeout,
-        retry: ch.retry.clone(),
+        retry: ch.retry,
     };
     answers.url = clickhouse.url.clone();
     check(&clickhouse).await?;

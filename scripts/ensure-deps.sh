@@ -18,7 +18,7 @@
 #                    chdb (a modern ClickHouse engine in-process, for checking SQL) in a virtualenv
 #                    at target/venv: a venv sidesteps Debian's "externally managed" pip refusal
 #                    and never touches the system's Python packages; tmux and openssl (the
-#                    live-view and TLS tests); zookeeper and its JRE (the cluster tests);
+#                    live-view and TLS tests); cron (the hourly job's test); zookeeper and its JRE (the cluster tests);
 #                    chromium and chromium-driver (the dashboard's browser tests).
 #   --bench          hyperfine; Chromium and chromedriver, and selenium in target/venv (the
 #                    dashboard benchmark, scripts/bench-dashboard.sh).
@@ -133,6 +133,8 @@ fi
 # (openssl) to check certificate verification.
 ((want_test == 0)) || have tmux || apt_missing+=(tmux)
 ((want_test == 0)) || have openssl || apt_missing+=(openssl)
+# tests/cron/run.sh runs the installed job under Debian's real cron daemon.
+((want_test == 0)) || [[ -x /usr/sbin/cron ]] || apt_missing+=(cron)
 # The cluster tests run ZooKeeper (Debian's package brings its JRE) beside four ClickHouse
 # servers (scripts/clickhouse-cluster.sh).
 if ((want_test)) && { [[ ! -f /usr/share/java/zookeeper.jar ]] || ! have java; }; then

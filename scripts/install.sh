@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # A newcomer's one command on a fresh Debian/Ubuntu machine: from a clone to a first import.
 #
-#   scripts/install.sh [ccusage-import arguments...]
+#   scripts/install.sh [--local-clickhouse] [ccusage-import arguments...]
 #
 # 1. installs what is missing to build and run (scripts/ensure-deps.sh --no-clickhouse),
 # 2. builds the release binary,
 # 3. creates .env from .env.example when there is no .env yet,
 # 4. asks the binary where its ClickHouse is (`ccusage-import config`, with the arguments given
-#    here); when that is this machine and nothing answers there, installs the ClickHouse
-#    packages and starts a server in the background with scripts/clickhouse-server.sh (it
-#    keeps running after this script; `scripts/clickhouse-server.sh stop` stops it),
+#    here). A server elsewhere, or one already answering here, is used as it is. When the
+#    settings point at this machine and nothing answers, it stops and says so, unless you
+#    asked for a private server with --local-clickhouse: then it installs the ClickHouse
+#    packages and starts one in the background (scripts/clickhouse-server.sh; it keeps running,
+#    `scripts/clickhouse-server.sh stop` stops it). A second machine of a fleet joins the
+#    fleet's server instead: target/release/ccusage-import init.
 # 5. runs target/release/ccusage-import with the arguments given here, and exits with its code.
 #
 # Safe to re-run: each step does nothing when its work is already done.
@@ -23,10 +26,17 @@ header() { step_no=$((step_no + 1)); printf '\n==> [%d/5] %s\n' "$step_no" "$*";
 
 case ${1:-} in
     -h | --help)
-        sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+        sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
         exit 0
         ;;
 esac
+# --local-clickhouse is this script's; every other argument is the importer's.
+local_clickhouse=0
+args=()
+for arg in "$@"; do
+    if [[ $arg == --local-clickhouse ]]; then local_clickhouse=1; else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
@@ -92,8 +102,13 @@ if ! host_is_local "$ch_url"; then
 elif curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$ch_port/ping"; then
     # Any HTTP answer will do: it may be the user's own server, with its own passwords.
     echo "a server already answers on 127.0.0.1:$ch_port: using it"
+elif ((local_clickhouse == 0)); then
+    # Starting a server here unasked would make a second machine of a fleet, whose .env still
+    # says localhost, import into a private island instead of the fleet's server.
+    die "the settings point at this machine ($ch_url) and no ClickHouse answers there. To join a fleet's server, run: target/release/ccusage-import init (it asks for the server, checks it and writes ~/.config/ccusage-import/.env). To run a private ClickHouse on this machine, run again with --local-clickhouse."
 else
     [[ $ch_port =~ ^[0-9]+$ ]] || die "the ClickHouse URL $ch_url names no port: set CH_PORT or a port in CH_URL"
+    echo "starting a private ClickHouse on this machine (--local-clickhouse)"
     bash scripts/ensure-deps.sh
     # The importer speaks HTTP only; the native port (9000) just needs to be free, any will do.
     tcp_port=9000

@@ -99,6 +99,9 @@ step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --all-targets -- -D warnings
 step "cargo test" cargo test --all-targets
 step "tests/cron/run.sh" bash tests/cron/run.sh
+# The crate as `cargo install --git` gets it: the files Cargo.toml includes (the SQL and the
+# dashboard's assets among them) build on their own.
+step "cargo package" cargo package --locked --allow-dirty --quiet
 if [[ -f tests/chdb/run.sh ]]; then
     step "tests/chdb/run.sh" env PATH="$root/target/venv/bin:$PATH" bash tests/chdb/run.sh
 fi

@@ -9,7 +9,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Mode, Output, Provenance};
 use crate::envfile::EnvFile;
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::{cli, config, dashboard, lock, log, pipeline, query, report, settings, sink};
+use crate::{cli, config, dashboard, lock, log, machine, pipeline, query, report, settings, sink};
 
 /// Runs the program: parses the command line, runs the mode it asks for, and turns the
 /// outcome into the process's exit code.
@@ -43,8 +43,15 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, EnvFile), Failure> {
     // Parse once to learn --env-file (and to answer --help before any file is read), read the
     // file, then parse again with its values as clap's defaults: flags > environment > file.
     let first = parse_cli(Cli::command(), &EnvFile::default());
-    let file = EnvFile::load(first.1.env_file.as_deref(), &config::setting_variables())
-        .exit_code(Exit::Usage)?;
+    // `init --env-file PATH` names the file it is about to write: no file there yet is fine.
+    let init = matches!(
+        first.1.command,
+        Some(cli::Command::Machine(
+            crate::cli_machine::MachineCommand::Init(_)
+        ))
+    );
+    let explicit = first.1.env_file.as_deref().filter(|p| !init || p.exists());
+    let file = EnvFile::load(explicit, &config::setting_variables()).exit_code(Exit::Usage)?;
     let (matches, cli) = parse_cli(config::with_file(Cli::command(), &file), &file);
     // Before anything can be printed: every message from here on is redacted.
     log::set_secret(cli.ch_password.as_deref().unwrap_or_default());
@@ -95,6 +102,7 @@ async fn dispatch(
         Mode::Verify => verify(&config).await,
         Mode::Query(ref args) => query::run(&config, args).await,
         Mode::Dashboard(ref args) => dashboard::run(&config, args).await,
+        Mode::Machine(ref command) => machine::run(command, &config, settings, file).await,
         Mode::DryRun => import(&config).await,
         Mode::Import => {
             // Held until the import returns; the kernel frees it if the process dies.

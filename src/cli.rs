@@ -289,6 +289,8 @@ pub enum Command {
     /// Serve a web dashboard of every machine's usage (http://127.0.0.1:8787), or write it as
     /// one self-contained HTML file with --html.
     Dashboard(DashboardArgs),
+    #[command(flatten)]
+    Machine(crate::cli_machine::MachineCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, clap::Args)]

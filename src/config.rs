@@ -53,6 +53,8 @@ pub enum Mode {
     Config(ConfigArgs),
     /// `ccusage-import dashboard`: serve the web dashboard, or write it with --html.
     Dashboard(DashboardArgs),
+    /// `init`, `schedule`, `doctor`, `completions`, `man`: setting this machine up.
+    Machine(crate::cli_machine::MachineCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +235,7 @@ impl Config {
             Some(Command::Query(args)) => Mode::Query(args),
             Some(Command::Config(args)) => Mode::Config(args),
             Some(Command::Dashboard(args)) => Mode::Dashboard(args),
+            Some(Command::Machine(command)) => Mode::Machine(command),
             None if cli.verify => Mode::Verify,
             None if cli.dry_run => Mode::DryRun,
             None => Mode::Import,
@@ -345,7 +348,7 @@ pub fn port(ch_port: Option<u16>, secure: bool) -> u16 {
 
 /// The endpoints to try, in order: CH_URL's comma-separated URLs, else one URL for each of
 /// CH_HOST's comma-separated `host` or `host:port` (CH_PORT where no port is given).
-fn endpoints(
+pub fn endpoints(
     ch_url: Option<&str>,
     ch_host: &str,
     ch_port: Option<u16>,
@@ -390,7 +393,7 @@ fn check_cluster_name(name: &str) -> Result<()> {
 
 /// The machine name keys every row, so two spellings that look alike on screen (a trailing
 /// space, a zero-width space) would split one machine's usage in two without anyone seeing why.
-fn check_machine_name(name: &str) -> Result<()> {
+pub fn check_machine_name(name: &str) -> Result<()> {
     ensure!(
         !name.trim().is_empty(),
         "the machine name is empty: set MACHINE_NAME"

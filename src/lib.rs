@@ -7,18 +7,23 @@
 
 pub mod app;
 mod cli;
+mod cli_machine;
 mod config;
 mod csv;
 mod dashboard;
+mod doctor;
 mod envfile;
 mod exit;
+mod init;
 mod lock;
 mod log;
+mod machine;
 mod pipeline;
 mod projects;
 mod query;
 mod report;
 mod run;
+mod schedule;
 mod schema;
 mod settings;
 mod sink;

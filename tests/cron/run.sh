@@ -20,7 +20,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$root" || exit 1
 exec </dev/null
 
-MARKER='# ccusage-import (managed by setup_cronjob.sh)'
+MARKER='# ccusage-import (managed by ccusage-import schedule)'
 SCRIPT=$root/scripts/setup_cronjob.sh
 if [[ -n ${CRON_TEST_SH:-} ]]; then
     SH=$CRON_TEST_SH
@@ -324,8 +324,8 @@ out_has "$MARKER"
 result "status shows the entry"
 out_has "ccusage-import: ok: machine $machine"
 result "status shows the log's last lines"
-out_has "last run of machine '$machine'" && out_has ": ok, exit code 0"
-result "status shows the last run from the ledger"
+out_has "last runs of machine '$machine'" && out_has ": ok, exit code 0"
+result "status shows the last runs from the ledger"
 [[ -z $ch_password ]] || ! out_has "$ch_password"
 result "status does not print the password"
 
@@ -333,15 +333,15 @@ result "status does not print the password"
 
 # The importer (src/envfile.rs) takes the first of a name set twice; the script asks the importer
 # (`ccusage-import config`, `query import_history`) instead of reading the file, so it agrees.
-{ cat "$env_file"; echo 'MACHINE_NAME="another name"'; echo "CH_PORT=1"; } >"$T/twice.env"
+(umask 077 && { cat "$env_file"; echo 'MACHINE_NAME="another name"'; echo "CH_PORT=1"; } >"$T/twice.env")
 setup install --dry-run --env-file "$T/twice.env"
 [[ $rc == 0 ]] && [[ $(cat "$T/out") == "$minute * * * * "* ]]
 result "a name set twice in the settings file: the first MACHINE_NAME sets the minute ($minute)"
 setup status --env-file "$T/twice.env"
-out_has "last run of machine '$machine' (ledger $db.ccusage_import_runs at http://$ch_host:$ch_port)" && out_has ": ok, exit code 0"
+out_has "last runs of machine '$machine' (ledger $db.ccusage_import_runs at http://$ch_host:$ch_port)" && out_has ": ok, exit code 0"
 result "... and status reads the ledger at the first CH_PORT, for the first MACHINE_NAME"
 CH_PORT=1 MACHINE_NAME=shell setup status
-out_has "last run of machine '$machine'" && out_has ": ok, exit code 0"
+out_has "last runs of machine '$machine'" && out_has ": ok, exit code 0"
 result "status reads the ledger with the job's settings, not the shell's"
 
 setup status --env-file "$T/bad.env"
@@ -390,8 +390,8 @@ result "a second uninstall exits 0 and says there is nothing to remove"
 cmp -s "$T/crontab" "$T/others"
 result "... and leaves the crontab as it was"
 setup status
-[[ $rc == 3 ]] && out_has "not installed"
-result "status without a job exits 3 and says so"
+[[ $rc == 1 ]] && out_has "not installed"
+result "status without a job exits 1 and says so"
 
 rm -f "$T/crontab"
 setup install
@@ -453,6 +453,61 @@ setup uninstall
 result "uninstall removes the timer"
 cmp -s "$T/crontab" "$T/others"
 result "... and leaves the crontab alone"
+
+# ---- the binary itself, under a real cron ------------------------------------------------------
+
+# Debian's cron daemon and crontab (scripts/ensure-deps.sh --test installs them): the job that
+# `ccusage-import schedule install` writes really runs an import when cron starts it. This uses
+# the user's real crontab, so only as root (a container, CI) or with CRON_TEST_REAL=1; the
+# crontab is saved first and restored byte for byte.
+real_crontab=$(PATH=/usr/bin:/bin command -v crontab || true)
+if [[ -x /usr/sbin/cron && -n $real_crontab && (${CRON_TEST_REAL:-} == 1 || $(id -u) == 0) ]]; then
+    export CCUSAGE_IMPORT_CRONTAB=$real_crontab
+    saved=none
+    if "$real_crontab" -l >"$T/real.saved" 2>/dev/null; then saved=$T/real.saved; fi
+    restore_crontab() {
+        if [[ $saved == none ]]; then "$real_crontab" -r >/dev/null 2>&1 || true; else "$real_crontab" "$saved"; fi
+    }
+    started_cron=
+    if ! { [[ -f /run/crond.pid ]] && kill -0 "$(cat /run/crond.pid)" 2>/dev/null; }; then
+        /usr/sbin/cron && started_cron=1
+    fi
+    # cron gives the job the user's HOME from the password database: the logs are named in
+    # the settings file, as `init` writes them.
+    (umask 077 && { cat "$env_file"; echo "CLAUDE_CONFIG_DIR=$HOME/.claude"; } >"$T/real.env")
+    { cat "$T/others"; [[ $saved == none ]] || cat "$saved"; } >"$T/real.others"
+    "$real_crontab" "$T/real.others"
+    bin() { rc=0; "$importer" "$@" >"$T/out" 2>&1 || rc=$?; }
+    real_entries() { "$real_crontab" -l 2>/dev/null | grep -cF -- "$MARKER" || true; }
+    bin --env-file "$T/real.env" schedule install --schedule '* * * * *' --log "$T/real/cron.log"
+    bin --env-file "$T/real.env" schedule install --schedule '* * * * *' --log "$T/real/cron.log"
+    [[ $rc == 0 && $(real_entries) == 1 ]]
+    result "real cron: schedule install twice leaves one entry"
+    diff <("$real_crontab" -l | grep -vF -- "$MARKER") "$T/real.others" >/dev/null
+    result "... and the other lines as they were"
+    before=$(runs_ok)
+    waited=0
+    while (($(runs_ok) <= before && waited < 150)); do sleep 5; waited=$((waited + 5)); done
+    [[ $(runs_ok) -gt $before ]]
+    result "real cron ran the job: a new ledger row with exit code 0 (after ${waited}s)"
+    sleep 2
+    grep -c "^ccusage-import: ok" "$T/real/cron.log" | grep -qv '^[01]$'
+    result "... and its ok line is in the job's log, after the test import's"
+    bin schedule status
+    [[ $rc == 0 ]] && out_has "$MARKER" && out_has "log $T/real/cron.log" && out_has ": ok, exit code 0"
+    result "schedule status shows the entry, its log and the last runs"
+    bin schedule uninstall
+    bin schedule uninstall
+    [[ $rc == 0 ]] && out_has "nothing to remove" && [[ $(real_entries) == 0 ]]
+    result "schedule uninstall twice: the entry is gone"
+    diff <("$real_crontab" -l) "$T/real.others" >/dev/null
+    result "... and the crontab holds exactly the other lines"
+    restore_crontab
+    if [[ -n $started_cron && -f /run/crond.pid ]]; then kill "$(cat /run/crond.pid)" 2>/dev/null || true; fi
+    unset CCUSAGE_IMPORT_CRONTAB
+else
+    echo "# skipped the real cron checks (need /usr/sbin/cron and root, or CRON_TEST_REAL=1)"
+fi
 
 # ---- done ------------------------------------------------------------------------------------
 

@@ -221,7 +221,7 @@ fn install_sh_asks_the_binary_where_clickhouse_is() {
     }
     std::os::unix::fs::symlink(BIN, root.join("target/release/ccusage-import")).unwrap();
 
-    let install = |hosts: [&str; 2]| {
+    let install = |hosts: [&str; 2], port: &str, flags: &[&str]| {
         std::fs::write(
             root.join(".env"),
             format!(
@@ -238,6 +238,7 @@ fn install_sh_asks_the_binary_where_clickhouse_is() {
         );
         let out = std::process::Command::new("bash")
             .arg(root.join("scripts/install.sh"))
+            .args(flags)
             .args(["--verify", "--max-retries", "0", "--ch-timeout", "5"])
             .env_clear()
             .env("PATH", path)
@@ -249,14 +250,18 @@ fn install_sh_asks_the_binary_where_clickhouse_is() {
         let calls = std::fs::read_to_string(&calls).unwrap_or_default();
         (
             out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
             calls,
         )
     };
 
     // The first CH_HOST is elsewhere: nothing local is installed or started, and the import
     // (here --verify) goes there too and cannot reach it (exit 3, passed through).
-    let (code, stdout, calls) = install(["db.invalid", "127.0.0.1"]);
+    let (code, stdout, calls) = install(["db.invalid", "127.0.0.1"], &port, &[]);
     assert!(
         stdout.contains(&format!("using the ClickHouse at http://db.invalid:{port}")),
         "{stdout}"
@@ -265,7 +270,7 @@ fn install_sh_asks_the_binary_where_clickhouse_is() {
     assert_eq!(code, Some(3), "{stdout}");
 
     // The first CH_HOST is this machine, where the test server answers: it is used as it is.
-    let (_, stdout, calls) = install(["127.0.0.1", "db.invalid"]);
+    let (_, stdout, calls) = install(["127.0.0.1", "db.invalid"], &port, &[]);
     assert!(
         stdout.contains(&format!(
             "a server already answers on 127.0.0.1:{port}: using it"
@@ -277,6 +282,22 @@ fn install_sh_asks_the_binary_where_clickhouse_is() {
         "{stdout}"
     );
     assert_eq!(calls, "ensure-deps --no-clickhouse\n", "{stdout}");
+
+    // This machine, where nothing answers (a second machine whose .env still says localhost):
+    // no private server unless asked; the message says how to join the fleet instead.
+    let free = free_port().to_string();
+    let (code, out, calls) = install(["127.0.0.1", "db.invalid"], &free, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("ccusage-import init"), "{out}");
+    assert!(out.contains("--local-clickhouse"), "{out}");
+    assert_eq!(calls, "ensure-deps --no-clickhouse\n", "{out}");
+    // Asked for: the packages and the server (whose stand-in fails here).
+    let (code, out, calls) = install(["127.0.0.1", "db.invalid"], &free, &["--local-clickhouse"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        calls.contains(&format!("clickhouse-server start --http-port {free}")),
+        "{calls}"
+    );
 }
 
 /// Writes `text` to `path` (its directory created), readable by its owner only.

@@ -12,6 +12,7 @@ mod hostile;
 mod hours;
 mod import;
 mod integrity;
+mod join;
 mod projects;
 mod proxy;
 mod queries;

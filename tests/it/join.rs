@@ -1,0 +1,211 @@
+//! A machine joins the fleet (issue 30): `ccusage-import init --yes` on a "second machine" (its
+//! own HOME, XDG directories and Claude logs) checks the running server, writes its settings
+//! file and its first import lands beside the first machine's rows; a refused login writes
+//! nothing. Also `completions` and `man`.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::*;
+
+const USER: &str = "ccusage_writer";
+const PASSWORD: &str = "writer-secret-pw";
+
+/// The second machine: a HOME of its own, with the XDG directories elsewhere, and logs.
+struct Machine {
+    home: PathBuf,
+    config: PathBuf,
+    state: PathBuf,
+    logs: PathBuf,
+}
+
+impl Machine {
+    fn new(env: &TestEnv) -> Machine {
+        let home = env.path("second-home");
+        let machine = Machine {
+            config: env.path("second-xdg-config"),
+            state: env.path("second-xdg-state"),
+            logs: env.generate_logs(
+                "second-home/claude",
+                &[
+                    "--projects",
+                    "1",
+                    "--days",
+                    "4",
+                    "--lines",
+                    "120",
+                    "--seed",
+                    "7",
+                ],
+            ),
+            home,
+        };
+        std::fs::create_dir_all(&machine.home).unwrap();
+        machine
+    }
+
+    /// The binary as this machine runs it: nothing of the test's environment but PATH.
+    fn command(&self, password: &str) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.config)
+            .env("XDG_STATE_HOME", &self.state)
+            .env("CLAUDE_CONFIG_DIR", &self.logs)
+            .current_dir(&self.home)
+            .stdin(std::process::Stdio::null());
+        if !password.is_empty() {
+            command.env("CH_PASSWORD", password);
+        }
+        command
+    }
+
+    fn settings_file(&self) -> PathBuf {
+        self.config.join("ccusage-import/.env")
+    }
+}
+
+fn init(machine: &Machine, database: &str, password: &str) -> Run {
+    let out = machine
+        .command(password)
+        .args(["init", "--yes", "--no-schedule", "--ch-url", server_url()])
+        .args(["--ch-user", USER, "--ch-database", database])
+        .args(["--machine-name", "second-box"])
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn rows_of(env: &TestEnv, machine: &str) -> u64 {
+    env.sql(&format!(
+        "SELECT count() FROM ccusage_usage_daily WHERE machine_name = '{machine}'"
+    ))
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+#[test]
+fn a_second_machine_joins_a_running_server_with_init_and_its_first_import_lands_there() {
+    let env = TestEnv::new("join_init");
+    // The fleet: a first machine already imports into the server.
+    let first_logs = env.generate_logs("first-claude", SMALL);
+    env.importer("first-box").logs(&first_logs).import_ok();
+    let first_rows = rows_of(&env, "first-box");
+    assert!(first_rows > 0);
+
+    let machine = Machine::new(&env);
+    let run = init(&machine, &env.database, PASSWORD);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok   database"), "{}", run.stdout);
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(PASSWORD), "the password was shown: {text}");
+    }
+
+    // The settings file: where the XDG directory says, readable by the owner only, and it
+    // carries what the job needs from this shell (the logs' directory).
+    let file = machine.settings_file();
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(&format!("CH_URL=\"{}\"", server_url())),
+        "{text}"
+    );
+    assert!(text.contains(&format!("CLAUDE_CONFIG_DIR=\"{}\"", machine.logs.display())));
+
+    // The first import landed beside the first machine's rows, which are untouched.
+    assert!(rows_of(&env, "second-box") > 0);
+    assert_eq!(rows_of(&env, "first-box"), first_rows);
+    let runs = env.sql(
+        "SELECT count() FROM ccusage_import_runs WHERE machine_name = 'second-box' \
+         AND exit_code = 0 AND dry_run = 0",
+    );
+    assert_eq!(runs.trim(), "1");
+
+    // Any later command finds the same settings through the file, from any directory, and
+    // imports again without a change.
+    let second_rows = rows_of(&env, "second-box");
+    let again = machine
+        .command("")
+        .arg("--env-file")
+        .arg(&file)
+        .args(["--quiet"])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{:?}", again);
+    assert_eq!(rows_of(&env, "second-box"), second_rows);
+
+    // init again, the same answers: the same file.
+    let rerun = init(&machine, &env.database, PASSWORD);
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+#[test]
+fn a_refused_login_makes_init_fail_before_it_writes_anything() {
+    let env = TestEnv::new("join_refused");
+    let machine = Machine::new(&env);
+    let run = init(&machine, &env.database, "not-the-password");
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not-the-password"), "{}", run.stderr);
+    assert!(!machine.settings_file().exists());
+    assert!(
+        !machine.config.exists(),
+        "init created {}",
+        machine.config.display()
+    );
+    assert!(!machine.state.exists());
+    let tables = sql(
+        "system",
+        &format!(
+            "SELECT count() FROM system.databases WHERE name = '{}'",
+            env.database
+        ),
+    );
+    assert_eq!(tables.trim(), "0", "init created the database");
+}
+
+#[test]
+fn init_without_a_terminal_or_yes_asks_for_the_flags_and_writes_nothing() {
+    let env = TestEnv::new("join_no_tty");
+    let machine = Machine::new(&env);
+    let out = machine.command(PASSWORD).arg("init").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert!(!machine.settings_file().exists());
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    let bash = Command::new(BIN)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(bash.status.success());
+    let bash = String::from_utf8_lossy(&bash.stdout);
+    for word in ["ccusage-import", "schedule", "--ch-url", "dashboard"] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    let man = Command::new(BIN).arg("man").output().unwrap();
+    assert!(man.status.success());
+    let man = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH ccusage-import"),
+        "{man}"
+    );
+    assert!(
+        man.contains("\\-\\-ch\\-url") || man.contains("ch\\-url"),
+        "{man}"
+    );
+    assert!(Path::new(ROOT).join("Cargo.toml").exists());
+}

@@ -116,7 +116,7 @@ impl EnvFile {
             if known.contains(&entry.key) {
                 continue;
             }
-            let hint = match nearest(&entry.key, known) {
+            let hint = match crate::suggest::nearest(&entry.key, known.iter().map(String::as_str)) {
                 Some(name) => format!("did you mean {name}?"),
                 None => "it is only passed on to ccusage".to_owned(),
             };
@@ -144,43 +144,6 @@ fn readable_by_others(path: &Path) -> bool {
     path.metadata()
         .map(|m| m.permissions().mode() & 0o044 != 0)
         .unwrap_or(false)
-}
-
-/// The known name closest to `key` when it is a likely typo of it: at most two edits, or
-/// three for longer names; `None` when nothing is that close.
-pub fn nearest<'a>(key: &str, known: &'a [String]) -> Option<&'a str> {
-    let limit = if key.len() > 10 { 3 } else { 2 };
-    known
-        .iter()
-        .map(|k| (edit_distance(&key.to_ascii_uppercase(), k), k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k.as_str())
-}
-
-/// Levenshtein distance, adjacent swaps counting as one edit (`CH_HSOT` → `CH_HOST`).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// The settings a file holds, in order, first definition of each key only. A value holding a
@@ -389,17 +352,6 @@ mod tests {
         assert_eq!(found(None, &none, &xdg), None);
         assert_eq!(found(None, &all, &|_: &str| None), Some(".env".into()));
         assert_eq!(found(None, &user_only, &|_: &str| None), None);
-    }
-
-    #[test]
-    fn a_typo_is_matched_to_the_nearest_setting() {
-        let known: Vec<String> = ["CH_HOST", "CH_PASSWORD", "CH_PORT", "CH_USER"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(nearest("CH_HSOT", &known), Some("CH_HOST"));
-        assert_eq!(nearest("CH_PASWORD", &known), Some("CH_PASSWORD"));
-        assert_eq!(nearest("ch_user", &known), Some("CH_USER"));
-        assert_eq!(nearest("NODE_OPTIONS", &known), None);
     }
 
     #[test]

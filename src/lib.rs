@@ -30,4 +30,5 @@ mod sink;
 mod smallfile;
 mod source;
 pub mod sqlfile;
+mod suggest;
 pub mod transform;

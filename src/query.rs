@@ -32,7 +32,7 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
         return Ok(Exit::Ok);
     };
     let Some(query) = queries.iter().find(|q| q.name == name) else {
-        let hint = nearest(name, queries.iter().map(|q| q.name))
+        let hint = crate::suggest::nearest(name, queries.iter().map(|q| q.name))
             .map(|near| format!("did you mean {near}? "))
             .unwrap_or_default();
         return Err(Failure {
@@ -104,17 +104,6 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
         ));
     }
     Ok(Exit::Ok)
-}
-
-/// The known name closest to a mistyped one, when it is close enough to be a typo: strsim's
-/// Jaro-Winkler weighs a shared beginning, which is how query names differ (`fleet_total`,
-/// `fleet_totals`).
-fn nearest<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    known
-        .map(|name| (strsim::jaro_winkler(typed, name), name))
-        .filter(|(score, _)| *score >= 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| name)
 }
 
 pub fn is_fleet(name: &str) -> bool {
@@ -736,17 +725,6 @@ date        project               tokens   cost  change_pct  models
         );
         assert_eq!(shown("[]", "Array(String)", "x"), "");
         assert_eq!(shown("2026-01-01", "Date", "date"), "2026-01-01");
-    }
-
-    #[test]
-    fn a_mistyped_query_name_finds_the_one_meant() {
-        let names = ["fleet_totals", "totals", "daily", "fleet_daily"];
-        assert_eq!(
-            nearest("fleet_total", names.into_iter()),
-            Some("fleet_totals")
-        );
-        assert_eq!(nearest("dialy", names.into_iter()), Some("daily"));
-        assert_eq!(nearest("weather", names.into_iter()), None);
     }
 
     #[test]

@@ -5,12 +5,6 @@
 
 (function () {
   const EMBEDDED = window.CCUSAGE_DASHBOARD_DATA || null;
-  const PANELS = [
-    "headline", "month_projection", "cache_saving", "days", "daily_by_machine",
-    "daily_by_model", "model_mix", "models", "projects", "sessions", "active_blocks",
-    "block_heatmap", "agents", "agents_daily", "machines_usage", "machines_imports", "plan",
-    "meta_machines", "meta_agents",
-  ];
   const RETRY_MS = 3000;
   const REFRESH_MS = 5 * 60 * 1000;
   const DAYS_PAGE = 14;
@@ -74,11 +68,14 @@
   }
   async function fetchAll(filter) {
     const qs = query(filter);
-    const config = await getJson("api/config");
+    // The panels are the server's list (/api/panels, one per statement of sql/dashboard.sql),
+    // never a second list kept here.
+    const [config, list] = await Promise.all([getJson("api/config"), getJson("api/panels")]);
+    const names = list.map((p) => p.name);
     const answers = await Promise.all(
-      PANELS.map((name) => getJson("api/panel/" + name + (qs ? "?" + qs : ""))));
+      names.map((name) => getJson("api/panel/" + name + (qs ? "?" + qs : ""))));
     const panels = {};
-    PANELS.forEach((name, i) => { panels[name] = answers[i]; });
+    names.forEach((name, i) => { panels[name] = answers[i]; });
     return { config, filter, panels };
   }
 

@@ -6,6 +6,7 @@
 (function () {
   const EMBEDDED = window.CCUSAGE_DASHBOARD_DATA || null;
   const RETRY_MS = 3000;
+  const EMPTY = "No usage has been imported into this database yet. Run ccusage-import on each machine; this page shows the usage as it arrives.";
   const REFRESH_MS = 5 * 60 * 1000;
   const DAYS_PAGE = 14;
   const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -62,6 +63,7 @@
       const message = (body && body.error) || response.status + " " + response.statusText;
       const error = new Error(message);
       error.status = response.status;
+      error.details = (body && body.details) || "";
       throw error;
     }
     return body;
@@ -80,18 +82,41 @@
   }
 
   // ---- state shown on the page ---------------------------------------------------------------
+  // One sentence a person can act on; ClickHouse's own text only behind a "details" toggle.
+  // Nothing imported yet is not an error: body[data-state="empty"] and what to run.
   function showError(error) {
     const box = $("error");
-    const status = error.status ? " (HTTP " + error.status + ")" : "";
-    box.textContent = "The dashboard cannot show its figures" + status + ": " + error.message +
-      (error.status === 400 ? "" : "\nRetrying every " + RETRY_MS / 1000 + " s.");
+    box.textContent = "";
+    const empty = error.kind === "empty";
+    if (empty) error.message = EMPTY;
+    box.classList.toggle("empty-state", empty);
+    const status = error.status && !empty ? " (HTTP " + error.status + ")" : "";
+    const line = document.createElement("p");
+    line.textContent = empty ? error.message : "The dashboard cannot show its figures" + status + ": " + error.message +
+      (error.status === 400 ? "" : " Retrying every " + RETRY_MS / 1000 + " s.");
+    box.appendChild(line);
+    if (empty) {
+      const command = document.createElement("pre");
+      command.textContent = "ccusage-import init     # once on each machine: settings, hourly job, first import\nccusage-import          # or: one import now";
+      box.appendChild(command);
+    }
+    if (error.details) {
+      const more = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.textContent = "details";
+      const text = document.createElement("pre");
+      text.textContent = error.details;
+      more.append(summary, text);
+      box.appendChild(more);
+    }
     box.dataset.status = error.status || "";
     box.hidden = false;
-    document.body.dataset.state = "error";
+    document.body.dataset.state = empty ? "empty" : "error";
   }
   function clearError() {
     $("error").hidden = true;
     $("error").textContent = "";
+    $("error").classList.remove("empty-state");
   }
 
   // ---- cards -------------------------------------------------------------------------------
@@ -602,6 +627,14 @@
     }
     try {
       const data = await fetchAll(urlFilter());
+      // A database that exists but holds no usage at all is "empty" too (a filter that
+      // matches nothing is not: that is an answer).
+      const h = rowsOf(data.panels.headline)[0] || {};
+      if (!query(data.filter) && !Number(h.machines)) {
+        const error = new Error(EMPTY);
+        error.kind = "empty";
+        throw error;
+      }
       clearError();
       last = data;
       render(data);

@@ -318,6 +318,15 @@ fn plain(status: StatusCode, text: &str) -> Response {
         .into_response()
 }
 
+/// Whether a failed read means nothing was imported into the database yet: it, or a table,
+/// does not exist (ClickHouse codes 81 and 60).
+fn nothing_imported(message: &str) -> bool {
+    message
+        .match_indices("Code: ")
+        .filter_map(|(at, _)| crate::sink::retry::server_code(&message[at..]))
+        .any(|code| code == 81 || code == 60)
+}
+
 fn json_error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
 }
@@ -429,6 +438,20 @@ async fn panel(
                 axum::Json(rows).into_response()
             }
         }
+        Err(error) if nothing_imported(&format!("{error:#}")) => {
+            // Not a failure: the answer to "what is stored" is "nothing yet". The page shows
+            // what to run (body[data-state="empty"]) and fills itself once usage arrives.
+            let rows = json!({ "columns": [], "types": [], "rows": [], "empty": true });
+            if csv {
+                (
+                    [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                    data::to_csv(&rows),
+                )
+                    .into_response()
+            } else {
+                axum::Json(rows).into_response()
+            }
+        }
         Err(error) => {
             let message = format!("{error:#}");
             if !state.failing.swap(true, Ordering::Relaxed) {
@@ -437,7 +460,14 @@ async fn panel(
                      ClickHouse answers"
                 );
             }
-            json_error(StatusCode::SERVICE_UNAVAILABLE, &message)
+            let sentence = "The dashboard cannot read ClickHouse: check that the server runs and \
+                            that CH_HOST, CH_PORT, CH_USER, CH_PASSWORD and CH_DATABASE name it. \
+                            It retries every few seconds.";
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "error": sentence, "details": message })),
+            )
+                .into_response()
         }
     }
 }
@@ -445,6 +475,20 @@ async fn panel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_database_or_table_means_nothing_imported_yet() {
+        let old = "the dashboard panel days failed: ClickHouse at http://x refused: Code: 81, \
+                   e.displayText() = DB::Exception: Database it doesn't exist";
+        assert!(nothing_imported(old));
+        assert!(nothing_imported(
+            "… Code: 60. DB::Exception: Table x doesn't exist"
+        ));
+        assert!(!nothing_imported("… Code: 516. Authentication failed"));
+        assert!(!nothing_imported(
+            "cannot reach ClickHouse: Connection refused"
+        ));
+    }
 
     #[test]
     fn only_loopback_names_are_loopback() {

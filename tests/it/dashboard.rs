@@ -163,7 +163,7 @@ impl Browser {
     }
 
     async fn settled(&self) -> String {
-        self.until(|state| state == "ready" || state == "error")
+        self.until(|state| state == "ready" || state == "error" || state == "empty")
             .await
     }
 
@@ -730,6 +730,21 @@ async fn the_page_says_when_clickhouse_is_down_and_recovers_when_it_is_back() {
     assert_eq!(browser.open(&dashboard.url).await, "error");
     let message = browser.error_text().await;
     assert!(message.contains("HTTP 503"), "{message}");
+    // One sentence saying what to check; the server's own text only behind "details".
+    let sentence = browser
+        .script("return document.querySelector('#error > p').textContent")
+        .await;
+    assert!(
+        sentence
+            .as_str()
+            .unwrap()
+            .contains("check that the server runs"),
+        "{sentence}"
+    );
+    let folded = browser
+        .script("return document.querySelector('#error details').open")
+        .await;
+    assert_eq!(folded, false);
     assert!(
         message.contains("ClickHouse") || message.contains("clickhouse"),
         "{message}"
@@ -945,5 +960,39 @@ async fn the_machines_table_tells_no_import_from_no_new_usage() {
         "{status}"
     );
     assert_eq!(of("gone-box")[1], "no import for 30 hours", "{status}");
+    browser.close().await;
+}
+
+/// Issue 28: the first visit, before any import (no database yet), is not an error: no 503,
+/// no server text; the page says what to run (`body[data-state="empty"]`) and shows the usage
+/// by itself once the first import lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_any_import_the_page_says_what_to_run_and_fills_itself_after() {
+    let env = TestEnv::new("dash_empty");
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    assert_eq!(browser.open(&dashboard.url).await, "empty");
+    let shown = browser
+        .script("return document.querySelector('#error > p').textContent + '\\n' + document.querySelector('#error > pre').textContent")
+        .await;
+    let shown = shown.as_str().unwrap();
+    assert!(shown.contains("ccusage-import init"), "{shown}");
+    assert!(
+        !shown.contains("DB::Exception") && !shown.contains("Code:"),
+        "{shown}"
+    );
+    assert!(!browser.error_text().await.contains("Code:"), "{shown}");
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+
+    // The first import lands; the page, left alone, shows it.
+    let claude = env.generate_logs("laptop", &["--days", "3", "--lines", "100", "--seed", "5"]);
+    env.importer("laptop").logs(&claude).import_ok();
+    assert_eq!(browser.until(|s| s == "ready").await, "ready");
+    assert_figures(
+        &browser.metrics().await,
+        ccusage_figures(&claude, None),
+        "after the first import",
+    );
     browser.close().await;
 }

@@ -102,6 +102,11 @@ pub struct Cli {
           action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ch_secure: bool,
 
+    /// A PEM file of a private CA's certificate, trusted beside the bundled Mozilla roots, for
+    /// a server whose HTTPS certificate that CA signed.
+    #[arg(long, global = true, env = "CH_CA_FILE", value_name = "PATH")]
+    pub ch_ca_file: Option<PathBuf>,
+
     /// ClickHouse user.
     #[arg(
         long,

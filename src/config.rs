@@ -13,7 +13,7 @@ use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, DashboardArgs, ProjectsC
 use crate::envfile::EnvFile;
 use crate::projects::ProjectSettings;
 use crate::sink::retry::RetryPolicy;
-use crate::sink::{ClickHouse, Secret};
+use crate::sink::{CaCerts, ClickHouse, Secret};
 use crate::source::Limits;
 use crate::transform::projects::Mode as ProjectMode;
 
@@ -288,6 +288,10 @@ impl Config {
                     max_retries: cli.max_retries,
                     base_delay: Duration::from_millis(cli.retry_delay),
                     deadline: Duration::from_secs(cli.ch_deadline),
+                },
+                ca: match cli.ch_ca_file.filter(|p| !p.as_os_str().is_empty()) {
+                    Some(path) => Some(CaCerts::load(&path)?),
+                    None => None,
                 },
             },
             ccusage_bin: cli.ccusage_bin,

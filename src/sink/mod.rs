@@ -27,7 +27,7 @@ use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
 use crate::{schema, sqlfile};
-pub use connection::{ClickHouse, Secret};
+pub use connection::{CaCerts, ClickHouse, Secret};
 use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
@@ -672,7 +672,7 @@ impl Sink {
 fn client(cfg: &ClickHouse, url: &str) -> Client {
     // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
     // columns either way, and --verify checks every column's type against the schema.
-    let client = Client::with_http_client(http::client())
+    let client = Client::with_http_client(http::client(cfg.ca.as_ref()))
         .with_url(url)
         .with_user(&cfg.user)
         .with_password(cfg.password.expose())

@@ -16,4 +16,5 @@ mod queries;
 mod report;
 mod secrets;
 mod sequences;
+mod tls;
 mod versions;

@@ -143,7 +143,11 @@ pub fn with_file(mut command: clap::Command, file: &EnvFile) -> clap::Command {
         })
         .collect();
     for (id, value) in from_file {
-        command = command.mut_arg(id, |arg| arg.default_value(value).hide_default_value(true));
+        command = command.mut_arg(id, |arg| {
+            // clap hides a default only of an argument that takes a value (not --verbose).
+            let hide = arg.get_action().takes_values();
+            arg.default_value(value).hide_default_value(hide)
+        });
     }
     let subcommands: Vec<String> = command
         .get_subcommands()

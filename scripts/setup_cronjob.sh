@@ -495,6 +495,7 @@ test_import() {
             2) _why="bad usage or configuration" ;;
             3) _why="ClickHouse failed" ;;
             4) _why="a ccusage report failed" ;;
+            6) _why="no ccusage report could be imported" ;;
             *) _why="see its output above" ;;
         esac
         die "the test import failed (exit $_rc: $_why); nothing was installed"

@@ -54,9 +54,9 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, EnvFile), Failure> {
         .with_file(&file);
     log::enable(config.verbose);
     // Printed under --quiet too: cron's log is where a typo in the file would otherwise hide.
-    for warning in &file.warnings {
-        let warning = log::printable(warning);
-        log::emit(&format!("ccusage-import: warning: {warning}\n"));
+    // An import prints them with its own warnings, which its ledger row keeps.
+    if !matches!(config.mode, Mode::Import | Mode::DryRun) {
+        print_warnings(&file.warnings);
     }
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
     Ok((config, resolved, file))
@@ -143,7 +143,13 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     if let Some(live) = &live {
         live.finish();
     }
-    let run = run?;
+    let run = match run {
+        Ok(run) => run,
+        Err(failure) => {
+            print_warnings(&config.settings_warnings);
+            return Err(failure);
+        }
+    };
     let printed = match config.output {
         Output::Json => log::stdout_json(report::json::to_json(&run)),
         Output::Quiet => log::stdout(&format!("{}\n", report::summary::closing_line(&run))),
@@ -153,10 +159,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
         }
     };
     // One line each, whatever ccusage or the server put into them.
-    for warning in &run.warnings {
-        let warning = log::printable(warning);
-        log::emit(&format!("ccusage-import: warning: {warning}\n"));
-    }
+    print_warnings(&run.warnings);
     for error in run.errors() {
         let error = log::printable(&error);
         log::emit(&format!("ccusage-import: error: {error}\n"));
@@ -165,6 +168,14 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // and scripts learn that its summary was lost.
     printed.exit_code(Exit::Other)?;
     Ok(run.exit())
+}
+
+/// One `warning:` line each on stderr, under --quiet too.
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        let warning = log::printable(warning);
+        log::emit(&format!("ccusage-import: warning: {warning}\n"));
+    }
 }
 
 /// An import's error keeps the exit code it was tagged with (a refused project mode, an

@@ -41,6 +41,9 @@ pub struct Config {
     pub child_env: Vec<(String, String)>,
     /// `CCUSAGE_IMPORT_DASHBOARD_TOKEN` from the environment or the settings file.
     pub dashboard_token: Option<Secret>,
+    /// What the settings file deserves a warning for (a name no setting has, others may read
+    /// it): an import keeps them with its own warnings, in its ledger row.
+    pub settings_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +324,7 @@ impl Config {
             },
             settings_file: None,
             child_env: Vec::new(),
+            settings_warnings: Vec::new(),
             dashboard_token: std::env::var(crate::cli::DASHBOARD_TOKEN_VARIABLE)
                 .ok()
                 .map(Secret::new),
@@ -331,6 +335,7 @@ impl Config {
     /// ccusage, and the values read outside clap.
     pub fn with_file(mut self, file: &EnvFile) -> Config {
         self.settings_file = file.path.clone();
+        self.settings_warnings = file.warnings.clone();
         self.child_env = file
             .entries
             .iter()

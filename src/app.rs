@@ -53,11 +53,9 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, EnvFile), Failure> {
         .exit_code(Exit::Usage)?
         .with_file(&file);
     log::enable(config.verbose);
-    // Printed under --quiet too: cron's log is where a typo in the file would otherwise hide.
-    // An import prints them with its own warnings, which its ledger row keeps.
-    if !matches!(config.mode, Mode::Import | Mode::DryRun) {
-        print_warnings(&file.warnings);
-    }
+    // Printed under --quiet too, before anything runs: cron's log is where a typo in the file
+    // would otherwise hide. An import also keeps them in its ledger row.
+    print_warnings(&file.warnings);
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
     Ok((config, resolved, file))
 }
@@ -143,13 +141,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     if let Some(live) = &live {
         live.finish();
     }
-    let run = match run {
-        Ok(run) => run,
-        Err(failure) => {
-            print_warnings(&config.settings_warnings);
-            return Err(failure);
-        }
-    };
+    let run = run?;
     let printed = match config.output {
         Output::Json => log::stdout_json(report::json::to_json(&run)),
         Output::Quiet => log::stdout(&format!("{}\n", report::summary::closing_line(&run))),
@@ -158,8 +150,15 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
             log::stdout(&report::summary::render(&run, look))
         }
     };
-    // One line each, whatever ccusage or the server put into them.
-    print_warnings(&run.warnings);
+    // One line each, whatever ccusage or the server put into them; the settings file's were
+    // printed before the run.
+    let fresh: Vec<String> = run
+        .warnings
+        .iter()
+        .filter(|w| !config.settings_warnings.contains(w))
+        .cloned()
+        .collect();
+    print_warnings(&fresh);
     for error in run.errors() {
         let error = log::printable(&error);
         log::emit(&format!("ccusage-import: error: {error}\n"));

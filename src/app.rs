@@ -60,11 +60,9 @@ fn configure() -> Result<(Config, Vec<settings::Setting>, EnvFile), Failure> {
         .exit_code(Exit::Usage)?
         .with_file(&file);
     log::enable(config.verbose);
-    // Printed under --quiet too: cron's log is where a typo in the file would otherwise hide.
-    for warning in &file.warnings {
-        let warning = log::printable(warning);
-        log::emit(&format!("ccusage-import: warning: {warning}\n"));
-    }
+    // Printed under --quiet too, before anything runs: cron's log is where a typo in the file
+    // would otherwise hide. An import also keeps them in its ledger row.
+    print_warnings(&file.warnings);
     let resolved = settings::resolve(&cli, &config, &file, &provenance);
     Ok((config, resolved, file))
 }
@@ -160,11 +158,15 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
             log::stdout(&report::summary::render(&run, look))
         }
     };
-    // One line each, whatever ccusage or the server put into them.
-    for warning in &run.warnings {
-        let warning = log::printable(warning);
-        log::emit(&format!("ccusage-import: warning: {warning}\n"));
-    }
+    // One line each, whatever ccusage or the server put into them; the settings file's were
+    // printed before the run.
+    let fresh: Vec<String> = run
+        .warnings
+        .iter()
+        .filter(|w| !config.settings_warnings.contains(w))
+        .cloned()
+        .collect();
+    print_warnings(&fresh);
     for error in run.errors() {
         let error = log::printable(&error);
         log::emit(&format!("ccusage-import: error: {error}\n"));
@@ -173,6 +175,14 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // and scripts learn that its summary was lost.
     printed.exit_code(Exit::Other)?;
     Ok(run.exit())
+}
+
+/// One `warning:` line each on stderr, under --quiet too.
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        let warning = log::printable(warning);
+        log::emit(&format!("ccusage-import: warning: {warning}\n"));
+    }
 }
 
 /// An import's error keeps the exit code it was tagged with (a refused project mode, an

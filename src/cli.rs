@@ -18,17 +18,12 @@ shown above. The settings file is --env-file (CCUSAGE_IMPORT_ENV_FILE), else ./.
 $XDG_CONFIG_HOME/ccusage-import/.env (~/.config/ccusage-import/.env), the first that exists;
 when it sets a name twice, the first one counts.
 `ccusage-import config` shows each setting as resolved and where it came from.
-
-Exit codes:
-  0  every report was imported (or, with --verify, every check passed)
-  1  anything else went wrong
-  2  bad usage or configuration
-  3  ClickHouse failed (connection, authentication, schema, write)
-  4  one or more ccusage reports failed; the others were imported
-  5  another import is still running (it holds the lock file)
-  130, 143  stopped by Ctrl-C or SIGTERM; the ccusage reports were killed
-  129, 131, 138, 140, 142  the same for SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM
 ";
+
+/// The settings paragraph, then the exit codes made from `Exit::ALL`, so the two cannot drift.
+fn after_help() -> String {
+    format!("{AFTER_HELP}\n{}", crate::exit::Exit::help_table())
+}
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
 ///
@@ -37,7 +32,7 @@ Exit codes:
 /// name and writes them into ClickHouse. Running it again changes nothing unless usage
 /// changed; rows of other machines and days whose logs were deleted are never touched.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "ccusage-import", version, after_long_help = AFTER_HELP)]
+#[command(name = "ccusage-import", version, after_long_help = after_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -106,6 +101,11 @@ pub struct Cli {
         env = "CH_SECURE", value_name = "BOOL", default_value = "false",
           action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ch_secure: bool,
+
+    /// A PEM file of a private CA's certificate, trusted beside the bundled Mozilla roots, for
+    /// a server whose HTTPS certificate that CA signed.
+    #[arg(long, global = true, env = "CH_CA_FILE", value_name = "PATH")]
+    pub ch_ca_file: Option<PathBuf>,
 
     /// ClickHouse user.
     #[arg(

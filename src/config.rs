@@ -13,7 +13,7 @@ use crate::cli::{Cli, ColorChoice, Command, ConfigArgs, DashboardArgs, ProjectsC
 use crate::envfile::EnvFile;
 use crate::projects::ProjectSettings;
 use crate::sink::retry::RetryPolicy;
-use crate::sink::{ClickHouse, Secret};
+use crate::sink::{CaCerts, ClickHouse, Secret};
 use crate::source::Limits;
 use crate::transform::projects::Mode as ProjectMode;
 
@@ -41,6 +41,9 @@ pub struct Config {
     pub child_env: Vec<(String, String)>,
     /// `CCUSAGE_IMPORT_DASHBOARD_TOKEN` from the environment or the settings file.
     pub dashboard_token: Option<Secret>,
+    /// What the settings file deserves a warning for (a name no setting has, others may read
+    /// it): an import keeps them with its own warnings, in its ledger row.
+    pub settings_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +148,11 @@ pub fn with_file(mut command: clap::Command, file: &EnvFile) -> clap::Command {
         })
         .collect();
     for (id, value) in from_file {
-        command = command.mut_arg(id, |arg| arg.default_value(value).hide_default_value(true));
+        command = command.mut_arg(id, |arg| {
+            // clap hides a default only of an argument that takes a value (not --verbose).
+            let hide = arg.get_action().takes_values();
+            arg.default_value(value).hide_default_value(hide)
+        });
     }
     let subcommands: Vec<String> = command
         .get_subcommands()
@@ -292,6 +299,10 @@ impl Config {
                     base_delay: Duration::from_millis(cli.retry_delay),
                     deadline: Duration::from_secs(cli.ch_deadline),
                 },
+                ca: match cli.ch_ca_file.filter(|p| !p.as_os_str().is_empty()) {
+                    Some(path) => Some(CaCerts::load(&path)?),
+                    None => None,
+                },
             },
             ccusage_bin: cli.ccusage_bin,
             jobs: cli.jobs.map(|n| n as usize),
@@ -316,6 +327,7 @@ impl Config {
             },
             settings_file: None,
             child_env: Vec::new(),
+            settings_warnings: Vec::new(),
             dashboard_token: std::env::var(crate::cli::DASHBOARD_TOKEN_VARIABLE)
                 .ok()
                 .map(Secret::new),
@@ -326,6 +338,7 @@ impl Config {
     /// ccusage, and the values read outside clap.
     pub fn with_file(mut self, file: &EnvFile) -> Config {
         self.settings_file = file.path.clone();
+        self.settings_warnings = file.warnings.clone();
         self.child_env = file
             .entries
             .iter()

@@ -1,4 +1,5 @@
-//! Exit codes: one table, shown in `--help` and the README.
+//! Exit codes: one table, shown in `--help` (made from [`Exit::ALL`]) and the README (a test
+//! compares it).
 
 /// How a run ended. The numeric values are a documented interface: cron wrappers and
 /// scripts branch on them.
@@ -16,6 +17,8 @@ pub enum Exit {
     Reports = 4,
     /// Another import holds the lock.
     Locked = 5,
+    /// Every ccusage report failed: nothing was imported.
+    NothingImported = 6,
     /// Stopped by Ctrl-C (SIGINT), 128 + 2 as shells report it.
     Interrupted = 130,
     /// Stopped by SIGTERM, 128 + 15.
@@ -33,8 +36,57 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every exit code, in the order of the documented table.
+    pub const ALL: [Exit; 14] = [
+        Exit::Ok,
+        Exit::Other,
+        Exit::Usage,
+        Exit::ClickHouse,
+        Exit::Reports,
+        Exit::Locked,
+        Exit::NothingImported,
+        Exit::Interrupted,
+        Exit::Terminated,
+        Exit::Hangup,
+        Exit::Quit,
+        Exit::User1,
+        Exit::User2,
+        Exit::Alarm,
+    ];
+
     pub fn code(self) -> u8 {
         self as u8
+    }
+
+    /// What the code tells a script, as `--help` and the README say it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "every report was imported (or, with --verify, every check passed)",
+            Exit::Other => "anything else went wrong",
+            Exit::Usage => "bad usage or configuration",
+            Exit::ClickHouse => "ClickHouse failed (connection, authentication, schema, write)",
+            Exit::Reports => "one or more ccusage reports failed; the others were imported",
+            Exit::Locked => "another import is still running (it holds the lock file)",
+            Exit::NothingImported => {
+                "no ccusage report could be imported (ccusage missing, no logs, ...)"
+            }
+            Exit::Interrupted => "stopped by Ctrl-C; the ccusage reports were killed",
+            Exit::Terminated => "stopped by SIGTERM; the ccusage reports were killed",
+            Exit::Hangup => "stopped by SIGHUP, the same way",
+            Exit::Quit => "stopped by SIGQUIT, the same way",
+            Exit::User1 => "stopped by SIGUSR1, the same way",
+            Exit::User2 => "stopped by SIGUSR2, the same way",
+            Exit::Alarm => "stopped by SIGALRM, the same way",
+        }
+    }
+
+    /// The table `--help` prints.
+    pub fn help_table() -> String {
+        let mut out = String::from("Exit codes:\n");
+        for exit in Exit::ALL {
+            out.push_str(&format!("  {:<3}  {}\n", exit.code(), exit.meaning()));
+        }
+        out
     }
 }
 
@@ -83,6 +135,7 @@ mod tests {
             (Exit::ClickHouse, 3),
             (Exit::Reports, 4),
             (Exit::Locked, 5),
+            (Exit::NothingImported, 6),
             (Exit::Interrupted, 130),
             (Exit::Terminated, 143),
             (Exit::Hangup, 129),
@@ -94,5 +147,37 @@ mod tests {
         for (exit, code) in table {
             assert_eq!(exit.code(), code);
         }
+    }
+
+    /// The README's table (wherever the docs keep it: a `| code | meaning |` table under an
+    /// "Exit codes" heading in README.md or docs/*.md) lists exactly the codes of [`Exit::ALL`].
+    #[test]
+    fn the_docs_list_every_exit_code() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![root.join("README.md")];
+        if let Ok(docs) = std::fs::read_dir(root.join("docs")) {
+            files.extend(
+                docs.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "md")),
+            );
+        }
+        let mut documented = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let mut in_table = false;
+            for line in text.lines() {
+                if line.starts_with('#') {
+                    in_table = line.to_ascii_lowercase().contains("exit codes");
+                } else if in_table && line.starts_with("| ") {
+                    let cell = line[2..].split('|').next().unwrap_or("");
+                    documented.extend(cell.split(',').filter_map(|c| c.trim().parse::<u8>().ok()));
+                }
+            }
+        }
+        documented.sort_unstable();
+        let mut codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
+        codes.sort_unstable();
+        assert_eq!(documented, codes, "the exit-code table of the docs");
     }
 }

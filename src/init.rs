@@ -80,8 +80,8 @@ pub async fn run(
         user: answers.user.clone(),
         password: Secret::new(answers.password.clone()),
         database: answers.database.clone(),
-        timeout: ch.timeout,
-        retry: ch.retry,
+        // The rest (timeouts, retries, a private CA, …) as this command was configured.
+        ..ch.clone()
     };
     answers.url = clickhouse.url.clone();
     check(&clickhouse).await?;

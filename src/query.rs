@@ -65,7 +65,7 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
     let bytes = sink
         .bounded(async move { request.fetch_bytes(format)?.collect().await })
         .await
-        .map_err(|e| describe(e, &sink.url))
+        .map_err(|e| describe(e, &sink.url, &sink.user))
         .with_context(|| format!("the query {name} failed"))
         .exit_code(Exit::ClickHouse)?;
     let text = String::from_utf8_lossy(&bytes);

@@ -442,6 +442,7 @@ mod tests {
                 base_delay: Duration::from_secs(1),
                 deadline: Duration::from_secs(600),
             },
+            ca: None,
         };
         let short = dashboard_clickhouse(&cfg);
         assert_eq!(short.retry.max_retries, 1);

@@ -63,7 +63,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         fleet: None,
         history_error: None,
         clickhouse_error: None,
-        warnings: Vec::new(),
+        // The settings file's warnings first, so the ledger keeps them with the run's own.
+        warnings: config.settings_warnings.clone(),
         derived_months: 0,
     };
 

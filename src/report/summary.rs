@@ -432,7 +432,17 @@ fn machine(run: &RunReport) -> Section {
             run.database, run.clickhouse_url
         ),
         None if run.dry_run => "not contacted (dry run)".to_owned(),
-        None => format!("unreachable at {}", run.clickhouse_url),
+        // Only a failed connection is "unreachable": a server that answered and refused
+        // (the login, a permission) is reachable, and the fix differs.
+        None => match run.clickhouse_error.as_deref() {
+            Some(e) if e.contains("refused the login") => {
+                format!("refused the login at {}", run.clickhouse_url)
+            }
+            Some(e) if !e.starts_with("cannot reach") && !e.contains("did not answer") => {
+                format!("failed at {} (see the error below)", run.clickhouse_url)
+            }
+            _ => format!("unreachable at {}", run.clickhouse_url),
+        },
     };
     s.line("ClickHouse", clickhouse);
     if !run.reports.is_empty() {
@@ -691,6 +701,19 @@ all machines: 4 machines, $812.40 in 93 days
         let text = render(&run, Look::PLAIN);
         assert!(text.contains("failed before ccusage ran (see the error below)"));
         assert!(text.contains("unreachable at http://db:8123"));
+        let refused = RunReport {
+            clickhouse_error: Some(
+                "ClickHouse at http://db:8123 refused the login for user bob: check CH_USER \
+                 and CH_PASSWORD"
+                    .into(),
+            ),
+            ..run.clone()
+        };
+        let shown = render(&refused, Look::PLAIN);
+        assert!(
+            shown.contains("  ClickHouse      refused the login at http://db:8123\n"),
+            "{shown}"
+        );
         assert!(text.contains("  ccusage         not run\n"), "{text}");
         assert!(text.contains("  total           12 ms\n"), "{text}");
         for absent in [

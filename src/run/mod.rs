@@ -170,21 +170,81 @@ impl RunReport {
     pub fn exit(&self) -> Exit {
         if self.clickhouse_error.is_some() {
             Exit::ClickHouse
-        } else if self.reports.values().any(|r| r.error.is_some()) || self.reports.is_empty() {
+        } else if self.reports.values().all(|r| r.error.is_some()) {
+            // No report at all is nothing imported too.
+            Exit::NothingImported
+        } else if self.reports.values().any(|r| r.error.is_some()) {
             Exit::Reports
         } else {
             Exit::Ok
         }
     }
 
+    /// One line per failure; when every report failed for the same cause (ccusage missing,
+    /// no logs), one line saying it once and what to do, instead of a line per report.
     pub fn errors(&self) -> Vec<String> {
-        let reports = self.reports.iter().filter_map(|(kind, r)| {
-            r.error
-                .as_ref()
-                .map(|e| format!("{kind} report failed: {e}"))
-        });
-        reports.chain(self.clickhouse_error.clone()).collect()
+        let failed: Vec<(ReportKind, &str)> = self
+            .reports
+            .iter()
+            .filter_map(|(kind, r)| r.error.as_deref().map(|e| (*kind, e)))
+            .collect();
+        let common = match failed.first() {
+            Some((_, first))
+                if failed.len() > 1
+                    && failed.len() == self.reports.len()
+                    && failed.iter().all(|(_, e)| cause(e) == cause(first)) =>
+            {
+                Some(common_failure(first))
+            }
+            _ => None,
+        };
+        let reports: Vec<String> = match common {
+            Some(line) => vec![line],
+            None => failed
+                .iter()
+                .map(|(kind, e)| format!("{kind} report failed: {e}"))
+                .collect(),
+        };
+        reports
+            .into_iter()
+            .chain(self.clickhouse_error.clone())
+            .collect()
     }
+}
+
+/// A report's error without what differs between reports: the command line and the start of
+/// the output that `pipeline::fetch_one` and `source::RunError` append in parentheses.
+fn cause(error: &str) -> &str {
+    [" (command: ", " (ccusage "]
+        .iter()
+        .filter_map(|mark| error.find(mark))
+        .min()
+        .map_or(error, |end| &error[..end])
+}
+
+/// The one line for every report failing alike: the cause once, and what to do.
+fn common_failure(first: &str) -> String {
+    let why = cause(first);
+    let command = first[why.len()..]
+        .trim_start()
+        .trim_start_matches('(')
+        .trim_end_matches(')');
+    let advice = if why.contains("ccusage was not found")
+        || why.contains("does not exist")
+        || why.contains("is not executable")
+    {
+        // The cause already says what to do (install ccusage, fix --ccusage-bin).
+        String::new()
+    } else if why.contains("CLAUDE_CONFIG_DIR") || why.contains("Claude data director") {
+        "; set CLAUDE_CONFIG_DIR to the directory holding your Claude Code logs (the one with \
+         projects/ in it), or unset it to use ~/.claude"
+            .to_owned()
+    } else if command.is_empty() {
+        String::new()
+    } else {
+        format!("; run it yourself to see why ({command})")
+    };
+    format!("every ccusage report failed, nothing was imported: {why}{advice}")
 }
 
 /// Every machine's usage in the database, each counted once.

@@ -27,7 +27,7 @@ use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
 };
 use crate::{schema, sqlfile};
-pub use connection::{ClickHouse, Secret};
+pub use connection::{CaCerts, ClickHouse, Secret};
 use retry::RetryPolicy;
 
 /// A connected ClickHouse with the database selected.
@@ -44,11 +44,17 @@ pub struct Sink {
     /// sql/schema.sql, or its cluster form.
     pub schema: schema::Schema,
     pub server_version: String,
+    /// `CH_USER`, to name it when the server refuses the login.
+    pub user: String,
     timeout: Duration,
     retry: RetryPolicy,
     /// After this, no retry starts (`--ch-deadline`, counted from connecting).
     retries_end: Instant,
 }
+
+/// A wait before a retry at least this long is said on stderr, so a server that refuses the
+/// connection does not leave the run silent for seconds; the dashboard's short waits are not.
+const ANNOUNCED_WAIT: Duration = Duration::from_millis(500);
 
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
@@ -142,6 +148,7 @@ impl Sink {
             cluster: cfg.cluster.clone(),
             schema,
             server_version: String::new(),
+            user: cfg.user.clone(),
             timeout: cfg.timeout,
             retry: cfg.retry,
             retries_end: Instant::now() + cfg.retry.deadline,
@@ -309,6 +316,7 @@ impl Sink {
             cluster: self.cluster.clone(),
             schema: self.schema.clone(),
             server_version: self.server_version.clone(),
+            user: self.user.clone(),
             timeout: self.timeout,
             retry: self.retry,
             retries_end: Instant::now() + self.retry.deadline,
@@ -686,7 +694,7 @@ impl Sink {
             let reason = match retry::classify(&error) {
                 retry::Verdict::Final(reason) => {
                     verbose!("{what} failed ({error}); not retried: {reason}");
-                    return Err(describe(error, &url));
+                    return Err(describe(error, &url, &self.user));
                 }
                 retry::Verdict::Retry(reason) => reason,
             };
@@ -702,18 +710,26 @@ impl Sink {
             unreachable = 0;
             if attempt >= self.retry.max_retries {
                 verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
-                return Err(describe(error, &url));
+                return Err(describe(error, &url, &self.user));
             }
             let delay = self.retry.delay(attempt, retry::jitter());
             if Instant::now() + delay > self.retries_end {
                 verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
                 let budget = self.retry.deadline.as_secs();
-                return Err(describe(error, &url).context(format!(
+                return Err(describe(error, &url, &self.user).context(format!(
                     "ClickHouse kept failing and the run's retry budget (--ch-deadline \
                      {budget} s) is spent; fix the server or raise --ch-deadline"
                 )));
             }
             attempt += 1;
+            if attempt == 1 && connection_failed && delay >= ANNOUNCED_WAIT {
+                crate::log::emit(&format!(
+                    "ccusage-import: ClickHouse at {url} cannot be reached: retrying (up to {} \
+                     times within {} s; --max-retries, --ch-deadline)\n",
+                    self.retry.max_retries,
+                    self.retry.deadline.as_secs()
+                ));
+            }
             if self.next_endpoint() {
                 verbose!(
                     "{what} failed at {url} ({error}); retried: {reason}; retry {attempt} in {} ms at {}",
@@ -750,7 +766,7 @@ impl Sink {
 fn client(cfg: &ClickHouse, url: &str) -> Client {
     // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
     // columns either way, and --verify checks every column's type against the schema.
-    let client = Client::with_http_client(http::client())
+    let client = Client::with_http_client(http::client(cfg.ca.as_ref()))
         .with_url(url)
         .with_user(&cfg.user)
         .with_password(cfg.password.expose())
@@ -779,11 +795,11 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
 
 /// Turns a client error into one line that says what failed and what to do. The password is
 /// redacted from it, since a server or a proxy may echo what it was sent.
-pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
-    anyhow!(crate::log::redact(&describe_text(error, url)).into_owned())
+pub fn describe(error: clickhouse::error::Error, url: &str, user: &str) -> anyhow::Error {
+    anyhow!(crate::log::redact(&describe_text(error, url, user)).into_owned())
 }
 
-fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
+fn describe_text(error: clickhouse::error::Error, url: &str, user: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
         Error::Network(source) => {
@@ -813,6 +829,14 @@ fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
             }
             None => {
                 let first = message.lines().next().unwrap_or_default();
+                // Said in our words: the server's text adds only its exception boilerplate.
+                if retry::is_login_refused(first) {
+                    let user = crate::log::printable(user);
+                    return format!(
+                        "ClickHouse at {url} refused the login for user {user}: check CH_USER \
+                         and CH_PASSWORD"
+                    );
+                }
                 let hint = server_error_hint(first);
                 format!(
                     "ClickHouse at {url} refused: {}{hint}",
@@ -827,7 +851,6 @@ fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
 
 fn server_error_hint(message: &str) -> &'static str {
     match retry::server_code(message) {
-        Some(192 | 193 | 194 | 516) => "; check CH_USER and CH_PASSWORD",
         Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
         Some(81) => "; check CH_DATABASE",
         Some(242 | 225 | 999) => {

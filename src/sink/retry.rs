@@ -132,6 +132,12 @@ pub fn server_code(message: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// Whether the server refused the login: an unknown user (192), a wrong (193) or missing (194)
+/// password, or a failed authentication (516, which newer servers give for all of them).
+pub fn is_login_refused(message: &str) -> bool {
+    matches!(server_code(message), Some(192 | 193 | 194 | 516))
+}
+
 /// A number in [0, 1) that differs between processes and calls; good enough for jitter and
 /// needs no random number crate.
 pub fn jitter() -> f64 {

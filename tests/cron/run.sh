@@ -352,6 +352,7 @@ result "status with a server that does not answer says why it cannot read the le
 # query shows the error's first 100 characters).
 cat >"$T/broken-ccusage" <<'EOF'
 #!/bin/sh
+[ "$1" = --version ] && { echo 20.0.24; exit 0; }
 echo '"x",y' >&2
 exit 3
 EOF
@@ -359,7 +360,7 @@ chmod +x "$T/broken-ccusage"
 sleep 1 # the ledger's started_at counts whole seconds: let this run be the later one
 env -i HOME="$HOME" PATH=/usr/bin:/bin "$importer" --quiet --env-file "$env_file" --ccusage-bin "$T/broken-ccusage" >/dev/null 2>&1
 setup status
-out_has ": FAILED, exit code 4" && out_has '  error: daily report failed: could not ask ccusage for its version: exited with code 3; it printed: ""x",y"'
+out_has ": FAILED, exit code 6" && out_has '  error: every ccusage report failed, nothing was imported: exited with code 3; it printed: ""x",y"'
 result "status shows a failed last run with the start of its error"
 
 # ---- the log is capped ----------------------------------------------------------------------

@@ -516,8 +516,9 @@ fn a_report_over_max_output_that_keeps_running_is_killed_at_once() {
     assert_others_imported(&env, "agents");
 }
 
-/// A ccusage that cannot be started fails every report, each with one line that says what to
-/// do, and leaves what is stored alone.
+/// A ccusage that cannot be started fails every report, and leaves what is stored alone. One
+/// cause, one line (issue 30: it was one identical line per report) that says what to do; exit
+/// 6, "no report could be imported" (it was 4, "the others were imported", though none was).
 #[test]
 fn a_missing_or_non_executable_ccusage_fails_every_report_and_says_what_to_do() {
     let env = TestEnv::new("nobin");
@@ -546,19 +547,22 @@ fn a_missing_or_non_executable_ccusage_fails_every_report_and_says_what_to_do() 
         let run = run_with(&env, program, &[]);
         let all = format!("exit {}\n{}\n{}", run.code, run.stdout, run.stderr);
         assert!(!run.stderr.contains("panicked"), "{all}");
-        assert_eq!(run.code, 4, "{all}");
+        assert_eq!(run.code, 6, "{all}");
         let errors = error_lines(&run);
-        let kinds = ["daily", "session", "blocks", "projects_daily"];
-        assert_eq!(errors.len(), kinds.len(), "{all}");
-        for kind in kinds {
-            let prefix = format!("ccusage-import: error: {kind} report failed: ");
-            let lines: Vec<_> = errors.iter().filter(|l| l.starts_with(&prefix)).collect();
-            assert_eq!(lines.len(), 1, "{kind}: {all}");
-            for cause in causes {
-                assert!(lines[0].contains(cause), "{cause:?} not in {}", lines[0]);
-            }
+        assert_eq!(errors.len(), 1, "{all}");
+        assert!(
+            errors[0].starts_with(
+                "ccusage-import: error: every ccusage report failed, nothing was imported: "
+            ),
+            "{all}"
+        );
+        for cause in causes {
+            assert!(errors[0].contains(cause), "{cause:?} not in {}", errors[0]);
+        }
+        for kind in ["daily", "session", "blocks", "projects_daily"] {
             assert_eq!(run.json()["reports"][kind]["status"], "failed");
         }
+        assert_eq!(run.json()["exit_code"], 6);
         assert!(
             snapshot(&env) == before,
             "{}: stored rows changed",
@@ -679,5 +683,45 @@ fn ids_with_quotes_backslashes_newlines_nul_and_10_kb_arrive_intact() {
     assert_eq!(
         again["tables"]["ccusage_usage_projects_daily"], 0,
         "odd project keys not recognised"
+    );
+}
+
+/// Issue 30: CLAUDE_CONFIG_DIR pointing where there are no logs made real ccusage fail every
+/// report with the same long error, printed five times (about 450 characters each), exit 4.
+/// It is one line now, the cause once and what to do, exit 6; the ledger says the same.
+#[test]
+fn logs_that_are_not_there_are_one_line_and_exit_6() {
+    let env = TestEnv::new("nologs");
+    let nowhere = env.path("nowhere");
+    let run = env
+        .importer("nologs-box")
+        .logs(&nowhere)
+        .arg("--quiet")
+        .run();
+    let all = format!("exit {}\n{}\n{}", run.code, run.stdout, run.stderr);
+    assert_eq!(run.code, 6, "{all}");
+    let errors = error_lines(&run);
+    assert_eq!(errors.len(), 1, "{all}");
+    assert_eq!(run.stderr.lines().count(), 1, "{all}");
+    let line = &errors[0];
+    assert!(
+        line.starts_with(
+            "ccusage-import: error: every ccusage report failed, nothing was imported: "
+        ),
+        "{line}"
+    );
+    assert!(line.contains(&nowhere.display().to_string()), "{line}");
+    assert!(
+        line.ends_with("set CLAUDE_CONFIG_DIR to the directory holding your Claude Code logs (the one with projects/ in it), or unset it to use ~/.claude"),
+        "{line}"
+    );
+    assert!(!line.contains("(command: "), "{line}");
+    let stored = env.sql(
+        "SELECT exit_code, error FROM ccusage_import_runs WHERE machine_name = 'nologs-box' \
+         FORMAT TSVRaw",
+    );
+    assert_eq!(
+        stored.trim_end(),
+        format!("6\t{}", line.trim_start_matches("ccusage-import: error: "))
     );
 }

@@ -497,7 +497,8 @@ fn config_lists_every_setting_the_help_documents() {
     let env = TestEnv::new("config_all");
     write_private(
         &env.path(".env"),
-        b"CH_DEADLINE=42\nCCUSAGE_IMPORT_PLAN_PRICE=200\nCH_CLUSTER=fleet\n",
+        b"CH_DEADLINE=42\nCCUSAGE_IMPORT_PLAN_PRICE=200\nCH_CLUSTER=fleet\n\
+          CCUSAGE_IMPORT_VERBOSE=yes\nCH_SECURE=1\n",
     );
     let help = |args: &[&str]| {
         let run = env.importer("all-box").args(args).arg("--help").run();
@@ -541,9 +542,86 @@ fn config_lists_every_setting_the_help_documents() {
         setting(&all, "CCUSAGE_IMPORT_PLAN_PRICE"),
         (&Value::from("200"), "file")
     );
+    // Flags that take no value take the file's too (clap refused to hide their default).
+    assert_eq!(
+        setting(&all, "CCUSAGE_IMPORT_VERBOSE"),
+        (&Value::from("true"), "file")
+    );
+    assert_eq!(setting(&all, "CH_SECURE"), (&Value::from("true"), "file"));
     let deadline = env
         .importer("all-box")
         .args(["--ch-deadline", "7", "config", "--get", "ch_deadline"])
         .run();
     assert_eq!(deadline.stdout, "7\n", "{}", deadline.stderr);
+}
+
+/// Every setting `--help` documents can come from the settings file, now that the file's
+/// values reach the command line's definition as defaults instead of the environment: each is
+/// reported with source `file` (CH_CA_FILE, which must name a real certificate, and the
+/// settings file's own name aside).
+#[test]
+fn every_setting_can_come_from_the_settings_file() {
+    let env = TestEnv::new("config_every");
+    let values = [
+        ("CCUSAGE_IMPORT_COLOR", "never"),
+        ("MACHINE_NAME", "file-box"),
+        ("CH_URL", "http://db.example:8123"),
+        ("CH_HOST", "db.example"),
+        ("CH_CLUSTER", "fleet"),
+        ("CH_PORT", "9123"),
+        ("CH_SECURE", "false"),
+        ("CH_USER", "alice"),
+        ("CH_PASSWORD", "file-secret-pw"),
+        ("CH_DATABASE", "usage_file"),
+        ("CCUSAGE_BIN", "/opt/ccusage"),
+        ("CCUSAGE_TIMEOUT", "77"),
+        ("CCUSAGE_MAX_OUTPUT", "12345"),
+        ("CCUSAGE_JOBS", "2"),
+        ("CH_MAX_RETRIES", "1"),
+        ("CH_RETRY_DELAY", "5"),
+        ("CH_DEADLINE", "42"),
+        ("CCUSAGE_IMPORT_LOCK", "/tmp/file.lock"),
+        ("CCUSAGE_IMPORT_VERBOSE", "false"),
+        ("CCUSAGE_IMPORT_PROJECTS", "hash"),
+        ("CCUSAGE_IMPORT_PROJECT_KEY_FILE", "/tmp/file.key"),
+        ("CCUSAGE_IMPORT_PROJECT_ALIAS", "/tmp/file.alias"),
+        ("CH_TIMEOUT", "8"),
+        ("CCUSAGE_IMPORT_DASHBOARD_TOKEN_FILE", "/tmp/file.token"),
+        ("CCUSAGE_IMPORT_PLAN_PRICE", "20"),
+        (
+            "CCUSAGE_IMPORT_DASHBOARD_TOKEN",
+            "a-token-of-the-file-0123456789",
+        ),
+        ("CLAUDE_CONFIG_DIR", "/logs/of/the/file"),
+    ];
+    let text: String = values.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    write_private(&env.path(".env"), text.as_bytes());
+    let mut command = std::process::Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .current_dir(env.dir.path())
+        .args(["config", "--json"]);
+    let run = Importer { command }.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let all = run.json();
+    for (name, value) in values {
+        let (shown, source) = setting(&all, name);
+        assert_eq!(source, "file", "{name}: {all}");
+        let secret = name == "CH_PASSWORD" || name == "CCUSAGE_IMPORT_DASHBOARD_TOKEN";
+        let expected = if secret { "***" } else { value };
+        assert_eq!(shown, &Value::from(expected), "{name}: {all}");
+    }
+    assert!(!run.stdout.contains("file-secret-pw"));
+    // Every other setting is one of the two that cannot be set this way here.
+    let listed: Vec<&String> = all.as_object().unwrap().keys().collect();
+    for name in listed {
+        assert!(
+            values.iter().any(|(k, _)| k == name)
+                || ["CCUSAGE_IMPORT_ENV_FILE", "CH_CA_FILE"].contains(&name.as_str()),
+            "{name} is not covered"
+        );
+    }
 }

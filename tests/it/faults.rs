@@ -47,10 +47,28 @@ fn a_wrong_password_fails_fast_without_retrying_or_showing_the_password() {
         started.elapsed()
     );
     assert!(!run.stderr.contains("retry"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("check CH_USER and CH_PASSWORD"),
+    // Issue 30: said in our words, without the server's `e.displayText() = DB::Exception: …,
+    // e.what() = DB::Exception`, and not summarised as "unreachable".
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ccusage-import: error: "))
+        .collect();
+    assert_eq!(
+        errors,
+        [format!(
+            "ccusage-import: error: ClickHouse at {} refused the login for user ccusage_writer: \
+             check CH_USER and CH_PASSWORD",
+            server_url().trim_end_matches('/')
+        )],
         "{}",
         run.stderr
+    );
+    assert!(
+        run.stdout.contains("ClickHouse      refused the login at ")
+            && !run.stdout.contains("unreachable"),
+        "{}",
+        run.stdout
     );
     for output in [&run.stdout, &run.stderr] {
         assert!(!output.contains("not-the-Secret-42"));

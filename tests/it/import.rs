@@ -392,11 +392,25 @@ fn an_unreachable_server_exits_3_without_running_ccusage() {
         .ccusage(&bin)
         .arg("--ch-url")
         .arg("http://127.0.0.1:1")
+        .arg("--quiet")
         .run();
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
-    assert!(
+    // Issue 30: the retries took 5.6 s without a word; the first one says so, under --quiet
+    // too, then the one error line.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(
+            "ccusage-import: ClickHouse at http://127.0.0.1:1 cannot be reached: retrying (up to \
+             3 times within 600 s; --max-retries, --ch-deadline)"
+        ),
+        "{}",
         run.stderr
-            .contains("cannot reach ClickHouse at http://127.0.0.1:1"),
+    );
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[1]
+            .starts_with("ccusage-import: error: cannot reach ClickHouse at http://127.0.0.1:1"),
         "{}",
         run.stderr
     );

@@ -19,4 +19,5 @@ mod queries;
 mod report;
 mod secrets;
 mod sequences;
+mod tls;
 mod versions;

@@ -453,7 +453,21 @@ fn under_quiet_stale_or_missing_logs_warn_and_the_ledger_keeps_it() {
     assert!(run.stderr.is_empty(), "{}", run.stderr);
     assert_eq!(stored("fresh-box"), "");
 
-    // The same machine's logs, then seventeen days without usage.
+    // A typo in the settings file (./.env, mode 600): warned once, kept in the ledger too.
+    let settings = env.path(".env");
+    std::fs::write(&settings, "CH_HSOT=db\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let typo = ".env line 1: CH_HSOT is not a setting of ccusage-import: did you mean CH_HOST?";
+    // Logs of its own: the same logs under two names would warn of shared logs.
+    let own = env.generate_logs("own", &["--days", "3", "--lines", "60", "--seed", "9"]);
+    let run = env.importer("typo-box").logs(&own).arg("--quiet").run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr, format!("ccusage-import: warning: {typo}\n"));
+    assert_eq!(stored("typo-box"), typo);
+    std::fs::remove_file(&settings).unwrap();
+
+    // Seventeen days without usage.
     let old = chrono::Utc::now() - chrono::Duration::days(17);
     let stale = env.generate_logs(
         "stale",

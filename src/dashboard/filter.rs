@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn bad_values_name_their_parameter() {
         type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-        let cases: &[Case] = &[
+        let cases: &[Case<'_>] = &[
             (&[("since", "2026-13-01")], "since", "not a day"),
             (&[("since", "2026-1-5")], "since", "not a day"),
             (&[("until", "yesterday")], "until", "not a day"),

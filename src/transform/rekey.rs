@@ -110,7 +110,7 @@ impl<'a> Translation<'a> {
 /// The machine's stored sessions in the new mode.
 pub fn sessions(
     stored: Vec<(SessionRow, Vec<ModelFigures>)>,
-    t: &Translation,
+    t: &Translation<'_>,
     ctx: &Context,
 ) -> Result<Rekeyed<SessionRow>> {
     let mut out = Rekeyed {
@@ -151,7 +151,7 @@ pub fn sessions(
 /// The machine's stored project days in the new mode.
 pub fn projects_daily(
     stored: Vec<(ProjectDailyRow, Vec<ModelFigures>)>,
-    t: &Translation,
+    t: &Translation<'_>,
     ctx: &Context,
 ) -> Result<Rekeyed<ProjectDailyRow>> {
     let mut out = Rekeyed {

@@ -277,6 +277,7 @@ impl Config {
                 password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
                 timeout: Duration::from_secs(cli.ch_timeout),
+                max_response: cli.ch_max_response,
                 retry: RetryPolicy {
                     max_retries: cli.max_retries,
                     base_delay: Duration::from_millis(cli.retry_delay),

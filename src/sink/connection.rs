@@ -19,6 +19,8 @@ pub struct ClickHouse {
     pub database: String,
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// The largest answer read from ClickHouse, in bytes (`CH_MAX_RESPONSE`).
+    pub max_response: u64,
 }
 
 impl fmt::Debug for ClickHouse {
@@ -31,6 +33,7 @@ impl fmt::Debug for ClickHouse {
             .field("database", &self.database)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("max_response", &self.max_response)
             .finish()
     }
 }

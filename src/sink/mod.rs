@@ -656,7 +656,7 @@ impl Sink {
 fn client(cfg: &ClickHouse, url: &str) -> Client {
     // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
     // columns either way, and --verify checks every column's type against the schema.
-    let client = Client::with_http_client(http::client())
+    let client = Client::with_http_client(http::client(cfg.max_response))
         .with_url(url)
         .with_user(&cfg.user)
         .with_password(cfg.password.expose())
@@ -692,6 +692,14 @@ pub fn describe(error: clickhouse::error::Error, url: &str) -> anyhow::Error {
 fn describe_text(error: clickhouse::error::Error, url: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
+        Error::Network(source) if http::too_large(source.as_ref()).is_some() => {
+            let limit = http::too_large(source.as_ref()).unwrap_or_default();
+            format!(
+                "ClickHouse at {url} answered more than {limit} bytes, the bound on an answer \
+                 (CH_MAX_RESPONSE): is CH_URL a ClickHouse server? If it is, raise \
+                 CH_MAX_RESPONSE"
+            )
+        }
         Error::Network(source) => {
             let chain = error_chain(source.as_ref());
             let hint = if chain.contains("refused") {

@@ -50,6 +50,9 @@ pub enum Verdict {
 /// permission, missing objects, bad data and anything unknown are final.
 pub fn classify(error: &Error) -> Verdict {
     match error {
+        Error::Network(source) if super::http::too_large(source.as_ref()).is_some() => {
+            Verdict::Final("an answer larger than CH_MAX_RESPONSE".into())
+        }
         Error::Network(_) => Verdict::Retry("a network error".into()),
         Error::TimedOut => Verdict::Retry("no answer within --ch-timeout".into()),
         Error::BadResponse(message) => match (proxy_page(message), server_code(message)) {

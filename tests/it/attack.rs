@@ -441,3 +441,124 @@ fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at
     }
     assert_eq!(snapshot(&env), before, "stored rows changed");
 }
+
+/// A peer on loopback that answers every HTTP request with 200 and a body that never ends;
+/// each connection's thread stops when the client goes away. Returns its URL.
+fn endless_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
+                );
+                let chunk = vec![b'7'; 64 * 1024];
+                while stream.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+/// The largest resident size of a finished command, from GNU time's `%M` (KiB) on its last
+/// stderr line; the run without that line.
+fn peak_kib(run: &Run) -> (u64, String) {
+    let (rest, last) = run
+        .stderr
+        .trim_end()
+        .rsplit_once('\n')
+        .unwrap_or(("", &run.stderr));
+    (last.trim().parse().unwrap_or(u64::MAX), rest.to_owned())
+}
+
+/// A "ClickHouse" that streams an endless answer: the import, a named query and the dashboard
+/// (its static file and its API) each stop reading at CH_MAX_RESPONSE and fail with one line
+/// saying so, exit 3, instead of reading gigabytes into memory. The default bound (256 MiB)
+/// holds too.
+#[test]
+fn an_endless_answer_from_clickhouse_fails_at_the_bound_for_the_importer_and_the_dashboard() {
+    let env = TestEnv::new("attack_endless");
+    let url = endless_server();
+    let timed = |importer: Importer| {
+        let command = importer.env("CH_URL", &url).command;
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        // GNU time prints the peak resident size last (--quiet: not the exit status).
+        let mut timed = Command::new("/usr/bin/time");
+        timed.args(["--quiet", "-f", "%M"]).arg(program).args(args);
+        timed.env_clear();
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                timed.env(key, value);
+            }
+        }
+        timed.current_dir(env.dir.path());
+        run_within(Importer { command: timed }, Duration::from_secs(60))
+    };
+    let mib = |n: u64| (n << 20).to_string();
+    let cases: Vec<(&str, Importer, u64)> = vec![
+        (
+            "import",
+            env.importer("laptop").env("CH_MAX_RESPONSE", mib(8)),
+            8,
+        ),
+        (
+            "query",
+            env.importer("laptop")
+                .env("CH_MAX_RESPONSE", mib(8))
+                .args(["query", "fleet_machine_totals"]),
+            8,
+        ),
+        (
+            "dashboard --html",
+            env.importer("viewer")
+                .env("CH_MAX_RESPONSE", mib(8))
+                .args(["dashboard", "--html"])
+                .arg(env.path("report.html")),
+            8,
+        ),
+        ("import, the default bound", env.importer("laptop"), 256),
+    ];
+    for (what, importer, bound) in cases {
+        let run = timed(importer);
+        let (peak, stderr) = peak_kib(&run);
+        assert_eq!(run.code, 3, "{what}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("answered more than {} bytes", bound << 20))
+                && stderr.contains("CH_MAX_RESPONSE"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            peak < (2 * bound + 100) * 1024,
+            "{what}: {peak} KiB resident for a bound of {bound} MiB"
+        );
+        eprintln!("{what}: peak {peak} KiB");
+    }
+
+    // The served dashboard: the panel fails with a 503 saying so, and it keeps serving.
+    let dashboard = Dashboard::start(
+        env.importer("viewer")
+            .env("CH_URL", &url)
+            .env("CH_MAX_RESPONSE", mib(8)),
+        &[],
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"])
+        .arg(format!("{}api/panel/headline", dashboard.url))
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.ends_with("\n503"), "{body}");
+    assert!(body.contains("CH_MAX_RESPONSE"), "{body}");
+}

@@ -224,7 +224,7 @@ USING (machine_name, date, row_version)
 -- The session scheme this machine's sums read now and the project mode its rows are stored
 -- in (no row before its first import; an empty mode was written before modes existed: plain).
 -- name: stored_machine
-SELECT session_scheme, project_mode FROM ccusage_machines FINAL WHERE machine_name = ?
+SELECT session_scheme, project_mode, key_fingerprint FROM ccusage_machines FINAL WHERE machine_name = ?
 
 -- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
 -- machine's usage counts once.

@@ -59,6 +59,9 @@ pub struct StoredMachine {
     pub session_scheme: String,
     /// Empty in rows written before project modes existed (all plain).
     pub project_mode: String,
+    /// [`crate::transform::projects::Projects::fingerprint`] of the key the rows were
+    /// stored with; empty in plain mode and in rows written before fingerprints.
+    pub key_fingerprint: String,
 }
 
 /// A row of a `stored_*` statement in `sql/import.sql`.
@@ -356,7 +359,9 @@ impl Sink {
     pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
         let stored = self.stored_machine(&row.machine_name).await?;
         let same = stored.is_some_and(|s| {
-            s.session_scheme == row.session_scheme && s.project_mode == row.project_mode
+            s.session_scheme == row.session_scheme
+                && s.project_mode == row.project_mode
+                && s.key_fingerprint == row.key_fingerprint
         });
         if same {
             return Ok(false);

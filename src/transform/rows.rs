@@ -710,6 +710,8 @@ pub struct MachineRow {
     pub session_scheme: String,
     /// `--projects` of the import that wrote it: a run in another mode is refused.
     pub project_mode: String,
+    /// Which key hashed the rows: a run with another key is refused.
+    pub key_fingerprint: String,
     pub ccusage_version: String,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
     pub imported_at: DateTime<Utc>,
@@ -722,6 +724,7 @@ impl MachineRow {
             machine_name: ctx.machine_name.clone(),
             session_scheme: session_scheme.to_owned(),
             project_mode: project_mode.to_owned(),
+            key_fingerprint: ctx.projects.fingerprint(),
             ccusage_version: ctx.ccusage_version.clone(),
             imported_at: ctx.imported_at,
             row_version: ctx.tick,

@@ -3,7 +3,7 @@
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -561,4 +561,119 @@ fn an_endless_answer_from_clickhouse_fails_at_the_bound_for_the_importer_and_the
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.ends_with("\n503"), "{body}");
     assert!(body.contains("CH_MAX_RESPONSE"), "{body}");
+}
+
+/// Sessions (tokens, count) and projects (tokens) as stored, against ccusage's: a key change
+/// that stored usage again would double them.
+fn assert_counted_once(env: &TestEnv, claude: &Path, step: &str) {
+    use crate::projects::{ccusage_sums, sums};
+    let (sessions, projects) = ccusage_sums(claude);
+    let stored = sums(
+        env,
+        "ccusage_v_session_summary",
+        "(project_path, session_id)",
+    );
+    assert_eq!(
+        (stored.0, stored.2),
+        (sessions.0, sessions.2),
+        "{step}: sessions"
+    );
+    let stored = sums(env, "ccusage_v_project_daily", "project");
+    assert_eq!(stored.0, projects.0, "{step}: project tokens");
+}
+
+/// In hash and hidden mode, the project key file moved away, or replaced by another key: the
+/// import is refused (exit 2, one line saying what happened and to restore the key), no key
+/// is created, nothing is written; with the key back, the next import counts everything once.
+/// (Before, a new key was created silently and every project and session counted twice.)
+#[test]
+fn a_lost_or_replaced_project_key_is_refused_and_the_restored_key_counts_once() {
+    for mode in ["hash", "hidden"] {
+        let env = TestEnv::new(&format!("attack_key_{mode}"));
+        let home = env.path("dev");
+        let claude = crate::projects::logs_under(&env, &home, &["proj-a", "work/proj-b"], "9");
+        let key = env.path("keys/project.key");
+        let run = |extra: &[&str]| {
+            env.importer("laptop")
+                .env("HOME", &home)
+                .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", &key)
+                .logs(&claude)
+                .args(["--projects", mode])
+                .args(extra)
+                .run()
+        };
+        // The machine's first run in this mode creates the key.
+        let first = run(&[]);
+        assert_eq!(first.code, 0, "{mode}: {}", first.stderr);
+        assert!(key.exists());
+        assert_counted_once(&env, &claude, mode);
+        let text = std::fs::read_to_string(&key).unwrap();
+        let before = snapshot(&env);
+
+        let moved = env.path("project.key.bak");
+        std::fs::rename(&key, &moved).unwrap();
+        let other = env.path("other.key");
+        std::fs::write(&other, "another-key-0123456789abcdef\n").unwrap();
+        let cases: [(&str, Option<&Path>, &[&str], &str); 4] = [
+            ("key moved away", None, &[], "is missing"),
+            (
+                "another key",
+                Some(&other),
+                &[],
+                "under another project key",
+            ),
+            (
+                "another key, --rekey-projects",
+                Some(&other),
+                &["--rekey-projects"],
+                "under another project key",
+            ),
+            (
+                "key moved away, --rekey-projects",
+                None,
+                &["--rekey-projects"],
+                "is missing",
+            ),
+        ];
+        for (what, put, extra, says) in cases {
+            let _ = std::fs::remove_file(&key);
+            if let Some(put) = put {
+                std::fs::copy(put, &key).unwrap();
+            }
+            let refused = run(extra);
+            assert_eq!(refused.code, 2, "{mode}, {what}: {}", refused.stderr);
+            assert_eq!(
+                refused.stderr.trim().lines().count(),
+                1,
+                "{}",
+                refused.stderr
+            );
+            assert!(
+                refused.stderr.contains(says) && refused.stderr.contains("Restore"),
+                "{mode}, {what}: {}",
+                refused.stderr
+            );
+            assert!(!refused.stderr.contains(text.trim()), "the key was shown");
+            assert_eq!(
+                key.exists(),
+                put.is_some(),
+                "{mode}, {what}: a key was created"
+            );
+            assert_eq!(
+                snapshot(&env),
+                before,
+                "{mode}, {what}: stored rows changed"
+            );
+        }
+
+        let _ = std::fs::remove_file(&key);
+        std::fs::rename(&moved, &key).unwrap();
+        let back = run(&["--json"]);
+        assert_eq!(back.code, 0, "{mode}: {}", back.stderr);
+        assert_counted_once(&env, &claude, &format!("{mode}, key restored"));
+        // What is stored is a fingerprint of the key, not the key.
+        let fingerprint = env.sql("SELECT key_fingerprint FROM ccusage_machines FINAL FORMAT TSV");
+        assert_eq!(fingerprint.trim().len(), 16, "{fingerprint}");
+        assert!(!text.contains(fingerprint.trim()) && !fingerprint.contains(text.trim()));
+    }
 }

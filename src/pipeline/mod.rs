@@ -282,8 +282,9 @@ async fn fetch_all(
             ),
         };
         let outcome = match result {
-            Ok((rows, records, map_time)) => {
+            Ok((rows, records, warning, map_time)) => {
                 run.map_time += map_time;
+                run.warnings.extend(warning);
                 mapped.push(records);
                 ReportOutcome {
                     rows,
@@ -353,7 +354,7 @@ async fn fetch_one(
     args: &[String],
     limits: source::Limits,
     ctx: &Context,
-) -> Result<(usize, Box<dyn Mapped>, Duration), String> {
+) -> Result<(usize, Box<dyn Mapped>, Option<String>, Duration), String> {
     // In hash and hidden runs an error leaves the machine too: it loses what could name a
     // project (ccusage's output, ids, keys, the home directory).
     let redact = |text: String| ctx.projects.redact(&text);
@@ -363,14 +364,14 @@ async fn fetch_one(
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);
-    let (rows, mapped) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
+    let (rows, mapped, warning) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
         redact(format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
             source::quote(&output.stdout)
         ))
     })?;
-    Ok((rows, mapped, map_started.elapsed()))
+    Ok((rows, mapped, warning, map_started.elapsed()))
 }
 
 /// `totals` and the date range come from the daily report, like ccusage's own totals; the

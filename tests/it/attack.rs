@@ -715,3 +715,85 @@ fn machine_names_with_blank_format_or_baseless_combining_characters_are_refused(
         assert_eq!(run.code, 0, "{name:?}: {}", run.stderr);
     }
 }
+
+/// Total tokens per day as ccusage reports them and as stored.
+fn days_by_ccusage(claude: &Path) -> std::collections::BTreeMap<String, u64> {
+    ccusage(claude, &["claude", "daily"])["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_owned(),
+                d["totalTokens"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn days_stored(env: &TestEnv) -> std::collections::BTreeMap<String, u64> {
+    env.sql("SELECT date, total_tokens FROM ccusage_v_daily_summary FORMAT TSV")
+        .lines()
+        .map(|l| {
+            let (d, t) = l.split_once('\t').unwrap();
+            (d.to_owned(), t.parse().unwrap())
+        })
+        .collect()
+}
+
+/// A log line with 9·10¹⁵ input tokens (a cost far above the $999,999,999 a row can hold)
+/// appears after a good import: only the rows holding it (its day, its session, its block) are
+/// refused with a warning naming the day; the other days are imported, and the day keeps the
+/// figure stored before. (Before, every report failed, and kept failing while the file stayed.)
+#[test]
+fn a_log_line_with_an_absurd_cost_refuses_only_its_rows_and_names_the_day() {
+    let env = TestEnv::new("attack_cost");
+    let claude = env.generate_logs("logs", &["--days", "5", "--lines", "200", "--seed", "11"]);
+    env.importer("laptop").logs(&claude).import_ok();
+    let before = days_stored(&env);
+    assert_eq!(before, days_by_ccusage(&claude));
+
+    // The line: a copy of a real one, with its own ids and the absurd count.
+    let file = std::fs::read_dir(claude.join("projects"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut line: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["message"]["usage"].is_object())
+        .unwrap();
+    line["message"]["id"] = "msg_attack_absurd".into();
+    line["requestId"] = "req_attack_absurd".into();
+    line["uuid"] = "00000000-0000-4000-8000-000000000027".into();
+    line["message"]["usage"]["input_tokens"] = 9_000_000_000_000_000u64.into();
+    let day = line["timestamp"].as_str().unwrap()[..10].to_owned();
+    std::fs::write(&file, format!("{text}{line}\n")).unwrap();
+    let reported = days_by_ccusage(&claude);
+    assert!(
+        reported[&day] > 9_000_000_000_000_000,
+        "ccusage counts the line"
+    );
+
+    let run = env.importer("laptop").logs(&claude).arg("--json").run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("daily report: refused the rows of")
+            && warnings.contains(&day)
+            && warnings.contains("999999999"),
+        "{warnings}"
+    );
+    let after = days_stored(&env);
+    for (date, tokens) in &reported {
+        let want = if *date == day { before[date] } else { *tokens };
+        assert_eq!(after.get(date), Some(&want), "{date}");
+    }
+    // Sessions and blocks without the line are stored; the session holding it keeps its
+    // earlier figure.
+    let sessions = env.sql("SELECT count() FROM ccusage_v_session_summary FORMAT TSV");
+    assert!(sessions.trim().parse::<u64>().unwrap() > 0);
+}

@@ -4,6 +4,11 @@
 -- name: server_version
 SELECT version()
 
+-- The replicas of the cluster's smallest shard: with two or more, every insert waits until two
+-- of them hold it (insert_quorum).
+-- name: cluster_min_replicas
+SELECT toUInt64(min(replicas)) FROM (SELECT shard_num, count() AS replicas FROM system.clusters WHERE cluster = ? GROUP BY shard_num)
+
 -- name: database_exists
 SELECT count() FROM system.databases WHERE name = ?
 

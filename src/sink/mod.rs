@@ -126,7 +126,40 @@ impl Sink {
             })
             .await?;
         sink.url = sink.serving_url().to_owned();
+        if let Some(cluster) = &cfg.cluster {
+            sink.wait_for_replicas(cluster, cfg.timeout).await?;
+        }
         Ok(sink)
+    }
+
+    /// Where the cluster's shards have two replicas or more, every request from here on asks
+    /// the server to acknowledge an insert only once two replicas hold it (`insert_quorum`,
+    /// which the Distributed table's synchronous insert passes on to each shard): a replica
+    /// that dies right after its insert cannot take rows no other node has with it, while the
+    /// run goes on to say `ok`. With a replica down, the quorum cannot be met and the run
+    /// fails (exit 3) until it is back; the next run then writes what is missing.
+    async fn wait_for_replicas(&mut self, cluster: &str, timeout: Duration) -> Result<()> {
+        let sql = sqlfile::import("cluster_min_replicas");
+        let replicas = self
+            .request("count the replicas of the cluster's shards", || {
+                self.client().query(&sql).bind(cluster).fetch_one::<u64>()
+            })
+            .await?;
+        if replicas < 2 {
+            return Ok(());
+        }
+        // The server gives up waiting for the second replica before the client gives up on
+        // the request, so the answer says why.
+        let quorum_timeout = (timeout / 2).as_millis().to_string();
+        self.clients = std::mem::take(&mut self.clients)
+            .into_iter()
+            .map(|client| {
+                client
+                    .with_setting("insert_quorum", "2")
+                    .with_setting("insert_quorum_timeout", quorum_timeout.as_str())
+            })
+            .collect();
+        Ok(())
     }
 
     /// Every endpoint's URL and client, in the order given.
@@ -753,6 +786,11 @@ fn server_error_hint(message: &str) -> &'static str {
             "; ClickHouse has no ZooKeeper session (replicated tables are read-only and ON \
              CLUSTER changes cannot be queued without it): is ZooKeeper running and reachable \
              from every node? Nothing stored was changed; run again once it is back"
+        }
+        Some(285 | 286 | 319) => {
+            "; in this cluster an insert is acknowledged once two replicas of its shard hold it \
+             (insert_quorum), and a replica is down or behind: start it; nothing was lost, and \
+             the next run writes what is missing"
         }
         Some(392) => {
             "; the user may not run DDL (allow_ddl=0) and the database needs this change: \

@@ -407,7 +407,11 @@ fn not_small_files(env: &TestEnv) -> Vec<(PathBuf, &'static str)> {
 fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at_once() {
     let env = TestEnv::new("attack_keyfile");
     let claude = env.generate_logs("logs", &["--days", "2", "--lines", "40", "--seed", "8"]);
-    env.importer("laptop").logs(&claude).import_ok();
+    env.importer("laptop")
+        .logs(&claude)
+        .args(["--projects", "hash"])
+        .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", env.path("good.key"))
+        .import_ok();
     let before = snapshot(&env);
     for (path, says) in not_small_files(&env) {
         let what = path.display().to_string();

@@ -4,6 +4,11 @@
 -- name: server_version
 SELECT version()
 
+-- The replicas of the cluster's smallest shard: with two or more, every insert waits until two
+-- of them hold it (insert_quorum).
+-- name: cluster_min_replicas
+SELECT toUInt64(min(replicas)) FROM (SELECT shard_num, count() AS replicas FROM system.clusters WHERE cluster = ? GROUP BY shard_num)
+
 -- name: database_exists
 SELECT count() FROM system.databases WHERE name = ?
 
@@ -280,7 +285,7 @@ USING (machine_name, date, row_version)
 -- The session scheme this machine's sums read now and the project mode its rows are stored
 -- in (no row before its first import; an empty mode was written before modes existed: plain).
 -- name: stored_machine
-SELECT session_scheme, project_mode FROM ccusage_machines FINAL WHERE machine_name = ?
+SELECT session_scheme, project_mode, key_fingerprint FROM ccusage_machines FINAL WHERE machine_name = ?
 
 -- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
 -- machine's usage counts once.

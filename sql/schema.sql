@@ -221,6 +221,7 @@ CREATE TABLE IF NOT EXISTS ccusage_machines
     machine_name String,
     session_scheme String COMMENT 'project (ccusage 15-18: a session per project directory) or session (19+: per session file)',
     project_mode String COMMENT 'plain, hash or hidden (--projects) of the rows stored; empty: plain, before modes existed',
+    key_fingerprint String COMMENT 'hash and hidden: an HMAC of a constant under the project key (never the key); a run with another key is refused. Empty: plain, or stored before fingerprints',
     ccusage_version String,
     imported_at DateTime('UTC'),
     row_version UInt64 COMMENT 'tick of the import that wrote it: the newest wins'

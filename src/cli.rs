@@ -229,6 +229,11 @@ pub struct Cli {
         env = "CH_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ch_timeout: u64,
+
+    /// Largest answer, in bytes, read from ClickHouse; a larger one fails the request.
+    #[arg(long, global = true, env = "CH_MAX_RESPONSE", default_value_t = 256 << 20,
+          value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ch_max_response: u64,
 }
 
 /// For a bad value clap rejected: when it came from the environment or the settings file

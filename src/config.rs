@@ -294,6 +294,7 @@ impl Config {
                 password: Secret::new(cli.ch_password.unwrap_or_default()),
                 database: cli.ch_database,
                 timeout: Duration::from_secs(cli.ch_timeout),
+                max_response: cli.ch_max_response,
                 retry: RetryPolicy {
                     max_retries: cli.max_retries,
                     base_delay: Duration::from_millis(cli.retry_delay),
@@ -428,18 +429,59 @@ pub fn check_machine_name(name: &str) -> Result<()> {
             c as u32
         );
     }
+    if let Some(c) = combining_without_base(name) {
+        bail!(
+            "the machine name {:?} holds the combining character U+{:04X} with no letter before \
+             it: set MACHINE_NAME to plain text",
+            crate::log::printable(name),
+            c as u32
+        );
+    }
     Ok(())
 }
 
-/// Characters that print as nothing: format characters (zero-width spaces and joiners, bidi
-/// controls, the byte-order mark, the soft hyphen) and spaces other than the plain one.
+/// Characters that print as nothing, by Unicode's own properties (ICU4X's tables, so new
+/// Unicode versions come with the crate): default-ignorable code points (zero-width spaces and
+/// joiners, bidi controls, variation selectors, Hangul fillers, the soft hyphen), format
+/// characters (Cf, which also holds the interlinear annotation marks U+FFF9–U+FFFB that
+/// default-ignorable leaves out), separators other than the plain space (no-break, ideographic
+/// and the other Zs, the line and paragraph separators), unassigned code points (nothing to
+/// draw yet), and U+2800, the Braille pattern with no dots, which Unicode files as a symbol
+/// although it draws as a blank cell.
 fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00A0}' | '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
-        | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180E}' | '\u{2000}'..='\u{200F}'
-        | '\u{2028}'..='\u{202F}' | '\u{205F}'..='\u{206F}' | '\u{3000}' | '\u{3164}'
-        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
-        | '\u{E0000}'..='\u{E0FFF}')
+    use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
+    use icu_properties::{CodePointMapData, CodePointSetData};
+    const BRAILLE_BLANK: char = '\u{2800}';
+    let category = CodePointMapData::<GeneralCategory>::new().get(c);
+    c != ' '
+        && (c == BRAILLE_BLANK
+            || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+            || matches!(
+                category,
+                GeneralCategory::Format
+                    | GeneralCategory::SpaceSeparator
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+                    | GeneralCategory::Unassigned
+            ))
+}
+
+/// A combining mark (Mn, Mc, Me) at the start of the name or after a space: it has no
+/// character to sit on, so it draws alone or on the space, and reads as nothing or as a stray
+/// accent.
+fn combining_without_base(name: &str) -> Option<char> {
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
+    use icu_properties::CodePointMapData;
+    let categories = CodePointMapData::<GeneralCategory>::new();
+    let mut previous: Option<char> = None;
+    for c in name.chars() {
+        let mark = GeneralCategoryGroup::Mark.contains(categories.get(c));
+        if mark && previous.is_none_or(|p| p == ' ') {
+            return Some(c);
+        }
+        previous = Some(c);
+    }
+    None
 }
 
 /// Database names are identifiers in DDL; keeping them to plain identifiers means they never

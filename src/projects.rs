@@ -40,11 +40,34 @@ pub fn default_key_path() -> PathBuf {
     config.join("ccusage-import").join("project.key")
 }
 
-/// The run's [`Projects`]: plain needs no key; hash and hidden read or create it.
-pub fn load(settings: &ProjectSettings) -> Result<Projects> {
+/// The run's [`Projects`]: plain needs no key; hash and hidden read it, and create it when it
+/// is missing only if `create` (the machine has stored no rows under a key: a new key for
+/// rows stored under a lost one would count them all twice).
+pub fn load(settings: &ProjectSettings, create: Create) -> Result<Projects> {
     let key = match settings.mode {
         Mode::Plain => Vec::new(),
-        Mode::Hash | Mode::Hidden => read_or_create_key(&settings.key_file)?,
+        Mode::Hash | Mode::Hidden => {
+            if let Create::No {
+                machine,
+                fingerprint,
+            } = &create
+            {
+                let fingerprint = match fingerprint.get(..8) {
+                    Some(start) => format!(" (fingerprint {start}…)"),
+                    None => String::new(),
+                };
+                ensure!(
+                    settings.key_file.exists(),
+                    "the project key file {} is missing, but machine {machine} stored its \
+                     projects under a key{fingerprint}: a new key would store \
+                     the same sessions and project days again under new hashes and count them \
+                     twice; nothing was written. Restore that key file (from a backup, or from \
+                     another machine of the fleet that shares it)",
+                    settings.key_file.display()
+                );
+            }
+            read_or_create_key(&settings.key_file)?
+        }
     };
     let aliases = match &settings.alias_file {
         Some(path) => {
@@ -71,6 +94,17 @@ pub fn load(settings: &ProjectSettings) -> Result<Projects> {
         settings.home.clone(),
         is_dir,
     ))
+}
+
+/// Whether [`load`] may create a missing key file.
+pub enum Create {
+    Yes,
+    /// The machine's rows are stored under the key of this fingerprint (its first hex digits
+    /// are shown).
+    No {
+        machine: String,
+        fingerprint: String,
+    },
 }
 
 fn read_or_create_key(path: &Path) -> Result<Vec<u8>> {

@@ -163,6 +163,12 @@ fn resolved(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) -> Ve
             "",
         ),
         setting(
+            "CH_MAX_RESPONSE",
+            Some("ch_max_response"),
+            Some(ch.max_response.to_string()),
+            "",
+        ),
+        setting(
             "CH_MAX_RETRIES",
             Some("max_retries"),
             Some(ch.retry.max_retries.to_string()),

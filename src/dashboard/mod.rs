@@ -437,6 +437,7 @@ mod tests {
             password: crate::sink::Secret::new("p".into()),
             database: "d".into(),
             timeout: Duration::from_secs(60),
+            max_response: 1 << 20,
             retry: crate::sink::retry::RetryPolicy {
                 max_retries: 3,
                 base_delay: Duration::from_secs(1),

@@ -25,10 +25,6 @@ use reports::{records_of, Mapped, Rows};
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
 /// ClickHouse end up in the report; only setup errors are returned as `Err`.
 pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport> {
-    let projects = std::sync::Arc::new(
-        crate::projects::load(&config.projects).exit_code(crate::exit::Exit::Usage)?,
-    );
-    crate::log::redact_projects_with(projects.clone());
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(0);
     let mut run = RunReport {
@@ -103,6 +99,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     if let Some(stored) = &stored_machine {
         check_project_mode(config, stored)?;
     }
+    let projects = std::sync::Arc::new(load_projects(config, stored_machine.as_ref())?);
+    crate::log::redact_projects_with(projects.clone());
 
     let last_tick = match &sink {
         Some(sink) => match sink.last_tick(&config.machine_name).await {
@@ -295,8 +293,9 @@ async fn fetch_all(
             ),
         };
         let outcome = match result {
-            Ok((rows, records, map_time)) => {
+            Ok((rows, records, warning, map_time)) => {
                 run.map_time += map_time;
+                run.warnings.extend(warning);
                 mapped.push(records);
                 ReportOutcome {
                     rows,
@@ -366,7 +365,7 @@ async fn fetch_one(
     args: &[String],
     limits: source::Limits,
     ctx: &Context,
-) -> Result<(usize, Box<dyn Mapped>, Duration), String> {
+) -> Result<(usize, Box<dyn Mapped>, Option<String>, Duration), String> {
     // In hash and hidden runs an error leaves the machine too: it loses what could name a
     // project (ccusage's output, ids, keys, the home directory).
     let redact = |text: String| ctx.projects.redact(&text);
@@ -376,14 +375,14 @@ async fn fetch_one(
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);
-    let (rows, mapped) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
+    let (rows, mapped, warning) = reports::map(kind, &output.stdout, ctx).map_err(|e| {
         redact(format!(
             "{e:#} (ccusage {}; command: {command_line}; output began: {})",
             ctx.ccusage_version,
             source::quote(&output.stdout)
         ))
     })?;
-    Ok((rows, mapped, map_started.elapsed()))
+    Ok((rows, mapped, warning, map_started.elapsed()))
 }
 
 /// `totals` and the date range come from the daily report, like ccusage's own totals; the
@@ -503,6 +502,65 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
     .map_err(Into::into)
 }
 
+/// The run's projects, from a key file that must be the one the machine's rows were stored
+/// with: a new or another key would store the same sessions and project days again under new
+/// hashes. A missing key file is created only while the machine has no rows under a key.
+fn load_projects(
+    config: &Config,
+    stored: Option<&crate::sink::StoredMachine>,
+) -> Result<crate::transform::projects::Projects> {
+    use crate::projects::{load, Create};
+    use crate::transform::projects::Mode;
+    let keyed = stored.filter(|s| {
+        matches!(
+            Mode::parse(&s.project_mode),
+            Some(Mode::Hash | Mode::Hidden)
+        )
+    });
+    let create = match keyed {
+        None => Create::Yes,
+        Some(s) => Create::No {
+            machine: config.machine_name.clone(),
+            fingerprint: s.key_fingerprint.clone(),
+        },
+    };
+    let projects = load(&config.projects, create).exit_code(crate::exit::Exit::Usage)?;
+    let Some(stored) = keyed.filter(|s| !s.key_fingerprint.is_empty()) else {
+        return Ok(projects);
+    };
+    // The key file in the stored mode: the one a re-key from hash reads as well.
+    let was = Mode::parse(&stored.project_mode).unwrap_or_default();
+    let key_file = crate::projects::ProjectSettings {
+        mode: was,
+        ..config.projects.clone()
+    };
+    let create = Create::No {
+        machine: config.machine_name.clone(),
+        fingerprint: stored.key_fingerprint.clone(),
+    };
+    let fingerprint = load(&key_file, create)
+        .exit_code(crate::exit::Exit::Usage)?
+        .fingerprint();
+    if fingerprint == stored.key_fingerprint {
+        return Ok(projects);
+    }
+    Err(anyhow::anyhow!(
+        "machine {} stored its projects with --projects {} under another project key \
+         (fingerprint {}…) than the key file {} holds (fingerprint {}…): importing would store \
+         the same sessions and project days again under new hashes, and every project and \
+         session sum would count them twice; nothing was written. Restore the key file this \
+         machine used (from a backup, or from another machine of the fleet that shares it); \
+         stored hashes can be translated only with the key that made them",
+        config.machine_name,
+        was.as_str(),
+        stored.key_fingerprint.get(..8).unwrap_or_default(),
+        config.projects.key_file.display(),
+        fingerprint.get(..8).unwrap_or_default(),
+    ))
+    .exit_code(crate::exit::Exit::Usage)
+    .map_err(Into::into)
+}
+
 fn rekey_wanted(config: &Config, stored: &crate::sink::StoredMachine) -> bool {
     let was = crate::transform::projects::Mode::parse(&stored.project_mode);
     config.projects.rekey && was.is_some_and(|was| was != config.projects.mode)
@@ -525,7 +583,15 @@ async fn rekey(
         mode: was,
         ..config.projects.clone()
     };
-    let old = crate::projects::load(&old_settings).exit_code(crate::exit::Exit::Usage)?;
+    // The key was checked against the stored fingerprint before anything ran.
+    let old = crate::projects::load(
+        &old_settings,
+        crate::projects::Create::No {
+            machine: config.machine_name.clone(),
+            fingerprint: stored.key_fingerprint.clone(),
+        },
+    )
+    .exit_code(crate::exit::Exit::Usage)?;
     let mut translation = Translation::new(&old, &ctx.projects);
     translation.learn(
         records_of::<rows::SessionRow>(mapped),

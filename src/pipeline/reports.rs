@@ -17,7 +17,7 @@ use crate::run::{ReportKind, RunReport, WriteStats};
 use crate::sink::Sink;
 use crate::transform::json::{self, parse_report};
 use crate::transform::rows::{self, Context, Record, Table, UsageRecord};
-use crate::transform::{privacy, unique_keys};
+use crate::transform::{costcap, privacy, unique_keys};
 
 /// One ccusage report.
 pub trait Report {
@@ -50,13 +50,32 @@ const REPORTS: [(ReportKind, MapFn); 6] = [
     (AgentsDaily::KIND, map_report::<AgentsDaily>),
 ];
 
-/// Parses and maps one report's stdout; returns the number of rows ccusage printed.
-pub fn map(kind: ReportKind, stdout: &[u8], ctx: &Context) -> Result<(usize, Box<dyn Mapped>)> {
+/// Parses and maps one report's stdout; returns the number of rows ccusage printed, and a
+/// warning when rows were refused for a cost above the cap (the rest are imported).
+pub fn map(
+    kind: ReportKind,
+    stdout: &[u8],
+    ctx: &Context,
+) -> Result<(usize, Box<dyn Mapped>, Option<String>)> {
     let (_, map) = REPORTS
         .iter()
         .find(|(known, _)| *known == kind)
         .expect("every report kind has a Report");
-    map(stdout, ctx)
+    match map(stdout, ctx) {
+        Err(e) if e.chain().any(|c| c.is::<rows::CostTooLarge>()) => {
+            let (kept, days) = costcap::refuse_rows(stdout)?;
+            let (printed, mapped) = map(&kept, ctx)?;
+            let warning = format!(
+                "{} report: refused the rows of {} whose cost is above {} USD, which no machine \
+                 spends (a corrupt log line?); they are not stored, the other rows are",
+                kind.name(),
+                days.join(", "),
+                rows::MAX_USD
+            );
+            Ok((printed, mapped, Some(warning)))
+        }
+        other => other.map(|(printed, mapped)| (printed, mapped, None)),
+    }
 }
 
 fn map_report<P: Report>(stdout: &[u8], ctx: &Context) -> Result<(usize, Box<dyn Mapped>)> {

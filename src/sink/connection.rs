@@ -28,6 +28,8 @@ pub struct ClickHouse {
     /// `CH_CA_FILE`: certificates trusted beside the bundled Mozilla roots, for a server
     /// whose certificate a private CA signed.
     pub ca: Option<CaCerts>,
+    /// The largest answer read from ClickHouse, in bytes (`CH_MAX_RESPONSE`).
+    pub max_response: u64,
 }
 
 /// The certificates of a `CH_CA_FILE`, read once when the settings are checked.
@@ -126,6 +128,7 @@ impl fmt::Debug for ClickHouse {
             .field("timeout", &self.timeout)
             .field("ca", &self.ca)
             .field("retry", &self.retry)
+            .field("max_response", &self.max_response)
             .finish()
     }
 }

@@ -65,6 +65,9 @@ pub struct StoredMachine {
     pub session_scheme: String,
     /// Empty in rows written before project modes existed (all plain).
     pub project_mode: String,
+    /// [`crate::transform::projects::Projects::fingerprint`] of the key the rows were
+    /// stored with; empty in plain mode and in rows written before fingerprints.
+    pub key_fingerprint: String,
 }
 
 /// A row of a `stored_*` statement in `sql/import.sql`.
@@ -160,7 +163,40 @@ impl Sink {
             })
             .await?;
         sink.url = sink.serving_url().to_owned();
+        if let Some(cluster) = &cfg.cluster {
+            sink.wait_for_replicas(cluster, cfg.timeout).await?;
+        }
         Ok(sink)
+    }
+
+    /// Where the cluster's shards have two replicas or more, every request from here on asks
+    /// the server to acknowledge an insert only once two replicas hold it (`insert_quorum`,
+    /// which the Distributed table's synchronous insert passes on to each shard): a replica
+    /// that dies right after its insert cannot take rows no other node has with it, while the
+    /// run goes on to say `ok`. With a replica down, the quorum cannot be met and the run
+    /// fails (exit 3) until it is back; the next run then writes what is missing.
+    async fn wait_for_replicas(&mut self, cluster: &str, timeout: Duration) -> Result<()> {
+        let sql = sqlfile::import("cluster_min_replicas");
+        let replicas = self
+            .request("count the replicas of the cluster's shards", || {
+                self.client().query(&sql).bind(cluster).fetch_one::<u64>()
+            })
+            .await?;
+        if replicas < 2 {
+            return Ok(());
+        }
+        // The server gives up waiting for the second replica before the client gives up on
+        // the request, so the answer says why.
+        let quorum_timeout = (timeout / 2).as_millis().to_string();
+        self.clients = std::mem::take(&mut self.clients)
+            .into_iter()
+            .map(|client| {
+                client
+                    .with_setting("insert_quorum", "2")
+                    .with_setting("insert_quorum_timeout", quorum_timeout.as_str())
+            })
+            .collect();
+        Ok(())
     }
 
     /// Every endpoint's URL and client, in the order given.
@@ -394,7 +430,9 @@ impl Sink {
     pub async fn write_machine(&self, row: &MachineRow) -> Result<bool> {
         let stored = self.stored_machine(&row.machine_name).await?;
         let same = stored.is_some_and(|s| {
-            s.session_scheme == row.session_scheme && s.project_mode == row.project_mode
+            s.session_scheme == row.session_scheme
+                && s.project_mode == row.project_mode
+                && s.key_fingerprint == row.key_fingerprint
         });
         if same {
             return Ok(false);
@@ -766,7 +804,7 @@ impl Sink {
 fn client(cfg: &ClickHouse, url: &str) -> Client {
     // Validation needs RowBinaryWithNamesAndTypes, which 18.16 lacks; inserts name their
     // columns either way, and --verify checks every column's type against the schema.
-    let client = Client::with_http_client(http::client(cfg.ca.as_ref()))
+    let client = Client::with_http_client(http::client(cfg.max_response, cfg.ca.as_ref()))
         .with_url(url)
         .with_user(&cfg.user)
         .with_password(cfg.password.expose())
@@ -802,6 +840,14 @@ pub fn describe(error: clickhouse::error::Error, url: &str, user: &str) -> anyho
 fn describe_text(error: clickhouse::error::Error, url: &str, user: &str) -> String {
     use clickhouse::error::Error;
     let text = match &error {
+        Error::Network(source) if http::too_large(source.as_ref()).is_some() => {
+            let limit = http::too_large(source.as_ref()).unwrap_or_default();
+            format!(
+                "ClickHouse at {url} answered more than {limit} bytes, the bound on an answer \
+                 (CH_MAX_RESPONSE): is CH_URL a ClickHouse server? If it is, raise \
+                 CH_MAX_RESPONSE"
+            )
+        }
         Error::Network(source) => {
             let chain = error_chain(source.as_ref());
             let hint = if chain.contains("refused") {
@@ -857,6 +903,11 @@ fn server_error_hint(message: &str) -> &'static str {
             "; ClickHouse has no ZooKeeper session (replicated tables are read-only and ON \
              CLUSTER changes cannot be queued without it): is ZooKeeper running and reachable \
              from every node? Nothing stored was changed; run again once it is back"
+        }
+        Some(285 | 286 | 319) => {
+            "; in this cluster an insert is acknowledged once two replicas of its shard hold it \
+             (insert_quorum), and a replica is down or behind: start it; nothing was lost, and \
+             the next run writes what is missing"
         }
         Some(392) => {
             "; the user may not run DDL (allow_ddl=0) and the database needs this change: \

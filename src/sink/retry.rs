@@ -5,7 +5,7 @@ use std::time::Duration;
 use clickhouse::error::Error;
 
 /// Server error codes that say "not now" rather than "never", with what each means.
-const TRANSIENT_CODES: [(u32, &str); 8] = [
+const TRANSIENT_CODES: [(u32, &str); 11] = [
     (159, "the query timed out on the server"),
     (202, "too many simultaneous queries"),
     (209, "a socket timed out"),
@@ -13,6 +13,12 @@ const TRANSIENT_CODES: [(u32, &str); 8] = [
     (241, "the server ran out of memory"),
     (242, "a replica is read-only"),
     (252, "too many parts (inserts come faster than merges)"),
+    (285, "too few live replicas for the insert quorum"),
+    (286, "the quorum of a previous insert is not met yet"),
+    (
+        319,
+        "the insert quorum was not met in time (the insert may be stored)",
+    ),
     (425, "a system error"),
 ];
 
@@ -50,6 +56,9 @@ pub enum Verdict {
 /// permission, missing objects, bad data and anything unknown are final.
 pub fn classify(error: &Error) -> Verdict {
     match error {
+        Error::Network(source) if super::http::too_large(source.as_ref()).is_some() => {
+            Verdict::Final("an answer larger than CH_MAX_RESPONSE".into())
+        }
         Error::Network(_) => Verdict::Retry("a network error".into()),
         Error::TimedOut => Verdict::Retry("no answer within --ch-timeout".into()),
         Error::BadResponse(message) => match (proxy_page(message), server_code(message)) {

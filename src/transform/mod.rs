@@ -1,5 +1,6 @@
 //! Transform: ccusage's JSON → typed rows. Pure: no I/O, no clock.
 
+pub mod costcap;
 pub mod derive;
 pub mod json;
 pub mod privacy;

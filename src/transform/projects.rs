@@ -27,6 +27,8 @@ const SUBAGENTS: &str = "subagents";
 /// Hex digits of the HMAC kept as the stored key: 64 bits, no collision among a fleet's
 /// projects, short enough to read.
 const HASH_HEX: usize = 16;
+/// What [`Projects::fingerprint`] hashes: a NUL cannot be in a path or a session file name.
+const FINGERPRINT_TEXT: &str = "\0ccusage-import project key fingerprint";
 /// Hex digits shown in `project-<prefix>`.
 const NAME_HEX: usize = 8;
 
@@ -128,6 +130,16 @@ impl Projects {
         let bytes = mac.finalize().into_bytes();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         hex[..HASH_HEX].to_owned()
+    }
+
+    /// Which key this is, safe to store and show: an HMAC under the key of a constant that no
+    /// project or session is named, so it reveals nothing of the key nor matches any stored
+    /// hash. Empty in plain mode (no key).
+    pub fn fingerprint(&self) -> String {
+        match self.mode {
+            Mode::Plain => String::new(),
+            Mode::Hash | Mode::Hidden => self.hash(FINGERPRINT_TEXT),
+        }
     }
 
     /// The stored key of a project ccusage printed as `project`.

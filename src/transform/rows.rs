@@ -89,7 +89,21 @@ pub type Nanodollars = i64;
 
 const NANOS_PER_USD: f64 = 1e9;
 /// Decimal(18, 9) holds up to 999,999,999.999999999.
-const MAX_USD: f64 = 999_999_999.0;
+pub const MAX_USD: f64 = 999_999_999.0;
+
+/// A cost above [`MAX_USD`]: no machine spends it, but a corrupt log line (9·10¹⁵ tokens) makes
+/// ccusage print one. Its own type, so that only the rows holding it are refused
+/// (`pipeline::reports::map`), while other bad costs fail the report.
+#[derive(Debug)]
+pub struct CostTooLarge(pub f64);
+
+impl std::fmt::Display for CostTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cost {} is larger than {MAX_USD} USD", self.0)
+    }
+}
+
+impl std::error::Error for CostTooLarge {}
 
 /// Bits of `row_version` given to the import time, in minutes since [`VERSION_EPOCH`]:
 /// 2^24 minutes is about 31 years.
@@ -126,7 +140,9 @@ pub fn row_version(total_tokens: u64, tick: u64) -> u64 {
 pub fn usd(cost: f64) -> Result<Nanodollars> {
     ensure!(cost.is_finite(), "cost {cost} is not a finite number");
     ensure!(cost >= 0.0, "cost {cost} is negative");
-    ensure!(cost <= MAX_USD, "cost {cost} is larger than {MAX_USD} USD");
+    if cost > MAX_USD {
+        return Err(CostTooLarge(cost).into());
+    }
     Ok((cost * NANOS_PER_USD).round() as Nanodollars)
 }
 
@@ -816,6 +832,8 @@ pub struct MachineRow {
     pub session_scheme: String,
     /// `--projects` of the import that wrote it: a run in another mode is refused.
     pub project_mode: String,
+    /// Which key hashed the rows: a run with another key is refused.
+    pub key_fingerprint: String,
     pub ccusage_version: String,
     #[serde(with = "clickhouse::serde::chrono::datetime")]
     pub imported_at: DateTime<Utc>,
@@ -828,6 +846,7 @@ impl MachineRow {
             machine_name: ctx.machine_name.clone(),
             session_scheme: session_scheme.to_owned(),
             project_mode: project_mode.to_owned(),
+            key_fingerprint: ctx.projects.fingerprint(),
             ccusage_version: ctx.ccusage_version.clone(),
             imported_at: ctx.imported_at,
             row_version: ctx.tick,

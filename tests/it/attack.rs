@@ -3,7 +3,7 @@
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -407,7 +407,11 @@ fn not_small_files(env: &TestEnv) -> Vec<(PathBuf, &'static str)> {
 fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at_once() {
     let env = TestEnv::new("attack_keyfile");
     let claude = env.generate_logs("logs", &["--days", "2", "--lines", "40", "--seed", "8"]);
-    env.importer("laptop").logs(&claude).import_ok();
+    env.importer("laptop")
+        .logs(&claude)
+        .args(["--projects", "hash"])
+        .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", env.path("good.key"))
+        .import_ok();
     let before = snapshot(&env);
     for (path, says) in not_small_files(&env) {
         let what = path.display().to_string();
@@ -440,4 +444,360 @@ fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at
         );
     }
     assert_eq!(snapshot(&env), before, "stored rows changed");
+}
+
+/// A peer on loopback that answers every HTTP request with 200 and a body that never ends;
+/// each connection's thread stops when the client goes away. Returns its URL.
+fn endless_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
+                );
+                let chunk = vec![b'7'; 64 * 1024];
+                while stream.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+/// The largest resident size of a finished command, from GNU time's `%M` (KiB) on its last
+/// stderr line; the run without that line.
+fn peak_kib(run: &Run) -> (u64, String) {
+    let (rest, last) = run
+        .stderr
+        .trim_end()
+        .rsplit_once('\n')
+        .unwrap_or(("", &run.stderr));
+    (last.trim().parse().unwrap_or(u64::MAX), rest.to_owned())
+}
+
+/// A "ClickHouse" that streams an endless answer: the import, a named query and the dashboard
+/// (its static file and its API) each stop reading at CH_MAX_RESPONSE and fail with one line
+/// saying so, exit 3, instead of reading gigabytes into memory. The default bound (256 MiB)
+/// holds too.
+#[test]
+fn an_endless_answer_from_clickhouse_fails_at_the_bound_for_the_importer_and_the_dashboard() {
+    let env = TestEnv::new("attack_endless");
+    let url = endless_server();
+    let timed = |importer: Importer| {
+        let command = importer.env("CH_URL", &url).command;
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        // GNU time prints the peak resident size last (--quiet: not the exit status).
+        let mut timed = Command::new("/usr/bin/time");
+        timed.args(["--quiet", "-f", "%M"]).arg(program).args(args);
+        timed.env_clear();
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                timed.env(key, value);
+            }
+        }
+        timed.current_dir(env.dir.path());
+        run_within(Importer { command: timed }, Duration::from_secs(60))
+    };
+    let mib = |n: u64| (n << 20).to_string();
+    let cases: Vec<(&str, Importer, u64)> = vec![
+        (
+            "import",
+            env.importer("laptop").env("CH_MAX_RESPONSE", mib(8)),
+            8,
+        ),
+        (
+            "query",
+            env.importer("laptop")
+                .env("CH_MAX_RESPONSE", mib(8))
+                .args(["query", "fleet_machine_totals"]),
+            8,
+        ),
+        (
+            "dashboard --html",
+            env.importer("viewer")
+                .env("CH_MAX_RESPONSE", mib(8))
+                .args(["dashboard", "--html"])
+                .arg(env.path("report.html")),
+            8,
+        ),
+        ("import, the default bound", env.importer("laptop"), 256),
+    ];
+    for (what, importer, bound) in cases {
+        let run = timed(importer);
+        let (peak, stderr) = peak_kib(&run);
+        assert_eq!(run.code, 3, "{what}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("answered more than {} bytes", bound << 20))
+                && stderr.contains("CH_MAX_RESPONSE"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            peak < (2 * bound + 100) * 1024,
+            "{what}: {peak} KiB resident for a bound of {bound} MiB"
+        );
+        eprintln!("{what}: peak {peak} KiB");
+    }
+
+    // The served dashboard: the panel fails with a 503 saying so, and it keeps serving.
+    let dashboard = Dashboard::start(
+        env.importer("viewer")
+            .env("CH_URL", &url)
+            .env("CH_MAX_RESPONSE", mib(8)),
+        &[],
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"])
+        .arg(format!("{}api/panel/headline", dashboard.url))
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.ends_with("\n503"), "{body}");
+    assert!(body.contains("CH_MAX_RESPONSE"), "{body}");
+}
+
+/// Sessions (tokens, count) and projects (tokens) as stored, against ccusage's: a key change
+/// that stored usage again would double them.
+fn assert_counted_once(env: &TestEnv, claude: &Path, step: &str) {
+    use crate::projects::{ccusage_sums, sums};
+    let (sessions, projects) = ccusage_sums(claude);
+    let stored = sums(
+        env,
+        "ccusage_v_session_summary",
+        "(project_path, session_id)",
+    );
+    assert_eq!(
+        (stored.0, stored.2),
+        (sessions.0, sessions.2),
+        "{step}: sessions"
+    );
+    let stored = sums(env, "ccusage_v_project_daily", "project");
+    assert_eq!(stored.0, projects.0, "{step}: project tokens");
+}
+
+/// In hash and hidden mode, the project key file moved away, or replaced by another key: the
+/// import is refused (exit 2, one line saying what happened and to restore the key), no key
+/// is created, nothing is written; with the key back, the next import counts everything once.
+/// (Before, a new key was created silently and every project and session counted twice.)
+#[test]
+fn a_lost_or_replaced_project_key_is_refused_and_the_restored_key_counts_once() {
+    for mode in ["hash", "hidden"] {
+        let env = TestEnv::new(&format!("attack_key_{mode}"));
+        let home = env.path("dev");
+        let claude = crate::projects::logs_under(&env, &home, &["proj-a", "work/proj-b"], "9");
+        let key = env.path("keys/project.key");
+        let run = |extra: &[&str]| {
+            env.importer("laptop")
+                .env("HOME", &home)
+                .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", &key)
+                .logs(&claude)
+                .args(["--projects", mode])
+                .args(extra)
+                .run()
+        };
+        // The machine's first run in this mode creates the key.
+        let first = run(&[]);
+        assert_eq!(first.code, 0, "{mode}: {}", first.stderr);
+        assert!(key.exists());
+        assert_counted_once(&env, &claude, mode);
+        let text = std::fs::read_to_string(&key).unwrap();
+        let before = snapshot(&env);
+
+        let moved = env.path("project.key.bak");
+        std::fs::rename(&key, &moved).unwrap();
+        let other = env.path("other.key");
+        std::fs::write(&other, "another-key-0123456789abcdef\n").unwrap();
+        let cases: [(&str, Option<&Path>, &[&str], &str); 4] = [
+            ("key moved away", None, &[], "is missing"),
+            (
+                "another key",
+                Some(&other),
+                &[],
+                "under another project key",
+            ),
+            (
+                "another key, --rekey-projects",
+                Some(&other),
+                &["--rekey-projects"],
+                "under another project key",
+            ),
+            (
+                "key moved away, --rekey-projects",
+                None,
+                &["--rekey-projects"],
+                "is missing",
+            ),
+        ];
+        for (what, put, extra, says) in cases {
+            let _ = std::fs::remove_file(&key);
+            if let Some(put) = put {
+                std::fs::copy(put, &key).unwrap();
+            }
+            let refused = run(extra);
+            assert_eq!(refused.code, 2, "{mode}, {what}: {}", refused.stderr);
+            assert_eq!(
+                refused.stderr.trim().lines().count(),
+                1,
+                "{}",
+                refused.stderr
+            );
+            assert!(
+                refused.stderr.contains(says) && refused.stderr.contains("Restore"),
+                "{mode}, {what}: {}",
+                refused.stderr
+            );
+            assert!(!refused.stderr.contains(text.trim()), "the key was shown");
+            assert_eq!(
+                key.exists(),
+                put.is_some(),
+                "{mode}, {what}: a key was created"
+            );
+            assert_eq!(
+                snapshot(&env),
+                before,
+                "{mode}, {what}: stored rows changed"
+            );
+        }
+
+        let _ = std::fs::remove_file(&key);
+        std::fs::rename(&moved, &key).unwrap();
+        let back = run(&["--json"]);
+        assert_eq!(back.code, 0, "{mode}: {}", back.stderr);
+        assert_counted_once(&env, &claude, &format!("{mode}, key restored"));
+        // What is stored is a fingerprint of the key, not the key.
+        let fingerprint = env.sql("SELECT key_fingerprint FROM ccusage_machines FINAL FORMAT TSV");
+        assert_eq!(fingerprint.trim().len(), 16, "{fingerprint}");
+        assert!(!text.contains(fingerprint.trim()) && !fingerprint.contains(text.trim()));
+    }
+}
+
+/// Machine names that look like another name or like nothing, found by Unicode's properties
+/// (default-ignorable, format, separators, a combining mark with nothing under it): refused,
+/// exit 2, naming the character. Names in other scripts and accents on letters pass.
+#[test]
+fn machine_names_with_blank_format_or_baseless_combining_characters_are_refused() {
+    let env = TestEnv::new("attack_names");
+    let refused = [
+        ("lap\u{2800}top", "invisible character U+2800"),
+        ("lap\u{FFF9}top", "invisible character U+FFF9"),
+        ("\u{0301}", "combining character U+0301"),
+        ("\u{0301}laptop", "combining character U+0301"),
+        ("lap \u{20DD}top", "combining character U+20DD"),
+        ("lap\u{3164}top", "invisible character U+3164"),
+        ("lap\u{00A0}top", "invisible character U+00A0"),
+        ("lap\u{2029}top", "invisible character U+2029"),
+        ("lap\u{E0041}top", "invisible character U+E0041"),
+        ("lap\u{0378}top", "invisible character U+0378"),
+        ("lap\u{200D}top", "invisible character U+200D"),
+    ];
+    for (name, says) in refused {
+        let run = env.importer(name).args(["query", "--list"]).run();
+        assert_eq!(run.code, 2, "{name:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{name:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+    for name in [
+        "café",
+        "cafe\u{0301}",
+        "büro-ŝtacio",
+        "東京の机",
+        "Ελλάδα 2",
+        "dev box",
+    ] {
+        let run = env.importer(name).args(["query", "--list"]).run();
+        assert_eq!(run.code, 0, "{name:?}: {}", run.stderr);
+    }
+}
+
+/// Total tokens per day as ccusage reports them and as stored.
+fn days_by_ccusage(claude: &Path) -> std::collections::BTreeMap<String, u64> {
+    ccusage(claude, &["claude", "daily"])["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_owned(),
+                d["totalTokens"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn days_stored(env: &TestEnv) -> std::collections::BTreeMap<String, u64> {
+    env.sql("SELECT date, total_tokens FROM ccusage_v_daily_summary FORMAT TSV")
+        .lines()
+        .map(|l| {
+            let (d, t) = l.split_once('\t').unwrap();
+            (d.to_owned(), t.parse().unwrap())
+        })
+        .collect()
+}
+
+/// A log line with 9·10¹⁵ input tokens (a cost far above the $999,999,999 a row can hold)
+/// appears after a good import: only the rows holding it (its day, its session, its block) are
+/// refused with a warning naming the day; the other days are imported, and the day keeps the
+/// figure stored before. (Before, every report failed, and kept failing while the file stayed.)
+#[test]
+fn a_log_line_with_an_absurd_cost_refuses_only_its_rows_and_names_the_day() {
+    let env = TestEnv::new("attack_cost");
+    let claude = env.generate_logs("logs", &["--days", "5", "--lines", "200", "--seed", "11"]);
+    env.importer("laptop").logs(&claude).import_ok();
+    let before = days_stored(&env);
+    assert_eq!(before, days_by_ccusage(&claude));
+
+    // The line: a copy of a real one, with its own ids and the absurd count.
+    let file = std::fs::read_dir(claude.join("projects"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut line: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["message"]["usage"].is_object())
+        .unwrap();
+    line["message"]["id"] = "msg_attack_absurd".into();
+    line["requestId"] = "req_attack_absurd".into();
+    line["uuid"] = "00000000-0000-4000-8000-000000000027".into();
+    line["message"]["usage"]["input_tokens"] = 9_000_000_000_000_000u64.into();
+    let day = line["timestamp"].as_str().unwrap()[..10].to_owned();
+    std::fs::write(&file, format!("{text}{line}\n")).unwrap();
+    let reported = days_by_ccusage(&claude);
+    assert!(
+        reported[&day] > 9_000_000_000_000_000,
+        "ccusage counts the line"
+    );
+
+    let run = env.importer("laptop").logs(&claude).arg("--json").run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("daily report: refused the rows of")
+            && warnings.contains(&day)
+            && warnings.contains("999999999"),
+        "{warnings}"
+    );
+    let after = days_stored(&env);
+    for (date, tokens) in &reported {
+        let want = if *date == day { before[date] } else { *tokens };
+        assert_eq!(after.get(date), Some(&want), "{date}");
+    }
+    // Sessions and blocks without the line are stored; the session holding it keeps its
+    // earlier figure.
+    let sessions = env.sql("SELECT count() FROM ccusage_v_session_summary FORMAT TSV");
+    assert!(sessions.trim().parse::<u64>().unwrap() > 0);
 }

@@ -159,72 +159,96 @@ fn cluster_machines_land_on_one_shard_each_and_every_replica_reads_ccusage_total
     assert_every_replica_reads(&cluster, &env.database, &want);
 }
 
+/// The serving replica (node 1, shard 1) killed at several points of three concurrent imports:
+/// at the first insert, and a moment later among the inserts. Inserts wait for two replicas
+/// (insert_quorum), so a run either says `ok` with every row on the surviving replica too, or
+/// fails with exit 3 naming the quorum; none says `ok` with rows only on the dead node (as
+/// before). After the node returns, the failed runs import the rest, every replica reads
+/// ccusage's totals, and a re-import writes nothing.
 #[test]
-fn cluster_a_replica_killed_mid_import_loses_and_doubles_nothing() {
-    let env = TestEnv::new("cluster_kill");
-    let machines = three_machines(&env);
-    let want = want(&machines);
+fn cluster_a_replica_killed_mid_import_leaves_no_ok_run_on_one_node_and_loses_nothing() {
     let cluster = cluster();
-    // The schema first, so the kill falls among the inserts (ON CLUSTER DDL waits for every
-    // node).
-    let empty = env.path("empty");
-    std::fs::create_dir_all(empty.join("projects")).unwrap();
-    cluster_importer(&env, &cluster, "nobody")
-        .logs(&empty)
-        .import_ok();
-
-    let mut runs = Vec::new();
-    for (name, logs) in &machines {
-        // Three machines at once, each with its own lock as on its own host.
-        let child = cluster_importer(&env, &cluster, name)
-            .logs(logs)
-            .arg("--lock-file")
-            .arg(env.path(&format!("{name}.lock")))
-            .args(["--json", "--verbose"])
-            .spawn(std::process::Stdio::piped(), std::process::Stdio::piped());
-        runs.push((name, child));
-    }
-    // Node 1 serves the importers (the first endpoint) and is a replica of shard 1: it dies
-    // once the first rows have arrived, with the imports still writing.
-    wait_for(
-        || {
-            let parts = cluster.sql(
-                1,
-                "system",
-                &format!(
-                    "SELECT count() FROM system.parts WHERE database = '{}'",
-                    env.database
-                ),
-            );
-            parts.trim() != "0"
-        },
-        "the first rows on node 1",
-    );
-    cluster.stop_node(1);
-    let mut moved = 0;
-    for (name, child) in runs {
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        moved += usize::from(stderr.contains(&format!("moving to {}", cluster.urls[1])));
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{name}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert!(moved > 0, "no import was still running when node 1 died");
-    cluster.start_node(1);
-    wait_until_answers(&cluster.urls[0]);
-    cluster.sync_replicas(&env.database);
-    assert_every_replica_reads(&cluster, &env.database, &want);
-    // A re-import finds everything stored.
-    for (name, logs) in &machines {
-        let summary = cluster_importer(&env, &cluster, name)
-            .logs(logs)
+    for (point, after_first_rows) in [
+        ("at the first insert", Duration::ZERO),
+        ("among the inserts", Duration::from_millis(700)),
+    ] {
+        let env = TestEnv::new("cluster_kill");
+        let machines = three_machines(&env);
+        let want = want(&machines);
+        // The schema first, so the kill falls among the inserts (ON CLUSTER DDL waits for
+        // every node).
+        let empty = env.path("empty");
+        std::fs::create_dir_all(empty.join("projects")).unwrap();
+        cluster_importer(&env, &cluster, "nobody")
+            .logs(&empty)
             .import_ok();
-        assert_eq!(rows_written(&summary), 0, "{name}: {summary}");
+
+        let mut runs = Vec::new();
+        for (name, logs) in &machines {
+            // Three machines at once, each with its own lock as on its own host.
+            let child = cluster_importer(&env, &cluster, name)
+                .logs(logs)
+                .arg("--lock-file")
+                .arg(env.path(&format!("{name}.lock")))
+                .args(["--json", "--verbose"])
+                .spawn(std::process::Stdio::piped(), std::process::Stdio::piped());
+            runs.push((name, logs, child));
+        }
+        // Node 1 serves the importers (the first endpoint) and is a replica of shard 1.
+        wait_for(
+            || {
+                let parts = cluster.sql(
+                    1,
+                    "system",
+                    &format!(
+                        "SELECT count() FROM system.parts WHERE database = '{}'",
+                        env.database
+                    ),
+                );
+                parts.trim() != "0"
+            },
+            "the first rows on node 1",
+        );
+        std::thread::sleep(after_first_rows);
+        cluster.stop_node(1);
+        let mut failed = Vec::new();
+        for (name, logs, child) in runs {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                // An ok run's rows are on the surviving replicas, node 1 still down.
+                Some(0) => {
+                    let tokens = &want.iter().find(|(m, _)| m == name).unwrap().1;
+                    for (i, got) in stored(&cluster, 2, &env.database, name).iter().enumerate() {
+                        assert_eq!(got, tokens, "{point}: {name} said ok, object {i}");
+                    }
+                }
+                Some(3) => {
+                    assert!(
+                        stderr.contains("insert_quorum"),
+                        "{point}: {name}: {stderr}"
+                    );
+                    failed.push((name, logs));
+                }
+                other => panic!("{point}: {name} exited {other:?}: {stderr}"),
+            }
+        }
+        cluster.start_node(1);
+        wait_until_answers(&cluster.urls[0]);
+        for (name, logs) in failed {
+            cluster_importer(&env, &cluster, name)
+                .logs(logs)
+                .import_ok();
+        }
+        cluster.sync_replicas(&env.database);
+        assert_every_replica_reads(&cluster, &env.database, &want);
+        // A re-import finds everything stored.
+        for (name, logs) in &machines {
+            let summary = cluster_importer(&env, &cluster, name)
+                .logs(logs)
+                .import_ok();
+            assert_eq!(rows_written(&summary), 0, "{point}: {name}: {summary}");
+        }
     }
 }
 

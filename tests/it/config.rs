@@ -586,6 +586,7 @@ fn every_setting_can_come_from_the_settings_file() {
         ("CCUSAGE_IMPORT_PROJECT_KEY_FILE", "/tmp/file.key"),
         ("CCUSAGE_IMPORT_PROJECT_ALIAS", "/tmp/file.alias"),
         ("CH_TIMEOUT", "8"),
+        ("CH_MAX_RESPONSE", "1048576"),
         ("CCUSAGE_IMPORT_DASHBOARD_TOKEN_FILE", "/tmp/file.token"),
         ("CCUSAGE_IMPORT_PLAN_PRICE", "20"),
         (

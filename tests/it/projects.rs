@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::harness::*;
 
 /// Logs of two projects under `home`, whose directories exist there (so they can be read).
-fn logs_under(env: &TestEnv, home: &Path, dirs: &[&str], seed: &str) -> PathBuf {
+pub fn logs_under(env: &TestEnv, home: &Path, dirs: &[&str], seed: &str) -> PathBuf {
     let mut args: Vec<String> = ["--days", "6", "--lines", "300", "--seed", seed]
         .map(String::from)
         .to_vec();
@@ -34,7 +34,7 @@ fn column(env: &TestEnv, sql: &str) -> Vec<String> {
 }
 
 /// Tokens and cost of a view, and how many keys it holds: `(tokens, cost, keys)`.
-fn sums(env: &TestEnv, view: &str, keys: &str) -> (u64, f64, u64) {
+pub fn sums(env: &TestEnv, view: &str, keys: &str) -> (u64, f64, u64) {
     let cost = if view.contains("project") {
         "sum(cost_usd)"
     } else {
@@ -53,7 +53,7 @@ fn sums(env: &TestEnv, view: &str, keys: &str) -> (u64, f64, u64) {
 
 /// ccusage's own session and per-project totals: `(tokens, cost, sessions)`,
 /// `(tokens, cost, projects)`.
-fn ccusage_sums(claude: &Path) -> ((u64, f64, u64), (u64, f64, u64)) {
+pub fn ccusage_sums(claude: &Path) -> ((u64, f64, u64), (u64, f64, u64)) {
     let sessions = ccusage(claude, &["claude", "session"]);
     let total = |v: &Value| {
         (

@@ -13,9 +13,12 @@
 #    packages and starts one in the background (scripts/clickhouse-server.sh; it keeps running,
 #    `scripts/clickhouse-server.sh stop` stops it). A second machine of a fleet joins the
 #    fleet's server instead: target/release/ccusage-import init.
-# 5. runs target/release/ccusage-import with the arguments given here, and exits with its code.
+# 5. runs the binary (target/release/ccusage-import) with the arguments given here, and exits with its code.
 #
 # Safe to re-run: each step does nothing when its work is already done.
+#
+# CCUSAGE_IMPORT_BUILD_PROFILE=dev builds the unoptimised binary instead (faster to build; the
+# test command uses it to run this script from a clean clone), and CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
 readonly PROG="install.sh"
@@ -40,6 +43,13 @@ set -- ${args[@]+"${args[@]}"}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
+
+profile=${CCUSAGE_IMPORT_BUILD_PROFILE:-release}
+case $profile in
+    release) bin=${CARGO_TARGET_DIR:-target}/release/ccusage-import ;;
+    dev) bin=${CARGO_TARGET_DIR:-target}/debug/ccusage-import ;;
+    *) die "CCUSAGE_IMPORT_BUILD_PROFILE is release or dev, not '$profile'" ;;
+esac
 
 # rustup's and npm's user-level bin directories, in case the login shell has not added them yet.
 for d in "$HOME/.local/bin" "$HOME/.cargo/bin"; do
@@ -71,8 +81,8 @@ bash scripts/ensure-deps.sh --no-clickhouse
 
 # ---- 2. build --------------------------------------------------------------------------------
 
-header "build (cargo build --release)"
-cargo build --release || die "cargo build --release failed"
+header "build (cargo build --profile $profile)"
+cargo build --profile "$profile" || die "cargo build --profile $profile failed"
 
 # ---- 3. .env ---------------------------------------------------------------------------------
 
@@ -92,7 +102,7 @@ fi
 header "ClickHouse"
 # The binary resolves the settings (flags, environment, .env, defaults) exactly as the import
 # below will; reading .env here would be a second copy that can disagree with it.
-ch_url=$(target/release/ccusage-import "$@" config --get CH_URL) ||
+ch_url=$("$bin" "$@" config --get CH_URL) ||
     die "ccusage-import could not resolve its settings (see above); fix them and run again"
 ch_port=${ch_url#*://}
 ch_port=${ch_port%%/*}
@@ -105,7 +115,7 @@ elif curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$ch_port/ping"; then
 elif ((local_clickhouse == 0)); then
     # Starting a server here unasked would make a second machine of a fleet, whose .env still
     # says localhost, import into a private island instead of the fleet's server.
-    die "the settings point at this machine ($ch_url) and no ClickHouse answers there. To join a fleet's server, run: target/release/ccusage-import init (it asks for the server, checks it and writes ~/.config/ccusage-import/.env). To run a private ClickHouse on this machine, run again with --local-clickhouse."
+    die "the settings point at this machine ($ch_url) and no ClickHouse answers there. To join a fleet's server, run: $bin init (it asks for the server, checks it and writes ~/.config/ccusage-import/.env). To run a private ClickHouse on this machine, run again with --local-clickhouse."
 else
     [[ $ch_port =~ ^[0-9]+$ ]] || die "the ClickHouse URL $ch_url names no port: set CH_PORT or a port in CH_URL"
     echo "starting a private ClickHouse on this machine (--local-clickhouse)"
@@ -120,5 +130,5 @@ fi
 
 # ---- 5. first import -------------------------------------------------------------------------
 
-header "import (target/release/ccusage-import${*:+ $*})"
-exec target/release/ccusage-import "$@"
+header "import ($bin${*:+ $*})"
+exec "$bin" "$@"

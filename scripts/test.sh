@@ -102,6 +102,8 @@ step "tests/cron/run.sh" bash tests/cron/run.sh
 # The crate as `cargo install --git` gets it: the files Cargo.toml includes (the SQL and the
 # dashboard's assets among them) build on their own.
 step "cargo package" cargo package --locked --allow-dirty --quiet
+# The README's first command from a clean clone of what is committed (tests/newcomer/run.sh).
+step "tests/newcomer/run.sh" bash tests/newcomer/run.sh
 if [[ -f tests/chdb/run.sh ]]; then
     step "tests/chdb/run.sh" env PATH="$root/target/venv/bin:$PATH" bash tests/chdb/run.sh
 fi

@@ -28,7 +28,7 @@ check() {
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 git clone -q "$root" "$tmp/clone"
-python3 "$root/scripts/gen_claude_logs.py" --out "$tmp/claude" --projects 2 --days 4 --lines 120 --seed 7 >/dev/null
+python3 "$root/scripts/gen_claude_logs.py" --out "$tmp/claude" --projects 2 --days 4 --lines 120 --seed 7 >/dev/null 2>&1
 
 set +e
 (

@@ -6,7 +6,7 @@
 # Needs a nightly toolchain and cargo-fuzz (`rustup toolchain install nightly`,
 # `cargo install cargo-fuzz`). Seeds the corpus with every captured ccusage output in
 # tests/fixtures, each prefixed with the byte that selects its report kind. Not part of
-# scripts/test.sh: a run takes minutes and its figures go into the README by hand.
+# scripts/test.sh: a run takes minutes and its figures go into docs/failures.md by hand.
 set -euo pipefail
 
 seconds=${1:-600}

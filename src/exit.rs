@@ -1,4 +1,4 @@
-//! Exit codes: one table, shown in `--help` (made from [`Exit::ALL`]) and the README (a test
+//! Exit codes: one table, shown in `--help` (made from [`Exit::ALL`]) and docs/failures.md (a test
 //! compares it).
 
 /// How a run ended. The numeric values are a documented interface: cron wrappers and
@@ -58,7 +58,7 @@ impl Exit {
         self as u8
     }
 
-    /// What the code tells a script, as `--help` and the README say it.
+    /// What the code tells a script, as `--help` and docs/failures.md say it.
     pub fn meaning(self) -> &'static str {
         match self {
             Exit::Ok => "every report was imported (or, with --verify, every check passed)",

@@ -68,7 +68,7 @@ pub async fn shared_sessions(sink: &Sink, machine: &str) -> Result<Vec<String>> 
         .into_iter()
         .map(|r| {
             format!(
-                "{} of this machine's sessions (${:.2}) are also stored under machine {}: the same Claude logs are imported on both (synced ~/.claude?), so fleet totals count them twice; see `ccusage-import query fleet_shared_sessions` and the README's \"Logs shared between machines\"",
+                "{} of this machine's sessions (${:.2}) are also stored under machine {}: the same Claude logs are imported on both (synced ~/.claude?), so fleet totals count them twice; see `ccusage-import query fleet_shared_sessions` and docs/data-fidelity.md, \"Logs shared between machines\"",
                 r.sessions, r.cost_usd, r.other
             )
         })

@@ -1,4 +1,4 @@
-//! Which ccusage command gives which report, per major version (see the README's version table).
+//! Which ccusage command gives which report, per major version (see docs/versions.md).
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! (WebDriver) by fantoccini, against the dashboard served from the test ClickHouse with
 //! machines imported from generated logs by the real ccusage.
 //!
-//! The page's testing contract (README, "Dashboard"): `body[data-state]` is `loading`, `ready`
+//! The page's testing contract (docs/dashboard.md): `body[data-state]` is `loading`, `ready`
 //! or `error`; each headline figure is `[data-metric=NAME]` with its exact value in
 //! `data-value`; a chart that drew has `data-drawn="1"`.
 

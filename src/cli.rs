@@ -27,10 +27,11 @@ fn after_help() -> String {
 
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
 ///
-/// Runs the five ccusage reports (daily, monthly, session, blocks, daily --instances), plus
-/// the all-agent daily report from ccusage 19, at once, tags every row with this machine's
-/// name and writes them into ClickHouse. Running it again changes nothing unless usage
-/// changed; rows of other machines and days whose logs were deleted are never touched.
+/// Runs the ccusage reports (daily, session, blocks, blocks one hour long, daily per project,
+/// and from ccusage 19 the all-agent daily) at once, tags every row with this machine's name
+/// and writes them into ClickHouse; months and 5-hour blocks are summed from the stored days and
+/// hours. Running it again changes nothing unless usage changed; rows of other machines and
+/// days whose logs were deleted are never touched.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ccusage-import", version, after_long_help = after_help())]
 pub struct Cli {

@@ -61,6 +61,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         clickhouse_error: None,
         warnings: Vec::new(),
         derived_months: 0,
+        stored_days: None,
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.

@@ -468,3 +468,52 @@ fn ccusage_18_gives_the_hours_too() {
     import();
     assert_as_printed(&env, "ccusage 18, after the cleanup", &blocks, &hours);
 }
+
+/// Issue 25, item 5: after a downgrade from ccusage 20 to 18 the stored days stay 20's (more
+/// usage wins) while the run's totals are 18's; the summary says both, and why.
+#[test]
+fn a_downgrade_says_why_the_stored_figures_are_larger() {
+    let env = TestEnv::new("downgrade_summary");
+    let claude = env.generate_logs(
+        "claude",
+        &[
+            "--projects",
+            "2",
+            "--days",
+            "4",
+            "--lines",
+            "300",
+            "--seed",
+            "25",
+        ],
+    );
+    let new = env.importer("laptop").logs(&claude).import_ok();
+    assert_eq!(new["stored_days"]["differs"], false, "{new}");
+    let stored = new["stored_days"]["total_tokens"].as_u64().unwrap();
+    assert_eq!(stored, new["totals"]["total_tokens"].as_u64().unwrap());
+
+    let old = env
+        .importer("laptop")
+        .logs(&claude)
+        .ccusage(ccusage18())
+        .import_ok();
+    let printed = old["totals"]["total_tokens"].as_u64().unwrap();
+    assert!(
+        printed < stored,
+        "the precondition: 18 counts less ({printed} vs {stored})"
+    );
+    assert_eq!(old["stored_days"]["differs"], true, "{old}");
+    assert_eq!(old["stored_days"]["total_tokens"], stored, "{old}");
+    let text = env
+        .importer("laptop")
+        .logs(&claude)
+        .ccusage(ccusage18())
+        .run();
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains("tokens for these days: each day keeps its largest figure"),
+        "{}",
+        text.stdout
+    );
+}

@@ -358,18 +358,27 @@ WHERE is_active = 1 AND end_time > now()
 ORDER BY cost DESC, machine
 LIMIT 100
 
--- Usage by UTC hour of day and weekday (1 = Monday), from the 5-hour blocks that started in
--- the range: how many blocks started then, their tokens and cost.
+-- Usage by UTC hour of day and weekday (1 = Monday), from the stored hours in the range: on
+-- how many days that hour had usage, its tokens and cost (exact to the hour, where 5-hour
+-- block starts put a whole block on its first hour).
 -- name: block_heatmap
 SELECT
-    toDayOfWeek(start_time) AS weekday,
-    toHour(start_time) AS hour,
-    count() AS blocks,
+    toDayOfWeek(at) AS weekday,
+    toHour(at) AS hour,
+    count() AS hours,
     sum(total_tokens) AS tokens,
-    round(toFloat64(sum(cost_usd)), 6) AS cost
-FROM ccusage_v_blocks
-WHERE toDate(start_time) >= toDate({since}) AND toDate(start_time) <= toDate({until})
-    AND ({machine} = '' OR machine_name = {machine})
+    round(toFloat64(sum(total_cost)), 6) AS cost
+FROM
+(
+    SELECT
+        machine_name,
+        hour AS at,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE toDate(hour) >= toDate({since}) AND toDate(hour) <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+)
 GROUP BY weekday, hour
 ORDER BY weekday, hour
 

@@ -297,6 +297,15 @@ SELECT
     sum(total_tokens) AS total_tokens
 FROM ccusage_v_daily_summary
 
+-- This machine's stored days over the run's date range (first and last day of its daily
+-- report), to say in the summary when the database keeps more than this run's ccusage printed.
+-- name: stored_range
+SELECT
+    toFloat64(sum(total_cost)) AS cost_usd,
+    sum(total_tokens) AS total_tokens
+FROM ccusage_usage_daily FINAL
+WHERE machine_name = ? AND date >= toDate(?) AND date <= toDate(?)
+
 -- Other machines that stored sessions this machine stored too (the same session file: synced
 -- logs), each with how many and what they cost there. ccusage 15-18's whole-project rows
 -- (named after a directory, which two machines may share without sharing logs) and the

@@ -650,6 +650,21 @@ WHERE machine_name = ?
 GROUP BY hour_utc
 ORDER BY hour_utc
 
+-- Usage by UTC hour of day on this machine, from the stored hours (exact to the hour, where
+-- block starts put a whole block on its first hour): on how many days that hour had usage,
+-- its entries, tokens and cost.
+-- name: usage_by_hour
+SELECT
+    toHour(hour) AS hour_utc,
+    count() AS active_days,
+    sum(entries) AS entries,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 2) AS cost
+FROM ccusage_usage_hours FINAL
+WHERE machine_name = ?
+GROUP BY hour_utc
+ORDER BY hour_utc
+
 -- Days between this machine's first and last stored day that hold no usage: idle days, or
 -- days whose logs were gone before the first import.
 -- name: idle_days

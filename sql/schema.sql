@@ -346,6 +346,8 @@ OR (machine_name NOT IN (SELECT machine_name FROM ccusage_machines)))
 -- them. is_active, the burn rate and the projection come from ccusage's own blocks report at
 -- the machine's last import (NULL where ccusage printed none: a block with one entry); the
 -- minutes left count from now to the block's end. Every block query and panel reads this.
+-- Which stored blocks lie before the first hour is asked in an IN subquery: in a cluster it
+-- reads the shard's local tables, which hold all of a machine's rows.
 CREATE VIEW IF NOT EXISTS ccusage_v_blocks AS
 SELECT
     machine_name,
@@ -404,15 +406,22 @@ FROM
         'ccusage' AS source,
         imported_at
     FROM ccusage_usage_blocks FINAL
-    ANY LEFT JOIN
+    WHERE (machine_name, start_time) IN
     (
         SELECT
             machine_name,
-            min(hour) AS first_hour
-        FROM ccusage_usage_hours
-        GROUP BY machine_name
-    ) AS hours USING (machine_name)
-    WHERE (toUInt32(first_hour) = 0) OR (start_time < first_hour)
+            start_time
+        FROM ccusage_usage_blocks
+        ANY LEFT JOIN
+        (
+            SELECT
+                machine_name,
+                min(hour) AS first_hour
+            FROM ccusage_usage_hours
+            GROUP BY machine_name
+        ) AS hours USING (machine_name)
+        WHERE (toUInt32(first_hour) = 0) OR (start_time < first_hour)
+    )
 ) AS blocks
 ANY LEFT JOIN
 (

@@ -86,6 +86,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_statement_name_is_used_once() {
+        for text in [IMPORT, QUERIES, DASHBOARD] {
+            let mut names: Vec<&str> = parse_named(text).iter().map(|n| n.name).collect();
+            let all = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(
+                names.len(),
+                all,
+                "a name is used twice: the second is never run"
+            );
+        }
+    }
+
+    #[test]
     fn named_blocks_keep_their_description_and_sql() {
         let text = "-- header\n\n-- What it answers.\n-- name: one\nSELECT 1\n\n-- name: two\nSELECT\n  2;\n";
         let parsed = parse_named(text);

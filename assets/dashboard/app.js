@@ -318,7 +318,7 @@
   }
   function heatmap(data) {
     const rows = rowsOf(data.panels.block_heatmap);
-    if (!rows.length) return empty("chart-heatmap", "No 5-hour blocks in this range.");
+    if (!rows.length) return empty("chart-heatmap", "No usage by hour in this range.");
     const cells = rows.map((r) => [num(r.hour), num(r.weekday) - 1, num(r.tokens)]);
     chart("chart-heatmap", {
       tooltip: { trigger: "item", formatter: (p) => WEEKDAYS[p.value[1]] + " " + p.value[0] + ":00 UTC: " + tokens(p.value[2]) + " tokens" },

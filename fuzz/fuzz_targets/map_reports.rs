@@ -59,6 +59,15 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(records) = rows::map_blocks(report.as_ref(), &ctx) {
                     check(&records);
                 }
+                // The same shape one hour long: the hours, and the blocks derived from them.
+                if let Ok(hours) = rows::map_hours(report.as_ref(), &ctx) {
+                    check(&hours);
+                    let hours: Vec<_> = hours.iter().map(derive::StoredHour::of_record).collect();
+                    let none = std::collections::BTreeMap::new();
+                    if let Ok(records) = derive::blocks(&hours, None, &none, &ctx) {
+                        check(&records);
+                    }
+                }
             }
         }
         4 => {

@@ -62,6 +62,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         // The settings file's warnings first, so the ledger keeps them with the run's own.
         warnings: config.settings_warnings.clone(),
         derived_months: 0,
+        stored_days: None,
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.

@@ -158,6 +158,11 @@ pub fn to_json(run: &RunReport) -> Value {
             "cost_usd": f.cost_usd,
             "total_tokens": f.total_tokens,
         })),
+        "stored_days": run.stored_days.map(|s| json!({
+            "cost_usd": s.cost_usd,
+            "total_tokens": s.total_tokens,
+            "differs": s.differ(run),
+        })),
         "history_error": run.history_error,
         "errors": run.errors(),
         "warnings": run.warnings,

@@ -281,6 +281,19 @@ fn cost_and_tokens(run: &RunReport) -> Section {
     s.line("cache creation", compact(t.cache_creation));
     s.line("cache read", compact(t.cache_read));
     s.line("total tokens", compact(t.total().unwrap_or(u64::MAX)));
+    // The database keeps each day's largest figure, so after a cleanup or a downgrade it can
+    // hold more than this run's ccusage printed: say so, and why, where the two differ.
+    if let Some(stored) = run.stored_days.filter(|stored| stored.differ(run)) {
+        s.line(
+            "stored",
+            format!(
+                "{}, {} tokens for these days: each day keeps its largest figure \
+                 (logs deleted since, or a ccusage that counted more)",
+                usd(stored.cost_usd),
+                compact(stored.total_tokens)
+            ),
+        );
+    }
     s
 }
 

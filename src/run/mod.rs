@@ -129,6 +129,10 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// Months summed from the stored days (the monthly table's rows for this machine).
     pub derived_months: usize,
+    /// What the database holds for this machine over the days of this run's daily report,
+    /// read back after writing: more than the run's totals where it kept a day's larger figure
+    /// (logs deleted since, or a ccusage that counted more, before a downgrade).
+    pub stored_days: Option<StoredDays>,
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +258,23 @@ pub struct Fleet {
     pub days: u64,
     pub cost_usd: f64,
     pub total_tokens: u64,
+}
+
+/// This machine's stored days over a run's date range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Row, Deserialize)]
+pub struct StoredDays {
+    pub cost_usd: f64,
+    pub total_tokens: u64,
+}
+
+impl StoredDays {
+    /// Whether the stored figures differ from what the run's daily report printed (cost to
+    /// the cent, as the summary shows it).
+    pub fn differ(&self, run: &RunReport) -> bool {
+        let printed = run.total_cost as f64 / 1e9;
+        let tokens = run.totals.total().unwrap_or(u64::MAX);
+        self.total_tokens != tokens || (self.cost_usd - printed).abs() >= 0.005
+    }
 }
 
 /// This machine's import before this one, as far as the ledger knows.

@@ -8,7 +8,7 @@ use clickhouse::Row;
 use serde::Deserialize;
 
 use super::Sink;
-use crate::run::{Fleet, PreviousImport, RunReport};
+use crate::run::{Fleet, PreviousImport, RunReport, StoredDays};
 use crate::sqlfile;
 
 #[derive(Debug, Row, Deserialize)]
@@ -40,6 +40,27 @@ pub async fn fleet(sink: &Sink) -> Result<Fleet> {
     })
     .await
     .context("cannot read the totals of all machines")
+}
+
+/// This machine's stored days from `first` to `last`.
+pub async fn stored_days(
+    sink: &Sink,
+    machine: &str,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+) -> Result<StoredDays> {
+    let sql = sqlfile::import("stored_range");
+    let (first, last) = (first.to_string(), last.to_string());
+    sink.request("read this machine's stored days", || {
+        sink.client()
+            .query(&sql)
+            .bind(machine)
+            .bind(&first)
+            .bind(&last)
+            .fetch_one::<StoredDays>()
+    })
+    .await
+    .context("cannot read this machine's stored days")
 }
 
 /// This machine's sessions that another machine stored too: one row per other machine.
@@ -97,6 +118,12 @@ pub async fn read(sink: &Sink, run: &mut RunReport) {
     match fleet {
         Ok(fleet) => run.fleet = Some(fleet),
         Err(e) => errors.push(format!("{e:#}")),
+    }
+    if let (Some(first), Some(last)) = (run.first_date, run.last_date) {
+        match stored_days(sink, &run.machine_name, first, last).await {
+            Ok(stored) => run.stored_days = Some(stored),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
     }
     if !errors.is_empty() {
         run.history_error = Some(errors.join("; "));

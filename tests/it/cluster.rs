@@ -325,7 +325,8 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
                 n,
                 &env.database,
                 "SELECT count() FROM system.columns WHERE database = currentDatabase() \
-                 AND name = 'projected_remaining_minutes'",
+                 AND name = 'projected_remaining_minutes' \
+                 AND table IN ('ccusage_usage_blocks', 'ccusage_usage_blocks_local')",
             )
             .trim()
             .to_owned()

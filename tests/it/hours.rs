@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use crate::harness::*;
-use crate::sequences::assert_months_equal_their_days;
+use crate::sequences::{assert_months_equal_their_days, ccusage18};
 
 /// One assistant entry: its time (RFC 3339), input and output tokens.
 type Entry<'a> = (&'a str, u64, u64);
@@ -75,7 +75,31 @@ fn printed(claude: &Path, hours: bool) -> Vec<Span> {
     if hours {
         args.extend(["--session-length", "1"]);
     }
-    ccusage(claude, &args)["blocks"]
+    spans_of(&ccusage(claude, &args))
+}
+
+/// ccusage 18.0.11's blocks: the top-level command, which takes `--session-length` too.
+fn printed18(claude: &Path, hours: bool) -> Vec<Span> {
+    let mut command = std::process::Command::new(ccusage18());
+    command.args(["blocks", "--json", "--offline", "--timezone", "UTC"]);
+    if hours {
+        command.args(["--session-length", "1"]);
+    }
+    let out = command
+        .env("CLAUDE_CONFIG_DIR", claude)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    spans_of(&serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn spans_of(report: &Value) -> Vec<Span> {
+    report["blocks"]
         .as_array()
         .unwrap()
         .iter()
@@ -407,4 +431,89 @@ fn a_one_entry_active_block_shows_no_burn_rate_until_ccusage_prints_one() {
     assert!(left.abs_diff(expected) <= 1, "{left} vs {expected}");
     let (blocks, hours) = (printed(&claude, false), printed(&claude, true));
     assert_as_printed(&env, "active", &blocks, &hours);
+}
+
+#[test]
+fn ccusage_18_gives_the_hours_too() {
+    let env = TestEnv::new("block_cut18");
+    let claude = env.path("claude");
+    let first = write_transcript(
+        &claude,
+        "a",
+        &[
+            ("2026-11-20T10:10:00.000Z", 100, 10),
+            ("2026-11-20T11:20:00.000Z", 200, 20),
+        ],
+    );
+    write_transcript(
+        &claude,
+        "b",
+        &[
+            ("2026-11-20T12:30:00.000Z", 300, 30),
+            ("2026-11-20T15:50:00.000Z", 400, 40),
+        ],
+    );
+    let (blocks, hours) = (printed18(&claude, false), printed18(&claude, true));
+    assert_eq!(blocks.len(), 2, "the precondition: {blocks:?}");
+    assert_eq!(hours.len(), 4, "the precondition: {hours:?}");
+    let import = || {
+        env.importer("laptop")
+            .logs(&claude)
+            .ccusage(ccusage18())
+            .import_ok()
+    };
+    let summary = import();
+    assert_eq!(summary["reports"]["hours"]["status"], "ok", "{summary}");
+    std::fs::remove_file(first).unwrap();
+    import();
+    assert_as_printed(&env, "ccusage 18, after the cleanup", &blocks, &hours);
+}
+
+/// Issue 25, item 5: after a downgrade from ccusage 20 to 18 the stored days stay 20's (more
+/// usage wins) while the run's totals are 18's; the summary says both, and why.
+#[test]
+fn a_downgrade_says_why_the_stored_figures_are_larger() {
+    let env = TestEnv::new("downgrade_summary");
+    let claude = env.generate_logs(
+        "claude",
+        &[
+            "--projects",
+            "2",
+            "--days",
+            "4",
+            "--lines",
+            "300",
+            "--seed",
+            "25",
+        ],
+    );
+    let new = env.importer("laptop").logs(&claude).import_ok();
+    assert_eq!(new["stored_days"]["differs"], false, "{new}");
+    let stored = new["stored_days"]["total_tokens"].as_u64().unwrap();
+    assert_eq!(stored, new["totals"]["total_tokens"].as_u64().unwrap());
+
+    let old = env
+        .importer("laptop")
+        .logs(&claude)
+        .ccusage(ccusage18())
+        .import_ok();
+    let printed = old["totals"]["total_tokens"].as_u64().unwrap();
+    assert!(
+        printed < stored,
+        "the precondition: 18 counts less ({printed} vs {stored})"
+    );
+    assert_eq!(old["stored_days"]["differs"], true, "{old}");
+    assert_eq!(old["stored_days"]["total_tokens"], stored, "{old}");
+    let text = env
+        .importer("laptop")
+        .logs(&claude)
+        .ccusage(ccusage18())
+        .run();
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains("tokens for these days: each day keeps its largest figure"),
+        "{}",
+        text.stdout
+    );
 }

@@ -450,7 +450,7 @@ fn a_machine_without_usage_imports_nothing_and_succeeds() {
         assert_eq!(outcome["status"], "ok", "{report}: {outcome}");
         assert_eq!(outcome["rows"], 0, "{report}");
     }
-    assert_eq!(summary["reports"].as_object().unwrap().len(), 5);
+    assert_eq!(summary["reports"].as_object().unwrap().len(), 6);
     assert_eq!(env.count("ccusage_usage_daily"), "0");
     assert_eq!(env.count("ccusage_import_runs"), "1");
 }

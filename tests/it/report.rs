@@ -387,11 +387,12 @@ fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
     };
     assert!(line("✓ ClickHouse").contains(&env.database), "{plain}");
     let counter = line("✓ ccusage");
-    assert!(counter.contains("5/5 reports"), "{counter}");
+    assert!(counter.contains("6/6 reports"), "{counter}");
     for report in [
         "daily",
         "session",
         "blocks",
+        "hours",
         "projects_daily",
         "agents_daily",
     ] {

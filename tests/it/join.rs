@@ -209,3 +209,55 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
     );
     assert!(Path::new(ROOT).join("Cargo.toml").exists());
 }
+
+#[test]
+fn doctor_warns_of_logs_that_point_nowhere_and_of_another_host_with_this_name() {
+    let env = TestEnv::new("join_doctor");
+    let logs = env.generate_logs("claude", SMALL);
+    env.importer("doc-box").logs(&logs).import_ok();
+    let doctor = |logs: &Path| {
+        let out = env
+            .importer("doc-box")
+            .logs(logs)
+            .env("CCUSAGE_IMPORT_CRONTAB", env.path("no-crontab"))
+            .env("XDG_CONFIG_HOME", env.path("xdg"))
+            .arg("doctor")
+            .run();
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        out.stdout
+    };
+    let healthy = doctor(&logs);
+    for line in [
+        "ok   Claude Code logs",
+        "ok   clock",
+        "ok   shared logs",
+        "ok   machine name",
+    ] {
+        assert!(healthy.contains(line), "{line}:\n{healthy}");
+    }
+    assert!(
+        healthy.contains("warn hourly job: none installed"),
+        "{healthy}"
+    );
+
+    // Another host imported under the same name; the logs' directory is gone.
+    env.sql(
+        "INSERT INTO ccusage_import_runs (run_id, machine_name, hostname, started_at, dry_run, \
+         exit_code) VALUES ('doctor-test', 'doc-box', 'other-host', now(), 0, 0)",
+    );
+    let sick = doctor(&env.path("no-such-claude"));
+    assert!(
+        sick.contains("warn CLAUDE_CONFIG_DIR: points nowhere"),
+        "{sick}"
+    );
+    assert!(sick.contains("warn Claude Code logs: none under"), "{sick}");
+    assert!(
+        sick.contains("warn machine name: host(s) other-host"),
+        "{sick}"
+    );
+    assert_eq!(
+        sick.lines().filter(|l| l.starts_with("warn")).count(),
+        4,
+        "{sick}"
+    );
+}

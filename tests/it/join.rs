@@ -261,3 +261,81 @@ fn doctor_warns_of_logs_that_point_nowhere_and_of_another_host_with_this_name() 
         "{sick}"
     );
 }
+
+#[test]
+fn init_on_a_terminal_asks_each_question_and_never_shows_the_password() {
+    let env = TestEnv::new("join_tty");
+    let machine = Machine::new(&env);
+    let script = env.path("init.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncd '{home}'\nenv -i PATH='{path}' HOME='{home}' TERM=\"$TERM\" \
+             XDG_CONFIG_HOME='{config}' XDG_STATE_HOME='{state}' CLAUDE_CONFIG_DIR='{logs}' \
+             '{bin}' init --no-schedule --no-import\necho \"exit=$?\"\nsleep 120\n",
+            home = machine.home.display(),
+            path = std::env::var("PATH").unwrap_or_default(),
+            config = machine.config.display(),
+            state = machine.state.display(),
+            logs = machine.logs.display(),
+            bin = BIN,
+        ),
+    )
+    .unwrap();
+    make_executable(&script);
+    let tmux = Tmux {
+        socket: format!("ccusage-import-init-{}", std::process::id()),
+    };
+    let started = tmux.cmd(&["new-session", "-d", "-s", "live", "-x", "200", "-y", "50"]);
+    assert!(started.status.success());
+    tmux.cmd(&[
+        "respawn-pane",
+        "-k",
+        "-t",
+        "live",
+        &script.display().to_string(),
+    ]);
+    // The pane as text, without escape codes.
+    let screen = || {
+        let out = tmux.cmd(&["capture-pane", "-p", "-J", "-S", "-", "-t", "live"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let wait_for = |text: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let plain = screen();
+            if plain.contains(text) {
+                return plain;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on screen:\n{plain}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let answer = |text: &str| {
+        tmux.cmd(&["send-keys", "-t", "live", "-l", text]);
+        tmux.cmd(&["send-keys", "-t", "live", "Enter"]);
+    };
+    wait_for("ClickHouse URL or host");
+    answer(server_url());
+    wait_for("ClickHouse user [default]");
+    answer(USER);
+    wait_for("ClickHouse password [none]");
+    answer(PASSWORD);
+    wait_for("Database [ccusage]");
+    answer(&env.database);
+    wait_for("This machine's name [");
+    answer("tty-joiner");
+    let end = wait_for("exit=");
+    assert!(end.contains("exit=0"), "{end}");
+    assert!(!end.contains(PASSWORD), "the password was echoed:\n{end}");
+    let text = std::fs::read_to_string(machine.settings_file()).unwrap();
+    assert!(
+        text.contains(&format!("CH_PASSWORD=\"{PASSWORD}\"")),
+        "{text}"
+    );
+    assert!(text.contains("MACHINE_NAME=\"tty-joiner\""), "{text}");
+    assert!(text.contains(&format!("CH_DATABASE=\"{}\"", env.database)));
+}

@@ -261,34 +261,6 @@ fn report_quiet_and_json_print_only_their_own() {
     assert!(value["sessions"]["count"].as_u64().unwrap() > 0);
 }
 
-/// A tmux server of the test's own (its own socket), killed when the test ends however it
-/// ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux is installed")
-    }
-
-    /// The pane with its scrollback, escape codes kept.
-    fn capture(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-e", "-J", "-S", "-", "-t", "live"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 #[test]
 fn report_live_view_draws_in_a_real_terminal_and_ends_cleanly() {
     let env = TestEnv::new("report_tty");

@@ -1,7 +1,6 @@
 //! The run as a person sees it (issue 4): the live view in a real terminal (tmux), a clean
 //! plain log without one, and --quiet and --json printing only their own.
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::harness::*;

@@ -328,7 +328,8 @@ fn plan(args: &InstallArgs, file: &EnvFile, kind: Kind) -> Result<Plan> {
     let path = job_path();
     let name = setting(&bin, &env_file, &path, "MACHINE_NAME")?;
     let timing = timing::timing(args.every, args.schedule.as_deref(), &name)?;
-    if path.split(':').count() == 3 && setting(&bin, &env_file, &path, "CCUSAGE_BIN")?.is_empty() {
+    let no_ccusage = which("ccusage").is_none() && which("npx").is_none();
+    if no_ccusage && setting(&bin, &env_file, &path, "CCUSAGE_BIN")?.is_empty() {
         warn(&format!(
             "neither ccusage nor npx is on PATH (and CCUSAGE_BIN is not set in {})",
             env_file.display()

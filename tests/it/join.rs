@@ -339,3 +339,17 @@ fn init_on_a_terminal_asks_each_question_and_never_shows_the_password() {
     assert!(text.contains("MACHINE_NAME=\"tty-joiner\""), "{text}");
     assert!(text.contains(&format!("CH_DATABASE=\"{}\"", env.database)));
 }
+
+#[test]
+fn the_first_machine_inits_against_an_empty_server_and_its_import_creates_the_schema() {
+    let env = TestEnv::new("join_first");
+    let machine = Machine::new(&env);
+    let run = init(&machine, &env.database, PASSWORD);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("todo database") && run.stdout.contains("the first import creates"),
+        "{}",
+        run.stdout
+    );
+    assert!(rows_of(&env, "second-box") > 0);
+}

@@ -178,7 +178,7 @@ fn check_logs(report: &mut Report) {
 }
 
 fn check_schedule(report: &mut Report) {
-    match crate::schedule::find() {
+    match crate::schedule::status::find() {
         Err(e) => report.line(false, "hourly job", &format!("cannot tell: {e:#}")),
         Ok(found) if !found.any => report.line(
             false,
@@ -186,7 +186,7 @@ fn check_schedule(report: &mut Report) {
             "none installed: `ccusage-import schedule install`",
         ),
         Ok(found) => {
-            let tail = crate::schedule::log_tail(&found);
+            let tail = crate::schedule::status::log_tail(&found);
             let detail = match tail {
                 Some((log, Some(text))) => {
                     let last = text
@@ -274,7 +274,7 @@ async fn check_server(report: &mut Report, sink: &Sink, config: &Config) -> Resu
         .iter()
         .filter(|h| !config.hostname.is_empty() && h.hostname != config.hostname)
         .map(|h| {
-            let ago = crate::schedule::ago(here.saturating_sub(h.last) as i64);
+            let ago = crate::schedule::status::ago(here.saturating_sub(h.last) as i64);
             format!("{} (last {ago})", h.hostname)
         })
         .collect();
@@ -312,11 +312,11 @@ async fn check_server(report: &mut Report, sink: &Sink, config: &Config) -> Resu
             age <= NO_RUN,
             "last import",
             &if age <= NO_RUN {
-                crate::schedule::ago(age as i64)
+                crate::schedule::status::ago(age as i64)
             } else {
                 format!(
                     "{}: the hourly job has not run since (see `ccusage-import schedule status`)",
-                    crate::schedule::ago(age as i64)
+                    crate::schedule::status::ago(age as i64)
                 )
             },
         );

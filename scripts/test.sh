@@ -6,7 +6,8 @@
 # 1. installs what is missing (scripts/ensure-deps.sh --test),
 # 2. starts a dedicated ClickHouse for the tests in target/test-clickhouse on 127.0.0.1:28123
 #    (TCP 29000), ports chosen so it never collides with a user's own server on 8123/9000,
-# 3. runs cargo fmt --check, clippy with -D warnings, cargo test, then tests/chdb/run.sh if present,
+# 3. runs cargo fmt --check, clippy with -D warnings, cargo test, tests/cron/run.sh, cargo package,
+#    then tests/chdb/run.sh if present,
 # 4. stops the test server (also on failure or Ctrl-C).
 #
 # The tests find their tools through the environment:

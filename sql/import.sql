@@ -340,3 +340,23 @@ FROM ccusage_import_runs
 WHERE machine_name = ? AND run_id != ? AND dry_run = 0
 ORDER BY started_at DESC
 LIMIT 1
+
+-- `doctor`: the server's clock, to compare with this machine's.
+-- name: doctor_server_clock
+SELECT toUInt64(toUnixTimestamp(now())) AS now
+
+-- `doctor`: the hosts that ran imports under this machine's name, and when each last did;
+-- more than one host means two machines share a name and overwrite each other's rows.
+-- name: doctor_hosts_of_machine
+SELECT hostname, toUInt64(toUnixTimestamp(max(started_at))) AS last
+FROM ccusage_import_runs
+WHERE machine_name = ? AND dry_run = 0 AND hostname != ''
+GROUP BY hostname
+ORDER BY last DESC
+LIMIT 10
+
+-- `doctor`: when this machine's last import that was not a dry run started (0: never).
+-- name: doctor_last_run
+SELECT toUInt64(toUnixTimestamp(max(started_at))) AS last
+FROM ccusage_import_runs
+WHERE machine_name = ? AND dry_run = 0

@@ -55,7 +55,8 @@ pub enum ScheduleAction {
     /// Add (or replace) the job, after one import run exactly as the job will run it. Running
     /// it again replaces the job: there is never more than one.
     Install(InstallArgs),
-    /// Show the job, the last runs and warnings of its log, and its last run in the ledger.
+    /// Show the job, the last lines and warnings of its log, and this machine's last runs in
+    /// the ledger. Exits 1 when no job is installed.
     Status(StatusArgs),
     /// Remove the job and nothing else (other crontab lines stay as they are; the log stays).
     Uninstall,

@@ -258,7 +258,12 @@ async fn check(clickhouse: &ClickHouse) -> Result<(), Failure> {
     let checks = sink::verify::run(&mut sink).await;
     let mut text = String::new();
     for check in &checks {
-        let mark = if check.ok { "ok  " } else { "FAIL" };
+        // What the first import creates or repairs is a step still to come, not a failure.
+        let mark = match (check.ok, check.repairable) {
+            (true, _) => "ok  ",
+            (false, true) => "todo",
+            (false, false) => "FAIL",
+        };
         text.push_str(&format!("{mark} {}: {}\n", check.what, check.detail));
     }
     crate::log::stdout(&text).exit_code(Exit::Other)?;

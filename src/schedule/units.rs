@@ -115,7 +115,8 @@ fn sd_unquote(word: &str) -> String {
         .replace("\\\\", "\\")
 }
 
-/// The systemd user service: one import, its output appended to the log.
+/// The systemd user service: one import, its output appended to the log (`append:` needs
+/// systemd 240, from 2018).
 pub fn service_unit(job: &Job) -> String {
     let log = job.log.display().to_string().replace('%', "%%");
     format!(

@@ -369,6 +369,31 @@ def check_older_days(server, chdb, machine, report):
                      f"{left[0]['n']} left without; " + describe_difference(want, filled))
 
 
+def check_doctor(server, chdb, machines, report):
+    """`doctor`'s statements of sql/import.sql run on both engines and answer the same (the
+    clock within a minute: the two are asked a moment apart)."""
+    named = [s for s in parse_named((ROOT / "sql/import.sql").read_text())
+             if s["name"].startswith("doctor_")]
+    report.check(len(named) == 3, "doctor's three statements", f"found {len(named)}")
+    for statement in named:
+        name, sql = statement["name"], statement["sql"]
+        for machine in (list(machines) if "?" in sql else [None]):
+            what = name if machine is None else f"{name} [{machine}]"
+            try:
+                on_server = rows(server.query(bind(sql, machine) + "\nFORMAT JSONEachRow"))
+                in_chdb = rows(chdb.query(bind(sql, machine), "JSONEachRow"))
+            except Exception as e:  # the server's RuntimeError or chdb's own type
+                report.fail(what, f"fails: {str(e).splitlines()[0]}")
+                continue
+            if name == "doctor_server_clock":
+                skew = abs(int(on_server[0]["now"]) - int(in_chdb[0]["now"]))
+                report.check(skew < 60, f"{what}: the same clock on both", f"{skew} s apart")
+            else:
+                report.check(len(on_server) > 0 and same_rows(on_server, in_chdb),
+                             f"{what}: {len(on_server)} rows, the same on both",
+                             describe_difference(on_server, in_chdb))
+
+
 def monday(day):
     """The Monday of day's week, as toMonday gives it."""
     date = datetime.date.fromisoformat(day)
@@ -468,6 +493,7 @@ def main():
                          f"{stored} stored, {final} through FINAL")
 
     check_views(chdb, args.database, report)
+    check_doctor(server, chdb, machines, report)
 
     queries = parse_named((ROOT / "sql/queries.sql").read_text())
     fleet = [q for q in queries if q["name"].startswith("fleet_")]

@@ -49,7 +49,7 @@ not_ok() {
 #   result "install exits 0"
 result() {
     local status=$?
-    if ((status == 0)); then ok "$1"; else not_ok "$1"; fi
+    if ((status == 0)); then ok "$1"; else not_ok "$@"; fi
 }
 fatal() { echo "run.sh: error: $*" >&2; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
@@ -445,6 +445,10 @@ result "... and replaces this script's crontab entry, leaving the others"
 if command -v systemd-analyze >/dev/null; then
     systemd-analyze calendar "$(sed -n 's/^OnCalendar=//p' "$unit_dir/ccusage-import.timer")" >/dev/null 2>&1
     result "systemd-analyze accepts the timer's OnCalendar"
+fi
+if command -v systemd-analyze >/dev/null; then
+    (cd "$unit_dir" && XDG_RUNTIME_DIR=$T timeout 60 systemd-analyze verify ./ccusage-import.service ./ccusage-import.timer) >"$T/verify.out" 2>&1
+    result "systemd-analyze verify accepts the service and the timer" "$(head -n 5 "$T/verify.out")"
 fi
 setup status
 [[ $rc == 0 ]] && out_has "systemd user timer" && out_has ": ok, exit code 0"

@@ -657,3 +657,31 @@ impl Cluster {
 pub fn sql_at(url: &str, database: &str, query: &str) -> String {
     curl_sql(url, database, query, None)
 }
+
+/// A tmux server of the test's own (its own socket), killed when the test ends however it
+/// ends.
+pub struct Tmux {
+    pub socket: String,
+}
+
+impl Tmux {
+    pub fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed")
+    }
+
+    /// The pane with its scrollback, escape codes kept.
+    pub fn capture(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-e", "-J", "-S", "-", "-t", "live"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}

@@ -209,3 +209,147 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
     );
     assert!(Path::new(ROOT).join("Cargo.toml").exists());
 }
+
+#[test]
+fn doctor_warns_of_logs_that_point_nowhere_and_of_another_host_with_this_name() {
+    let env = TestEnv::new("join_doctor");
+    let logs = env.generate_logs("claude", SMALL);
+    env.importer("doc-box").logs(&logs).import_ok();
+    let doctor = |logs: &Path| {
+        let out = env
+            .importer("doc-box")
+            .logs(logs)
+            .env("CCUSAGE_IMPORT_CRONTAB", env.path("no-crontab"))
+            .env("XDG_CONFIG_HOME", env.path("xdg"))
+            .arg("doctor")
+            .run();
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        out.stdout
+    };
+    let healthy = doctor(&logs);
+    for line in [
+        "ok   Claude Code logs",
+        "ok   clock",
+        "ok   shared logs",
+        "ok   machine name",
+    ] {
+        assert!(healthy.contains(line), "{line}:\n{healthy}");
+    }
+    assert!(
+        healthy.contains("warn hourly job: none installed"),
+        "{healthy}"
+    );
+
+    // Another host imported under the same name; the logs' directory is gone.
+    env.sql(
+        "INSERT INTO ccusage_import_runs (run_id, machine_name, hostname, started_at, dry_run, \
+         exit_code) VALUES ('doctor-test', 'doc-box', 'other-host', now(), 0, 0)",
+    );
+    let sick = doctor(&env.path("no-such-claude"));
+    assert!(
+        sick.contains("warn CLAUDE_CONFIG_DIR: points nowhere"),
+        "{sick}"
+    );
+    assert!(sick.contains("warn Claude Code logs: none under"), "{sick}");
+    assert!(
+        sick.contains("warn machine name: host(s) other-host"),
+        "{sick}"
+    );
+    assert_eq!(
+        sick.lines().filter(|l| l.starts_with("warn")).count(),
+        4,
+        "{sick}"
+    );
+}
+
+#[test]
+fn init_on_a_terminal_asks_each_question_and_never_shows_the_password() {
+    let env = TestEnv::new("join_tty");
+    let machine = Machine::new(&env);
+    let script = env.path("init.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncd '{home}'\nenv -i PATH='{path}' HOME='{home}' TERM=\"$TERM\" \
+             XDG_CONFIG_HOME='{config}' XDG_STATE_HOME='{state}' CLAUDE_CONFIG_DIR='{logs}' \
+             '{bin}' init --no-schedule --no-import\necho \"exit=$?\"\nsleep 120\n",
+            home = machine.home.display(),
+            path = std::env::var("PATH").unwrap_or_default(),
+            config = machine.config.display(),
+            state = machine.state.display(),
+            logs = machine.logs.display(),
+            bin = BIN,
+        ),
+    )
+    .unwrap();
+    make_executable(&script);
+    let tmux = Tmux {
+        socket: format!("ccusage-import-init-{}", std::process::id()),
+    };
+    let started = tmux.cmd(&["new-session", "-d", "-s", "live", "-x", "200", "-y", "50"]);
+    assert!(started.status.success());
+    tmux.cmd(&[
+        "respawn-pane",
+        "-k",
+        "-t",
+        "live",
+        &script.display().to_string(),
+    ]);
+    // The pane as text, without escape codes.
+    let screen = || {
+        let out = tmux.cmd(&["capture-pane", "-p", "-J", "-S", "-", "-t", "live"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let wait_for = |text: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let plain = screen();
+            if plain.contains(text) {
+                return plain;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on screen:\n{plain}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let answer = |text: &str| {
+        tmux.cmd(&["send-keys", "-t", "live", "-l", text]);
+        tmux.cmd(&["send-keys", "-t", "live", "Enter"]);
+    };
+    wait_for("ClickHouse URL or host");
+    answer(server_url());
+    wait_for("ClickHouse user [default]");
+    answer(USER);
+    wait_for("ClickHouse password [none]");
+    answer(PASSWORD);
+    wait_for("Database [ccusage]");
+    answer(&env.database);
+    wait_for("This machine's name [");
+    answer("tty-joiner");
+    let end = wait_for("exit=");
+    assert!(end.contains("exit=0"), "{end}");
+    assert!(!end.contains(PASSWORD), "the password was echoed:\n{end}");
+    let text = std::fs::read_to_string(machine.settings_file()).unwrap();
+    assert!(
+        text.contains(&format!("CH_PASSWORD=\"{PASSWORD}\"")),
+        "{text}"
+    );
+    assert!(text.contains("MACHINE_NAME=\"tty-joiner\""), "{text}");
+    assert!(text.contains(&format!("CH_DATABASE=\"{}\"", env.database)));
+}
+
+#[test]
+fn the_first_machine_inits_against_an_empty_server_and_its_import_creates_the_schema() {
+    let env = TestEnv::new("join_first");
+    let machine = Machine::new(&env);
+    let run = init(&machine, &env.database, PASSWORD);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("todo database") && run.stdout.contains("the first import creates"),
+        "{}",
+        run.stdout
+    );
+    assert!(rows_of(&env, "second-box") > 0);
+}

@@ -1,7 +1,6 @@
 //! The run as a person sees it (issue 4): the live view in a real terminal (tmux), a clean
 //! plain log without one, and --quiet and --json printing only their own.
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
@@ -259,34 +258,6 @@ fn report_quiet_and_json_print_only_their_own() {
     );
     assert!(value["models"].as_array().unwrap().len() >= 2);
     assert!(value["sessions"]["count"].as_u64().unwrap() > 0);
-}
-
-/// A tmux server of the test's own (its own socket), killed when the test ends however it
-/// ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux is installed")
-    }
-
-    /// The pane with its scrollback, escape codes kept.
-    fn capture(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-e", "-J", "-S", "-", "-t", "live"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
 }
 
 #[test]

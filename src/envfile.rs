@@ -13,7 +13,6 @@
 //! its message, and ccusage gets only what is meant for it.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -179,7 +178,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>> {
 /// filling memory.
 fn read_bounded(path: &Path) -> Result<String> {
     let what = || format!("cannot read the settings file {}", path.display());
-    let file = File::open(path).with_context(what)?;
+    let file = crate::smallfile::open_regular(path).with_context(what)?;
     let mut bytes = Vec::new();
     file.take(MAX_BYTES + 1)
         .read_to_end(&mut bytes)

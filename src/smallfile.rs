@@ -17,16 +17,28 @@ pub const SECRET_LIMIT: u64 = 4 * 1024;
 /// says what lies there (`a FIFO`, `a device`, `a directory`) or that it is too large; its text
 /// is never shown.
 pub fn read(path: &Path, limit: u64) -> Result<String> {
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        bail!("it is larger than {limit} bytes: is it the right file?");
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("it is not UTF-8 text"))
+}
+
+/// Opens `path` for reading without waiting (a FIFO would wait for a writer, and a blocked
+/// thread never sees SIGTERM) and refuses anything but a regular file, judged by the opened
+/// descriptor, since the path may change between a check and the open. For every file a
+/// person names: settings, keys, tokens, a CA, the job's log.
+pub fn open_regular(path: &Path) -> Result<std::fs::File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        // Opening a FIFO for reading otherwise waits for a writer.
         options.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
     }
     let file = options.open(path)?;
-    // The descriptor is what counts: the path may change between a check and the open.
     let meta = file.metadata()?;
     if !meta.is_file() {
         bail!(
@@ -34,12 +46,7 @@ pub fn read(path: &Path, limit: u64) -> Result<String> {
             crate::lock::kind_name(&meta.file_type())
         );
     }
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        bail!("it is larger than {limit} bytes: is it the right file?");
-    }
-    String::from_utf8(bytes).map_err(|_| anyhow!("it is not UTF-8 text"))
+    Ok(file)
 }
 
 #[cfg(test)]

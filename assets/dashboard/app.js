@@ -464,8 +464,12 @@
     }
     draw();
   }
+  // As src/csv.rs writes the API's CSV: a text cell a spreadsheet would evaluate as a formula
+  // (a project directory named =HYPERLINK(…) on any machine of the fleet) gets a leading ',
+  // as OWASP advises; numbers, even negative ones, stay numbers.
   function csvField(value) {
-    const text = value === null || value === undefined ? "" : String(value);
+    let text = value === null || value === undefined ? "" : String(value);
+    if (typeof value === "string" && /^[=+\-@\t\r]/.test(text) && !isFinite(Number(text))) text = "'" + text;
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
   function saveCsv(name, rows, columns) {

@@ -83,8 +83,8 @@ pub fn find() -> Result<Found> {
 
 fn read_bounded(path: &Path, limit: u64) -> Result<String> {
     let mut text = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit).read_to_end(&mut text))
+    crate::smallfile::open_regular(path)
+        .and_then(|f| Ok(f.take(limit).read_to_end(&mut text)?))
         .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(String::from_utf8_lossy(&text).into_owned())
 }
@@ -92,8 +92,8 @@ fn read_bounded(path: &Path, limit: u64) -> Result<String> {
 /// The last `limit` bytes of a file, from the first whole line in them.
 pub fn tail(path: &Path, limit: u64) -> Result<String> {
     use std::io::{Seek as _, SeekFrom};
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file = crate::smallfile::open_regular(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let length = file.metadata()?.len();
     let start = length.saturating_sub(limit);
     file.seek(SeekFrom::Start(start))?;

@@ -63,7 +63,7 @@ impl CaCerts {
                 path.display()
             )
         };
-        let file = std::fs::File::open(path).with_context(what)?;
+        let file = crate::smallfile::open_regular(path).with_context(what)?;
         if !file.metadata().with_context(what)?.is_file() {
             bail!(
                 "CH_CA_FILE {} is not a regular file: give a PEM file of the CA's certificate",

@@ -996,3 +996,49 @@ async fn before_any_import_the_page_says_what_to_run_and_fills_itself_after() {
     );
     browser.close().await;
 }
+
+/// The page's own CSV button writes formula-like names inert, as the API's CSV does (review of
+/// issue 27: the button wrote `=HYPERLINK(…)` as a live formula).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_csv_button_writes_formula_like_names_inert() {
+    let env = TestEnv::new("dash_formula");
+    let project = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    std::fs::create_dir_all(env.path(project)).unwrap();
+    let cwd = env.path(project).display().to_string();
+    let args = [
+        "--days",
+        "3",
+        "--lines",
+        "80",
+        "--seed",
+        "7",
+        "--project-cwd",
+        &cwd,
+    ];
+    let claude = env.generate_logs("laptop", &args);
+    // A second, plainly named project: the download check wants more than one row.
+    let plain = env.generate_logs("desktop", &["--days", "3", "--lines", "80", "--seed", "8"]);
+    env.importer("desktop").logs(&plain).import_ok();
+    env.importer("laptop").logs(&claude).import_ok();
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    assert_eq!(browser.open(&dashboard.url).await, "ready");
+    assert_csv_download_matches_the_api(&env, &browser, &dashboard, "projects").await;
+    let saved = std::fs::read_to_string(env.path("downloads-projects/projects.csv")).unwrap();
+    // ccusage names the project after its directory (`-…-=HYPERLINK(…)`): a cell starting
+    // with `-` or `=` is evaluated by a spreadsheet, so every one must start with `'`.
+    let formula: Vec<&str> = saved
+        .lines()
+        .skip(1)
+        .filter(|line| line.contains("HYPERLINK"))
+        .collect();
+    assert!(!formula.is_empty(), "{saved}");
+    for line in formula {
+        assert!(
+            line.starts_with("\"'") || line.starts_with('\''),
+            "a live formula: {line}"
+        );
+    }
+    browser.close().await;
+}

@@ -288,6 +288,37 @@ impl Importer {
         }
     }
 
+    /// Runs, but kills the run after `limit` (exit code -1 then): a regression that hangs
+    /// fails its test instead of hanging the suite.
+    pub fn run_within(self, limit: std::time::Duration) -> Run {
+        use std::io::Read as _;
+        let mut child = self.spawn(std::process::Stdio::piped(), std::process::Stdio::piped());
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() && started.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+
     /// Runs with --json and insists on exit 0.
     pub fn import_ok(self) -> Value {
         let run = self.arg("--json").run();

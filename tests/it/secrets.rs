@@ -197,15 +197,26 @@ fn an_endless_or_huge_settings_file_is_refused() {
     let env = TestEnv::new("envhuge");
     let huge = env.path("huge.env");
     std::fs::write(&huge, "A=1\n".repeat(300_000)).unwrap();
-    for file in [Path::new("/dev/zero"), huge.as_path()] {
+    // A FIFO would wait for a writer forever, under cron every hour (review of issue 30).
+    let fifo = env.path("fifo.env");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (file, said) in [
+        (Path::new("/dev/zero"), "it is a device, not a regular file"),
+        (huge.as_path(), "is larger than 64 KiB"),
+        (fifo.as_path(), "it is a FIFO, not a regular file"),
+    ] {
         let started = Instant::now();
-        let run = env.importer("laptop").arg("--env-file").arg(file).run();
-        assert_eq!(run.code, 2, "{}", run.stderr);
-        assert!(
-            run.stderr.contains("is larger than 64 KiB"),
-            "{}",
-            run.stderr
-        );
+        let run = env
+            .importer("laptop")
+            .arg("--env-file")
+            .arg(file)
+            .run_within(Duration::from_secs(10));
+        assert_eq!(run.code, 2, "{}: {}", file.display(), run.stderr);
+        assert!(run.stderr.contains(said), "{}", run.stderr);
         assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

@@ -100,6 +100,20 @@ pub async fn run(
         answers.database,
         answers.machine
     ));
+    // A command run here without --env-file reads the first file it finds; when that is not
+    // the one just written (a ./.env in this directory, CCUSAGE_IMPORT_ENV_FILE), say so, or
+    // `config`, `query` and a plain import here would quietly use other settings.
+    if let Some(first) = crate::envfile::discover(None) {
+        let same = |p: &Path| std::fs::canonicalize(p).ok();
+        if same(&first) != same(&target) {
+            crate::log::emit(&format!(
+                "ccusage-import: warning: commands run in this directory read {} before {}: \
+                 remove or rename it (or unset CCUSAGE_IMPORT_ENV_FILE), or give --env-file {1}\n",
+                first.display(),
+                target.display()
+            ));
+        }
+    }
     let written = EnvFile {
         path: Some(target.clone()),
         ..EnvFile::default()

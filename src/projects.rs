@@ -136,7 +136,13 @@ fn read_or_create_key(path: &Path) -> Result<Vec<u8>> {
 /// A new random key, as hex, readable by its owner only.
 fn create_key(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        // The directory holds the key (and often the settings file with the password): the
+        // owner's alone when it is made here; an existing one is left as the user set it.
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let mut random = [0u8; KEY_BYTES];
     std::fs::File::open("/dev/urandom")

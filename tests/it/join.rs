@@ -353,3 +353,35 @@ fn the_first_machine_inits_against_an_empty_server_and_its_import_creates_the_sc
     );
     assert!(rows_of(&env, "second-box") > 0);
 }
+
+/// Review of issue 30: in a clone whose `./.env` (from `.env.example`) still says localhost,
+/// `init` wrote the user file without a word, and every command run there kept reading
+/// `./.env`. It now says which file those commands read first.
+#[test]
+fn init_says_when_a_dot_env_here_hides_the_file_it_writes() {
+    let env = TestEnv::new("join_hidden");
+    let machine = Machine::new(&env);
+    std::fs::write(machine.home.join(".env"), "CH_HOST=localhost\n").unwrap();
+    let out = machine
+        .command(PASSWORD)
+        .args([
+            "init",
+            "--yes",
+            "--no-schedule",
+            "--no-import",
+            "--ch-url",
+            server_url(),
+        ])
+        .args(["--ch-user", USER, "--ch-database", &env.database])
+        .args(["--machine-name", "second-box"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(machine.settings_file().exists());
+    assert!(
+        stderr.contains("warning: commands run in this directory read")
+            && stderr.contains(".env before"),
+        "{stderr}"
+    );
+}

@@ -87,6 +87,7 @@ fn one_machines_import_reads_as_many_rows_with_twice_the_fleet() {
     let machines = env.sql("SELECT uniqExact(machine_name) FROM ccusage_usage_daily");
     assert_eq!(machines.trim(), "4001");
     let (large, large_top) = reimport_reads(&env, "alpha", &claude);
+    eprintln!("rows read by one import: {small} with 2,001 machines, {large} with 4,001");
     // A read of one row per machine (the fleet line) adds a few thousand rows; a read of every
     // machine's days, sessions or breakdowns doubles.
     assert!(

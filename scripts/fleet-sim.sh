@@ -113,8 +113,8 @@ measure() {
     import_one "$i"
     curl -fsS "$first_url/" --data-binary "SYSTEM FLUSH LOGS" >/dev/null
     printf '  %s: %s ms wall; ' "$what" "$(awk '{print $2}' "$work/times")"
-    curl -fsS "$first_url/" --data-binary "SELECT concat(toString(count()), ' queries, ', toString(sum(read_rows)), ' rows read, ', toString(sum(query_duration_ms)), ' ms query time, ', toString(intDiv(sum(arraySum(arrayMap((n, v) -> if(n IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds'), v, 0), ProfileEvents.Names, ProfileEvents.Values))), 1000)), ' ms server CPU') FROM system.query_log WHERE type = 2 AND user = '$user' AND event_time >= toDateTime($since) FORMAT TSVRaw"
-    curl -fsS "$first_url/" --data-binary "SELECT concat('    ', toString(read_rows), ' rows ', replaceRegexpAll(substring(query, 1, 60), '[[:space:]]+', ' ')) FROM system.query_log WHERE type = 2 AND user = '$user' AND event_time >= toDateTime($since) AND read_rows > 1000 ORDER BY read_rows DESC LIMIT 5 FORMAT TSVRaw" >"$work/top"
+    curl -fsS "$first_url/" --data-binary "SELECT concat(toString(count()), ' queries, ', toString(sum(read_rows)), ' rows read, ', toString(sum(query_duration_ms)), ' ms query time, ', toString(intDiv(sum(arraySum(arrayMap((n, v) -> if(n IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds'), v, 0), ProfileEvents.Names, ProfileEvents.Values))), 1000)), ' ms server CPU') FROM system.query_log WHERE type = 2 AND user = '$user' AND event_time > toDateTime($since) FORMAT TSVRaw"
+    curl -fsS "$first_url/" --data-binary "SELECT concat('    ', toString(read_rows), ' rows ', replaceRegexpAll(substring(query, 1, 60), '[[:space:]]+', ' ')) FROM system.query_log WHERE type = 2 AND user = '$user' AND event_time > toDateTime($since) AND read_rows > 1000 ORDER BY read_rows DESC LIMIT 5 FORMAT TSVRaw" >"$work/top"
     cat "$work/top"
 }
 if [[ -n $user ]]; then

@@ -284,6 +284,11 @@ USING (machine_name, date, row_version)
 -- name: stored_machine
 SELECT session_scheme, project_mode FROM ccusage_machines FINAL WHERE machine_name = ?
 
+-- Whether this machine has its totals row yet: if not, this is its first import with this
+-- release, which also writes the rows of the machines that have none (fill_missing_totals).
+-- name: has_totals
+SELECT count() FROM ccusage_machine_totals WHERE machine_name = ?
+
 -- This machine's totals for the fleet line, written after its rows: one row, even for a
 -- machine without usage (no dates), and only when they changed (newest day version or
 -- tokens), so an import that changed nothing writes nothing. Binds: machine, machine, machine.
@@ -310,7 +315,8 @@ WHERE (row_version, total_tokens, length(dates)) NOT IN
 )
 
 -- Fleet-wide: the machines missing from ccusage_machine_totals (one row per machine in both
--- tables), and their days looked up by key: none once every machine imported with this release.
+-- tables), and their days looked up by key. Run only by a machine's first import with this
+-- release (has_totals), so not hourly once the fleet has upgraded.
 -- The totals of machines that have no totals row yet (their last import was by an older
 -- release), so the fleet line counts them before they import again.
 -- name: fill_missing_totals

@@ -34,10 +34,18 @@ pub async fn previous_import(sink: &Sink, machine: &str, run_id: &str) -> Result
 }
 
 /// The fleet line's totals, from one row per machine (ccusage_machine_totals) instead of every
-/// machine's days: this machine's row is written first (when it changed), then the rows of
-/// machines whose last import was by an older release. Both writes are idempotent, so a retry
-/// sends them again safely.
+/// machine's days: this machine's row is written first (when it changed), then, on this
+/// machine's first import with this release only, the rows of machines whose last import was
+/// by an older release. Both writes are idempotent, so a retry sends them again safely.
 pub async fn fleet(sink: &Sink, machine: &str) -> Result<Fleet> {
+    let has = sqlfile::import("has_totals");
+    let had_totals = sink
+        .request("read whether this machine has its totals", || {
+            sink.client().query(&has).bind(machine).fetch_one::<u64>()
+        })
+        .await
+        .context("cannot read ccusage_machine_totals")?
+        > 0;
     let own = sqlfile::import("machine_totals");
     sink.request("write this machine's totals", || {
         sink.client()
@@ -49,13 +57,15 @@ pub async fn fleet(sink: &Sink, machine: &str) -> Result<Fleet> {
     })
     .await
     .context("cannot write this machine's totals into ccusage_machine_totals")?;
-    let missing = sqlfile::import("fill_missing_totals");
-    sink.request(
-        "write the totals of machines imported by older releases",
-        || sink.client().query(&missing).execute(),
-    )
-    .await
-    .context("cannot write the totals of older machines into ccusage_machine_totals")?;
+    if !had_totals {
+        let missing = sqlfile::import("fill_missing_totals");
+        sink.request(
+            "write the totals of machines imported by older releases",
+            || sink.client().query(&missing).execute(),
+        )
+        .await
+        .context("cannot write the totals of older machines into ccusage_machine_totals")?;
+    }
     let sql = sqlfile::import("fleet_totals");
     sink.request("read the totals of all machines", || {
         sink.client().query(&sql).fetch_one::<Fleet>()

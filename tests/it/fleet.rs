@@ -62,7 +62,7 @@ fn reimport_reads(env: &TestEnv, machine: &str, claude: &std::path::Path) -> (u6
             "default",
             &format!(
                 "SELECT {what} FROM system.query_log WHERE type = 2 AND user = 'ccusage_logged' \
-                 AND event_time >= toDateTime({since}) {tail}"
+                 AND event_time > toDateTime({since}) {tail}"
             ),
         )
     };

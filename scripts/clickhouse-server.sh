@@ -13,11 +13,13 @@
 # generated config.xml and users.xml, data/, tmp/, log/ and server.pid. Ports default to 8123
 # (HTTP) and 9000 (native TCP); `--http-port 0` / `--tcp-port 0` pick free ports.
 #
-# The server listens on 127.0.0.1 only and has three users, all limited to 127.0.0.1 and ::1:
+# The server listens on 127.0.0.1 only and has these users, all limited to 127.0.0.1 and ::1:
 #   default         no password, full rights (what a newcomer's .env uses)
 #   ccusage_writer  password writer-secret-pw, full rights          (tests)
 #   ccusage_reader  password reader-secret-pw, readonly profile     (tests)
 #   ccusage_noddl   password noddl-secret-pw, may read and write but not run DDL (allow_ddl=0)
+#   ccusage_logged  no password, full rights, log_queries=1: its queries land in
+#                   system.query_log (rows read per import: tests, scripts/fleet-sim.sh)
 #
 # `--timezone TZ` (default UTC) sets the server's time zone, to test that "today" stays the
 # UTC day whatever the server's zone.
@@ -218,6 +220,7 @@ EOF
     <default></default>
     <readonly><readonly>1</readonly></readonly>
     <noddl><allow_ddl>0</allow_ddl></noddl>
+    <logged><log_queries>1</log_queries></logged>
   </profiles>
   <users>
     <default>
@@ -232,6 +235,12 @@ EOF
       <profile>default</profile>
       <quota>default</quota>
     </ccusage_writer>
+    <ccusage_logged>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>logged</profile>
+      <quota>default</quota>
+    </ccusage_logged>
     <ccusage_reader>
       <password>reader-secret-pw</password>
       <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>

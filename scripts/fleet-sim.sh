@@ -3,12 +3,18 @@
 # binary, several at once, and measures what a fleet does to the database.
 #
 #   scripts/fleet-sim.sh N [--url URL] [--cluster NAME --hosts H1,H2,…] [--parallel P]
-#                          [--fixtures DIR] [--database NAME] [--no-queries]
+#                          [--fixtures DIR] [--database NAME] [--no-queries] [--user NAME]
 #
 # Each machine is a stand-in ccusage printing ccusage 20.0.24's captured outputs
 # (tests/fixtures/ccusage/20.0.24, or --fixtures DIR holding the same file names) under its
-# own MACHINE_NAME (fleet-0001, …). Prints the median import time of the first and the last
-# tenth of the machines, the active parts per table, and (unless --no-queries) the time of
+# own MACHINE_NAME (fleet-0001, …), its session ids and projects prefixed with the machine's
+# name: a fleet of distinct logs, as real machines have (the same sessions on every machine
+# would measure the shared-logs warning instead). Prints the median import time of the first
+# and the last tenth of the machines, the active parts per table, what one machine's import
+# costs the server once the fleet is in (a re-import of fleet-0001 that changes nothing, and
+# a new machine's first import: rows read, query time and server CPU summed over the
+# importer's queries in system.query_log; needs --user naming a user whose profile sets
+# log_queries=1, as scripts/clickhouse-server.sh's ccusage_logged), and (unless --no-queries) the time of
 # every fleet_ query of sql/queries.sql (run by `ccusage-import query`). The database is
 # fleet_sim_<N> (or --database NAME), dropped first. Needs a release build (cargo build
 # --release), or CCUSAGE_IMPORT_BIN naming another binary.
@@ -21,7 +27,7 @@ die() { echo "$PROG: error: $*" >&2; exit 1; }
 [[ $# -ge 1 && $1 =~ ^[0-9]+$ ]] || die "usage: $PROG N [--url URL] [--cluster NAME --hosts H,…] [--parallel P] [--fixtures DIR] [--database NAME] [--no-queries]"
 n=$1
 shift
-url=http://127.0.0.1:8123 cluster= hosts= parallel=4 db=fleet_sim_$n queries=1
+url=http://127.0.0.1:8123 cluster= hosts= parallel=4 db=fleet_sim_$n queries=1 user=
 fixtures=$ROOT/tests/fixtures/ccusage/20.0.24
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -32,6 +38,7 @@ while [[ $# -gt 0 ]]; do
         --fixtures) fixtures=$(cd "$2" && pwd -P) || die "no fixtures directory $2"; shift 2 ;;
         --database) db=$2; shift 2 ;;
         --no-queries) queries=0; shift ;;
+        --user) user=$2; shift 2 ;;
         *) die "unknown argument '$1'" ;;
     esac
 done
@@ -43,13 +50,15 @@ bin=${CCUSAGE_IMPORT_BIN:-$ROOT/target/release/ccusage-import}
 [[ -x $bin ]] || die "build first: cargo build --release"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The machine's name is the stand-in's directory's name ($work/m/NAME/ccusage).
 cat >"$work/ccusage" <<EOF
 #!/bin/sh
+m=\$(basename "\$(dirname "\$0")")
 case " \$* " in
   *" --version "*) echo 'ccusage 20.0.24' ;;
-  *" --instances "*) cat '$fixtures/claude-daily-instances.json' ;;
+  *" --instances "*) sed "s/\"project\": \"/&\$m-/" '$fixtures/claude-daily-instances.json' ;;
   *" --by-agent "*) cat '$fixtures/daily-sections-by-agent.json' ;;
-  *" session "*) cat '$fixtures/claude-session.json' ;;
+  *" session "*) sed "s/\"sessionId\": \"/&\$m-/; s/\"projectPath\": \"/&\$m-/" '$fixtures/claude-session.json' ;;
   *" blocks "*) cat '$fixtures/claude-blocks.json' ;;
   *" daily "*) cat '$fixtures/claude-daily.json' ;;
   *) echo '[]' ;;
@@ -57,7 +66,7 @@ esac
 EOF
 chmod +x "$work/ccusage"
 
-target=(CH_URL="$url")
+target=(CH_URL="$url" ${user:+CH_USER="$user"})
 [[ -z $cluster ]] || target=(CH_URL= CH_HOST="$hosts" CH_CLUSTER="$cluster")
 first_url=${url}
 [[ -z $cluster ]] || first_url=http://${hosts%%,*}
@@ -66,9 +75,11 @@ curl -fsS "$first_url/" --data-binary "DROP DATABASE IF EXISTS $db${cluster:+ ON
 import_one() {
     local i=$1 name start end
     name=$(printf 'fleet-%04d' "$i")
+    mkdir -p "$work/m/$name"
+    ln -sf "$work/ccusage" "$work/m/$name/ccusage"
     start=$(date +%s%N)
     env -i PATH="$PATH" HOME="$work" "${target[@]}" CH_DATABASE="$db" \
-        "$bin" --machine-name "$name" --ccusage-bin "$work/ccusage" --quiet \
+        "$bin" --machine-name "$name" --ccusage-bin "$work/m/$name/ccusage" --quiet \
         --lock-file "$work/$name.lock" >/dev/null 2>"$work/$name.err" ||
         { echo "machine $name failed: $(cat "$work/$name.err")" >&2; return 1; }
     end=$(date +%s%N)
@@ -90,6 +101,27 @@ echo "machines: $n, parallel $parallel, $where"
 echo "median import, first tenth: $first ms; last tenth: $last ms"
 echo "active parts per table:"
 curl -fsS "$first_url/" --data-binary "SELECT table, count() FROM system.parts WHERE database = '$db' AND active GROUP BY table ORDER BY table FORMAT TSV" | sed 's/^/  /'
+# One machine's import measured alone, from the server's query log: the importer's queries
+# between two flushes (nothing else runs then).
+measure() {
+    local what=$1 i=$2 since
+    [[ -n $user ]] || return 0
+    curl -fsS "$first_url/" --data-binary "SYSTEM FLUSH LOGS" >/dev/null
+    since=$(curl -fsS "$first_url/" --data-binary "SELECT toUInt32(now())")
+    sleep 1
+    : >"$work/times"
+    import_one "$i"
+    curl -fsS "$first_url/" --data-binary "SYSTEM FLUSH LOGS" >/dev/null
+    printf '  %s: %s ms wall; ' "$what" "$(awk '{print $2}' "$work/times")"
+    curl -fsS "$first_url/" --data-binary "SELECT concat(toString(count()), ' queries, ', toString(sum(read_rows)), ' rows read, ', toString(sum(query_duration_ms)), ' ms query time, ', toString(intDiv(sum(arraySum(arrayMap((n, v) -> if(n IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds'), v, 0), ProfileEvents.Names, ProfileEvents.Values))), 1000)), ' ms server CPU') FROM system.query_log WHERE type = 2 AND user = '$user' AND event_time > toDateTime($since) FORMAT TSVRaw"
+    curl -fsS "$first_url/" --data-binary "SELECT concat('    ', toString(read_rows), ' rows ', replaceRegexpAll(substring(query, 1, 60), '[[:space:]]+', ' ')) FROM system.query_log WHERE type = 2 AND user = '$user' AND event_time > toDateTime($since) AND read_rows > 1000 ORDER BY read_rows DESC LIMIT 5 FORMAT TSVRaw" >"$work/top"
+    cat "$work/top"
+}
+if [[ -n $user ]]; then
+    echo "one machine's import with $n machines stored (server's query log):"
+    measure "re-import, nothing changed" 1
+    measure "a new machine" $((n + 1))
+fi
 ((queries)) || exit 0
 echo "fleet_ queries:"
 for q in $(sed -n 's/^-- name: \(fleet_[a-z_]*\).*/\1/p' "$ROOT/sql/queries.sql"); do

@@ -175,6 +175,7 @@ WHERE machine_name = ? AND start_time <
 
 -- This machine's sessions and project days as stored, whole, for --rekey-projects to store
 -- again under new keys (columns in the order of SessionRow and ProjectDailyRow).
+-- Not hourly: --rekey-projects only.
 -- name: rekey_sessions
 SELECT
     machine_name, session_id, project_path, project_name, first_activity, last_activity,
@@ -183,6 +184,7 @@ SELECT
 FROM ccusage_usage_sessions FINAL
 WHERE machine_name = ? AND superseded = 0
 
+-- Not hourly: --rekey-projects only.
 -- name: rekey_projects_daily
 SELECT
     machine_name, project, project_name, date,
@@ -287,15 +289,67 @@ USING (machine_name, date, row_version)
 -- name: stored_machine
 SELECT session_scheme, project_mode, key_fingerprint FROM ccusage_machines FINAL WHERE machine_name = ?
 
--- Fleet-wide totals for the closing line of the summary: read from the daily view, so each
--- machine's usage counts once.
+-- Whether this machine has its totals row yet: if not, this is its first import with this
+-- release, which also writes the rows of the machines that have none (fill_missing_totals).
+-- name: has_totals
+SELECT count() FROM ccusage_machine_totals WHERE machine_name = ?
+
+-- This machine's totals for the fleet line, written after its rows: one row, even for a
+-- machine without usage (no dates), and only when they changed (newest day version or
+-- tokens), so an import that changed nothing writes nothing. Binds: machine, machine, machine.
+-- name: machine_totals
+INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version)
+SELECT machine, dates, total_tokens, total_cost, row_version
+FROM
+(
+    -- Not named machine_name: the alias would stand for the column in the WHERE below.
+    SELECT
+        ? AS machine,
+        arraySort(groupArray(date)) AS dates,
+        sum(total_tokens) AS total_tokens,
+        sum(total_cost) AS total_cost,
+        max(row_version) AS row_version
+    FROM ccusage_usage_daily FINAL
+    WHERE machine_name = ?
+)
+WHERE (row_version, total_tokens, length(dates)) NOT IN
+(
+    SELECT row_version, total_tokens, length(dates)
+    FROM ccusage_machine_totals FINAL
+    WHERE machine_name = ?
+)
+
+-- Fleet-wide: the machines missing from ccusage_machine_totals (one row per machine in both
+-- tables), and their days looked up by key. Run only by a machine's first import with this
+-- release (has_totals), so not hourly once the fleet has upgraded.
+-- The totals of machines that have no totals row yet (their last import was by an older
+-- release), so the fleet line counts them before they import again.
+-- name: fill_missing_totals
+INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version)
+SELECT
+    machine_name,
+    arraySort(groupArray(date)),
+    sum(total_tokens),
+    sum(total_cost),
+    max(row_version)
+FROM ccusage_usage_daily FINAL
+WHERE machine_name IN
+    (
+        SELECT machine_name
+        FROM ccusage_machines FINAL
+        WHERE machine_name NOT IN (SELECT machine_name FROM ccusage_machine_totals)
+    )
+GROUP BY machine_name
+
+-- Fleet-wide: one row per machine. Totals for the closing line of the summary, each machine's
+-- usage counted once.
 -- name: fleet_totals
 SELECT
-    uniqExact(machine_name) AS machines,
-    uniqExact(date) AS days,
+    countIf(notEmpty(dates)) AS machines,
+    length(groupUniqArrayArray(dates)) AS days,
     toFloat64(sum(total_cost)) AS cost_usd,
     sum(total_tokens) AS total_tokens
-FROM ccusage_v_daily_summary
+FROM ccusage_machine_totals FINAL
 
 -- This machine's stored days over the run's date range (first and last day of its daily
 -- report), to say in the summary when the database keeps more than this run's ccusage printed.
@@ -306,31 +360,58 @@ SELECT
 FROM ccusage_usage_daily FINAL
 WHERE machine_name = ? AND date >= toDate(?) AND date <= toDate(?)
 
+-- Fleet-wide: other machines' rows of ccusage_session_owners looked up by key (this
+-- machine's session ids) only.
+-- This machine's sessions copied into ccusage_session_owners where that table lacks them or
+-- holds an older version (each session's own row_version): bounded by this machine's
+-- sessions, looked up there by key. Binds: machine, machine.
+-- name: session_owners
+INSERT INTO ccusage_session_owners (session_id, project_path, machine_name, total_cost,
+    superseded, row_version)
+SELECT session_id, project_path, machine_name, total_cost, superseded, row_version
+FROM ccusage_usage_sessions FINAL
+WHERE machine_name = ? AND project_path != 'Unknown Project'
+    AND (session_id, project_path, machine_name, row_version) NOT IN
+    (
+        SELECT session_id, project_path, machine_name, row_version
+        FROM ccusage_session_owners FINAL
+        WHERE session_id IN
+        (
+            SELECT session_id FROM ccusage_usage_sessions WHERE machine_name = ?
+        )
+    )
+
+-- Fleet-wide: other machines' sessions looked up by key (this machine's session ids), a
+-- bounded read whatever the fleet's size.
 -- Other machines that stored sessions this machine stored too (the same session file: synced
 -- logs), each with how many and what they cost there. ccusage 15-18's whole-project rows
 -- (named after a directory, which two machines may share without sharing logs) and the
 -- shared id "subagents" alone are not compared: a sub-agent row is keyed by its parent
--- session's path.
+-- session's path. Binds: machine, machine, machine.
 -- name: shared_sessions
 SELECT
     machine_name AS other,
     count() AS sessions,
     toFloat64(sum(total_cost)) AS cost_usd
-FROM ccusage_v_session_summary
-WHERE machine_name != ?
+FROM ccusage_session_owners FINAL
+WHERE session_id IN
+    (
+        SELECT session_id FROM ccusage_usage_sessions WHERE machine_name = ?
+    )
+    AND machine_name != ? AND superseded = 0
     AND (project_path, session_id) IN
     (
         SELECT project_path, session_id
-        FROM ccusage_v_session_summary
-        WHERE machine_name = ? AND project_path != 'Unknown Project'
+        FROM ccusage_usage_sessions FINAL
+        WHERE machine_name = ? AND superseded = 0 AND project_path != 'Unknown Project'
     )
 GROUP BY machine_name
 ORDER BY machine_name
 
 -- Whether the ledger already holds a run: asked before its insert is sent again, since an
--- insert whose answer was lost may have been stored.
+-- insert whose answer was lost may have been stored. By machine first: the ledger's key.
 -- name: ledger_has_run
-SELECT count() FROM ccusage_import_runs WHERE run_id = ?
+SELECT count() FROM ccusage_import_runs WHERE machine_name = ? AND run_id = ?
 
 -- The start of this machine's last import before this run, for the summary's "new since the
 -- previous import" (the run's own ledger row is written after this is read).

@@ -295,6 +295,38 @@ CREATE TABLE IF NOT EXISTS ccusage_import_runs
 ENGINE = MergeTree
 ORDER BY (machine_name, started_at)
 ;
+-- One row per machine: its totals as of its last import, for the summary's fleet line, so an
+-- import reads one row per machine instead of every machine's days (issue 29). Each import
+-- writes its own row (sql/import.sql: machine_totals), from its own days only.
+CREATE TABLE IF NOT EXISTS ccusage_machine_totals
+(
+    machine_name String,
+    dates Array(Date) COMMENT 'the days this machine has usage on: the fleet line counts distinct days',
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    row_version UInt64 COMMENT 'the newest row_version of the machine''s days: the newest wins'
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY machine_name
+;
+-- Which machines stored each session, keyed by the session first, so the shared-logs check
+-- looks up this machine's sessions by key instead of reading every machine's sessions (issue
+-- 29). Each import copies its own changed sessions here (sql/import.sql: session_owners).
+-- Small granules: a lookup of a machine's few hundred sessions reads a few hundred granules
+-- whatever the fleet's size.
+CREATE TABLE IF NOT EXISTS ccusage_session_owners
+(
+    session_id String,
+    project_path String,
+    machine_name String,
+    total_cost Decimal(18, 9),
+    superseded UInt8,
+    row_version UInt64 COMMENT 'the session row''s: the newest wins'
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (session_id, project_path, machine_name)
+SETTINGS index_granularity = 128
+;
 CREATE VIEW IF NOT EXISTS ccusage_v_daily_summary AS
 SELECT
     machine_name,

@@ -14,6 +14,8 @@ mod dashboard;
 mod doctor;
 mod envfile;
 mod exit;
+#[cfg(test)]
+mod fleet_rules;
 mod init;
 mod lock;
 mod log;

@@ -33,7 +33,39 @@ pub async fn previous_import(sink: &Sink, machine: &str, run_id: &str) -> Result
     Ok(row.map_or(PreviousImport::Never, |r| PreviousImport::At(r.started_at)))
 }
 
-pub async fn fleet(sink: &Sink) -> Result<Fleet> {
+/// The fleet line's totals, from one row per machine (ccusage_machine_totals) instead of every
+/// machine's days: this machine's row is written first (when it changed), then, on this
+/// machine's first import with this release only, the rows of machines whose last import was
+/// by an older release. Both writes are idempotent, so a retry sends them again safely.
+pub async fn fleet(sink: &Sink, machine: &str) -> Result<Fleet> {
+    let has = sqlfile::import("has_totals");
+    let had_totals = sink
+        .request("read whether this machine has its totals", || {
+            sink.client().query(&has).bind(machine).fetch_one::<u64>()
+        })
+        .await
+        .context("cannot read ccusage_machine_totals")?
+        > 0;
+    let own = sqlfile::import("machine_totals");
+    sink.request("write this machine's totals", || {
+        sink.client()
+            .query(&own)
+            .bind(machine)
+            .bind(machine)
+            .bind(machine)
+            .execute()
+    })
+    .await
+    .context("cannot write this machine's totals into ccusage_machine_totals")?;
+    if !had_totals {
+        let missing = sqlfile::import("fill_missing_totals");
+        sink.request(
+            "write the totals of machines imported by older releases",
+            || sink.client().query(&missing).execute(),
+        )
+        .await
+        .context("cannot write the totals of older machines into ccusage_machine_totals")?;
+    }
     let sql = sqlfile::import("fleet_totals");
     sink.request("read the totals of all machines", || {
         sink.client().query(&sql).fetch_one::<Fleet>()
@@ -73,12 +105,30 @@ struct SharedRow {
 
 /// A warning for each other machine that stored this machine's sessions: synced logs (a
 /// dotfiles repository, a cloud folder holding `~/.claude`) make the fleet count them twice.
+///
+/// This machine's sessions are first copied into ccusage_session_owners (those new or changed
+/// there), whose key starts with the session: the check then looks up this machine's sessions
+/// by key, and its cost does not grow with the fleet.
 pub async fn shared_sessions(sink: &Sink, machine: &str) -> Result<Vec<String>> {
+    let owners = sqlfile::import("session_owners");
+    sink.request(
+        "write this machine's sessions into ccusage_session_owners",
+        || {
+            sink.client()
+                .query(&owners)
+                .bind(machine)
+                .bind(machine)
+                .execute()
+        },
+    )
+    .await
+    .context("cannot write this machine's sessions into ccusage_session_owners")?;
     let sql = sqlfile::import("shared_sessions");
     let rows = sink
         .request("read the sessions other machines stored too", || {
             sink.client()
                 .query(&sql)
+                .bind(machine)
                 .bind(machine)
                 .bind(machine)
                 .fetch_all::<SharedRow>()
@@ -104,7 +154,7 @@ pub async fn read(sink: &Sink, run: &mut RunReport) {
         return;
     }
     let previous = previous_import(sink, &run.machine_name, &run.run_id).await;
-    let fleet = fleet(sink).await;
+    let fleet = fleet(sink, &run.machine_name).await;
     let shared = shared_sessions(sink, &run.machine_name).await;
     let mut errors = Vec::new();
     match shared {

@@ -56,7 +56,7 @@ pub async fn record(sink: &Sink, row: &RunRow) -> Result<()> {
     let what = format!("insert 1 row into {TABLE}");
     let written = sink
         .request(&what, || async {
-            if !first.swap(false, Ordering::SeqCst) && stored(sink, &row.run_id).await? {
+            if !first.swap(false, Ordering::SeqCst) && stored(sink, row).await? {
                 return Ok(());
             }
             sink.insert_once(TABLE, &[row]).await
@@ -66,9 +66,7 @@ pub async fn record(sink: &Sink, row: &RunRow) -> Result<()> {
         return Ok(());
     };
     let check = sink
-        .request("look for this run in the ledger", || {
-            stored(sink, &row.run_id)
-        })
+        .request("look for this run in the ledger", || stored(sink, row))
         .await;
     match check {
         Ok(true) => Ok(()),
@@ -76,12 +74,13 @@ pub async fn record(sink: &Sink, row: &RunRow) -> Result<()> {
     }
 }
 
-async fn stored(sink: &Sink, run_id: &str) -> clickhouse::error::Result<bool> {
+async fn stored(sink: &Sink, row: &RunRow) -> clickhouse::error::Result<bool> {
     let sql = sqlfile::import("ledger_has_run");
     let count = sink
         .client()
         .query(&sql)
-        .bind(run_id)
+        .bind(&row.machine_name)
+        .bind(&row.run_id)
         .fetch_one::<u64>()
         .await?;
     Ok(count > 0)

@@ -23,7 +23,10 @@ that). This script
      for each machine;
   6. copies one machine's days as an older importer stored them (no breakdown arrays) and
      checks that the model view reads them, and that fill_day_breakdowns fills them;
-  7. adds a machine with ten models and checks that daily_by_model and model_mix keep the
+  7. runs the fleet-wide statements of sql/import.sql (issue 29) on both engines: each
+     machine's machine_totals and session_owners, then fleet_totals (equal to the same totals
+     read from ccusage_v_daily_summary) and each machine's shared_sessions;
+  8. adds a machine with ten models and checks that daily_by_model and model_mix keep the
      top eight (by cost, by tokens) and sum the rest as "(others)".
 
 Prints one line per check and `N passed, M failed` last; exits 1 when anything failed.
@@ -394,6 +397,31 @@ def check_doctor(server, chdb, machines, report):
                              describe_difference(on_server, in_chdb))
 
 
+def check_fleet_statements(server, chdb, machines, report):
+    """sql/import.sql's bounded fleet reads: the totals table and the session-owners table each
+    import writes for its own machine give the same fleet line as the daily view, and the
+    shared-sessions check the same answer, on both engines."""
+    named = {s["name"]: s["sql"] for s in parse_named((ROOT / "sql/import.sql").read_text())}
+    from_view = ("SELECT uniqExact(machine_name) AS machines, uniqExact(date) AS days, "
+                 "toFloat64(sum(total_cost)) AS cost_usd, sum(total_tokens) AS total_tokens "
+                 "FROM ccusage_v_daily_summary")
+    answers = {}
+    for engine, execute, run in both_engines(server, chdb):
+        for machine in machines:
+            execute(bind(named["machine_totals"], machine))
+            execute(bind(named["session_owners"], machine))
+        execute(named["fill_missing_totals"])
+        want = rows(run(from_view))
+        got = rows(run(named["fleet_totals"]))
+        report.check(same_rows(want, got),
+                     f"fleet_totals [{engine}]: from ccusage_machine_totals, as the daily view",
+                     describe_difference(want, got))
+        answers[engine] = [rows(run(bind(named["shared_sessions"], m))) for m in machines]
+    report.check(answers["server"] == answers["chdb"],
+                 "shared_sessions: the same on both engines",
+                 f"{answers['server']} vs {answers['chdb']}")
+
+
 def monday(day):
     """The Monday of day's week, as toMonday gives it."""
     date = datetime.date.fromisoformat(day)
@@ -561,6 +589,7 @@ def main():
                          f"dashboard headline [{machine or 'fleet'}] on {engine} = ccusage's",
                          f"{row} != {want}")
 
+    check_fleet_statements(server, chdb, list(machines), report)
     check_older_days(server, chdb, next(iter(machines)), report)
     check_model_ranking(server, chdb, report)
 

@@ -7,6 +7,7 @@ mod cluster;
 mod config;
 mod dashboard;
 mod faults;
+mod fleet;
 mod harness;
 mod hostile;
 mod hours;

@@ -19,5 +19,6 @@ mod queries;
 mod report;
 mod secrets;
 mod sequences;
+mod sessions;
 mod tls;
 mod versions;

@@ -338,15 +338,23 @@ async fn fetch_all(
         reporter.report_finished(kind, &outcome);
         run.reports.insert(kind, outcome);
     }
-    if set == CommandSet::ClaudeSubcommand
-        && report_ok(run, ReportKind::Daily)
-        && report_ok(run, ReportKind::Session)
-    {
-        let days = session_days_to_ask(
-            records_of::<rows::DailyRow>(&mapped),
-            session_dates,
-            imported_at.date_naive(),
-        );
+    if set == CommandSet::ClaudeSubcommand && report_ok(run, ReportKind::Session) {
+        // The days with usage are the daily report's; when it failed, the days the sessions
+        // began and ended on (a day left out is not stored, so a later run asks for it).
+        let dates: Vec<chrono::NaiveDate> = if report_ok(run, ReportKind::Daily) {
+            records_of::<rows::DailyRow>(&mapped)
+                .iter()
+                .map(|r| r.row.date)
+                .collect()
+        } else {
+            records_of::<rows::SessionRow>(&mapped)
+                .iter()
+                .flat_map(|r| [r.row.first_activity, Some(r.row.last_activity)])
+                .flatten()
+                .map(|time| time.date_naive())
+                .collect()
+        };
+        let days = session_days_to_ask(dates, session_dates, imported_at.date_naive());
         let started = Instant::now();
         let result =
             fetch_session_days(&days, set, &launcher, &empty_config, config, &slots, &ctx).await;
@@ -372,14 +380,14 @@ async fn fetch_all(
 /// deleted would take the original's replayed lines on it. An hourly run asks for one day,
 /// the first one after midnight for two.
 fn session_days_to_ask(
-    daily: &[rows::Record<rows::DailyRow>],
+    dates: Vec<chrono::NaiveDate>,
     stored: &std::collections::BTreeSet<chrono::NaiveDate>,
     today: chrono::NaiveDate,
 ) -> Vec<chrono::NaiveDate> {
     let yesterday = today.pred_opt().unwrap_or(today);
-    daily
-        .iter()
-        .map(|r| r.row.date)
+    let dates: std::collections::BTreeSet<_> = dates.into_iter().collect();
+    dates
+        .into_iter()
         .filter(|date| {
             !stored.contains(date)
                 || *date >= today
@@ -981,5 +989,25 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         if run.clickhouse_error.is_none() {
             run.clickhouse_error = Some(format!("{e:#}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_past_day_is_never_asked_again_and_yesterday_until_today_is_stored() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let today = day(7);
+        let shown = vec![day(1), day(2), day(5), day(6), day(7), day(2)];
+        let stored: std::collections::BTreeSet<_> = [day(1), day(5), day(6)].into();
+        // Day 2 is not stored, yesterday is asked while today is not stored, today always.
+        assert_eq!(
+            session_days_to_ask(shown.clone(), &stored, today),
+            vec![day(2), day(6), day(7)]
+        );
+        let stored: std::collections::BTreeSet<_> = [day(1), day(2), day(5), day(6), day(7)].into();
+        assert_eq!(session_days_to_ask(shown, &stored, today), vec![day(7)]);
     }
 }

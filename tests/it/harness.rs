@@ -158,8 +158,8 @@ impl TestEnv {
     /// report for each report (daily, session, blocks, hours, instances, agents), from `dir`
     /// (`[]`, no rows, where the file is missing);
     /// an executable `<report>.sh` there runs instead. A one-day session report (`session
-    /// --since D`) runs `session_day.sh`, else `session.sh`, else prints the sessions of
-    /// `session.json` whose last activity falls on D.
+    /// --since D`) runs `session_day.sh`, else prints the sessions the session report prints
+    /// (`session.sh` or `session.json`) whose last activity falls on D.
     /// Every call's arguments are appended to dir/calls.log.
     pub fn stand_in(&self, dir: &Path, version: &str) -> PathBuf {
         std::fs::create_dir_all(dir).unwrap();
@@ -180,12 +180,18 @@ case " $* " in
   *) echo "stand-in: unexpected arguments $*" >&2; exit 64 ;;
 esac
 if [ "$r" = session_day ] && [ ! -x "$d/session_day.sh" ]; then
-  # A one-day session report: the session report's own script, or each session of
-  # session.json on the day of its last activity (so the days add up to the sessions).
-  if [ -x "$d/session.sh" ]; then exec "$d/session.sh"; fi
-  if [ ! -f "$d/session.json" ]; then echo '[]'; exit 0; fi
+  # A one-day session report: what the session report prints (its script's output, or
+  # session.json), each session on the day of its last activity (so the days add up to the
+  # sessions); a failing script fails it, output of another shape passes unchanged.
+  out="$d/session_day.$$.out"
+  if [ -x "$d/session.sh" ]; then
+    "$d/session.sh" > "$out"; rc=$?
+    if [ $rc -ne 0 ]; then cat "$out"; rm -f "$out"; exit $rc; fi
+  elif [ -f "$d/session.json" ]; then cp "$d/session.json" "$out"
+  else echo '[]' > "$out"
+  fi
   prev=; for a in "$@"; do [ "$prev" = --since ] && since=$a; prev=$a; done
-  exec python3 -c '
+  python3 -c '
 import json, sys
 text = open(sys.argv[1]).read()
 try:
@@ -199,7 +205,8 @@ day = sys.argv[2][:4] + "-" + sys.argv[2][4:6] + "-" + sys.argv[2][6:]
 report["sessions"] = [s for s in report["sessions"]
                       if str(s.get("lastActivity", ""))[:10] == day]
 print(json.dumps(report))
-' "$d/session.json" "$since"
+' "$out" "$since"; rc=$?
+  rm -f "$out"; exit $rc
 fi
 if [ -x "$d/$r.sh" ]; then exec "$d/$r.sh"; fi
 if [ -f "$d/$r.json" ]; then cat "$d/$r.json"; exit 0; fi

@@ -49,6 +49,10 @@ FROM ccusage_usage_monthly FINAL WHERE machine_name = ?
 SELECT concat(project_path, '/', session_id) AS key, content_hash, total_tokens
 FROM ccusage_usage_sessions FINAL WHERE machine_name = ? AND superseded = 0
 
+-- name: existing_session_days
+SELECT concat(toString(date), ' ', project_path, '/', session_id) AS key, content_hash, total_tokens
+FROM ccusage_usage_session_days FINAL WHERE machine_name = ? AND superseded = 0
+
 -- name: existing_blocks
 SELECT block_id AS key, content_hash, total_tokens
 FROM ccusage_usage_blocks FINAL WHERE machine_name = ?
@@ -89,6 +93,8 @@ SELECT max(tick) AS tick FROM
     SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_hours WHERE machine_name = ?
     UNION ALL
     SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_derived_blocks WHERE machine_name = ?
+    UNION ALL
+    SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_session_days WHERE machine_name = ?
 )
 
 -- Stored rows that coarse rows are summed from (see src/transform/derive.rs): each with its key
@@ -139,6 +145,33 @@ FROM ccusage_usage_sessions FINAL
 WHERE machine_name = ? AND superseded = 0 AND project_path != 'Unknown Project'
     AND toUInt32OrZero(splitByChar('.', ccusage_version)[1]) < 19
 
+-- The session days this machine stored (each one's winning figure), to sum the sessions of
+-- ccusage 19+ from.
+-- name: stored_session_days
+SELECT
+    concat(toString(date), ' ', project_path, '/', session_id) AS key,
+    session_id,
+    project_path,
+    project_name,
+    date,
+    first_activity,
+    last_activity,
+    input_tokens,
+    output_tokens,
+    cache_creation_tokens,
+    cache_read_tokens,
+    total_cost,
+    models_used
+FROM ccusage_usage_session_days FINAL
+WHERE machine_name = ? AND superseded = 0
+
+-- The days whose sessions this machine stored: a past day is not asked again (a day's
+-- sessions only shrink once it is over, and a resumed session must not take replayed lines).
+-- name: session_day_dates
+SELECT DISTINCT date
+FROM ccusage_usage_session_days FINAL
+WHERE machine_name = ? AND superseded = 0
+
 -- The hours this machine stored (each hour's winning figure), to derive the 5-hour blocks from.
 -- name: stored_hours
 SELECT
@@ -173,8 +206,9 @@ WHERE machine_name = ? AND start_time <
     SELECT min(hour) FROM ccusage_usage_hours WHERE machine_name = ?
 )
 
--- This machine's sessions and project days as stored, whole, for --rekey-projects to store
--- again under new keys (columns in the order of SessionRow and ProjectDailyRow).
+-- This machine's sessions, session days and project days as stored, whole, for
+-- --rekey-projects to store again under new keys (columns in the order of SessionRow,
+-- SessionDayRow and ProjectDailyRow).
 -- Not hourly: --rekey-projects only.
 -- name: rekey_sessions
 SELECT
@@ -182,6 +216,15 @@ SELECT
     input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens,
     total_cost, models_used, ccusage_version, imported_at, row_version, content_hash, superseded
 FROM ccusage_usage_sessions FINAL
+WHERE machine_name = ? AND superseded = 0
+
+-- Not hourly: --rekey-projects only.
+-- name: rekey_session_days
+SELECT
+    machine_name, session_id, project_path, project_name, date, first_activity, last_activity,
+    input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, total_tokens,
+    total_cost, models_used, ccusage_version, imported_at, row_version, content_hash, superseded
+FROM ccusage_usage_session_days FINAL
 WHERE machine_name = ? AND superseded = 0
 
 -- Not hourly: --rekey-projects only.

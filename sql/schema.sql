@@ -98,6 +98,31 @@ CREATE TABLE IF NOT EXISTS ccusage_usage_sessions
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY (machine_name, project_path, session_id)
 ;
+CREATE TABLE IF NOT EXISTS ccusage_usage_session_days
+(
+    machine_name String,
+    session_id String,
+    project_path String COMMENT 'as in ccusage_usage_sessions',
+    project_name String,
+    date Date COMMENT 'UTC day: ccusage claude session --since D --until D (19+)',
+    first_activity Nullable(DateTime('UTC')) COMMENT 'the session''s first entry that day (NULL before 20.0.8)',
+    last_activity DateTime('UTC') COMMENT 'the session''s last entry that day',
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cache_read_tokens UInt64,
+    total_tokens UInt64,
+    total_cost Decimal(18, 9),
+    models_used Array(String),
+    ccusage_version String,
+    imported_at DateTime('UTC'),
+    row_version UInt64 COMMENT 'token total << 24 | import minute: more usage wins',
+    content_hash UInt64,
+    superseded UInt8 COMMENT '1: stored under another project mode before --rekey-projects; every reader skips it'
+)
+ENGINE = ReplacingMergeTree(row_version)
+ORDER BY (machine_name, project_path, session_id, date)
+;
 CREATE TABLE IF NOT EXISTS ccusage_usage_blocks
 (
     machine_name String,
@@ -232,7 +257,7 @@ ORDER BY machine_name
 CREATE TABLE IF NOT EXISTS ccusage_model_breakdowns
 (
     machine_name String,
-    parent_kind String COMMENT 'daily, monthly, session, project_daily or agent_daily',
+    parent_kind String COMMENT 'daily, monthly, session, session_day, project_daily or agent_daily',
     parent_key String COMMENT 'date, month, "project_path/session_id", "date project" or "date agent"',
     model_name String,
     input_tokens UInt64,
@@ -251,7 +276,7 @@ ORDER BY (machine_name, parent_kind, parent_key, model_name)
 CREATE TABLE IF NOT EXISTS ccusage_models_used
 (
     machine_name String,
-    parent_kind String COMMENT 'daily, monthly, session, block, project_daily or agent_daily',
+    parent_kind String COMMENT 'daily, monthly, session, session_day, block, project_daily or agent_daily',
     parent_key String,
     model_name String,
     parent_version UInt64,

@@ -28,9 +28,9 @@ fn after_help() -> String {
 /// Imports Claude Code usage from ccusage into ClickHouse, from every machine, idempotently.
 ///
 /// Runs the ccusage reports (daily, session, blocks, blocks one hour long, daily per project,
-/// and from ccusage 19 the all-agent daily) at once, tags every row with this machine's name
-/// and writes them into ClickHouse; months and 5-hour blocks are summed from the stored days and
-/// hours. Running it again changes nothing unless usage changed; rows of other machines and
+/// and from ccusage 19 the all-agent daily and the sessions of each new day) at once, tags every
+/// row with this machine's name and writes them into ClickHouse; months, 5-hour blocks and (from
+/// ccusage 19) sessions are summed from the stored days, hours and session days. Running it again changes nothing unless usage changed; rows of other machines and
 /// days whose logs were deleted are never touched.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ccusage-import", version, after_long_help = after_help())]

@@ -115,9 +115,30 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         None => 0,
     };
 
+    // The days whose sessions are stored: a past one is not asked again (see session_days_to_ask).
+    let session_dates = match &sink {
+        Some(sink) => match sink.session_day_dates(&config.machine_name).await {
+            Ok(dates) => dates,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => Default::default(),
+    };
+
     let fetch_started = Instant::now();
-    let (mut mapped, ctx, set) =
-        fetch_all(config, &projects, &mut run, started_at, last_tick, reporter).await;
+    let (mut mapped, ctx, set) = fetch_all(
+        config,
+        &projects,
+        &mut run,
+        started_at,
+        last_tick,
+        &session_dates,
+        reporter,
+    )
+    .await;
     run.fetch_time = fetch_started.elapsed();
     if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
         if rekey_wanted(config, stored) {
@@ -134,6 +155,9 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     run.warnings.extend(crate::run::usage_warning(&run));
     if set == Some(CommandSet::Classic) {
         leave_whole_projects_to_derive(&mut mapped);
+    }
+    if derives_sessions(set, &run) {
+        leave_sessions_to_derive(&mut mapped);
     }
 
     let write_started = Instant::now();
@@ -179,6 +203,7 @@ async fn fetch_all(
     run: &mut RunReport,
     imported_at: DateTime<Utc>,
     last_tick: u64,
+    session_dates: &std::collections::BTreeSet<chrono::NaiveDate>,
     reporter: &dyn Reporter,
 ) -> (Vec<Box<dyn Mapped>>, Context, Option<CommandSet>) {
     let fail_all = |run: &mut RunReport, error: String| {
@@ -313,7 +338,116 @@ async fn fetch_all(
         reporter.report_finished(kind, &outcome);
         run.reports.insert(kind, outcome);
     }
+    if set == CommandSet::ClaudeSubcommand && report_ok(run, ReportKind::Session) {
+        // The days with usage are the daily report's; when it failed, the days the sessions
+        // began and ended on (a day left out is not stored, so a later run asks for it).
+        let dates: Vec<chrono::NaiveDate> = if report_ok(run, ReportKind::Daily) {
+            records_of::<rows::DailyRow>(&mapped)
+                .iter()
+                .map(|r| r.row.date)
+                .collect()
+        } else {
+            records_of::<rows::SessionRow>(&mapped)
+                .iter()
+                .flat_map(|r| [r.row.first_activity, Some(r.row.last_activity)])
+                .flatten()
+                .map(|time| time.date_naive())
+                .collect()
+        };
+        let days = session_days_to_ask(dates, session_dates, imported_at.date_naive());
+        let started = Instant::now();
+        let result =
+            fetch_session_days(&days, set, &launcher, &empty_config, config, &slots, &ctx).await;
+        let outcome = run
+            .reports
+            .get_mut(&ReportKind::Session)
+            .expect("the session report ran");
+        outcome.elapsed += started.elapsed();
+        match result {
+            Ok(session_days) => mapped.push(Box::new(Rows::derived(session_days))),
+            // Without every asked day the sessions are not summed: they stay as stored.
+            Err(error) => outcome.error = Some(error),
+        }
+    }
     (mapped, ctx, Some(set))
+}
+
+/// The days whose one-day session report this run asks for: every day of this run's daily
+/// report whose sessions are not stored yet; today (UTC), which may still grow; and yesterday
+/// until a run has stored today's sessions (that run asked for yesterday after it ended, so
+/// yesterday is complete). A past day whose sessions are stored is never asked again: once it
+/// is over its sessions only shrink (logs deleted), and a resumed session whose original is
+/// deleted would take the original's replayed lines on it. An hourly run asks for one day,
+/// the first one after midnight for two.
+fn session_days_to_ask(
+    dates: Vec<chrono::NaiveDate>,
+    stored: &std::collections::BTreeSet<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
+) -> Vec<chrono::NaiveDate> {
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let dates: std::collections::BTreeSet<_> = dates.into_iter().collect();
+    dates
+        .into_iter()
+        .filter(|date| {
+            !stored.contains(date)
+                || *date >= today
+                || (*date == yesterday && !stored.contains(&today))
+        })
+        .collect()
+}
+
+/// Runs the one-day session report for each of `days`, as many at once as `--jobs` allows,
+/// and maps each session's row as a row of its day.
+async fn fetch_session_days(
+    days: &[chrono::NaiveDate],
+    set: CommandSet,
+    launcher: &Launcher,
+    empty_config: &tempfile::NamedTempFile,
+    config: &Config,
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    ctx: &Context,
+) -> Result<Vec<rows::Record<rows::SessionDayRow>>, String> {
+    let mut tasks = JoinSet::new();
+    for &date in days {
+        let args = set.session_day_args(date, empty_config.path());
+        let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
+        let slots = slots.clone();
+        tasks.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let (_, mapped, _, _) =
+                fetch_one(ReportKind::Session, &launcher, &args, limits, &ctx).await?;
+            let sessions = mapped
+                .as_any()
+                .downcast_ref::<Rows<rows::SessionRow>>()
+                .expect("the session report maps session rows");
+            sessions
+                .records
+                .iter()
+                .map(|r| rows::session_day(r, date))
+                .collect::<Result<Vec<_>>>()
+                .map_err(|e| format!("{e:#}"))
+        });
+    }
+    let mut all = Vec::new();
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(records)) => all.extend(records),
+            Ok(Err(e)) => {
+                first_error.get_or_insert(format!("the one-day session report failed: {e}"));
+            }
+            Err(e) => {
+                first_error.get_or_insert(format!(
+                    "ccusage-import crashed while reading a one-day session report ({}); please report it",
+                    panic_text(e)
+                ));
+            }
+        }
+    }
+    first_error.map_or(Ok(all), Err)
 }
 
 /// Whether this run read `kind` without a failure.
@@ -615,9 +749,20 @@ async fn rekey(
             |r: &rows::ProjectDailyRow| rows::project_day_key(r.date, &r.project),
         )
         .await?;
+    let session_days = sink
+        .rekey_rows(
+            machine,
+            "rekey_session_days",
+            "session_day",
+            |r: &rows::SessionDayRow| rows::session_day_key(r.date, &r.project_path, &r.session_id),
+        )
+        .await?;
     let sessions = rekeying::sessions(sessions, &translation, ctx)?;
     let days = rekeying::projects_daily(days, &translation, ctx)?;
-    let written = sink.write_rekeyed(&sessions).await? + sink.write_rekeyed(&days).await?;
+    let session_days = rekeying::session_days(session_days, &translation, ctx)?;
+    let written = sink.write_rekeyed(&sessions).await?
+        + sink.write_rekeyed(&days).await?
+        + sink.write_rekeyed(&session_days).await?;
     let row = rows::MachineRow::new(ctx, &stored.session_scheme, ctx.projects.mode.as_str());
     sink.write_machine(&row).await?;
     run.warnings.push(format!(
@@ -643,12 +788,29 @@ fn leave_whole_projects_to_derive(mapped: &mut [Box<dyn Mapped>]) {
     }
 }
 
+/// ccusage 19+ sessions are summed from their stored days (see `derive::sessions`): the
+/// report's own whole-session rows lend the summary their figures and are not stored.
+fn leave_sessions_to_derive(mapped: &mut [Box<dyn Mapped>]) {
+    for report in mapped {
+        if let Some(sessions) = report.as_any_mut().downcast_mut::<Rows<rows::SessionRow>>() {
+            sessions.records.clear();
+        }
+    }
+}
+
+/// Whether this run sums the sessions from session days: ccusage 19+, and every one-day
+/// session report it asked for answered (a failure is the session report's).
+fn derives_sessions(set: Option<CommandSet>, run: &RunReport) -> bool {
+    set == Some(CommandSet::ClaudeSubcommand) && report_ok(run, ReportKind::Session)
+}
+
 /// The stored rows that coarse rows are summed from; empty where the report failed.
 #[derive(Default)]
 struct Stored {
     days: Vec<derive::StoredDay>,
     project_days: Vec<derive::StoredProjectDay>,
     sub_sessions: Vec<derive::StoredSubSession>,
+    session_days: Vec<derive::StoredSessionDay>,
     hours: crate::sink::StoredHours,
 }
 
@@ -669,6 +831,9 @@ impl Stored {
         }
         if report_ok(run, ReportKind::Hours) {
             stored.hours = sink.stored_hours(machine).await?;
+        }
+        if derives_sessions(set, run) {
+            stored.session_days = sink.stored_session_days(machine).await?;
         }
         if derives_project_sessions(set, run) {
             let days = sink
@@ -711,6 +876,10 @@ impl Stored {
                 .iter()
                 .map(derive::StoredSubSession::of_record)
                 .collect(),
+            session_days: records_of::<rows::SessionDayRow>(mapped)
+                .iter()
+                .map(derive::StoredSessionDay::of_record)
+                .collect(),
             hours: crate::sink::StoredHours {
                 hours: records_of::<rows::HourRow>(mapped)
                     .iter()
@@ -749,6 +918,10 @@ fn derive(
     }
     if derives_project_sessions(set, run) {
         let sessions = derive::project_sessions(&stored.project_days, &stored.sub_sessions, ctx)?;
+        derived.push(Box::new(Rows::derived(sessions)));
+    }
+    if derives_sessions(set, run) {
+        let sessions = derive::sessions(&stored.session_days, ctx)?;
         derived.push(Box::new(Rows::derived(sessions)));
     }
     Ok(derived)
@@ -816,5 +989,25 @@ async fn record_run(sink: &Sink, run: &mut RunReport) {
         if run.clickhouse_error.is_none() {
             run.clickhouse_error = Some(format!("{e:#}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_past_day_is_never_asked_again_and_yesterday_until_today_is_stored() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let today = day(7);
+        let shown = vec![day(1), day(2), day(5), day(6), day(7), day(2)];
+        let stored: std::collections::BTreeSet<_> = [day(1), day(5), day(6)].into();
+        // Day 2 is not stored, yesterday is asked while today is not stored, today always.
+        assert_eq!(
+            session_days_to_ask(shown.clone(), &stored, today),
+            vec![day(2), day(6), day(7)]
+        );
+        let stored: std::collections::BTreeSet<_> = [day(1), day(2), day(5), day(6), day(7)].into();
+        assert_eq!(session_days_to_ask(shown, &stored, today), vec![day(7)]);
     }
 }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::log::verbose;
 pub use crate::run::WriteStats;
-use crate::transform::derive::{StoredHour, Usage};
+use crate::transform::derive::{StoredHour, StoredSessionDay, Usage};
 use crate::transform::rekey::Rekeyed;
 use crate::transform::rows::{
     MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
@@ -83,6 +83,32 @@ struct StoredUsage {
     cache_read_tokens: u64,
     total_cost: i64,
     models_used: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredSessionDayRow {
+    key: String,
+    session_id: String,
+    project_path: String,
+    project_name: String,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    date: chrono::NaiveDate,
+    #[serde(with = "clickhouse::serde::chrono::datetime::option")]
+    first_activity: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    last_activity: chrono::DateTime<chrono::Utc>,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    total_cost: i64,
+    models_used: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct StoredDate {
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    date: chrono::NaiveDate,
 }
 
 /// What [`Sink::stored_hours`] reads.
@@ -461,7 +487,7 @@ impl Sink {
         let sql = sqlfile::import("last_tick");
         self.request("read this machine's last import tick", || {
             let mut query = self.client().query(&sql);
-            for _ in 0..8 {
+            for _ in 0..9 {
                 query = query.bind(machine);
             }
             query.fetch_one::<u64>()
@@ -569,6 +595,61 @@ impl Sink {
                 (r.name, r.date, usage)
             })
             .collect())
+    }
+
+    /// This machine's stored session days with their model breakdowns (see `derive::sessions`).
+    pub async fn stored_session_days(&self, machine: &str) -> Result<Vec<StoredSessionDay>> {
+        let sql = sqlfile::import("stored_session_days");
+        let rows = self
+            .request("read stored_session_days", || {
+                self.client()
+                    .query(&sql)
+                    .bind(machine)
+                    .fetch_all::<StoredSessionDayRow>()
+            })
+            .await
+            .context("cannot read stored_session_days")?;
+        let mut by_parent = self.stored_breakdowns(machine, "session_day").await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredSessionDay {
+                session_id: r.session_id,
+                project_path: r.project_path,
+                project_name: r.project_name,
+                date: r.date,
+                first_activity: r.first_activity,
+                last_activity: r.last_activity,
+                usage: Usage {
+                    tokens: Tokens {
+                        input: r.input_tokens,
+                        output: r.output_tokens,
+                        cache_creation: r.cache_creation_tokens,
+                        cache_read: r.cache_read_tokens,
+                    },
+                    total_cost: r.total_cost,
+                    models_used: r.models_used,
+                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
+                },
+            })
+            .collect())
+    }
+
+    /// The days whose sessions this machine stored.
+    pub async fn session_day_dates(
+        &self,
+        machine: &str,
+    ) -> Result<std::collections::BTreeSet<chrono::NaiveDate>> {
+        let sql = sqlfile::import("session_day_dates");
+        let dates = self
+            .request("read the days whose sessions are stored", || {
+                self.client()
+                    .query(&sql)
+                    .bind(machine)
+                    .fetch_all::<StoredDate>()
+            })
+            .await
+            .context("cannot read ccusage_usage_session_days")?;
+        Ok(dates.into_iter().map(|d| d.date).collect())
     }
 
     /// The winning model breakdowns of one kind of this machine's stored rows, by parent key.

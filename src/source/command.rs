@@ -91,6 +91,15 @@ impl CommandSet {
         args.push(empty_config.display().to_string());
         args
     }
+
+    /// The session report restricted to one UTC day (19+): each session's usage on `date`,
+    /// the grain the sessions are summed from (see `derive::sessions`).
+    pub fn session_day_args(self, date: chrono::NaiveDate, empty_config: &Path) -> Vec<String> {
+        let mut args = self.args(ReportKind::Session, empty_config);
+        let day = date.format("%Y%m%d").to_string();
+        args.extend(["--since".to_owned(), day.clone(), "--until".to_owned(), day]);
+        args
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +139,18 @@ mod tests {
         assert_eq!(
             first_words(set, ReportKind::Hours),
             "claude blocks --session-length 1"
+        );
+    }
+
+    #[test]
+    fn a_session_day_is_the_session_report_of_one_day() {
+        let set = CommandSet::for_major(20);
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 11).unwrap();
+        let line = set.session_day_args(date, Path::new("/e.json")).join(" ");
+        assert!(line.starts_with("claude session --json"), "{line}");
+        assert!(
+            line.ends_with("--since 20260211 --until 20260211"),
+            "{line}"
         );
     }
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use super::rows::{
     children, row_version, session_key, time_key, ClassicRow, Context, DailyRow, DerivedBlockRow,
     Figures, HourRow, ModelFigures, MonthlyRow, Nanodollars, ParentKind, ProjectDailyRow, Record,
-    SessionRow, Tokens, UsageRecord,
+    SessionDayRow, SessionRow, Tokens, UsageRecord,
 };
 
 /// The figures of one stored row, with its model breakdowns.
@@ -175,6 +175,84 @@ pub fn project_sessions(
                 last_activity,
             )?;
             let key = session_key(WHOLE_PROJECT, project);
+            with_children(ctx, ParentKind::Session, key, row, &breakdowns)
+        })
+        .collect()
+}
+
+/// A session's day of `ccusage_usage_session_days` as stored (or, in a dry run, as this run
+/// maps it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSessionDay {
+    pub session_id: String,
+    pub project_path: String,
+    pub project_name: String,
+    pub date: NaiveDate,
+    pub first_activity: Option<DateTime<Utc>>,
+    pub last_activity: DateTime<Utc>,
+    pub usage: Usage,
+}
+
+impl StoredSessionDay {
+    pub fn of_record(record: &Record<SessionDayRow>) -> StoredSessionDay {
+        let row = &record.row;
+        StoredSessionDay {
+            session_id: row.session_id.clone(),
+            project_path: row.project_path.clone(),
+            project_name: row.project_name.clone(),
+            date: row.date,
+            first_activity: row.first_activity,
+            last_activity: row.last_activity,
+            usage: Usage::of_record(record, row.total_cost, &row.models_used),
+        }
+    }
+}
+
+/// ccusage 19+'s sessions: each is the sum of its stored days, first and last active on the
+/// first and last entry of those days. A session's whole figure can shrink (a sub-agent file
+/// deleted) while it grows, and a resumed session takes its original's replayed lines once the
+/// original is deleted; a session's day does neither once the day is stored (see
+/// `pipeline::session_days_to_ask`), so the sum keeps what ccusage printed while every log existed.
+pub fn sessions(days: &[StoredSessionDay], ctx: &Context) -> Result<Vec<Record<SessionRow>>> {
+    struct Acc<'a> {
+        sum: Sum,
+        name: &'a str,
+        first: Option<DateTime<Utc>>,
+        last: DateTime<Utc>,
+    }
+    let mut sessions: BTreeMap<(&str, &str), Acc> = BTreeMap::new();
+    for day in days {
+        let acc = sessions
+            .entry((&day.project_path, &day.session_id))
+            .or_insert_with(|| Acc {
+                sum: Sum::default(),
+                name: &day.project_name,
+                first: None,
+                last: day.last_activity,
+            });
+        acc.sum.add(&day.usage)?;
+        acc.first = match (acc.first, day.first_activity) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        acc.last = acc.last.max(day.last_activity);
+    }
+    sessions
+        .into_iter()
+        .map(|((project_path, session_id), acc)| {
+            let (figures, breakdowns) = acc.sum.finish()?;
+            let mut row = SessionRow::new(
+                ctx,
+                figures,
+                session_id.to_owned(),
+                project_path.to_owned(),
+                acc.first,
+                acc.last,
+            )?;
+            // The name the days were stored under (the run's privacy mode applied to them).
+            row.project_name = acc.name.to_owned();
+            row.rehash()?;
+            let key = session_key(project_path, session_id);
             with_children(ctx, ParentKind::Session, key, row, &breakdowns)
         })
         .collect()

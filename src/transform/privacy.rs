@@ -108,7 +108,7 @@ pub(super) fn merge<R>(
         .collect()
 }
 
-fn total<R>(
+pub(super) fn total<R>(
     group: &[Record<R>],
     cost: impl Fn(&R) -> i64,
     models: impl Fn(&R) -> &[String],

@@ -14,11 +14,11 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
-use super::privacy::{merge, merge_project_days, merge_sessions, with_key};
+use super::privacy::{merge, merge_project_days, merge_sessions, total, with_key};
 use super::projects::{Mode, Projects, HIDDEN, UNKNOWN_PROJECT};
 use super::rows::{
-    children, project_day_key, row_version, session_key, session_project, Context, ModelFigures,
-    ParentKind, ProjectDailyRow, Record, SessionRow,
+    children, project_day_key, row_version, session_day_key, session_key, session_project, Context,
+    ModelFigures, ParentKind, ProjectDailyRow, Record, SessionDayRow, SessionRow,
 };
 
 /// The rows one table gets: the re-keyed records and the superseded copies of the old rows.
@@ -185,6 +185,66 @@ pub fn projects_daily(
     }
     out.records = merge(moved, |group| merge_project_days(group, ctx))?;
     Ok(out)
+}
+
+/// The machine's stored session days (ccusage 19+ only) in the new mode, translated as the
+/// sessions they are summed into, so the sessions summed after the re-key keep every stored day.
+pub fn session_days(
+    stored: Vec<(SessionDayRow, Vec<ModelFigures>)>,
+    t: &Translation<'_>,
+    ctx: &Context,
+) -> Result<Rekeyed<SessionDayRow>> {
+    let mut out = Rekeyed {
+        records: Vec::new(),
+        superseded: Vec::new(),
+    };
+    let mut moved = Vec::new();
+    for (old, breakdowns) in stored {
+        let mut row = old.clone();
+        row.project_path = t.project(&old.project_path);
+        row.session_id = t.session(&old.session_id);
+        row.project_name = t.new.name_of(&row.project_path);
+        row.row_version = row_version(row.total_tokens, ctx.tick);
+        row.rehash()?;
+        let old_key = session_day_key(old.date, &old.project_path, &old.session_id);
+        let key = session_day_key(row.date, &row.project_path, &row.session_id);
+        if key == old_key && row.project_name == old.project_name {
+            continue;
+        }
+        if key != old_key {
+            let mut marked = old;
+            marked.superseded = 1;
+            marked.row_version = row_version(marked.total_tokens, ctx.tick);
+            out.superseded.push(marked);
+        }
+        moved.push(record(ctx, ParentKind::SessionDay, key, row, &breakdowns)?);
+    }
+    out.records = merge(moved, |group| merge_session_days(group, ctx))?;
+    Ok(out)
+}
+
+/// Session days that fall on one key in the new mode (`hidden`), summed.
+fn merge_session_days(
+    group: Vec<Record<SessionDayRow>>,
+    ctx: &Context,
+) -> Result<Record<SessionDayRow>> {
+    let key = group[0].key.clone();
+    let first_activity = group.iter().filter_map(|r| r.row.first_activity).min();
+    let last_activity = group.iter().map(|r| r.row.last_activity).max();
+    let (figures, breakdowns) = total(&group, |r| r.total_cost, |r| &r.models_used)?.finish()?;
+    let mut row = group[0].row.clone();
+    row.first_activity = first_activity;
+    row.last_activity = last_activity.expect("a group is never empty");
+    row.input_tokens = figures.tokens.input;
+    row.output_tokens = figures.tokens.output;
+    row.cache_creation_tokens = figures.tokens.cache_creation;
+    row.cache_read_tokens = figures.tokens.cache_read;
+    row.total_tokens = figures.total_tokens;
+    row.total_cost = figures.total_cost;
+    row.models_used = figures.models_used;
+    row.row_version = row_version(row.total_tokens, ctx.tick);
+    row.rehash()?;
+    record(ctx, ParentKind::SessionDay, key, row, &breakdowns)
 }
 
 fn restamp_session(row: &mut SessionRow, ctx: &Context) -> Result<()> {

@@ -499,6 +499,128 @@ impl SessionRow {
     }
 }
 
+/// A row of `ccusage_usage_session_days`: one session's usage on one UTC day, from
+/// `claude session --since D --until D` (ccusage 19+). A session's day only grows while it is
+/// current and only shrinks after, so "more usage wins" keeps it, as for days; the session rows
+/// are summed from it (`derive::sessions`). Keys and names are in the run's privacy mode.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
+pub struct SessionDayRow {
+    pub machine_name: String,
+    pub session_id: String,
+    pub project_path: String,
+    pub project_name: String,
+    #[serde(with = "clickhouse::serde::chrono::date")]
+    pub date: NaiveDate,
+    #[serde(with = "clickhouse::serde::chrono::datetime::option")]
+    pub first_activity: Option<DateTime<Utc>>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub last_activity: DateTime<Utc>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub total_tokens: u64,
+    pub total_cost: Nanodollars,
+    pub models_used: Vec<String>,
+    pub ccusage_version: String,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    pub imported_at: DateTime<Utc>,
+    pub row_version: u64,
+    pub content_hash: u64,
+    pub superseded: u8,
+}
+
+impl Table for SessionDayRow {
+    const TABLE: &'static str = "ccusage_usage_session_days";
+    const EXISTING: &'static str = "existing_session_days";
+}
+
+usage_record!(SessionDayRow);
+
+impl ClassicRow for SessionDayRow {
+    fn version_and_models(&self) -> (u64, &[String]) {
+        (self.row_version, &self.models_used)
+    }
+}
+
+impl SessionDayRow {
+    /// Hashes the row again after its fields were rewritten (`rekey.rs`).
+    pub(super) fn rehash(&mut self) -> Result<()> {
+        let hash = hash_of(&self.content())?;
+        self.content_hash = hash;
+        Ok(())
+    }
+
+    /// What the content hash covers: the key, the name, the figures and the ccusage version.
+    fn content(&self) -> impl Serialize + '_ {
+        (
+            &self.machine_name,
+            (
+                &self.session_id,
+                &self.project_path,
+                &self.project_name,
+                self.date,
+                &self.first_activity,
+                &self.last_activity,
+            ),
+            self.tokens(),
+            self.total_cost,
+            &self.models_used,
+            &self.ccusage_version,
+        )
+    }
+}
+
+/// The key text of a session's day: the date first (fixed width), then the session's key.
+pub fn session_day_key(date: NaiveDate, project_path: &str, session_id: &str) -> String {
+    format!("{date} {}", session_key(project_path, session_id))
+}
+
+/// One session's row of a one-day session report, as a row of that day (same figures, keys
+/// and names; its children re-parented to the session's day).
+pub fn session_day(record: &Record<SessionRow>, date: NaiveDate) -> Result<Record<SessionDayRow>> {
+    let s = &record.row;
+    let mut row = SessionDayRow {
+        machine_name: s.machine_name.clone(),
+        session_id: s.session_id.clone(),
+        project_path: s.project_path.clone(),
+        project_name: s.project_name.clone(),
+        date,
+        first_activity: s.first_activity,
+        last_activity: s.last_activity,
+        input_tokens: s.input_tokens,
+        output_tokens: s.output_tokens,
+        cache_creation_tokens: s.cache_creation_tokens,
+        cache_read_tokens: s.cache_read_tokens,
+        total_tokens: s.total_tokens,
+        total_cost: s.total_cost,
+        models_used: s.models_used.clone(),
+        ccusage_version: s.ccusage_version.clone(),
+        imported_at: s.imported_at,
+        row_version: s.row_version,
+        content_hash: 0,
+        superseded: 0,
+    };
+    row.rehash()?;
+    let key = session_day_key(date, &s.project_path, &s.session_id);
+    let mut breakdowns = record.breakdowns.clone();
+    let mut models = record.models.clone();
+    for b in &mut breakdowns {
+        b.parent_kind = ParentKind::SessionDay.as_str().to_owned();
+        b.parent_key = key.clone();
+    }
+    for m in &mut models {
+        m.parent_kind = ParentKind::SessionDay.as_str().to_owned();
+        m.parent_key = key.clone();
+    }
+    Ok(Record {
+        key,
+        row,
+        breakdowns,
+        models,
+    })
+}
+
 /// A row of `ccusage_usage_projects_daily`: one project on one day.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, serde::Deserialize)]
 pub struct ProjectDailyRow {
@@ -895,6 +1017,7 @@ pub(super) enum ParentKind {
     Block,
     ProjectDaily,
     AgentDaily,
+    SessionDay,
 }
 
 impl ParentKind {
@@ -906,6 +1029,7 @@ impl ParentKind {
             ParentKind::Block => "block",
             ParentKind::ProjectDaily => "project_daily",
             ParentKind::AgentDaily => "agent_daily",
+            ParentKind::SessionDay => "session_day",
         }
     }
 }

@@ -157,7 +157,9 @@ impl TestEnv {
     /// A stand-in ccusage that prints `version` for --version and the file named after the
     /// report for each report (daily, session, blocks, hours, instances, agents), from `dir`
     /// (`[]`, no rows, where the file is missing);
-    /// an executable `<report>.sh` there runs instead.
+    /// an executable `<report>.sh` there runs instead. A one-day session report (`session
+    /// --since D`) runs `session_day.sh`, else prints the sessions the session report prints
+    /// (`session.sh` or `session.json`) whose last activity falls on D.
     /// Every call's arguments are appended to dir/calls.log.
     pub fn stand_in(&self, dir: &Path, version: &str) -> PathBuf {
         std::fs::create_dir_all(dir).unwrap();
@@ -170,12 +172,42 @@ case " $* " in
   *" --version "*) echo '{version}'; exit 0 ;;
   *" --instances "*) r=instances ;;
   *" --by-agent "*) r=agents ;;
+  *" session "*" --since "*) r=session_day ;;
   *" session "*) r=session ;;
   *" --session-length "*) r=hours ;;
   *" blocks "*) r=blocks ;;
   *" daily "*) r=daily ;;
   *) echo "stand-in: unexpected arguments $*" >&2; exit 64 ;;
 esac
+if [ "$r" = session_day ] && [ ! -x "$d/session_day.sh" ]; then
+  # A one-day session report: what the session report prints (its script's output, or
+  # session.json), each session on the day of its last activity (so the days add up to the
+  # sessions); a failing script fails it, output of another shape passes unchanged.
+  out="$d/session_day.$$.out"
+  if [ -x "$d/session.sh" ]; then
+    "$d/session.sh" > "$out"; rc=$?
+    if [ $rc -ne 0 ]; then cat "$out"; rm -f "$out"; exit $rc; fi
+  elif [ -f "$d/session.json" ]; then cp "$d/session.json" "$out"
+  else echo '[]' > "$out"
+  fi
+  prev=; for a in "$@"; do [ "$prev" = --since ] && since=$a; prev=$a; done
+  python3 -c '
+import json, sys
+text = open(sys.argv[1]).read()
+try:
+    report = json.loads(text)
+except ValueError:
+    report = None
+if not isinstance(report, dict) or not isinstance(report.get("sessions"), list):
+    sys.stdout.write(text)
+    sys.exit(0)
+day = sys.argv[2][:4] + "-" + sys.argv[2][4:6] + "-" + sys.argv[2][6:]
+report["sessions"] = [s for s in report["sessions"]
+                      if str(s.get("lastActivity", ""))[:10] == day]
+print(json.dumps(report))
+' "$out" "$since"; rc=$?
+  rm -f "$out"; exit $rc
+fi
 if [ -x "$d/$r.sh" ]; then exec "$d/$r.sh"; fi
 if [ -f "$d/$r.json" ]; then cat "$d/$r.json"; exit 0; fi
 echo '[]'

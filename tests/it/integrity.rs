@@ -216,6 +216,7 @@ fn a_failed_run_counts_the_rows_it_did_write() {
         "ccusage_usage_daily",
         "ccusage_usage_monthly",
         "ccusage_usage_sessions",
+        "ccusage_usage_session_days",
         "ccusage_usage_blocks",
         "ccusage_usage_projects_daily",
         "ccusage_usage_agents_daily",

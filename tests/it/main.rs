@@ -20,5 +20,6 @@ mod queries;
 mod report;
 mod secrets;
 mod sequences;
+mod sessions;
 mod tls;
 mod versions;

@@ -1,0 +1,238 @@
+//! Sessions through Claude Code's cleanup (issue 25): with ccusage 19+ the importer stores each
+//! session's days (`claude session --since D --until D`) and sums the sessions from them, so a
+//! resumed session whose original is deleted never takes the original's replayed lines, and a
+//! session that loses an old sub-agent file while it grows keeps both its old and its new
+//! usage. Each test writes its transcripts entry by entry, imports with the real ccusage,
+//! changes the logs as Claude Code does, imports again, and compares every session the database
+//! shows with what ccusage printed while all logs existed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+use crate::harness::*;
+use crate::sequences::assert_months_equal_their_days;
+
+/// One assistant entry: its time, input and output tokens.
+type Entry = (DateTime<Utc>, u64, u64);
+
+/// Writes a transcript as Claude Code does, one assistant line per entry. `ids` names the
+/// message and request ids: a resumed session replays its original's lines with the
+/// original's ids and times.
+fn write_lines(path: &Path, session: &str, lines: &[(&str, usize, Entry)], sidechain: bool) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = String::new();
+    for (ids, i, (time, input, output)) in lines {
+        let line = serde_json::json!({
+            "parentUuid": null,
+            "isSidechain": sidechain,
+            "userType": "external",
+            "cwd": "/home/alice/proj",
+            "sessionId": session,
+            "version": "2.0.14",
+            "message": {
+                "id": format!("msg_{ids}_{i}"),
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-20250514",
+                "content": [{"type": "text", "text": "ok"}],
+                "usage": {
+                    "input_tokens": input,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": output
+                }
+            },
+            "requestId": format!("req_{ids}_{i}"),
+            "type": "assistant",
+            "uuid": format!("{session}-{ids}-{i}"),
+            "timestamp": time.to_rfc3339_opts(SecondsFormat::Millis, true),
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn project_dir(claude: &Path) -> PathBuf {
+    claude.join("projects").join("-home-alice-proj")
+}
+
+/// A main transcript whose entries are its own.
+fn write_session(claude: &Path, session: &str, entries: &[Entry]) -> PathBuf {
+    let path = project_dir(claude).join(format!("{session}.jsonl"));
+    let lines: Vec<_> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (session, i, *e))
+        .collect();
+    write_lines(&path, session, &lines, false);
+    path
+}
+
+/// A session: tokens, cost, last activity (as ClickHouse prints it).
+type Figure = (u64, f64, String);
+
+fn clickhouse_time(iso: &str) -> String {
+    let time: DateTime<Utc> = iso.parse().unwrap();
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// ccusage's sessions, by session id.
+fn printed(claude: &Path) -> BTreeMap<String, Figure> {
+    ccusage(claude, &["claude", "session"])["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["sessionId"].as_str().unwrap().to_owned(),
+                (
+                    s["totalTokens"].as_u64().unwrap(),
+                    s["totalCost"].as_f64().unwrap(),
+                    clickhouse_time(s["lastActivity"].as_str().unwrap()),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The sessions every session query reads.
+fn shown(env: &TestEnv) -> BTreeMap<String, Figure> {
+    env.sql(
+        "SELECT session_id, total_tokens, toFloat64(total_cost), toString(last_activity) \
+         FROM ccusage_v_session_summary WHERE machine_name = 'laptop' FORMAT TSV",
+    )
+    .lines()
+    .map(|line| {
+        let f: Vec<&str> = line.split('\t').collect();
+        (
+            f[0].to_owned(),
+            (
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].to_owned(),
+            ),
+        )
+    })
+    .collect()
+}
+
+/// Every session as ccusage printed it while all logs existed, and the invariants: the
+/// sessions add up to the days, no stored day's sessions add up to more than the day, every
+/// month is its days.
+fn assert_as_printed(env: &TestEnv, step: &str, printed: &BTreeMap<String, Figure>) {
+    let shown = shown(env);
+    assert_eq!(
+        shown.keys().collect::<Vec<_>>(),
+        printed.keys().collect::<Vec<_>>(),
+        "{step}: sessions"
+    );
+    for (id, s) in &shown {
+        let p = &printed[id];
+        assert_eq!((s.0, &s.2), (p.0, &p.2), "{step}: session {id}");
+        assert!(
+            (s.1 - p.1).abs() < 1e-6,
+            "{step}: session {id} cost {s:?} {p:?}"
+        );
+    }
+    let sessions: u64 = shown.values().map(|s| s.0).sum();
+    let days = env
+        .sql("SELECT sum(total_tokens) FROM ccusage_v_daily_summary WHERE machine_name = 'laptop'");
+    assert_eq!(
+        sessions,
+        days.trim().parse::<u64>().unwrap(),
+        "{step}: Σ sessions = Σ days"
+    );
+    let over = env.sql(
+        "SELECT count() FROM (SELECT date, sum(total_tokens) AS t FROM ccusage_usage_session_days \
+         FINAL WHERE machine_name = 'laptop' AND superseded = 0 GROUP BY date) AS s \
+         ANY INNER JOIN (SELECT date, total_tokens FROM ccusage_usage_daily FINAL \
+         WHERE machine_name = 'laptop') AS d USING date WHERE t > total_tokens",
+    );
+    assert_eq!(over.trim(), "0", "{step}: Σ a day's sessions ≤ the day");
+    assert_months_equal_their_days(env, step);
+}
+
+fn days_ago(days: i64, hour: u32) -> DateTime<Utc> {
+    let day = (Utc::now() - Duration::days(days)).date_naive();
+    day.and_hms_opt(hour, 0, 0).unwrap().and_utc()
+}
+
+#[test]
+fn a_resumed_session_whose_original_is_deleted_is_counted_once() {
+    let env = TestEnv::new("session_resumed");
+    let claude = env.path("claude");
+    let old = [
+        (days_ago(10, 9), 1_000, 100),
+        (days_ago(10, 10), 2_000, 200),
+    ];
+    let original = write_session(&claude, "orig", &old);
+    write_session(&claude, "other", &[(days_ago(10, 11), 500, 50)]);
+    // The resumed transcript replays the original's lines (same ids and times), then goes on.
+    let resumed = project_dir(&claude).join("resumed.jsonl");
+    let mut lines: Vec<_> = old
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ("orig", i, *e))
+        .collect();
+    lines.push(("resumed", 0, (days_ago(5, 9), 3_000, 300)));
+    lines.push(("resumed", 1, (days_ago(5, 12), 4_000, 400)));
+    write_lines(&resumed, "resumed", &lines, false);
+
+    let before = printed(&claude);
+    assert_eq!(before["resumed"].0, 7_700, "the precondition: {before:?}");
+    env.importer("laptop").logs(&claude).import_ok();
+    assert_as_printed(&env, "first import", &before);
+
+    // The cleanup deletes the original: ccusage now counts its lines in the resumed session.
+    std::fs::remove_file(original).unwrap();
+    let after = printed(&claude);
+    assert_eq!(
+        after["resumed"].0,
+        7_700 + 3_300,
+        "the precondition: {after:?}"
+    );
+    env.importer("laptop").logs(&claude).import_ok();
+    assert_as_printed(&env, "after the cleanup", &before);
+}
+
+#[test]
+fn a_session_that_loses_a_sub_agent_file_while_it_grows_keeps_its_usage() {
+    let env = TestEnv::new("session_subagent");
+    let claude = env.path("claude");
+    let old = (days_ago(6, 10), 1_000, 100);
+    write_session(&claude, "grow", &[old]);
+    let agent = project_dir(&claude).join("grow/subagents/agent-a1.jsonl");
+    write_lines(
+        &agent,
+        "grow",
+        &[(
+            "a1",
+            0,
+            (days_ago(6, 10) + Duration::minutes(5), 20_000, 2_000),
+        )],
+        true,
+    );
+    env.importer("laptop").logs(&claude).import_ok();
+    assert_as_printed(&env, "first import", &printed(&claude));
+
+    // The cleanup deletes the old sub-agent file while the session goes on today: ccusage's
+    // figure for the session is smaller than stored, yet it holds new usage.
+    std::fs::remove_file(&agent).unwrap();
+    let now = Utc::now() - Duration::minutes(1);
+    write_session(&claude, "grow", &[old, (now, 3_000, 300)]);
+    let after = printed(&claude);
+    assert!(after["grow"].0 < 23_100, "the precondition: {after:?}");
+    env.importer("laptop").logs(&claude).import_ok();
+
+    let shown = shown(&env);
+    assert_eq!(shown["grow"].0, 1_100 + 22_000 + 3_300, "{shown:?}");
+    let today = now.format("%Y-%m-%d %H:%M:%S").to_string();
+    assert_eq!(shown["grow"].2, today, "last activity today");
+    let mut expected = after;
+    expected.get_mut("grow").unwrap().0 = shown["grow"].0;
+    expected.get_mut("grow").unwrap().1 = shown["grow"].1;
+    assert_as_printed(&env, "after the cleanup", &expected);
+}

@@ -439,8 +439,13 @@ fn under_quiet_stale_or_missing_logs_warn_and_the_ledger_keeps_it() {
     assert_eq!(stored("typo-box"), typo);
     std::fs::remove_file(&settings).unwrap();
 
-    // Seventeen days without usage.
-    let old = chrono::Utc::now() - chrono::Duration::days(17);
+    // Seventeen days without usage: the last usage at noon, 17 UTC days ago, so a run just
+    // after midnight still counts 17 days (from now - 17 × 24 h, the lines could fall on the
+    // day before).
+    let old = (chrono::Utc::now().date_naive() - chrono::Duration::days(17))
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
     let stale = env.generate_logs(
         "stale",
         &[

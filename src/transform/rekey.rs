@@ -17,8 +17,9 @@ use anyhow::Result;
 use super::privacy::{merge, merge_project_days, merge_sessions, total, with_key};
 use super::projects::{Mode, Projects, HIDDEN, UNKNOWN_PROJECT};
 use super::rows::{
-    children, project_day_key, row_version, session_day_key, session_key, session_project, Context,
-    ModelFigures, ParentKind, ProjectDailyRow, Record, SessionDayRow, SessionRow,
+    children, project_day_key, row_version, session_day_key, session_key, session_project,
+    ClassicRow, Context, ModelFigures, ParentKind, ProjectDailyRow, Record, SessionDayRow,
+    SessionRow,
 };
 
 /// The rows one table gets: the re-keyed records and the superseded copies of the old rows.
@@ -107,45 +108,146 @@ impl<'a> Translation<'a> {
     }
 }
 
+/// A stored row the re-key moves: how its key translates, and the fields every table's copy
+/// shares (the version, the superseded mark), so one loop serves the three tables.
+trait Rekey: ClassicRow + Clone {
+    const KIND: ParentKind;
+    /// Moves the row's project and session into the new mode, its project name included.
+    fn translate(&mut self, t: &Translation<'_>);
+    fn key(&self) -> String;
+    fn project_name(&self) -> &str;
+    /// The version is the row's tokens at this run's tick: a newer write of the same figures.
+    fn stamp(&mut self, ctx: &Context);
+    fn mark_superseded(&mut self);
+    fn rehash(&mut self) -> Result<()>;
+}
+
+impl Rekey for SessionRow {
+    const KIND: ParentKind = ParentKind::Session;
+    fn translate(&mut self, t: &Translation<'_>) {
+        let classic = super::rows::is_classic(&self.ccusage_version);
+        let project = t.project(session_project(
+            classic,
+            &self.session_id,
+            &self.project_path,
+        ));
+        if classic && self.project_path == UNKNOWN_PROJECT {
+            self.session_id = project.clone();
+        } else if classic {
+            let parent = self.project_path.split_once('/').map_or("", |(_, s)| s);
+            self.project_path = format!("{project}/{}", t.session(parent));
+            self.session_id = t.session(&self.session_id);
+        } else {
+            self.project_path = project.clone();
+            self.session_id = t.session(&self.session_id);
+        }
+        self.project_name = t.new.name_of(&project);
+    }
+    fn key(&self) -> String {
+        session_key(&self.project_path, &self.session_id)
+    }
+    fn project_name(&self) -> &str {
+        &self.project_name
+    }
+    fn stamp(&mut self, ctx: &Context) {
+        self.row_version = row_version(self.total_tokens, ctx.tick);
+    }
+    fn mark_superseded(&mut self) {
+        self.superseded = 1;
+    }
+    fn rehash(&mut self) -> Result<()> {
+        SessionRow::rehash(self)
+    }
+}
+
+impl Rekey for ProjectDailyRow {
+    const KIND: ParentKind = ParentKind::ProjectDaily;
+    fn translate(&mut self, t: &Translation<'_>) {
+        self.project = t.project(&self.project);
+        self.project_name = t.new.name_of(&self.project);
+    }
+    fn key(&self) -> String {
+        project_day_key(self.date, &self.project)
+    }
+    fn project_name(&self) -> &str {
+        &self.project_name
+    }
+    fn stamp(&mut self, ctx: &Context) {
+        self.row_version = row_version(self.total_tokens, ctx.tick);
+    }
+    fn mark_superseded(&mut self) {
+        self.superseded = 1;
+    }
+    fn rehash(&mut self) -> Result<()> {
+        ProjectDailyRow::rehash(self)
+    }
+}
+
+impl Rekey for SessionDayRow {
+    const KIND: ParentKind = ParentKind::SessionDay;
+    fn translate(&mut self, t: &Translation<'_>) {
+        self.project_path = t.project(&self.project_path);
+        self.session_id = t.session(&self.session_id);
+        self.project_name = t.new.name_of(&self.project_path);
+    }
+    fn key(&self) -> String {
+        session_day_key(self.date, &self.project_path, &self.session_id)
+    }
+    fn project_name(&self) -> &str {
+        &self.project_name
+    }
+    fn stamp(&mut self, ctx: &Context) {
+        self.row_version = row_version(self.total_tokens, ctx.tick);
+    }
+    fn mark_superseded(&mut self) {
+        self.superseded = 1;
+    }
+    fn rehash(&mut self) -> Result<()> {
+        SessionDayRow::rehash(self)
+    }
+}
+
+/// One table's stored rows in the new mode: a row whose key and name stay is left alone; a
+/// moved row is written under its new key (rows meeting on one key summed by `merge_group`),
+/// and its old key once more, superseded and newer, so `FINAL` keeps that copy.
+fn rekey<R: Rekey>(
+    stored: Vec<(R, Vec<ModelFigures>)>,
+    t: &Translation<'_>,
+    ctx: &Context,
+    merge_group: impl Fn(Vec<Record<R>>) -> Result<Record<R>>,
+) -> Result<Rekeyed<R>> {
+    let mut superseded = Vec::new();
+    let mut moved = Vec::new();
+    for (old, breakdowns) in stored {
+        let mut row = old.clone();
+        row.translate(t);
+        row.stamp(ctx);
+        row.rehash()?;
+        let (old_key, key) = (old.key(), row.key());
+        if key == old_key && row.project_name() == old.project_name() {
+            continue;
+        }
+        if key != old_key {
+            let mut marked = old;
+            marked.mark_superseded();
+            marked.stamp(ctx);
+            superseded.push(marked);
+        }
+        moved.push(record(ctx, R::KIND, key, row, &breakdowns)?);
+    }
+    Ok(Rekeyed {
+        records: merge(moved, merge_group)?,
+        superseded,
+    })
+}
+
 /// The machine's stored sessions in the new mode.
 pub fn sessions(
     stored: Vec<(SessionRow, Vec<ModelFigures>)>,
     t: &Translation<'_>,
     ctx: &Context,
 ) -> Result<Rekeyed<SessionRow>> {
-    let mut out = Rekeyed {
-        records: Vec::new(),
-        superseded: Vec::new(),
-    };
-    let mut moved = Vec::new();
-    for (old, breakdowns) in stored {
-        let mut row = old.clone();
-        let classic = super::rows::is_classic(&row.ccusage_version);
-        let project = t.project(session_project(classic, &row.session_id, &row.project_path));
-        if classic && row.project_path == UNKNOWN_PROJECT {
-            row.session_id = project.clone();
-        } else if classic {
-            let parent = row.project_path.split_once('/').map_or("", |(_, s)| s);
-            row.project_path = format!("{project}/{}", t.session(parent));
-            row.session_id = t.session(&row.session_id);
-        } else {
-            row.project_path = project.clone();
-            row.session_id = t.session(&row.session_id);
-        }
-        row.project_name = t.new.name_of(&project);
-        restamp_session(&mut row, ctx)?;
-        let old_key = session_key(&old.project_path, &old.session_id);
-        let key = session_key(&row.project_path, &row.session_id);
-        if key == old_key && row.project_name == old.project_name {
-            continue;
-        }
-        if key != old_key {
-            out.superseded.push(superseded_session(old, ctx));
-        }
-        moved.push(record(ctx, ParentKind::Session, key, row, &breakdowns)?);
-    }
-    out.records = merge(moved, |group| merge_sessions(group, ctx))?;
-    Ok(out)
+    rekey(stored, t, ctx, |group| merge_sessions(group, ctx))
 }
 
 /// The machine's stored project days in the new mode.
@@ -154,37 +256,7 @@ pub fn projects_daily(
     t: &Translation<'_>,
     ctx: &Context,
 ) -> Result<Rekeyed<ProjectDailyRow>> {
-    let mut out = Rekeyed {
-        records: Vec::new(),
-        superseded: Vec::new(),
-    };
-    let mut moved = Vec::new();
-    for (old, breakdowns) in stored {
-        let mut row = old.clone();
-        row.project = t.project(&old.project);
-        row.project_name = t.new.name_of(&row.project);
-        row.row_version = row_version(row.total_tokens, ctx.tick);
-        row.rehash()?;
-        if row.project == old.project && row.project_name == old.project_name {
-            continue;
-        }
-        let key = project_day_key(row.date, &row.project);
-        if row.project != old.project {
-            let mut marked = old;
-            marked.superseded = 1;
-            marked.row_version = row_version(marked.total_tokens, ctx.tick);
-            out.superseded.push(marked);
-        }
-        moved.push(record(
-            ctx,
-            ParentKind::ProjectDaily,
-            key,
-            row,
-            &breakdowns,
-        )?);
-    }
-    out.records = merge(moved, |group| merge_project_days(group, ctx))?;
-    Ok(out)
+    rekey(stored, t, ctx, |group| merge_project_days(group, ctx))
 }
 
 /// The machine's stored session days (ccusage 19+ only) in the new mode, translated as the
@@ -194,33 +266,7 @@ pub fn session_days(
     t: &Translation<'_>,
     ctx: &Context,
 ) -> Result<Rekeyed<SessionDayRow>> {
-    let mut out = Rekeyed {
-        records: Vec::new(),
-        superseded: Vec::new(),
-    };
-    let mut moved = Vec::new();
-    for (old, breakdowns) in stored {
-        let mut row = old.clone();
-        row.project_path = t.project(&old.project_path);
-        row.session_id = t.session(&old.session_id);
-        row.project_name = t.new.name_of(&row.project_path);
-        row.row_version = row_version(row.total_tokens, ctx.tick);
-        row.rehash()?;
-        let old_key = session_day_key(old.date, &old.project_path, &old.session_id);
-        let key = session_day_key(row.date, &row.project_path, &row.session_id);
-        if key == old_key && row.project_name == old.project_name {
-            continue;
-        }
-        if key != old_key {
-            let mut marked = old;
-            marked.superseded = 1;
-            marked.row_version = row_version(marked.total_tokens, ctx.tick);
-            out.superseded.push(marked);
-        }
-        moved.push(record(ctx, ParentKind::SessionDay, key, row, &breakdowns)?);
-    }
-    out.records = merge(moved, |group| merge_session_days(group, ctx))?;
-    Ok(out)
+    rekey(stored, t, ctx, |group| merge_session_days(group, ctx))
 }
 
 /// Session days that fall on one key in the new mode (`hidden`), summed.
@@ -247,19 +293,7 @@ fn merge_session_days(
     record(ctx, ParentKind::SessionDay, key, row, &breakdowns)
 }
 
-fn restamp_session(row: &mut SessionRow, ctx: &Context) -> Result<()> {
-    row.row_version = row_version(row.total_tokens, ctx.tick);
-    row.rehash()
-}
-
-/// The old row once more, marked and newer, so `FINAL` keeps this copy and readers skip it.
-fn superseded_session(mut old: SessionRow, ctx: &Context) -> SessionRow {
-    old.superseded = 1;
-    old.row_version = row_version(old.total_tokens, ctx.tick);
-    old
-}
-
-fn record<R: super::rows::ClassicRow>(
+fn record<R: ClassicRow>(
     ctx: &Context,
     kind: ParentKind,
     key: String,

@@ -4,7 +4,6 @@
 mod attack;
 mod bad_input;
 mod cluster;
-mod config;
 mod dashboard;
 mod faults;
 mod fleet;
@@ -21,5 +20,6 @@ mod report;
 mod secrets;
 mod sequences;
 mod sessions;
+mod settings;
 mod tls;
 mod versions;

@@ -726,3 +726,51 @@ fn logs_that_are_not_there_are_one_line_and_exit_6() {
         format!("6\t{}", line.trim_start_matches("ccusage-import: error: "))
     );
 }
+
+#[test]
+fn a_report_writing_10_mb_to_stderr_imports_or_fails_naming_the_tail() {
+    for (exit, code) in [(0, 0), (3, 4)] {
+        let env = TestEnv::new("stderr10mb");
+        let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+        script_report(
+            &dir,
+            "daily",
+            &format!(
+                "head -c 10485760 /dev/zero | tr '\\0' 'x' >&2\n\
+                 echo ' the last words: disk on fire' >&2\n\
+                 cat \"$D/daily.json\"\nexit {exit}"
+            ),
+        );
+        let started = Instant::now();
+        let run = env
+            .importer("laptop")
+            .arg("--ccusage-bin")
+            .arg(&bin)
+            .arg("--timeout")
+            .arg("60")
+            .arg("--json")
+            .run();
+        assert_eq!(
+            run.code,
+            code,
+            "{}",
+            &run.stderr[..run.stderr.len().min(2000)]
+        );
+        assert!(started.elapsed() < Duration::from_secs(30));
+        if exit == 0 {
+            let days = env.sql("SELECT count() FROM ccusage_usage_daily FINAL");
+            assert_ne!(days.trim(), "0");
+        } else {
+            let line = run
+                .stderr
+                .lines()
+                .find(|l| l.contains("daily report failed"))
+                .unwrap_or_else(|| panic!("{}", run.stderr));
+            assert!(line.contains("exited with code 3"), "{line}");
+            assert!(line.contains("it wrote 1048579"), "{line}");
+            assert!(line.contains("bytes to stderr, ending: \"…"), "{line}");
+            assert!(line.contains("the last words: disk on fire\""), "{line}");
+            assert!(line.len() < 1000, "{line}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! database; and several endpoints.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::*;
 
@@ -195,7 +195,7 @@ fn cluster_a_replica_killed_mid_import_leaves_no_ok_run_on_one_node_and_loses_no
             runs.push((name, logs, child));
         }
         // Node 1 serves the importers (the first endpoint) and is a replica of shard 1.
-        wait_for(
+        wait_a_minute(
             || {
                 let parts = cluster.sql(
                     1,
@@ -331,7 +331,7 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
             .trim()
             .to_owned()
     };
-    wait_for(
+    wait_a_minute(
         || (1..=4).all(|n| has_column(n) == "0"),
         "the column to be gone",
     );
@@ -347,7 +347,7 @@ fn cluster_a_column_new_in_the_schema_reaches_every_replica() {
         run.stderr
     );
     // Both tables on every node, the local one replicated by ZooKeeper.
-    wait_for(
+    wait_a_minute(
         || (1..=4).all(|n| has_column(n) == "2"),
         "the column on every replica",
     );
@@ -455,65 +455,13 @@ fn cluster_a_single_server_database_moves_into_the_cluster_whole_and_once() {
     }
 }
 
-#[test]
-fn endpoints_the_first_that_answers_serves_and_verbose_names_it() {
-    let env = TestEnv::new("endpoints");
-    let claude = env.generate_logs("claude", SMALL);
-    let dead = format!("127.0.0.1:{}", free_port());
-    let live = server_url().trim_start_matches("http://").to_owned();
-    let run = env
-        .importer("laptop")
-        .env("CH_URL", "")
-        .env("CH_HOST", format!("{dead},{live}"))
-        .logs(&claude)
-        .arg("--verbose")
-        .run();
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains(&format!("moving to http://{live}")),
-        "{}",
-        run.stderr
-    );
-    let inserts: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|line| line.contains("insert") && line.contains(" ms ("))
-        .collect();
-    assert!(!inserts.is_empty(), "{}", run.stderr);
-    for line in inserts {
-        assert!(line.ends_with(&format!("(http://{live})")), "{line}");
-    }
-    // Every endpoint refused: exit 3, the message names the last one tried.
-    let run = env
-        .importer("laptop")
-        .env(
-            "CH_URL",
-            format!("http://{dead},http://127.0.0.1:{}", free_port()),
-        )
-        .logs(&claude)
-        .args(["--ch-deadline", "1"])
-        .run();
-    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("cannot reach ClickHouse"),
-        "{}",
-        run.stderr
-    );
-}
-
-fn wait_for(mut ok: impl FnMut() -> bool, what: &str) {
-    let started = Instant::now();
-    while !ok() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "waited a minute for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// A cluster takes its time: replication, a restarted node, ZooKeeper's sessions.
+fn wait_a_minute(ok: impl FnMut() -> bool, what: &str) {
+    wait_for(what, Duration::from_secs(60), ok);
 }
 
 fn wait_until_answers(url: &str) {
-    wait_for(
+    wait_a_minute(
         || {
             std::process::Command::new("curl")
                 .args(["-fsS", &format!("{url}/?query=SELECT%201")])
@@ -526,7 +474,7 @@ fn wait_until_answers(url: &str) {
 
 /// After ZooKeeper returns, replicated tables leave read-only once their session is back.
 fn wait_until_writable(cluster: &Cluster, database: &str) {
-    wait_for(
+    wait_a_minute(
         || {
             (1..=4).all(|n| {
                 cluster

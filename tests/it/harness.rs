@@ -748,3 +748,23 @@ impl Drop for Tmux {
         let _ = self.cmd(&["kill-server"]);
     }
 }
+
+/// Makes every report of a stand-in wait until `dir/go` exists before printing.
+pub fn hold_reports_until_go(dir: &Path) {
+    for report in REPORTS {
+        let body = format!(
+            "while [ ! -e \"$D/go\" ]; do sleep 0.1; done\n\
+             if [ -f \"$D/{report}.json\" ]; then cat \"$D/{report}.json\"; else echo '[]'; fi"
+        );
+        script_report(dir, report, &body);
+    }
+}
+
+/// Polls `done` until it holds; fails the test after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

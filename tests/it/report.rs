@@ -1,6 +1,7 @@
 //! The run as a person sees it (issue 4): the live view in a real terminal (tmux), a clean
 //! plain log without one, and --quiet and --json printing only their own.
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
@@ -490,5 +491,194 @@ fn under_quiet_stale_or_missing_logs_warn_and_the_ledger_keeps_it() {
     assert_eq!(
         stored("bare-box"),
         "no usage found: is ccusage reading the right logs? (CLAUDE_CONFIG_DIR)"
+    );
+}
+
+#[test]
+fn verbose_shows_commands_and_requests_with_timings() {
+    let env = TestEnv::new("verbose");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let run = env
+        .importer("laptop")
+        .ccusage(&bin)
+        .env("CCUSAGE_IMPORT_VERBOSE", "1")
+        .arg("--quiet")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let verbose: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("verbose:"))
+        .collect();
+    assert!(verbose
+        .iter()
+        .any(|l| l.contains("run ") && l.contains("claude daily --json")));
+    assert!(verbose
+        .iter()
+        .any(|l| l.contains("insert") && l.contains(" ms")));
+    assert!(verbose.iter().any(|l| l.contains("ask the server version")));
+}
+
+#[test]
+fn a_full_disk_on_stdout_exits_1_with_a_message() {
+    let env = TestEnv::new("devfull");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    for args in [
+        vec!["--json"],
+        vec!["--color", "never"],
+        vec!["query", "--list"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut importer = env.importer("laptop").arg("--ccusage-bin").arg(&bin);
+        for arg in &args {
+            importer = importer.arg(arg);
+        }
+        let out = importer
+            .command
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains("ccusage-import: error: cannot write to standard output"),
+            "{stderr}"
+        );
+    }
+    // The import itself went through.
+    assert!(env.sql("SELECT count() FROM ccusage_usage_daily").trim() != "0");
+}
+
+#[test]
+fn ccusage_text_is_printed_with_control_characters_escaped() {
+    let env = TestEnv::new("controlchars");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let forged = "-home-a\nccusage-import: error: forged\u{1b}[2J\u{7}";
+    let session = std::fs::read_to_string(dir.join("session.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&session).unwrap();
+    for s in value["sessions"].as_array_mut().unwrap() {
+        s["projectPath"] = forged.into();
+    }
+    std::fs::write(dir.join("session.json"), value.to_string()).unwrap();
+    let run = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--color")
+        .arg("never")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("-home-a\\nccusage-import: error: forged\\u{1b}[2J\\u{7}"),
+        "{}",
+        run.stdout
+    );
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains('\u{1b}') && !output.contains('\u{7}'));
+        assert!(!output
+            .lines()
+            .any(|l| l.starts_with("ccusage-import: error: forged")));
+    }
+}
+
+#[test]
+fn the_stale_logs_warning_is_in_the_json_too() {
+    let env = TestEnv::new("stalejson");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let human = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--dry-run")
+        .arg("--color")
+        .arg("never")
+        .run();
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let warning = human
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("warning"))
+        .unwrap_or_else(|| panic!("the fixtures are old, yet: {}", human.stdout))
+        .trim()
+        .to_owned();
+    assert!(warning.contains("days old: stale logs"), "{warning}");
+    let value = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--dry-run")
+        .import_ok();
+    let warnings: Vec<&str> = value["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings, vec![warning.as_str()]);
+}
+
+#[test]
+fn the_active_blocks_minutes_left_round_as_ccusage_rounds_them() {
+    let env = TestEnv::new("minutesleft");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    // An open block ending 240 min 40 s from now: ccusage says 241 (Math.round), not 240.
+    let end = chrono::Utc::now() + chrono::Duration::seconds(240 * 60 + 40);
+    let start = end - chrono::Duration::hours(5);
+    let blocks = std::fs::read_to_string(dir.join("blocks.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&blocks).unwrap();
+    let list = value["blocks"].as_array_mut().unwrap();
+    let active = list
+        .iter_mut()
+        .find(|b| b["isActive"] == true)
+        .expect("the fixture has an active block");
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    active["startTime"] = at(start).into();
+    active["endTime"] = at(end).into();
+    active["actualEndTime"] = at(chrono::Utc::now()).into();
+    std::fs::write(dir.join("blocks.json"), value.to_string()).unwrap();
+    let value = env
+        .importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--dry-run")
+        .import_ok();
+    assert_eq!(
+        value["active_block"]["minutes_left"], 241,
+        "{}",
+        value["active_block"]
+    );
+}
+
+#[test]
+fn query_current_block_without_an_open_block_says_there_is_none() {
+    let env = TestEnv::new("noblock");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    // The fixtures' block ended long ago.
+    env.importer("laptop")
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .import_ok();
+    let run = env
+        .importer("laptop")
+        .arg("query")
+        .arg("current_block")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("there is no open block for machine \"laptop\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("no rows for machine"),
+        "{}",
+        run.stderr
     );
 }

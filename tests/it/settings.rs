@@ -1,6 +1,13 @@
-//! `ccusage-import config` (issue 15): every setting as a run resolves it and where it came
-//! from, the password never shown; and a settings file that sets a name twice, where the first
-//! one counts, for `config` and for the import alike (scripts ask `config`, so they agree).
+//! Settings: `ccusage-import config` (issue 15), every setting as a run resolves it and where it
+//! came from, the password never shown; a settings file that sets a name twice, where the first
+//! one counts, for `config` and for the import alike (scripts ask `config`, so they agree); the
+//! settings file itself (found from any directory, its mode, lines that do not parse, unknown
+//! names, control characters, a `$`, a FIFO, a device or a huge file); values that are wrong
+//! (an empty port, a host with a scheme, ClickHouse's own databases) and machine names that
+//! look like another name or like nothing.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -624,5 +631,227 @@ fn every_setting_can_come_from_the_settings_file() {
                 || ["CCUSAGE_IMPORT_ENV_FILE", "CH_CA_FILE"].contains(&name.as_str()),
             "{name} is not covered"
         );
+    }
+}
+
+#[test]
+fn a_settings_file_others_can_read_gets_a_warning() {
+    let env = TestEnv::new("envfile");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let file = env.path("settings.env");
+    std::fs::write(&file, "CH_PASSWORD=\n").unwrap();
+    let mode = |m| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    mode(0o644);
+    let open = env
+        .importer("laptop")
+        .ccusage(&bin)
+        .arg("--env-file")
+        .arg(&file)
+        .run();
+    assert_eq!(open.code, 0, "{}", open.stderr);
+    assert!(
+        open.stderr.contains("is readable by other users"),
+        "{}",
+        open.stderr
+    );
+    mode(0o600);
+    let closed = env
+        .importer("laptop")
+        .ccusage(&bin)
+        .arg("--env-file")
+        .arg(&file)
+        .run();
+    assert_eq!(closed.code, 0, "{}", closed.stderr);
+    assert!(!closed.stderr.contains("readable"), "{}", closed.stderr);
+}
+
+#[test]
+fn a_settings_file_line_that_does_not_parse_is_named_by_its_number_only() {
+    let env = TestEnv::new("envline");
+    let file = env.path("settings.env");
+    std::fs::write(&file, "CH_USER=x\n# note\nCH_PASSWORD=\"s3cr3t-pass\n").unwrap();
+    let run = env.importer("laptop").arg("--env-file").arg(&file).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{} has a line", file.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(line 3)"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+}
+
+#[test]
+fn a_dollar_in_a_settings_file_value_is_kept_as_written() {
+    let env = TestEnv::new("envdollar");
+    let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let file = env.path("settings.env");
+    std::fs::write(&file, "MACHINE_NAME=box$HOME-${USER}$1\n").unwrap();
+    let mut importer = env.importer("unused");
+    // The harness names the machine with a flag; this test needs the file's name.
+    importer.command = std::process::Command::new(BIN);
+    importer
+        .command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .env("USER", "someone")
+        .current_dir(env.dir.path())
+        .env("CH_URL", server_url())
+        .env("CH_DATABASE", &env.database);
+    let value = importer
+        .arg("--env-file")
+        .arg(&file)
+        .arg("--ccusage-bin")
+        .arg(&bin)
+        .arg("--dry-run")
+        .import_ok();
+    assert_eq!(value["machine_name"], "box$HOME-${USER}$1");
+}
+
+#[test]
+fn an_endless_or_huge_settings_file_is_refused() {
+    let env = TestEnv::new("envhuge");
+    let huge = env.path("huge.env");
+    std::fs::write(&huge, "A=1\n".repeat(300_000)).unwrap();
+    // A FIFO would wait for a writer forever, under cron every hour (review of issue 30).
+    let fifo = env.path("fifo.env");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (file, said) in [
+        (Path::new("/dev/zero"), "it is a device, not a regular file"),
+        (huge.as_path(), "is larger than 64 KiB"),
+        (fifo.as_path(), "it is a FIFO, not a regular file"),
+    ] {
+        let started = Instant::now();
+        let run = env
+            .importer("laptop")
+            .arg("--env-file")
+            .arg(file)
+            .run_within(Duration::from_secs(10));
+        assert_eq!(run.code, 2, "{}: {}", file.display(), run.stderr);
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn settings_are_named_when_their_values_are_wrong() {
+    let env = TestEnv::new("settings");
+    // An empty port, from the environment and from the settings file.
+    let run = env.importer("laptop").env("CH_PORT", "").run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ccusage-import: error: CH_PORT is set but empty (in the environment)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--ch-port"), "{}", run.stderr);
+    let file = env.path("settings.env");
+    std::fs::write(&file, "CH_PORT=\n").unwrap();
+    let run = env.importer("laptop").arg("--env-file").arg(&file).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("CH_PORT is set but empty (in {})", file.display())),
+        "{}",
+        run.stderr
+    );
+    // A host with a scheme or a path.
+    for host in ["http://db.example.com", "db.example.com/ccusage"] {
+        let mut importer = env.importer("laptop").env("CH_HOST", host);
+        importer.command.env_remove("CH_URL");
+        let run = importer.run();
+        assert_eq!(run.code, 2, "{host}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("holds a scheme or a path") && run.stderr.contains("host:port"),
+            "{}",
+            run.stderr
+        );
+    }
+    // ClickHouse's own databases.
+    for database in ["system", "information_schema", "INFORMATION_SCHEMA"] {
+        let run = env.importer("laptop").env("CH_DATABASE", database).run();
+        assert_eq!(run.code, 2, "{database}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("one of ClickHouse's own databases"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// Each name in `refused`, given as MACHINE_NAME to a run with `args`: exit 2 and one line
+/// naming what is wrong with it.
+fn assert_machine_names_refused(env: &TestEnv, args: &[&str], refused: &[(&str, &str)]) {
+    for &(name, says) in refused {
+        let run = env.importer(name).args(args).run();
+        assert_eq!(run.code, 2, "{name:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{name:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim().lines().count(),
+            1,
+            "{name:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn machine_names_with_edge_spaces_or_invisible_characters_are_refused() {
+    let env = TestEnv::new("machinename");
+    assert_machine_names_refused(
+        &env,
+        &[],
+        &[
+            (" laptop", "starts or ends with a space"),
+            ("laptop ", "starts or ends with a space"),
+            ("lap\u{200B}top", "U+200B"),
+            ("\u{FEFF}laptop", "U+FEFF"),
+        ],
+    );
+}
+
+/// Machine names that look like another name or like nothing, found by Unicode's properties
+/// (default-ignorable, format, separators, a combining mark with nothing under it): refused,
+/// exit 2, naming the character. Names in other scripts and accents on letters pass.
+#[test]
+fn machine_names_with_blank_format_or_baseless_combining_characters_are_refused() {
+    let env = TestEnv::new("attack_names");
+    assert_machine_names_refused(
+        &env,
+        &["query", "--list"],
+        &[
+            ("lap\u{2800}top", "invisible character U+2800"),
+            ("lap\u{FFF9}top", "invisible character U+FFF9"),
+            ("\u{0301}", "combining character U+0301"),
+            ("\u{0301}laptop", "combining character U+0301"),
+            ("lap \u{20DD}top", "combining character U+20DD"),
+            ("lap\u{3164}top", "invisible character U+3164"),
+            ("lap\u{00A0}top", "invisible character U+00A0"),
+            ("lap\u{2029}top", "invisible character U+2029"),
+            ("lap\u{E0041}top", "invisible character U+E0041"),
+            ("lap\u{0378}top", "invisible character U+0378"),
+            ("lap\u{200D}top", "invisible character U+200D"),
+        ],
+    );
+    for name in [
+        "café",
+        "cafe\u{0301}",
+        "büro-ŝtacio",
+        "東京の机",
+        "Ελλάδα 2",
+        "dev box",
+    ] {
+        let run = env.importer(name).args(["query", "--list"]).run();
+        assert_eq!(run.code, 0, "{name:?}: {}", run.stderr);
     }
 }

@@ -4,7 +4,9 @@
 //! the reverse proxy such a server usually sits behind.
 
 use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::harness::*;
 
@@ -201,4 +203,79 @@ fn a_server_certificate_of_a_private_ca_is_trusted_with_ch_ca_file() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn tls_is_used_with_certificate_verification() {
+    let env = TestEnv::new("tls");
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    // A TLS server with a self-signed certificate: the handshake must be refused.
+    let key = env.path("key.pem");
+    let cert = env.path("cert.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = free_port();
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept", &port.to_string(), "-www"])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("openssl s_server", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let run = env
+        .importer("laptop")
+        .ccusage(&bin)
+        .arg("--ch-url")
+        .arg("")
+        .arg("--ch-host")
+        .arg("localhost")
+        .arg("--ch-port")
+        .arg(port.to_string())
+        .arg("--ch-secure")
+        .arg("true")
+        .arg("--max-retries")
+        .arg("0")
+        .run();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!("https://localhost:{port}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("calls.log").exists());
 }

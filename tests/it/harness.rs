@@ -768,3 +768,92 @@ pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A transcript line's time: RFC 3339 text as written, or a time written with milliseconds as
+/// Claude Code does.
+pub trait TranscriptTime {
+    fn rfc3339(&self) -> String;
+}
+
+impl TranscriptTime for &str {
+    fn rfc3339(&self) -> String {
+        (*self).to_owned()
+    }
+}
+
+impl TranscriptTime for chrono::DateTime<chrono::Utc> {
+    fn rfc3339(&self) -> String {
+        self.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+}
+
+/// The project directory the transcript writers use, as Claude Code names `/home/alice/proj`.
+pub fn transcript_project(claude: &Path) -> PathBuf {
+    claude.join("projects").join("-home-alice-proj")
+}
+
+/// Writes a transcript at `path` as Claude Code does, one assistant line per `(ids, n, (time,
+/// input, output))`: the message and request ids are `msg_{ids}_{n}` and `req_{ids}_{n}`, so a
+/// resumed session replays its original's lines by giving the original's ids and times.
+pub fn write_transcript_lines<T: TranscriptTime>(
+    path: &Path,
+    session: &str,
+    lines: &[(&str, usize, (T, u64, u64))],
+    sidechain: bool,
+) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = String::new();
+    for (ids, i, (time, input, output)) in lines {
+        let line = serde_json::json!({
+            "parentUuid": null,
+            "isSidechain": sidechain,
+            "userType": "external",
+            "cwd": "/home/alice/proj",
+            "sessionId": session,
+            "version": "2.0.14",
+            "message": {
+                "id": format!("msg_{ids}_{i}"),
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-20250514",
+                "content": [{"type": "text", "text": "ok"}],
+                "usage": {
+                    "input_tokens": input,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": output
+                }
+            },
+            "requestId": format!("req_{ids}_{i}"),
+            "type": "assistant",
+            "uuid": format!("{session}-{ids}-{i}"),
+            "timestamp": time.rfc3339(),
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// A main transcript, `projects/<dir>/<session>.jsonl`, whose `(time, input, output)` entries
+/// are its own (ids from the session's name).
+pub fn write_transcript<T: TranscriptTime + Copy>(
+    claude: &Path,
+    session: &str,
+    entries: &[(T, u64, u64)],
+) -> PathBuf {
+    let path = transcript_project(claude).join(format!("{session}.jsonl"));
+    let lines: Vec<_> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (session, i, *e))
+        .collect();
+    write_transcript_lines(&path, session, &lines, false);
+    path
+}
+
+/// An RFC 3339 time as ClickHouse prints a `DateTime` (whole seconds, UTC).
+pub fn clickhouse_time(iso: &str) -> String {
+    let time: chrono::DateTime<chrono::Utc> = iso.parse().unwrap();
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}

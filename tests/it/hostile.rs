@@ -51,57 +51,79 @@ fn import_agents(env: &TestEnv, dir: &Path, bin: &Path, report: &str) {
     env.importer("laptop").ccusage(bin).import_ok();
 }
 
+/// One day reported twice by the all-agent report, the agents changing between the runs.
+struct AgentDay<'a> {
+    /// The database's name, and the case's in every failure message.
+    name: &'a str,
+    first: &'a [AgentUse<'a>],
+    second: &'a [AgentUse<'a>],
+    /// Per agent, the tokens the day must show after the second import.
+    want: &'a [(&'a str, u64)],
+    /// What went wrong when it does not.
+    why: &'a str,
+}
+
+/// The day every `AgentDay` case reports.
+const AGENT_DAY: &str = "2026-10-20";
+
+/// Claude's day first, then Codex's alone (Claude's logs deleted): the first case below.
+const CLAUDE_THEN_CODEX: AgentDay = AgentDay {
+    name: "hostile_agent_gain",
+    first: &[("claude", 400, 600, 1.0)],
+    second: &[("codex", 100, 200, 0.3)],
+    want: &[("claude", 1000), ("codex", 300)],
+    why: "codex's usage is hidden (the stored claude row keeps the larger day_version)",
+};
+
+impl AgentDay<'_> {
+    /// Imports the first report, checks the day shows it, imports the second, checks `want`;
+    /// returns the test's database for more checks.
+    fn check(&self) -> TestEnv {
+        let env = TestEnv::new(self.name);
+        let (dir, bin) = agents_stand_in(&env);
+        let d = AGENT_DAY;
+        import_agents(&env, &dir, &bin, &agents_day(d, self.first));
+        let first: Vec<(String, u64)> = self
+            .first
+            .iter()
+            .map(|&(agent, input, output, _)| (agent.to_owned(), input + output))
+            .collect();
+        assert_eq!(
+            agent_view(&env, d),
+            first,
+            "{}: the first import",
+            self.name
+        );
+        import_agents(&env, &dir, &bin, &agents_day(d, self.second));
+        let want: Vec<(String, u64)> = self
+            .want
+            .iter()
+            .map(|&(agent, tokens)| (agent.to_owned(), tokens))
+            .collect();
+        assert_eq!(agent_view(&env, d), want, "{}: {}", self.name, self.why);
+        env
+    }
+}
+
 /// Day D first holds only Claude's usage. Later Claude Code's cleanup deletes D's logs, and a
 /// ccusage upgrade that newly reads another agent's logs (Codex) reports D with Codex alone.
 /// Neither part may be lost: D must show claude 1000 and codex 300.
 #[test]
 fn an_agent_day_that_loses_claude_and_gains_codex_keeps_both() {
-    let env = TestEnv::new("hostile_agent_gain");
-    let (dir, bin) = agents_stand_in(&env);
-    let d = "2026-10-20";
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 400, 600, 1.0)]),
-    );
-    assert_eq!(agent_view(&env, d), vec![("claude".to_owned(), 1000)]);
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("codex", 100, 200, 0.3)]),
-    );
-    assert_eq!(
-        agent_view(&env, d),
-        vec![("claude".to_owned(), 1000), ("codex".to_owned(), 300)],
-        "codex's usage is hidden (the stored claude row keeps the larger day_version)"
-    );
+    CLAUDE_THEN_CODEX.check();
 }
 
 /// The same with the new agent larger than what was stored: now Claude's day is lost.
 #[test]
 fn an_agent_day_that_loses_claude_and_gains_more_codex_keeps_both() {
-    let env = TestEnv::new("hostile_agent_gain_more");
-    let (dir, bin) = agents_stand_in(&env);
-    let d = "2026-10-20";
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 400, 600, 1.0)]),
-    );
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("codex", 1000, 1000, 3.0)]),
-    );
-    assert_eq!(
-        agent_view(&env, d),
-        vec![("claude".to_owned(), 1000), ("codex".to_owned(), 2000)],
-        "claude's stored day is hidden by the newer, larger day_version"
-    );
+    AgentDay {
+        name: "hostile_agent_gain_more",
+        first: &[("claude", 400, 600, 1.0)],
+        second: &[("codex", 1000, 1000, 3.0)],
+        want: &[("claude", 1000), ("codex", 2000)],
+        why: "claude's stored day is hidden by the newer, larger day_version",
+    }
+    .check();
 }
 
 /// A split day where one agent shrinks (a Claude project directory deleted by hand, or the
@@ -109,53 +131,29 @@ fn an_agent_day_that_loses_claude_and_gains_more_codex_keeps_both() {
 /// replaces the complete one, although the daily table keeps the complete one.
 #[test]
 fn a_split_agent_day_where_claude_shrinks_and_codex_grows_keeps_claude() {
-    let env = TestEnv::new("hostile_agent_shrink_grow");
-    let (dir, bin) = agents_stand_in(&env);
-    let d = "2026-10-20";
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 300, 300, 1.0), ("codex", 200, 200, 0.5)]),
-    );
     // Claude shrinks 600 -> 300, codex grows 400 -> 800: the day 1000 -> 1100.
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 150, 150, 0.5), ("codex", 400, 400, 1.0)]),
-    );
-    assert_eq!(
-        agent_view(&env, d),
-        vec![("claude".to_owned(), 600), ("codex".to_owned(), 800)],
-        "a shrunken agent replaced its complete figure"
-    );
+    AgentDay {
+        name: "hostile_agent_shrink_grow",
+        first: &[("claude", 300, 300, 1.0), ("codex", 200, 200, 0.5)],
+        second: &[("claude", 150, 150, 0.5), ("codex", 400, 400, 1.0)],
+        want: &[("claude", 600), ("codex", 800)],
+        why: "a shrunken agent replaced its complete figure",
+    }
+    .check();
 }
 
 /// The same with the day total shrinking: Codex's growth is dropped.
 #[test]
 fn a_split_agent_day_where_claude_shrinks_more_than_codex_grows_keeps_codex_growth() {
-    let env = TestEnv::new("hostile_agent_shrink_grow_less");
-    let (dir, bin) = agents_stand_in(&env);
-    let d = "2026-10-20";
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 300, 300, 1.0), ("codex", 200, 200, 0.5)]),
-    );
     // Claude 600 -> 100, codex 400 -> 500: the day 1000 -> 600.
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 50, 50, 0.1), ("codex", 250, 250, 0.6)]),
-    );
-    assert_eq!(
-        agent_view(&env, d),
-        vec![("claude".to_owned(), 600), ("codex".to_owned(), 500)],
-        "codex's growth is dropped"
-    );
+    AgentDay {
+        name: "hostile_agent_shrink_grow_less",
+        first: &[("claude", 300, 300, 1.0), ("codex", 200, 200, 0.5)],
+        second: &[("claude", 50, 50, 0.1), ("codex", 250, 250, 0.6)],
+        want: &[("claude", 600), ("codex", 500)],
+        why: "codex's growth is dropped",
+    }
+    .check();
 }
 
 /// (month, tokens) of the monthly table, and the same summed from the stored days.
@@ -317,21 +315,12 @@ fn ccusage_18_then_20_then_18_with_new_usage_between_never_double_counts_session
 /// own breakdowns disagree about the day.
 #[test]
 fn an_agent_day_agrees_with_its_model_breakdowns() {
-    let env = TestEnv::new("hostile_agent_children");
-    let (dir, bin) = agents_stand_in(&env);
-    let d = "2026-10-20";
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("claude", 400, 600, 1.0)]),
-    );
-    import_agents(
-        &env,
-        &dir,
-        &bin,
-        &agents_day(d, &[("codex", 100, 200, 0.3)]),
-    );
+    let env = AgentDay {
+        name: "hostile_agent_children",
+        ..CLAUDE_THEN_CODEX
+    }
+    .check();
+    let d = AGENT_DAY;
     let rows: u64 = agent_view(&env, d).iter().map(|a| a.1).sum();
     let models = env.sql(&format!(
         "SELECT sum(total_tokens) FROM ccusage_v_model_breakdowns WHERE machine_name = 'laptop' \

@@ -9,7 +9,7 @@
 //! the importer still fills with ccusage's own blocks): there the same sequence stores more
 //! blocks and more tokens than ccusage printed, so every test fails on the old readers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -17,57 +17,9 @@ use serde_json::Value;
 use crate::harness::*;
 use crate::sequences::{assert_months_equal_their_days, ccusage18};
 
-/// One assistant entry: its time (RFC 3339), input and output tokens.
-type Entry<'a> = (&'a str, u64, u64);
-
-/// Writes a main transcript as Claude Code does: `projects/<dir>/<session>.jsonl`, one
-/// assistant line per entry, with unique message and request ids.
-fn write_transcript(claude: &Path, session: &str, entries: &[Entry]) -> PathBuf {
-    let dir = claude.join("projects").join("-home-alice-proj");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{session}.jsonl"));
-    let mut text = String::new();
-    for (i, (time, input, output)) in entries.iter().enumerate() {
-        let line = serde_json::json!({
-            "parentUuid": null,
-            "isSidechain": false,
-            "userType": "external",
-            "cwd": "/home/alice/proj",
-            "sessionId": session,
-            "version": "2.0.14",
-            "message": {
-                "id": format!("msg_{session}_{i}"),
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-sonnet-4-20250514",
-                "content": [{"type": "text", "text": "ok"}],
-                "usage": {
-                    "input_tokens": input,
-                    "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": 0,
-                    "output_tokens": output
-                }
-            },
-            "requestId": format!("req_{session}_{i}"),
-            "type": "assistant",
-            "uuid": format!("{session}-{i}"),
-            "timestamp": time,
-        });
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 /// A block or an hour: (start, tokens, cost, entries, last entry), times as ClickHouse prints
 /// them (whole seconds, UTC).
 type Span = (String, u64, f64, u64, String);
-
-fn clickhouse_time(iso: &str) -> String {
-    let time: DateTime<Utc> = iso.parse().unwrap();
-    time.format("%Y-%m-%d %H:%M:%S").to_string()
-}
 
 /// ccusage's blocks (5 hours, or one with `--session-length 1`), gaps left out.
 fn printed(claude: &Path, hours: bool) -> Vec<Span> {

@@ -7,77 +7,15 @@
 //! shows with what ccusage printed while all logs existed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::harness::*;
 use crate::sequences::assert_months_equal_their_days;
 
-/// One assistant entry: its time, input and output tokens.
-type Entry = (DateTime<Utc>, u64, u64);
-
-/// Writes a transcript as Claude Code does, one assistant line per entry. `ids` names the
-/// message and request ids: a resumed session replays its original's lines with the
-/// original's ids and times.
-fn write_lines(path: &Path, session: &str, lines: &[(&str, usize, Entry)], sidechain: bool) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut text = String::new();
-    for (ids, i, (time, input, output)) in lines {
-        let line = serde_json::json!({
-            "parentUuid": null,
-            "isSidechain": sidechain,
-            "userType": "external",
-            "cwd": "/home/alice/proj",
-            "sessionId": session,
-            "version": "2.0.14",
-            "message": {
-                "id": format!("msg_{ids}_{i}"),
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-sonnet-4-20250514",
-                "content": [{"type": "text", "text": "ok"}],
-                "usage": {
-                    "input_tokens": input,
-                    "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": 0,
-                    "output_tokens": output
-                }
-            },
-            "requestId": format!("req_{ids}_{i}"),
-            "type": "assistant",
-            "uuid": format!("{session}-{ids}-{i}"),
-            "timestamp": time.to_rfc3339_opts(SecondsFormat::Millis, true),
-        });
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
-    std::fs::write(path, text).unwrap();
-}
-
-fn project_dir(claude: &Path) -> PathBuf {
-    claude.join("projects").join("-home-alice-proj")
-}
-
-/// A main transcript whose entries are its own.
-fn write_session(claude: &Path, session: &str, entries: &[Entry]) -> PathBuf {
-    let path = project_dir(claude).join(format!("{session}.jsonl"));
-    let lines: Vec<_> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (session, i, *e))
-        .collect();
-    write_lines(&path, session, &lines, false);
-    path
-}
-
 /// A session: tokens, cost, last activity (as ClickHouse prints it).
 type Figure = (u64, f64, String);
-
-fn clickhouse_time(iso: &str) -> String {
-    let time: DateTime<Utc> = iso.parse().unwrap();
-    time.format("%Y-%m-%d %H:%M:%S").to_string()
-}
 
 /// ccusage's sessions, by session id.
 fn printed(claude: &Path) -> BTreeMap<String, Figure> {
@@ -168,10 +106,10 @@ fn a_resumed_session_whose_original_is_deleted_is_counted_once() {
         (days_ago(10, 9), 1_000, 100),
         (days_ago(10, 10), 2_000, 200),
     ];
-    let original = write_session(&claude, "orig", &old);
-    write_session(&claude, "other", &[(days_ago(10, 11), 500, 50)]);
+    let original = write_transcript(&claude, "orig", &old);
+    write_transcript(&claude, "other", &[(days_ago(10, 11), 500, 50)]);
     // The resumed transcript replays the original's lines (same ids and times), then goes on.
-    let resumed = project_dir(&claude).join("resumed.jsonl");
+    let resumed = transcript_project(&claude).join("resumed.jsonl");
     let mut lines: Vec<_> = old
         .iter()
         .enumerate()
@@ -179,7 +117,7 @@ fn a_resumed_session_whose_original_is_deleted_is_counted_once() {
         .collect();
     lines.push(("resumed", 0, (days_ago(5, 9), 3_000, 300)));
     lines.push(("resumed", 1, (days_ago(5, 12), 4_000, 400)));
-    write_lines(&resumed, "resumed", &lines, false);
+    write_transcript_lines(&resumed, "resumed", &lines, false);
 
     let before = printed(&claude);
     assert_eq!(before["resumed"].0, 7_700, "the precondition: {before:?}");
@@ -203,9 +141,9 @@ fn a_session_that_loses_a_sub_agent_file_while_it_grows_keeps_its_usage() {
     let env = TestEnv::new("session_subagent");
     let claude = env.path("claude");
     let old = (days_ago(6, 10), 1_000, 100);
-    write_session(&claude, "grow", &[old]);
-    let agent = project_dir(&claude).join("grow/subagents/agent-a1.jsonl");
-    write_lines(
+    write_transcript(&claude, "grow", &[old]);
+    let agent = transcript_project(&claude).join("grow/subagents/agent-a1.jsonl");
+    write_transcript_lines(
         &agent,
         "grow",
         &[(
@@ -222,7 +160,7 @@ fn a_session_that_loses_a_sub_agent_file_while_it_grows_keeps_its_usage() {
     // figure for the session is smaller than stored, yet it holds new usage.
     std::fs::remove_file(&agent).unwrap();
     let now = Utc::now() - Duration::minutes(1);
-    write_session(&claude, "grow", &[old, (now, 3_000, 300)]);
+    write_transcript(&claude, "grow", &[old, (now, 3_000, 300)]);
     let after = printed(&claude);
     assert!(after["grow"].0 < 23_100, "the precondition: {after:?}");
     env.importer("laptop").logs(&claude).import_ok();

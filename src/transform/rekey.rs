@@ -122,6 +122,25 @@ trait Rekey: ClassicRow + Clone {
     fn rehash(&mut self) -> Result<()>;
 }
 
+/// The methods alike in every row type: its fields of the same names, its own `rehash`.
+macro_rules! shared_fields {
+    () => {
+        fn project_name(&self) -> &str {
+            &self.project_name
+        }
+        fn stamp(&mut self, ctx: &Context) {
+            self.row_version = row_version(self.total_tokens, ctx.tick);
+        }
+        fn mark_superseded(&mut self) {
+            self.superseded = 1;
+        }
+        fn rehash(&mut self) -> Result<()> {
+            // The row type's inherent `rehash`, which path resolution prefers to this one.
+            Self::rehash(self)
+        }
+    };
+}
+
 impl Rekey for SessionRow {
     const KIND: ParentKind = ParentKind::Session;
     fn translate(&mut self, t: &Translation<'_>) {
@@ -146,18 +165,7 @@ impl Rekey for SessionRow {
     fn key(&self) -> String {
         session_key(&self.project_path, &self.session_id)
     }
-    fn project_name(&self) -> &str {
-        &self.project_name
-    }
-    fn stamp(&mut self, ctx: &Context) {
-        self.row_version = row_version(self.total_tokens, ctx.tick);
-    }
-    fn mark_superseded(&mut self) {
-        self.superseded = 1;
-    }
-    fn rehash(&mut self) -> Result<()> {
-        SessionRow::rehash(self)
-    }
+    shared_fields!();
 }
 
 impl Rekey for ProjectDailyRow {
@@ -169,18 +177,7 @@ impl Rekey for ProjectDailyRow {
     fn key(&self) -> String {
         project_day_key(self.date, &self.project)
     }
-    fn project_name(&self) -> &str {
-        &self.project_name
-    }
-    fn stamp(&mut self, ctx: &Context) {
-        self.row_version = row_version(self.total_tokens, ctx.tick);
-    }
-    fn mark_superseded(&mut self) {
-        self.superseded = 1;
-    }
-    fn rehash(&mut self) -> Result<()> {
-        ProjectDailyRow::rehash(self)
-    }
+    shared_fields!();
 }
 
 impl Rekey for SessionDayRow {
@@ -193,18 +190,7 @@ impl Rekey for SessionDayRow {
     fn key(&self) -> String {
         session_day_key(self.date, &self.project_path, &self.session_id)
     }
-    fn project_name(&self) -> &str {
-        &self.project_name
-    }
-    fn stamp(&mut self, ctx: &Context) {
-        self.row_version = row_version(self.total_tokens, ctx.tick);
-    }
-    fn mark_superseded(&mut self) {
-        self.superseded = 1;
-    }
-    fn rehash(&mut self) -> Result<()> {
-        SessionDayRow::rehash(self)
-    }
+    shared_fields!();
 }
 
 /// One table's stored rows in the new mode: a row whose key and name stay is left alone; a

@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -365,21 +365,6 @@ fn the_cookie_never_holds_the_token_and_the_redirect_stays_here_without_it() {
     );
 }
 
-/// Runs `importer` and insists it ends within `limit`; kills it and fails otherwise.
-fn run_within(importer: Importer, limit: Duration) -> Run {
-    let mut child = importer.spawn(Stdio::piped(), Stdio::piped());
-    if !ends_within(child.id(), limit) {
-        let _ = child.kill();
-        panic!("still running after {limit:?}");
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// What a person may mistakenly point the key or the token file at.
 fn not_small_files(env: &TestEnv) -> Vec<(PathBuf, &'static str)> {
     let fifo = env.path("fifo");
@@ -415,13 +400,12 @@ fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at
     let before = snapshot(&env);
     for (path, says) in not_small_files(&env) {
         let what = path.display().to_string();
-        let run = run_within(
-            env.importer("laptop")
-                .logs(&claude)
-                .args(["--projects", "hash"])
-                .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", &path),
-            Duration::from_secs(20),
-        );
+        let run = env
+            .importer("laptop")
+            .logs(&claude)
+            .args(["--projects", "hash"])
+            .env("CCUSAGE_IMPORT_PROJECT_KEY_FILE", &path)
+            .run_within(Duration::from_secs(20));
         assert_eq!(run.code, 2, "key {what}: {}", run.stderr);
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
         assert!(
@@ -429,12 +413,11 @@ fn key_and_token_files_that_are_fifos_devices_directories_or_huge_are_refused_at
             "key {what}: {}",
             run.stderr
         );
-        let run = run_within(
-            env.importer("viewer")
-                .args(["dashboard", "--listen", "127.0.0.1:0", "--token-file"])
-                .arg(&path),
-            Duration::from_secs(20),
-        );
+        let run = env
+            .importer("viewer")
+            .args(["dashboard", "--listen", "127.0.0.1:0", "--token-file"])
+            .arg(&path)
+            .run_within(Duration::from_secs(20));
         assert_eq!(run.code, 2, "token {what}: {}", run.stderr);
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
         assert!(
@@ -507,7 +490,7 @@ fn an_endless_answer_from_clickhouse_fails_at_the_bound_for_the_importer_and_the
             }
         }
         timed.current_dir(env.dir.path());
-        run_within(Importer { command: timed }, Duration::from_secs(60))
+        Importer { command: timed }.run_within(Duration::from_secs(60))
     };
     let mib = |n: u64| (n << 20).to_string();
     let cases: Vec<(&str, Importer, u64)> = vec![

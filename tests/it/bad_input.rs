@@ -731,32 +731,21 @@ fn logs_that_are_not_there_are_one_line_and_exit_6() {
 fn a_report_writing_10_mb_to_stderr_imports_or_fails_naming_the_tail() {
     for (exit, code) in [(0, 0), (3, 4)] {
         let env = TestEnv::new("stderr10mb");
-        let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
-        script_report(
-            &dir,
-            "daily",
+        let (_, run, took) = run_daily_script(
+            &env,
             &format!(
                 "head -c 10485760 /dev/zero | tr '\\0' 'x' >&2\n\
                  echo ' the last words: disk on fire' >&2\n\
                  cat \"$D/daily.json\"\nexit {exit}"
             ),
         );
-        let started = Instant::now();
-        let run = env
-            .importer("laptop")
-            .arg("--ccusage-bin")
-            .arg(&bin)
-            .arg("--timeout")
-            .arg("60")
-            .arg("--json")
-            .run();
         assert_eq!(
             run.code,
             code,
             "{}",
             &run.stderr[..run.stderr.len().min(2000)]
         );
-        assert!(started.elapsed() < Duration::from_secs(30));
+        assert!(took < Duration::from_secs(30), "{took:?}");
         if exit == 0 {
             let days = env.sql("SELECT count() FROM ccusage_usage_daily FINAL");
             assert_ne!(days.trim(), "0");

@@ -36,8 +36,7 @@ fn a_ch_host_list_is_tried_in_order_until_a_server_answers() {
     let mut importer = env
         .importer("laptop")
         .env("CH_HOST", format!("{dead}, {live}"))
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--color")
         .arg("never")
         .arg("--verbose");

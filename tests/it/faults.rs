@@ -1,7 +1,6 @@
 //! Unattended runs (issue 6): ClickHouse faults (a refused login, a read-only user, a server
 //! that never answers or stops mid-run) and the retries that carry an import through them.
 
-use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -164,7 +163,7 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
     let before = query(&format!("{totals} WHERE machine_name = 'before'"));
 
     hold_reports_until_go(&dir);
-    let mut child = env
+    let child = env
         .importer("laptop")
         .ccusage(&bin)
         .arg("--ch-url")
@@ -183,22 +182,8 @@ fn a_server_stopped_mid_run_and_started_again_is_retried_and_nothing_is_lost() {
     std::fs::write(dir.join("go"), "").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     server.resume();
-    let status = child.wait().unwrap();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
+    let run = finished(child);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     assert_eq!(
         query(&format!("{totals} WHERE machine_name = 'before'")),

@@ -323,32 +323,13 @@ impl Importer {
     /// Runs, but kills the run after `limit` (exit code -1 then): a regression that hangs
     /// fails its test instead of hanging the suite.
     pub fn run_within(self, limit: std::time::Duration) -> Run {
-        use std::io::Read as _;
         let mut child = self.spawn(std::process::Stdio::piped(), std::process::Stdio::piped());
         let started = std::time::Instant::now();
         while child.try_wait().unwrap().is_none() && started.elapsed() < limit {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         let _ = child.kill();
-        let status = child.wait().unwrap();
-        let (mut stdout, mut stderr) = (String::new(), String::new());
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        }
+        finished(child)
     }
 
     /// Runs with --json and insists on exit 0.
@@ -360,6 +341,30 @@ impl Importer {
             run.stdout, run.stderr
         );
         run.json()
+    }
+}
+
+/// A run (`--timeout 60 --json`) whose daily report is the shell `script` (`$D` its stand-in's
+/// directory), the other reports the fixtures': the directory, the run, and how long it took.
+pub fn run_daily_script(env: &TestEnv, script: &str) -> (PathBuf, Run, Duration) {
+    let (dir, bin) = fixture_stand_in(env, "20.0.24", "20.0.24");
+    script_report(&dir, "daily", script);
+    let started = Instant::now();
+    let run = env
+        .importer("laptop")
+        .ccusage(&bin)
+        .args(["--timeout", "60", "--json"])
+        .run();
+    (dir, run, started.elapsed())
+}
+
+/// Waits for a spawned run and reads what it wrote to the pipes `spawn` was given.
+pub fn finished(child: std::process::Child) -> Run {
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

@@ -42,8 +42,7 @@ fn a_second_run_is_refused_while_the_first_holds_the_lock_and_a_killed_run_leave
 fn run_with_lock(env: &TestEnv, lock: &Path) -> Run {
     let (_, bin) = fixture_stand_in(env, "20.0.24", "20.0.24");
     env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--lock-file")
         .arg(lock)
         .run()
@@ -135,7 +134,7 @@ fn without_home_or_xdg_state_home_there_is_no_default_lock_and_nothing_lands_in_
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let tmp = env.path("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let mut importer = env.importer("laptop").arg("--ccusage-bin").arg(&bin);
+    let mut importer = env.importer("laptop").ccusage(&bin);
     importer
         .command
         .env_remove("HOME")

@@ -532,7 +532,7 @@ fn a_full_disk_on_stdout_exits_1_with_a_message() {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let mut importer = env.importer("laptop").arg("--ccusage-bin").arg(&bin);
+        let mut importer = env.importer("laptop").ccusage(&bin);
         for arg in &args {
             importer = importer.arg(arg);
         }
@@ -567,8 +567,7 @@ fn ccusage_text_is_printed_with_control_characters_escaped() {
     std::fs::write(dir.join("session.json"), value.to_string()).unwrap();
     let run = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--color")
         .arg("never")
         .run();
@@ -593,8 +592,7 @@ fn the_stale_logs_warning_is_in_the_json_too() {
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     let human = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--dry-run")
         .arg("--color")
         .arg("never")
@@ -610,8 +608,7 @@ fn the_stale_logs_warning_is_in_the_json_too() {
     assert!(warning.contains("days old: stale logs"), "{warning}");
     let value = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--dry-run")
         .import_ok();
     let warnings: Vec<&str> = value["warnings"]
@@ -644,8 +641,7 @@ fn the_active_blocks_minutes_left_round_as_ccusage_rounds_them() {
     std::fs::write(dir.join("blocks.json"), value.to_string()).unwrap();
     let value = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--dry-run")
         .import_ok();
     assert_eq!(
@@ -660,10 +656,7 @@ fn query_current_block_without_an_open_block_says_there_is_none() {
     let env = TestEnv::new("noblock");
     let (_, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     // The fixtures' block ended long ago.
-    env.importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
-        .import_ok();
+    env.importer("laptop").ccusage(&bin).import_ok();
     let run = env
         .importer("laptop")
         .arg("query")

@@ -62,8 +62,7 @@ fn the_password_is_in_no_output_stored_row_or_child_environment() {
     for output in ["--json", "--verbose"] {
         let run = env
             .importer("laptop")
-            .arg("--ccusage-bin")
-            .arg(&bin)
+            .ccusage(&bin)
             .arg(output)
             .logs(&claude)
             .env("CH_TIMEOUT", "30")

@@ -706,8 +706,7 @@ fn a_dollar_in_a_settings_file_value_is_kept_as_written() {
     let value = importer
         .arg("--env-file")
         .arg(&file)
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .arg("--dry-run")
         .import_ok();
     assert_eq!(value["machine_name"], "box$HOME-${USER}$1");

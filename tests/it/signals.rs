@@ -2,10 +2,9 @@
 //! started, grandchildren included, with the shell's exit code; SIGKILL takes the reports along;
 //! a report leaving a grandchild on its stdout is judged by its own exit.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::*;
 
@@ -15,22 +14,17 @@ use crate::harness::*;
 fn assert_signals_end_every_report(name: &str, cases: &[(&str, i32)]) {
     for &(signal, code) in cases {
         let env = TestEnv::new(name);
-        let (mut child, dir) = start_hung_run(&env);
+        let (child, dir) = start_hung_run(&env);
         let sent = std::process::Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())
             .status()
             .unwrap();
         assert!(sent.success(), "SIG{signal}: kill failed");
-        let exit = child.wait().unwrap();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        assert_eq!(exit.code(), Some(code), "SIG{signal}: {stderr}");
+        let Run {
+            code: exit, stderr, ..
+        } = finished(child);
+        assert_eq!(exit, code, "SIG{signal}: {stderr}");
         assert!(
             stderr.contains("stopped by a signal"),
             "SIG{signal}: {stderr}"
@@ -65,8 +59,7 @@ fn start_hung_run(env: &TestEnv) -> (std::process::Child, PathBuf) {
     );
     let child = env
         .importer("laptop")
-        .arg("--ccusage-bin")
-        .arg(&bin)
+        .ccusage(&bin)
         .spawn(Stdio::null(), Stdio::piped());
     wait_for("the hung report", Duration::from_secs(20), || {
         dir.join("script.pid").exists() && dir.join("grandchild.pid").exists()
@@ -96,29 +89,14 @@ fn a_report_dies_when_the_importer_is_killed_with_sigkill() {
 fn a_report_that_leaves_a_grandchild_holding_stdout_is_judged_by_its_exit() {
     for (exit, code) in [(0, 0), (3, 4)] {
         let env = TestEnv::new("grandchild");
-        let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
-        script_report(
-            &dir,
-            "daily",
+        let (dir, run, took) = run_daily_script(
+            &env,
             &format!(
                 "cat \"$D/daily.json\"\nsleep 120 &\necho $! > \"$D/grandchild.pid\"\nexit {exit}"
             ),
         );
-        let started = Instant::now();
-        let run = env
-            .importer("laptop")
-            .arg("--ccusage-bin")
-            .arg(&bin)
-            .arg("--timeout")
-            .arg("60")
-            .arg("--json")
-            .run();
         assert_eq!(run.code, code, "{}", run.stderr);
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(took < Duration::from_secs(20), "{took:?}");
         assert!(!run.stderr.contains("timed out"), "{}", run.stderr);
         if exit == 0 {
             let days = env.sql("SELECT count() FROM ccusage_usage_daily FINAL");

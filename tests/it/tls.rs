@@ -24,25 +24,26 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A self-signed certificate for `subject` valid for 2 days, `name.pem` with its key
+/// `name.key`, in `dir`; `extra` arguments for `openssl req`.
+fn self_signed(dir: &Path, name: &str, subject: &str, extra: &[&str]) {
+    let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
+    let mut args = vec![
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject, "-keyout",
+        &key, "-out", &cert,
+    ];
+    args.extend(extra);
+    openssl(dir, &args);
+}
+
 /// A CA (`ca.pem`) and a server certificate for localhost that it signed (`server.pem`,
 /// `server.key`), in `dir`.
 fn make_ca_and_server_cert(dir: &Path) {
-    openssl(
+    self_signed(
         dir,
+        "ca",
+        "/CN=ccusage-import test CA",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=ccusage-import test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",
@@ -210,31 +211,8 @@ fn tls_is_used_with_certificate_verification() {
     let env = TestEnv::new("tls");
     let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
     // A TLS server with a self-signed certificate: the handshake must be refused.
-    let key = env.path("key.pem");
-    let cert = env.path("cert.pem");
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    self_signed(env.dir.path(), "self", "/CN=localhost", &[]);
+    let (key, cert) = (env.path("self.key"), env.path("self.pem"));
     let port = free_port();
     let mut server = std::process::Command::new("openssl")
         .args(["s_server", "-quiet", "-accept", &port.to_string(), "-www"])

@@ -367,9 +367,7 @@ fn the_cookie_never_holds_the_token_and_the_redirect_stays_here_without_it() {
 
 /// What a person may mistakenly point the key or the token file at.
 fn not_small_files(env: &TestEnv) -> Vec<(PathBuf, &'static str)> {
-    let fifo = env.path("fifo");
-    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success());
+    let fifo = env.fifo("fifo");
     let big = env.path("big");
     std::fs::write(&big, "0123456789abcdef".repeat(1024)).unwrap();
     let dir = env.path("a-directory");

@@ -456,7 +456,6 @@ fn a_report_that_fails_or_prints_no_valid_report_fails_alone_and_names_the_cause
     run_cases(&cases);
 }
 
-/// Whether `pid` is a live process (a zombie is dead: it only waits to be reaped).
 /// A hung report is killed after --timeout together with everything it started, the run ends
 /// soon after, and the other reports are imported.
 #[test]
@@ -465,13 +464,7 @@ fn a_hung_report_is_killed_with_its_whole_process_group_after_the_timeout() {
     let (dir, bin) = good_stand_in(&env);
     run_ok(&env, &bin);
     let before = snapshot(&env);
-    break_report(
-        &dir,
-        "daily",
-        &Bad::Script(
-            "sleep 300 &\necho $! > \"$D/grandchild.pid\"\necho $$ > \"$D/script.pid\"\nsleep 300",
-        ),
-    );
+    break_report(&dir, "daily", &Bad::Script(HUNG_WITH_GRANDCHILD));
     let started = Instant::now();
     let run = run_with(&env, &bin, &["--timeout", "2"]);
     let took = started.elapsed();

@@ -110,6 +110,14 @@ impl TestEnv {
         self.dir.path().join(name)
     }
 
+    /// A FIFO in the test's directory: a file that a careless open waits on forever.
+    pub fn fifo(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        let made = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success(), "mkfifo {}", path.display());
+        path
+    }
+
     /// Writes Claude Code logs with the project's generator; returns the config dir.
     pub fn generate_logs(&self, name: &str, args: &[&str]) -> PathBuf {
         let out = self.path(name);
@@ -343,6 +351,11 @@ impl Importer {
         run.json()
     }
 }
+
+/// A report script that hangs, having started a grandchild that hangs too; their pids in
+/// `script.pid` and `grandchild.pid` of the stand-in's directory.
+pub const HUNG_WITH_GRANDCHILD: &str =
+    "sleep 300 &\necho $! > \"$D/grandchild.pid\"\necho $$ > \"$D/script.pid\"\nsleep 300";
 
 /// A run (`--timeout 60 --json`) whose daily report is the shell `script` (`$D` its stand-in's
 /// directory), the other reports the fixtures': the directory, the run, and how long it took.

@@ -108,12 +108,7 @@ fn a_lock_path_that_is_a_directory_fifo_or_device_fails_naming_it() {
     let env = TestEnv::new("lockkind");
     let dir = env.path("a-dir");
     std::fs::create_dir(&dir).unwrap();
-    let fifo = env.path("a-fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let fifo = env.fifo("a-fifo");
     for (path, kind) in [
         (dir.clone(), "a directory"),
         (fifo.clone(), "a FIFO"),

@@ -718,12 +718,7 @@ fn an_endless_or_huge_settings_file_is_refused() {
     let huge = env.path("huge.env");
     std::fs::write(&huge, "A=1\n".repeat(300_000)).unwrap();
     // A FIFO would wait for a writer forever, under cron every hour (review of issue 30).
-    let fifo = env.path("fifo.env");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let fifo = env.fifo("fifo.env");
     for (file, said) in [
         (Path::new("/dev/zero"), "it is a device, not a regular file"),
         (huge.as_path(), "is larger than 64 KiB"),

@@ -52,11 +52,7 @@ fn hup_usr1_and_alrm_end_every_report_too() {
 /// Starts a run whose daily report hangs (with a grandchild), and waits until it runs.
 fn start_hung_run(env: &TestEnv) -> (std::process::Child, PathBuf) {
     let (dir, bin) = fixture_stand_in(env, "20.0.24", "20.0.24");
-    script_report(
-        &dir,
-        "daily",
-        "sleep 300 &\necho $! > \"$D/grandchild.pid\"\necho $$ > \"$D/script.pid\"\nsleep 300",
-    );
+    script_report(&dir, "daily", HUNG_WITH_GRANDCHILD);
     let child = env
         .importer("laptop")
         .ccusage(&bin)

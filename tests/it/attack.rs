@@ -1,5 +1,6 @@
 //! Issue 27, "hostile input, round three": the dashboard, the key files and the cluster under
 //! attack. Each test is one attack from the issue, replayed as a sequence, with what must hold.
+//! (Its invisible machine names share a table driver with the others in `settings.rs`.)
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;

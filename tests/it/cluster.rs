@@ -1,6 +1,6 @@
 //! Cluster mode (issue 17) on a real cluster: ZooKeeper and 2 shards × 2 replicas of
 //! ClickHouse 18.16 on loopback, shared by these tests one at a time, each with its own
-//! database; and several endpoints.
+//! database. (A list of single-server endpoints is in `endpoints.rs`.)
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! The run as a person sees it (issue 4): the live view in a real terminal (tmux), a clean
-//! plain log without one, and --quiet and --json printing only their own.
+//! plain log without one, and --quiet and --json printing only their own; warnings in the
+//! JSON too, ccusage's text with control characters escaped, the active block's minutes left,
+//! `--verbose` timings, and a full disk on stdout.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

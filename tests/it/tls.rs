@@ -1,5 +1,6 @@
-//! HTTPS to a self-hosted ClickHouse whose certificate a private CA signed (issue 30): refused
-//! with the bundled roots alone, accepted with `CH_CA_FILE`. The CA and the server certificate
+//! TLS: a self-signed server refused, since certificates are verified; HTTPS to a self-hosted
+//! ClickHouse whose certificate a private CA signed (issue 30): refused with the bundled roots
+//! alone, accepted with `CH_CA_FILE`. The CA and the server certificate
 //! are made by openssl for each run; a TLS front (rustls) before the test server stands for
 //! the reverse proxy such a server usually sits behind.
 

@@ -345,22 +345,23 @@ SELECT count() FROM ccusage_machine_totals WHERE machine_name = ?
 -- name: machine_totals
 INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version,
     month, month_cost)
-SELECT machine, dates, total_tokens, total_cost, row_version, this_month, this_month_cost
+SELECT machine, dates, tokens, cost, version, this_month, this_month_cost
 FROM
 (
-    -- Not named machine_name: the alias would stand for the column in the WHERE below.
+    -- Not named machine_name: the alias would stand for the column in the WHERE below; nor
+    -- total_cost, which the month's sumIf reads.
     SELECT
         ? AS machine,
         arraySort(groupArray(date)) AS dates,
-        sum(total_tokens) AS total_tokens,
-        sum(total_cost) AS total_cost,
-        max(row_version) AS row_version,
+        sum(total_tokens) AS tokens,
+        sum(total_cost) AS cost,
+        max(row_version) AS version,
         substring(toString(toDate(now(), 'UTC')), 1, 7) AS this_month,
         sumIf(total_cost, date >= toStartOfMonth(toDate(now(), 'UTC'))) AS this_month_cost
     FROM ccusage_usage_daily FINAL
     WHERE machine_name = ?
 )
-WHERE (row_version, total_tokens, length(dates), this_month) NOT IN
+WHERE (version, tokens, length(dates), this_month) NOT IN
 (
     SELECT row_version, total_tokens, length(dates), month
     FROM ccusage_machine_totals FINAL

@@ -1172,3 +1172,153 @@ async fn the_pages_csv_button_writes_formula_like_names_inert() {
     }
     browser.close().await;
 }
+
+/// Issue 28: the page warns where people look and draws only what compares something. Two
+/// machines import the same logs (a synced `~/.claude`): a banner says how many sessions are
+/// stored twice, what the fleet counts twice and which query lists them. A third machine's
+/// all-agent report holds Codex beside Claude: under `agent=codex` the panels that read Claude
+/// Code's own reports stand down, and a note names them. That machine's usage is of an earlier
+/// month: its month cards say so instead of "$0.00". One open block: "1 row", and a machine
+/// with none says so once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_warns_of_shared_logs_and_narrows_only_what_an_agent_filter_can() {
+    let env = TestEnv::new("dash_warn");
+    let claude = env.generate_logs(
+        "shared",
+        &["--days", "4", "--lines", "150", "--seed", "31", "--active"],
+    );
+    for machine in ["laptop", "desk"] {
+        env.importer(machine).logs(&claude).import_ok();
+    }
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let day = "2026-11-20";
+    std::fs::write(
+        dir.join("agents.json"),
+        crate::hostile::agents_day(
+            day,
+            &[("claude", 1000, 500, 2.0), ("codex", 3000, 700, 1.25)],
+        ),
+    )
+    .unwrap();
+    env.importer("agents-box").ccusage(&bin).import_ok();
+    let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+    assert!(
+        env.sql(
+            "SELECT max(date) FROM ccusage_usage_daily FINAL WHERE machine_name = 'agents-box'"
+        )
+        .trim()
+            < this_month.as_str(),
+        "the precondition: agents-box has no usage this month"
+    );
+    let shared = env
+        .importer("laptop")
+        .args(["query", "fleet_shared_sessions", "--format", "json"])
+        .run()
+        .json();
+    let shared = shared.as_array().unwrap();
+    assert!(!shared.is_empty(), "the precondition: shared sessions");
+    let twice: f64 = shared
+        .iter()
+        .map(|r| r["counted_twice"].as_f64().unwrap())
+        .sum();
+
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+
+    // The fleet: the banner, with the figures of `query fleet_shared_sessions`.
+    assert_eq!(browser.open(&dashboard.url).await, "ready");
+    let banner = browser
+        .script(
+            "const b = document.getElementById('shared'); \
+             return [b.hidden, b.dataset.sessions, b.dataset.counted, b.textContent]",
+        )
+        .await;
+    assert_eq!(banner[0], false, "{banner}");
+    assert_eq!(banner[1], shared.len().to_string(), "{banner}");
+    let counted: f64 = banner[2].as_str().unwrap().parse().unwrap();
+    assert!(
+        (counted - twice).abs() < 0.01 * shared.len() as f64,
+        "{counted} vs {twice}"
+    );
+    let text = banner[3].as_str().unwrap();
+    assert!(
+        text.contains("(desk, laptop)")
+            && text.contains(&format!("count ${counted:.2}"))
+            && text.contains("ccusage-import query fleet_shared_sessions"),
+        "{text}"
+    );
+    // Two agents: their panels compare them, and draw.
+    assert!(!hidden_panels(&browser).await.contains(&"agents".to_owned()));
+    assert_all_drawn(&browser, "the fleet of three").await;
+
+    // Codex: the cards and days are Codex's; what reads Claude Code's reports stands down.
+    browser
+        .open(&format!("{}?agent=codex", dashboard.url))
+        .await;
+    let metrics = browser.metrics().await;
+    let cost: f64 = metrics["total_cost"].as_str().unwrap().parse().unwrap();
+    assert_eq!(cost, 1.25, "{metrics}");
+    for gone in ["month_cost", "projected_month_cost", "cache_saving"] {
+        let hidden = browser
+            .script(&format!(
+                "return document.querySelector('[data-metric={gone}]').hidden"
+            ))
+            .await;
+        assert_eq!(hidden, true, "{gone}");
+    }
+    let hidden = hidden_panels(&browser).await;
+    for panel in ["models", "projects", "sessions", "model_mix", "heatmap"] {
+        assert!(hidden.contains(&panel.to_owned()), "{panel}: {hidden:?}");
+    }
+    for kept in ["tokens_per_day", "days"] {
+        assert!(!hidden.contains(&kept.to_owned()), "{kept}: {hidden:?}");
+    }
+    let note = browser
+        .script("const n = document.getElementById('agent-note'); return [n.hidden, n.textContent]")
+        .await;
+    assert_eq!(note[0], false, "{note}");
+    let note = note[1].as_str().unwrap();
+    assert!(
+        note.contains("Agent codex")
+            && note.contains("Top projects")
+            && note.contains("Top sessions"),
+        "{note}"
+    );
+
+    // A machine without usage this month says so; it shares no logs and has no open block.
+    browser
+        .open(&format!("{}?machine=agents-box", dashboard.url))
+        .await;
+    let cards = browser
+        .script(
+            "return ['month_cost', 'projected_month_cost'].map((m) => \
+               document.querySelector('[data-metric=' + m + '] .value').textContent)",
+        )
+        .await;
+    assert_eq!(cards, json!(["No usage", "—"]));
+    assert_eq!(
+        browser
+            .script("return document.getElementById('shared').hidden")
+            .await,
+        true
+    );
+    let said = browser
+        .script(
+            "return document.querySelector('[data-panel=active_blocks]').textContent \
+             .split('No machine is in an open 5-hour block now.').length - 1",
+        )
+        .await;
+    assert_eq!(said, 1, "the empty message, once");
+
+    // One machine in an open block: one row, in the singular.
+    browser
+        .open(&format!("{}?machine=laptop", dashboard.url))
+        .await;
+    let info = browser
+        .script("return document.querySelector('#table-blocks .note').textContent")
+        .await;
+    assert_eq!(info, "1 row");
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+    browser.close().await;
+}

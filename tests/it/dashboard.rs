@@ -388,9 +388,9 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
         .iter()
         .map(|(_, claude)| ccusage_figures(claude, None))
         .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    // A fleet budget of $1 and, in the budget file, desktop's of $100,000.
+    // A fleet budget of $30 and, in the budget file, desktop's of $20.
     let budgets = env.path("budgets");
-    std::fs::write(&budgets, "desktop = 100000\n").unwrap();
+    std::fs::write(&budgets, "desktop = 20\n").unwrap();
     let budget_file = budgets.display().to_string();
     let dashboard = Dashboard::start(
         env.importer("viewer"),
@@ -398,7 +398,7 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
             "--plan-price",
             "200",
             "--budget",
-            "1",
+            "30",
             "--budget-file",
             &budget_file,
         ],
@@ -417,7 +417,7 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert_figures(&metrics, fleet, "the fleet");
     assert_eq!(metrics["machines"], "2");
     assert_all_drawn(&browser, "the fleet").await;
-    assert_budget(&browser, &metrics, 1.0, "chart-plan", "budget $1.00").await;
+    assert_budget(&browser, &metrics, 30.0, "chart-plan", "budget $30.00").await;
     assert_round_axes(&browser, "the fleet").await;
     // Two machines, one agent (Claude Code): the machines compare, the agents do not; no
     // logs are shared.
@@ -452,7 +452,7 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     let metrics = browser.metrics().await;
     assert_figures(&metrics, ccusage_figures(claude, None), "one machine");
     assert_eq!(metrics["machines"], "1");
-    assert_budget(&browser, &metrics, 100000.0, "chart-cost-per-day", "/day").await;
+    assert_budget(&browser, &metrics, 20.0, "chart-cost-per-day", "/day").await;
     assert_round_axes(&browser, "one machine").await;
     // One machine has no share of anything: its per-machine panels stand down.
     assert_eq!(

@@ -481,3 +481,29 @@ SELECT
 FROM ccusage_v_agent_daily
 GROUP BY agent
 ORDER BY agent
+
+-- Sessions stored by more than one machine, from ccusage_session_owners (which machines
+-- stored each session; the import's shared-logs check fills it): machines that import the
+-- same Claude logs (a synced ~/.claude) make every fleet figure count those sessions twice.
+-- How many sessions, what all their copies cost, what the fleet counts twice (every copy but
+-- the largest) and the machines involved, for the page's banner. Ignores the date range and
+-- the agent (a shared log is shared whenever it was used); follows the machine (the sessions
+-- it shares with others). ccusage 15-18's whole-project rows are never in that table.
+-- name: shared_sessions
+SELECT
+    count() AS sessions,
+    round(sum(cost), 6) AS cost,
+    round(sum(counted_twice), 6) AS counted_twice,
+    arraySort(groupUniqArrayArray(owners)) AS machines
+FROM
+(
+    SELECT
+        toFloat64(sum(total_cost)) AS cost,
+        toFloat64(sum(total_cost)) - toFloat64(max(total_cost)) AS counted_twice,
+        groupUniqArray(machine_name) AS owners
+    FROM ccusage_session_owners FINAL
+    WHERE superseded = 0
+    GROUP BY project_path, session_id
+    HAVING length(owners) > 1
+        AND ({machine} = '' OR has(owners, {machine}))
+)

@@ -339,25 +339,31 @@ SELECT count() FROM ccusage_machine_totals WHERE machine_name = ?
 
 -- This machine's totals for the fleet line, written after its rows: one row, even for a
 -- machine without usage (no dates), and only when they changed (newest day version or
--- tokens), so an import that changed nothing writes nothing. Binds: machine, machine, machine.
+-- tokens) or the UTC month turned, so an import that changed nothing writes nothing. With it,
+-- the machine's cost in the current UTC month, for the fleet's budget (budget_month).
+-- Binds: machine, machine, machine.
 -- name: machine_totals
-INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version)
-SELECT machine, dates, total_tokens, total_cost, row_version
+INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version,
+    month, month_cost)
+SELECT machine, dates, tokens, cost, version, this_month, this_month_cost
 FROM
 (
-    -- Not named machine_name: the alias would stand for the column in the WHERE below.
+    -- Not named machine_name: the alias would stand for the column in the WHERE below; nor
+    -- total_cost, which the month's sumIf reads.
     SELECT
         ? AS machine,
         arraySort(groupArray(date)) AS dates,
-        sum(total_tokens) AS total_tokens,
-        sum(total_cost) AS total_cost,
-        max(row_version) AS row_version
+        sum(total_tokens) AS tokens,
+        sum(total_cost) AS cost,
+        max(row_version) AS version,
+        substring(toString(toDate(now(), 'UTC')), 1, 7) AS this_month,
+        sumIf(total_cost, date >= toStartOfMonth(toDate(now(), 'UTC'))) AS this_month_cost
     FROM ccusage_usage_daily FINAL
     WHERE machine_name = ?
 )
-WHERE (row_version, total_tokens, length(dates)) NOT IN
+WHERE (version, tokens, length(dates), this_month) NOT IN
 (
-    SELECT row_version, total_tokens, length(dates)
+    SELECT row_version, total_tokens, length(dates), month
     FROM ccusage_machine_totals FINAL
     WHERE machine_name = ?
 )
@@ -368,13 +374,16 @@ WHERE (row_version, total_tokens, length(dates)) NOT IN
 -- The totals of machines that have no totals row yet (their last import was by an older
 -- release), so the fleet line counts them before they import again.
 -- name: fill_missing_totals
-INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version)
+INSERT INTO ccusage_machine_totals (machine_name, dates, total_tokens, total_cost, row_version,
+    month, month_cost)
 SELECT
     machine_name,
     arraySort(groupArray(date)),
     sum(total_tokens),
     sum(total_cost),
-    max(row_version)
+    max(row_version),
+    substring(toString(toDate(now(), 'UTC')), 1, 7),
+    sumIf(total_cost, date >= toStartOfMonth(toDate(now(), 'UTC')))
 FROM ccusage_usage_daily FINAL
 WHERE machine_name IN
     (
@@ -392,6 +401,21 @@ SELECT
     length(groupUniqArrayArray(dates)) AS days,
     toFloat64(sum(total_cost)) AS cost_usd,
     sum(total_tokens) AS total_tokens
+FROM ccusage_machine_totals FINAL
+
+-- Fleet-wide: one row per machine. The current UTC month's cost of the fleet and of this
+-- machine (each machine's as of its last import that changed it), with the days elapsed and
+-- the days in the month: the budget check of the summary, run only when a budget is set.
+-- Binds: machine.
+-- name: budget_month
+SELECT
+    toFloat64(sumIf(month_cost, month = substring(toString(toDate(now(), 'UTC')), 1, 7)))
+        AS fleet_cost,
+    toFloat64(sumIf(month_cost, month = substring(toString(toDate(now(), 'UTC')), 1, 7)
+        AND machine_name = ?)) AS machine_cost,
+    toUInt32(toDayOfMonth(toDate(now(), 'UTC'))) AS days_elapsed,
+    toUInt32(toDayOfMonth(subtractDays(addMonths(toStartOfMonth(toDate(now(), 'UTC')), 1), 1)))
+        AS days_in_month
 FROM ccusage_machine_totals FINAL
 
 -- This machine's stored days over the run's date range (first and last day of its daily

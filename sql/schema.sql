@@ -329,7 +329,9 @@ CREATE TABLE IF NOT EXISTS ccusage_machine_totals
     dates Array(Date) COMMENT 'the days this machine has usage on: the fleet line counts distinct days',
     total_tokens UInt64,
     total_cost Decimal(18, 9),
-    row_version UInt64 COMMENT 'the newest row_version of the machine''s days: the newest wins'
+    row_version UInt64 COMMENT 'the newest row_version of the machine''s days: the newest wins',
+    month String COMMENT 'the UTC month of the import that wrote this row: month_cost is of it',
+    month_cost Decimal(18, 9) COMMENT 'the machine''s cost in that month, for the fleet''s budget'
 )
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY machine_name

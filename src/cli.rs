@@ -63,6 +63,22 @@ pub struct Cli {
     #[arg(long, global = true, env = "MACHINE_NAME", value_name = "NAME")]
     pub machine_name: Option<String>,
 
+    /// The fleet's budget in USD per month: an import warns when this month's projection
+    /// crosses it, and the dashboard draws it.
+    #[arg(long, global = true, env = "CCUSAGE_IMPORT_BUDGET", value_name = "USD",
+          value_parser = crate::budget::parse_usd)]
+    pub budget: Option<f64>,
+
+    /// A file of `MACHINE = USD` lines: each machine's budget per month
+    /// [default: ~/.config/ccusage-import/budgets, when it exists].
+    #[arg(
+        long,
+        global = true,
+        env = "CCUSAGE_IMPORT_BUDGET_FILE",
+        value_name = "PATH"
+    )]
+    pub budget_file: Option<PathBuf>,
+
     /// Read settings from this file [default: ./.env, else
     /// ~/.config/ccusage-import/.env, the first that exists].
     #[arg(

@@ -41,6 +41,12 @@ pub struct Config {
     pub child_env: Vec<(String, String)>,
     /// `CCUSAGE_IMPORT_DASHBOARD_TOKEN` from the environment or the settings file.
     pub dashboard_token: Option<Secret>,
+    /// `--budget`: the fleet's monthly budget in USD.
+    pub budget: Option<f64>,
+    /// `--budget-file`, else the default location (`None`: neither).
+    pub budget_file: Option<PathBuf>,
+    /// Whether `budget_file` was named (then it must exist) or is the default.
+    pub budget_file_given: bool,
     /// What the settings file deserves a warning for (a name no setting has, others may read
     /// it): an import keeps them with its own warnings, in its ledger row.
     pub settings_warnings: Vec<String>,
@@ -326,6 +332,15 @@ impl Config {
                 timeout: Duration::from_secs(cli.timeout),
                 max_output: cli.max_output,
             },
+            budget: cli.budget,
+            budget_file_given: cli
+                .budget_file
+                .as_ref()
+                .is_some_and(|p| !p.as_os_str().is_empty()),
+            budget_file: cli
+                .budget_file
+                .filter(|p| !p.as_os_str().is_empty())
+                .or_else(crate::budget::default_path),
             settings_file: None,
             child_env: Vec::new(),
             settings_warnings: Vec::new(),
@@ -352,6 +367,17 @@ impl Config {
                 .map(|t| Secret::new(t.to_owned()));
         }
         self
+    }
+}
+
+impl Config {
+    /// The fleet's budget and the machines' from the budget file.
+    pub fn budgets(&self) -> Result<crate::budget::Budgets> {
+        crate::budget::load(
+            self.budget,
+            self.budget_file.as_deref(),
+            self.budget_file_given,
+        )
     }
 }
 

@@ -533,7 +533,9 @@ mod tests {
             | "ccusage_v_machine_daily"
             | "ccusage_v_model_daily" => Some("daily"),
             "ccusage_usage_monthly" | "ccusage_v_machine_monthly" => Some("monthly"),
-            "ccusage_usage_sessions" | "ccusage_v_session_summary" => Some("sessions"),
+            "ccusage_usage_sessions" | "ccusage_v_session_summary" | "ccusage_session_owners" => {
+                Some("sessions")
+            }
             "ccusage_usage_blocks" | "ccusage_v_blocks" => Some("blocks"),
             "ccusage_usage_hours" => Some("hours"),
             "ccusage_usage_projects_daily" | "ccusage_v_project_daily" => Some("projects_daily"),

@@ -251,6 +251,12 @@ fn resolved(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) -> Ve
             "no aliases",
         ),
         setting(
+            "CCUSAGE_IMPORT_BUDGET_FILE",
+            Some("budget_file"),
+            config.budget_file.as_ref().map(|p| p.display().to_string()),
+            "read when it exists",
+        ),
+        setting(
             crate::cli::DASHBOARD_TOKEN_VARIABLE,
             None,
             config.dashboard_token.as_ref().map(|_| "***".to_owned()),

@@ -27,6 +27,31 @@
     return String(n);
   }
   const int = (v) => num(v).toLocaleString("en-US");
+  // "1 row", "2 rows": a count with its noun in the right number.
+  const plural = (n, one, many) => int(n) + " " + (num(n) === 1 ? one : many || one + "s");
+  // Text whose dates (2026-12-08, 2026-12, 2026-12-08 14:00 UTC) stay whole: a line may
+  // break between words, never inside a date at its hyphens.
+  const DATE = /(\d{4}-\d{2}(?:-\d{2})?(?: \d{2}:\d{2}(?: UTC)?)?)/;
+  function setText(el, text) {
+    el.textContent = "";
+    String(text).split(DATE).forEach((part, i) => {
+      if (!part) return;
+      if (i % 2 === 0) return el.appendChild(document.createTextNode(part));
+      const span = document.createElement("span");
+      span.className = "nowrap";
+      span.textContent = part;
+      el.appendChild(span);
+    });
+  }
+  const keepDates = (el) => setText(el, el.textContent);
+  // A money axis that reaches `top` in round steps. ECharts draws a fixed max that is not a
+  // step as one more label, over the last round one ($52 on $50).
+  function roundAxis(axis, top) {
+    const rough = Math.max(top, 1e-6) / 5;
+    const power = Math.pow(10, Math.floor(Math.log10(rough)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((m) => m >= rough);
+    return Object.assign({}, axis, { min: 0, max: Math.ceil(top / step) * step, interval: step });
+  }
 
   // ---- the filter: the URL's since, until, machine, agent ----------------------------------
   function urlFilter() {
@@ -128,8 +153,15 @@
     el.innerHTML = '<span class="label"></span><span class="value"></span><span class="hint"></span>';
     el.children[0].textContent = label;
     el.children[1].textContent = shown;
-    el.children[2].textContent = hint || "";
+    setText(el.children[2], hint || "");
     parent.appendChild(el);
+    return el;
+  }
+  // The budget of the view: the machine's (the budget file) or the fleet's (--budget).
+  function budgetFor(data) {
+    const budgets = data.config.budget || {};
+    const value = data.filter.machine ? (budgets.machines || {})[data.filter.machine] : budgets.fleet;
+    return value === undefined || value === null ? null : num(value);
   }
   function cards(data) {
     const h = rowsOf(data.panels.headline)[0] || {};
@@ -149,9 +181,23 @@
     card(box, "cost_per_active_day", "Cost per active day", h.cost_per_active_day, usd(h.cost_per_active_day));
     card(box, "cache_hit_rate", "Cache hit rate", h.cache_hit_rate, pct(h.cache_hit_rate), "cache reads / prompt tokens");
     card(box, "cache_saving", "Cache saving", c.cache_saving, usd(c.cache_saving), "estimate, Claude models");
-    card(box, "month_cost", "This month so far", m.month_cost, usd(m.month_cost), m.current_month || "");
-    card(box, "projected_month_cost", "Projected this month", m.projected_cost, usd(m.projected_cost),
-      m.days_elapsed ? "at the rate of " + m.days_elapsed + " of " + m.days_in_month + " days" : "");
+    // A month without usage says so, rather than "$0.00" and "Projected $0.00".
+    const idle = !num(m.month_cost);
+    const month = m.current_month || "this month";
+    card(box, "month_cost", "This month so far", m.month_cost, idle ? "No usage" : usd(m.month_cost),
+      idle ? "none yet in " + month : month);
+    card(box, "projected_month_cost", "Projected this month", m.projected_cost, idle ? "—" : usd(m.projected_cost),
+      idle ? "no usage this month to project from" :
+        m.days_elapsed ? "at the rate of " + m.days_elapsed + " of " + m.days_in_month + " days" : "");
+    const budget = budgetFor(data);
+    if (budget !== null) {
+      const projected = num(m.projected_cost);
+      const over = projected > budget;
+      const el = card(box, "budget", "Monthly budget", budget, usd(budget), idle ? "no usage this month yet" :
+        "projected " + usd(projected) + ", " + Math.round(100 * projected / budget) + "% of it" + (over ? ": over" : ""));
+      el.classList.toggle("over", over);
+      el.dataset.over = over ? "1" : "0";
+    }
   }
   function planCards(data) {
     const months = rowsOf(data.panels.plan);
@@ -229,18 +275,31 @@
   }
   const legend = { type: "scroll", top: 0 };
   const usdAxis = { type: "value", axisLabel: { formatter: (v) => "$" + v } };
+  const BUDGET_COLOR = "#d9534f";
   const tokenAxis = { type: "value", axisLabel: { formatter: tokens } };
 
   function costPerDay(data) {
-    const oneMachine = !!data.filter.machine;
+    // By machine only when there are machines to compare.
+    const machines = new Set(rowsOf(data.panels.daily_by_machine).map((r) => r.series));
+    const oneMachine = !!data.filter.machine || machines.size < 2;
     const rows = rowsOf(oneMachine ? data.panels.daily_by_model : data.panels.daily_by_machine);
     $("cost-per-day-title").textContent = oneMachine ? "Cost per day by model" : "Cost per day by machine";
     if (!rows.length) return empty("chart-cost-per-day");
     const s = stacked(rows, "date", "series", "cost");
-    chart("chart-cost-per-day", {
-      legend, xAxis: { type: "category", data: s.xs }, yAxis: usdAxis,
-      series: s.series.map((x) => ({ name: x.name, type: "bar", stack: "cost", data: x.data, itemStyle: { color: colorOf(x.name) } })),
-    });
+    const series = s.series.map((x) => ({ name: x.name, type: "bar", stack: "cost", data: x.data, itemStyle: { color: colorOf(x.name) } }));
+    // The budget as a daily pace: the month's budget over its days.
+    const budget = budgetFor(data);
+    const m = rowsOf(data.panels.month_projection)[0] || {};
+    const pace = budget !== null && num(m.days_in_month) ? budget / num(m.days_in_month) : null;
+    let yAxis = usdAxis;
+    if (pace !== null) {
+      series[0].markLine = { symbol: "none", silent: true, data: [{ yAxis: +pace.toFixed(2), name: "budget",
+        lineStyle: { color: BUDGET_COLOR, type: "dashed" },
+        label: { formatter: "budget " + usd(pace) + "/day", position: "insideEndTop", color: BUDGET_COLOR } }] };
+      const totals = s.xs.map((_, i) => s.series.reduce((t, x) => t + x.data[i], 0));
+      yAxis = roundAxis(usdAxis, Math.max(...totals, pace * 1.15));
+    }
+    chart("chart-cost-per-day", { legend, xAxis: { type: "category", data: s.xs }, yAxis, series });
   }
   function tokensPerDay(data) {
     const rows = rowsOf(data.panels.days);
@@ -306,6 +365,11 @@
   }
   function machineCharts(data) {
     const rows = rowsOf(data.panels.machines_usage).filter((r) => num(r.active_days) > 0);
+    // One machine has no share to show: its panels stand down in the one-machine view.
+    const several = !data.filter.machine && rows.length > 1;
+    $("machine-share-panel").hidden = !several;
+    $("machine-tokens-panel").hidden = !several;
+    if (!several) return;
     pie("chart-machine-share", topAndRest(rows, "machine", "cost", 8), usd);
     const top = [...rows].sort((a, b) => num(b.tokens) - num(a.tokens)).slice(0, 20).reverse();
     if (!top.length) return empty("chart-machine-tokens");
@@ -331,13 +395,17 @@
   }
   function blocks(data) {
     const rows = rowsOf(data.panels.active_blocks);
+    // Nothing open: the message once, in the chart's place, and no empty table under it.
+    if (!rows.length) {
+      $("table-blocks").textContent = "";
+      return empty("chart-blocks", "No machine is in an open 5-hour block now.");
+    }
     table("table-blocks", "active_blocks", rows, [
       ["machine", "Machine"], ["start_time", "Started (UTC)"], ["end_time", "Ends (UTC)"],
       ["tokens", "Tokens", tokens], ["cost", "Cost", usd], ["usd_per_hour", "Burn $/h", usd],
       ["tokens_per_minute", "Tokens/min", int], ["projected_cost", "Projected", usd],
       ["remaining_minutes", "Minutes left", int],
-    ], { empty: "No machine is in an open 5-hour block now." });
-    if (!rows.length) return empty("chart-blocks", "No machine is in an open 5-hour block now.");
+    ]);
     const top = rows.slice(0, 20).reverse();
     chart("chart-blocks", {
       legend, grid: { left: 140, right: 40, top: 30, bottom: 30 },
@@ -352,11 +420,13 @@
   function agents(data) {
     const rows = rowsOf(data.panels.agents);
     const daily = rowsOf(data.panels.agents_daily);
-    // Agents appear where the all-agent report (ccusage 19+) stored any.
-    $("agents-panel").hidden = !rows.length;
-    $("agents-daily-panel").hidden = !daily.length;
-    if (rows.length) pie("chart-agents", rows.map((r) => ({ name: r.agent, value: num(r.cost) })), usd);
-    if (daily.length) {
+    // Agents appear where the all-agent report (ccusage 19+) stored more than one: a single
+    // agent has nothing to compare.
+    const several = rows.length > 1;
+    $("agents-panel").hidden = !several;
+    $("agents-daily-panel").hidden = !several;
+    if (several) pie("chart-agents", rows.map((r) => ({ name: r.agent, value: num(r.cost) })), usd);
+    if (several && daily.length) {
       const s = stacked(daily, "date", "agent", "cost");
       chart("chart-agents-daily", {
         legend, xAxis: { type: "category", data: s.xs }, yAxis: usdAxis,
@@ -368,12 +438,20 @@
     const rows = rowsOf(data.panels.plan);
     if (!rows.length) return empty("chart-plan");
     const price = data.config.plan_price;
+    const budget = budgetFor(data);
     const series = { name: "API-equivalent cost", type: "bar", data: rows.map((r) => num(r.cost)) };
+    const lines = [];
     if (price !== null && price !== undefined) {
-      series.markLine = { symbol: "none", data: [{ yAxis: price, name: "plan" }], label: { formatter: "plan " + usd(price), position: "insideEndTop" } };
+      lines.push({ yAxis: num(price), name: "plan", label: { formatter: "plan " + usd(price), position: "insideEndTop" } });
     }
-    // The axis reaches the plan price, so its line is always in view.
-    const yAxis = Object.assign({}, usdAxis, { max: (v) => Math.ceil(Math.max(v.max, num(price) * 1.1)) });
+    if (budget !== null) {
+      lines.push({ yAxis: budget, name: "budget", lineStyle: { color: BUDGET_COLOR, type: "dashed" },
+        label: { formatter: "budget " + usd(budget), position: "insideStartTop", color: BUDGET_COLOR } });
+    }
+    if (lines.length) series.markLine = { symbol: "none", silent: true, data: lines };
+    // The axis reaches the lines, so they are always in view, in round steps.
+    const top = Math.max(...rows.map((r) => num(r.cost)), ...lines.map((l) => l.yAxis * 1.15));
+    const yAxis = lines.length ? roundAxis(usdAxis, top) : usdAxis;
     chart("chart-plan", { xAxis: { type: "category", data: rows.map((r) => r.month) }, yAxis, series: [series] });
   }
 
@@ -432,7 +510,7 @@
       const pages = Math.max(1, Math.ceil(shown.length / size));
       page = Math.min(Math.max(page, 0), pages - 1);
       shown = shown.slice(page * size, page * size + size);
-      info.textContent = rows.length + " rows" + (pages > 1 ? ", page " + (page + 1) + " of " + pages : "");
+      info.textContent = plural(rows.length, "row") + (pages > 1 ? ", page " + (page + 1) + " of " + pages : "");
       prev.disabled = page === 0;
       next.disabled = page >= pages - 1;
       t.textContent = "";
@@ -491,11 +569,11 @@
   function machineStatus(row, imported) {
     const hours = imported ? num(row.hours_since_ok) : -1;
     if (!imported || num(row.stale) === 1) {
-      return hours < 0 ? "no successful import" : "no import for " + int(hours) + " hours";
+      return hours < 0 ? "no successful import" : "no import for " + plural(hours, "hour");
     }
     const days = row.days_since_use;
     if (days === undefined || days === null) return "no usage found";
-    if (num(days) > STALE_AFTER_DAYS) return "no new usage for " + int(days) + " days";
+    if (num(days) > STALE_AFTER_DAYS) return "no new usage for " + plural(days, "day");
     return "ok";
   }
   function tables(data) {
@@ -553,6 +631,54 @@
     ], { pageSize: DAYS_PAGE });
   }
 
+  // ---- warnings where people look -------------------------------------------------------------
+  // Sessions stored by more than one machine: the fleet counts them twice (the importer warns
+  // on the machine; this says it on the page).
+  function shared(data) {
+    const s = rowsOf(data.panels.shared_sessions)[0] || {};
+    const box = $("shared");
+    const n = num(s.sessions);
+    box.hidden = !n;
+    box.dataset.sessions = String(n);
+    box.dataset.counted = String(num(s.counted_twice));
+    box.textContent = "";
+    if (!n) return;
+    const text = document.createElement("span");
+    text.textContent = plural(n, "session") + (n === 1 ? " is" : " are") + " stored by more than one machine (" +
+      (s.machines || []).join(", ") + "): the same Claude logs are imported on each (a synced ~/.claude?), so " +
+      "fleet figures count " + usd(s.counted_twice) + " of their " + usd(s.cost) + " twice. Which ones: ";
+    const code = document.createElement("code");
+    code.textContent = "ccusage-import query fleet_shared_sessions";
+    box.append(text, code);
+  }
+  // Cards that read another panel than the headline.
+  const CARD_READS = { month_cost: "month_projection", projected_month_cost: "month_projection",
+    budget: "month_projection", cache_saving: "cache_saving" };
+  // Panels and cards an agent filter cannot narrow (they read Claude Code's own reports; the
+  // server lists those it can) stand down under another agent, and a note says which.
+  function agentScope(data) {
+    const agent = data.filter.agent;
+    const narrowed = new Set(data.config.agent_panels || []);
+    const follows = (reads) => !agent || agent === "claude" || reads.split(" ").every((p) => narrowed.has(p));
+    const hidden = [];
+    for (const section of document.querySelectorAll("main > [data-reads]")) {
+      if (follows(section.dataset.reads)) continue;
+      if (!section.hidden) hidden.push(section.querySelector("h2").textContent);
+      section.hidden = true;
+    }
+    for (const el of document.querySelectorAll("#cards [data-metric]")) {
+      if (follows(CARD_READS[el.dataset.metric] || "headline")) continue;
+      hidden.push(el.querySelector(".label").textContent);
+      el.hidden = true;
+    }
+    const note = $("agent-note");
+    note.hidden = !hidden.length;
+    note.dataset.hidden = String(hidden.length);
+    note.textContent = hidden.length ? "Agent " + agent + ": hidden here are the panels and cards that read " +
+      "Claude Code's own reports, which the agent filter cannot narrow: " + hidden.join(", ") +
+      ". The other cards and the days are " + agent + "'s." : "";
+  }
+
   // ---- filters -------------------------------------------------------------------------------
   function fillSelect(select, values, chosen) {
     while (select.options.length > 1) select.remove(1);
@@ -600,12 +726,16 @@
   // ---- drawing -------------------------------------------------------------------------------
   function render(data) {
     charts.splice(0).forEach((c) => c.dispose());
+    // Each drawing decides again which panels stand down (one machine, one agent, an agent).
+    for (const section of document.querySelectorAll("main > [data-reads]")) section.hidden = false;
     seedColors(data);
     filters(data);
     cards(data);
     planCards(data);
     const drawers = [plan, costPerDay, tokensPerDay, efficiency, modelMix, models, machineCharts, heatmap, blocks, agents, tables];
     for (const draw of drawers) draw(data);
+    shared(data);
+    agentScope(data);
     const claudeOnly = data.filter.agent && data.filter.agent !== "claude";
     for (const section of document.querySelectorAll("[data-panel]")) {
       section.classList.toggle("claude-only", !!claudeOnly);
@@ -614,6 +744,7 @@
     $("footer").textContent = "ccusage-import " + data.config.version + generated +
       ". Days are UTC days. Costs are ccusage's API-equivalent estimates." +
       (claudeOnly ? " The agent filter applies to the cards, days and agent panels; the other panels read Claude Code's reports." : "");
+    keepDates($("footer"));
     document.body.dataset.scheme = dark.matches ? "dark" : "light";
     document.body.dataset.state = "ready";
   }
@@ -625,6 +756,7 @@
       $("static-note").hidden = false;
       $("static-note").textContent = "Static report: " + (f.since || "first day") + " to " + (f.until || "last day") +
         (f.machine ? ", machine " + f.machine : ", every machine") + (f.agent ? ", agent " + f.agent : "") + ".";
+      keepDates($("static-note"));
       last = { config: EMBEDDED.config, filter: { since: f.since, until: f.until, machine: f.machine, agent: f.agent }, panels: EMBEDDED.panels };
       render(last);
       return;

@@ -34,6 +34,8 @@ pub struct AppState {
     /// restarted or another dashboard, and the token cannot be recovered from it.
     session: Option<String>,
     pub plan_price: Option<f64>,
+    /// The budgets, as the page reads them (`super::budget_json`).
+    pub budgets: serde_json::Value,
     /// Whether the last ClickHouse read failed: a change is said once on stderr, not per
     /// request.
     failing: AtomicBool,
@@ -47,6 +49,7 @@ impl AppState {
             token,
             session,
             plan_price,
+            budgets: serde_json::Value::Null,
             failing: AtomicBool::new(false),
         }
     }
@@ -374,6 +377,8 @@ async fn config(State(state): State<Shared>) -> Response {
         "today": chrono::Utc::now().date_naive().to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "static": false,
+        "budget": state.budgets,
+        "agent_panels": data::agent_panels(),
     }))
     .into_response()
 }

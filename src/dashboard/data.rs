@@ -69,6 +69,21 @@ pub fn panels() -> impl Iterator<Item = &'static str> {
         .filter(|name| !name.ends_with(AGENT_VARIANT))
 }
 
+/// The panels an agent filter narrows (their statement, or its `_agent` variant, reads
+/// `{agent}`); the others read Claude Code's own reports whatever the agent, and the page says
+/// so. Derived from the statements, so a panel that learns the filter leaves this list by itself.
+pub fn agent_panels() -> Vec<&'static str> {
+    let agent = Filter {
+        agent: Some("claude".to_owned()),
+        ..Filter::default()
+    };
+    panels()
+        .filter(|name| {
+            statement_for(name, &agent).is_some_and(|s| s.params.contains(&Param::Agent))
+        })
+        .collect()
+}
+
 /// Replaces each marker with a bind mark `?`, left to right, and lists what to bind.
 pub fn compile(sql: &str) -> (String, Vec<Param>) {
     let mut out = String::with_capacity(sql.len());

@@ -61,11 +61,17 @@ pub async fn run(config: &Config, args: &DashboardArgs) -> Result<Exit, Failure>
             )));
         }
     }
+    let budgets = budget_json(&config.budgets().exit_code(Exit::Usage)?);
     let data = Data::new(dashboard_clickhouse(&config.clickhouse));
     match &args.html {
-        Some(file) => write_html(&data, args, file).await,
-        None => serve(data, args, token).await,
+        Some(file) => write_html(&data, args, file, budgets).await,
+        None => serve(data, args, token, budgets).await,
     }
+}
+
+/// The budgets as the page reads them: the fleet's and each machine's, USD per month.
+fn budget_json(budgets: &crate::budget::Budgets) -> Value {
+    json!({ "fleet": budgets.fleet, "machines": budgets.machines })
 }
 
 fn usage(error: anyhow::Error) -> Failure {
@@ -151,7 +157,12 @@ pub fn check_listen(listen: SocketAddr, token: Option<&str>) -> Result<()> {
     ))
 }
 
-async fn serve(data: Data, args: &DashboardArgs, token: Option<String>) -> Result<Exit, Failure> {
+async fn serve(
+    data: Data,
+    args: &DashboardArgs,
+    token: Option<String>,
+    budgets: Value,
+) -> Result<Exit, Failure> {
     check_listen(args.listen, token.as_deref()).exit_code(Exit::Usage)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -185,7 +196,9 @@ async fn serve(data: Data, args: &DashboardArgs, token: Option<String>) -> Resul
     if args.open {
         open_browser(&url, token.as_deref());
     }
-    let state = Arc::new(api::AppState::new(data, token, args.plan_price));
+    let mut state = api::AppState::new(data, token, args.plan_price);
+    state.budgets = budgets;
+    let state = Arc::new(state);
     accept_until_stopped(listener, api::router(state)).await;
     Ok(Exit::Ok)
 }
@@ -282,7 +295,12 @@ async fn stop_signal() {
 }
 
 /// `--html FILE`: every panel under the flags' filter, written into one page.
-async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Exit, Failure> {
+async fn write_html(
+    data: &Data,
+    args: &DashboardArgs,
+    file: &Path,
+    budgets: Value,
+) -> Result<Exit, Failure> {
     let filter = Filter::from_flags(
         args.since.as_deref(),
         args.until.as_deref(),
@@ -306,6 +324,8 @@ async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Ex
             "today": generated.date_naive().to_string(),
             "version": env!("CARGO_PKG_VERSION"),
             "static": true,
+            "budget": budgets,
+            "agent_panels": data::agent_panels(),
             "generated_at": generated.format("%Y-%m-%d %H:%M UTC").to_string(),
         },
         "filter": {

@@ -182,6 +182,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     run.write_time = write_started.elapsed();
     if let Some(sink) = &sink {
         history::read(sink, &mut run).await;
+        match config.budgets() {
+            Ok(budgets) => history::budgets(sink, &mut run, &budgets).await,
+            Err(e) => run.warnings.push(format!("{e:#}; no budget is checked")),
+        }
     }
     run.duration = started.elapsed();
     if let Some(sink) = &sink {

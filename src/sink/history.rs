@@ -179,3 +179,66 @@ pub async fn read(sink: &Sink, run: &mut RunReport) {
         run.history_error = Some(errors.join("; "));
     }
 }
+
+/// The current month's cost of the fleet and of one machine, for the budget check.
+#[derive(Debug, Row, Deserialize)]
+struct BudgetMonth {
+    fleet_cost: f64,
+    machine_cost: f64,
+    days_elapsed: u32,
+    days_in_month: u32,
+}
+
+/// After the fleet's totals are written (`fleet`), a warning for each budget this month's
+/// projection crosses: the fleet's (`--budget`) and this machine's (the budget file). Read
+/// only when a budget is set; a failed read is noted in `history_error` as the others are.
+pub async fn budgets(sink: &Sink, run: &mut RunReport, budgets: &crate::budget::Budgets) {
+    use crate::budget::{warning, Month};
+    let own = budgets.for_machine(&run.machine_name);
+    if run.clickhouse_error.is_some() || run.fleet.is_none() {
+        return;
+    }
+    if own.fleet.is_none() && own.machine.is_none() {
+        return;
+    }
+    let sql = sqlfile::import("budget_month");
+    let read = sink
+        .request("read this month's cost for the budget", || {
+            sink.client()
+                .query(&sql)
+                .bind(&run.machine_name)
+                .fetch_one::<BudgetMonth>()
+        })
+        .await
+        .context("cannot read this month's cost from ccusage_machine_totals");
+    let row = match read {
+        Ok(row) => row,
+        Err(e) => {
+            let error = format!("{e:#}");
+            run.history_error = Some(match run.history_error.take() {
+                Some(before) => format!("{before}; {error}"),
+                None => error,
+            });
+            return;
+        }
+    };
+    let month = |cost| Month {
+        cost,
+        days_elapsed: row.days_elapsed,
+        days_in_month: row.days_in_month,
+    };
+    if let Some(budget) = own.fleet {
+        let source = "--budget / CCUSAGE_IMPORT_BUDGET";
+        run.warnings
+            .extend(warning("the fleet", month(row.fleet_cost), budget, source));
+    }
+    if let Some(budget) = own.machine {
+        let source = match &budgets.file {
+            Some(path) => format!("the budget file {}", path.display()),
+            None => "the budget file".to_owned(),
+        };
+        let whose = format!("machine {}", run.machine_name);
+        run.warnings
+            .extend(warning(&whose, month(row.machine_cost), budget, &source));
+    }
+}

@@ -417,8 +417,18 @@ def check_fleet_statements(server, chdb, machines, report):
                      f"fleet_totals [{engine}]: from ccusage_machine_totals, as the daily view",
                      describe_difference(want, got))
         answers[engine] = [rows(run(bind(named["shared_sessions"], m))) for m in machines]
+        # The budget check's month: the fleet's equals the month of the daily view.
+        month = ("SELECT toFloat64(sum(cost_usd)) AS cost FROM ccusage_v_machine_daily "
+                 "WHERE month = substring(toString(toDate(now(), 'UTC')), 1, 7)")
+        want = round(float(rows(run(month))[0]["cost"] or 0), 6)
+        budget = [rows(run(bind(named["budget_month"], m)))[0] for m in machines]
+        got = round(float(budget[0]["fleet_cost"]), 6)
+        report.check(want == got,
+                     f"budget_month [{engine}]: the fleet's month from ccusage_machine_totals, as the daily view",
+                     f"{got} vs {want}")
+        answers[engine].append(budget)
     report.check(answers["server"] == answers["chdb"],
-                 "shared_sessions: the same on both engines",
+                 "shared_sessions, budget_month: the same on both engines",
                  f"{answers['server']} vs {answers['chdb']}")
 
 

@@ -338,9 +338,10 @@ fn assert_figures(metrics: &Value, (cost, tokens): (f64, u64), what: &str) {
 }
 
 /// Every visible chart drew something: a chart container left empty is a broken panel.
+/// (Panels with nothing to compare, one machine's share or one agent's, stand down.)
 async fn assert_all_drawn(browser: &Browser, what: &str) {
     let charts = browser.charts().await;
-    assert!(charts.len() >= 10, "{what}: only {} charts", charts.len());
+    assert!(charts.len() >= 8, "{what}: only {} charts", charts.len());
     for (id, drawn, elements) in charts {
         assert!(
             drawn && elements > 0,
@@ -387,7 +388,21 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
         .iter()
         .map(|(_, claude)| ccusage_figures(claude, None))
         .fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let dashboard = Dashboard::start(env.importer("viewer"), &["--plan-price", "200"]);
+    // A fleet budget of $30 and, in the budget file, desktop's of $20.
+    let budgets = env.path("budgets");
+    std::fs::write(&budgets, "desktop = 20\n").unwrap();
+    let budget_file = budgets.display().to_string();
+    let dashboard = Dashboard::start(
+        env.importer("viewer"),
+        &[
+            "--plan-price",
+            "200",
+            "--budget",
+            "30",
+            "--budget-file",
+            &budget_file,
+        ],
+    );
     let _one = BROWSER.lock().await;
     let browser = Browser::start().await;
 
@@ -402,6 +417,21 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert_figures(&metrics, fleet, "the fleet");
     assert_eq!(metrics["machines"], "2");
     assert_all_drawn(&browser, "the fleet").await;
+    assert_budget(&browser, &metrics, 30.0, "chart-plan", "budget $30.00").await;
+    assert_round_axes(&browser, "the fleet").await;
+    // Two machines, one agent (Claude Code): the machines compare, the agents do not; no
+    // logs are shared.
+    assert_eq!(
+        hidden_panels(&browser).await,
+        ["agents", "agents_daily"],
+        "the fleet"
+    );
+    assert_eq!(
+        browser
+            .script("return document.getElementById('shared').hidden")
+            .await,
+        true
+    );
     assert_eq!(browser.console_errors(), Vec::<String>::new(), "the fleet");
     assert_projects_read_as_stored(&browser).await;
     assert_csv_download_matches_the_api(&env, &browser, &dashboard, "projects").await;
@@ -422,6 +452,14 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     let metrics = browser.metrics().await;
     assert_figures(&metrics, ccusage_figures(claude, None), "one machine");
     assert_eq!(metrics["machines"], "1");
+    assert_budget(&browser, &metrics, 20.0, "chart-cost-per-day", "/day").await;
+    assert_round_axes(&browser, "one machine").await;
+    // One machine has no share of anything: its per-machine panels stand down.
+    assert_eq!(
+        hidden_panels(&browser).await,
+        ["machine_share", "machine_tokens", "agents", "agents_daily"],
+        "one machine"
+    );
     let scope = browser
         .script("return document.getElementById('scope').dataset.scope")
         .await;
@@ -540,6 +578,76 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert!(run.stderr.contains("--machine") && run.stderr.contains(machines[0].0));
     assert!(!typo_file.exists());
     browser.close().await;
+}
+
+/// The budget card shows `budget` with the month's projection against it, and `chart` draws
+/// the budget's line labelled with `label`.
+async fn assert_budget(browser: &Browser, metrics: &Value, budget: f64, chart: &str, label: &str) {
+    let shown: f64 = metrics["budget"].as_str().unwrap().parse().unwrap();
+    assert_eq!(shown, budget, "{metrics}");
+    let projected: f64 = metrics["projected_month_cost"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let over = browser
+        .script("return document.querySelector('[data-metric=budget]').dataset.over")
+        .await;
+    let expected = if projected > budget { "1" } else { "0" };
+    assert_eq!(over, expected, "projected {projected} against {budget}");
+    let texts = browser
+        .script(&format!(
+            "return [...document.querySelectorAll('#{chart} svg text')].map((t) => t.textContent)"
+        ))
+        .await;
+    assert!(
+        texts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains(label)),
+        "{chart} draws no line labelled {label}: {texts}"
+    );
+}
+
+/// The `data-panel` names of the panels that stand down (hidden) in the page now.
+async fn hidden_panels(browser: &Browser) -> Vec<String> {
+    let hidden = browser
+        .script(
+            "return [...document.querySelectorAll('main > [data-panel]')]\
+             .filter((e) => e.hidden).map((e) => e.dataset.panel)",
+        )
+        .await;
+    serde_json::from_value(hidden).unwrap()
+}
+
+/// The money axes of the cost charts step evenly, so no label is drawn over another (a
+/// fixed maximum of $52 put its label on $50's).
+async fn assert_round_axes(browser: &Browser, what: &str) {
+    let axes = browser
+        .script(
+            "return ['chart-plan', 'chart-cost-per-day'].map((id) => \
+               [...document.querySelectorAll('#' + id + ' svg text')] \
+                 .filter((t) => /^\\$[0-9.]+$/.test(t.textContent)) \
+                 .map((t) => [Number(t.textContent.slice(1)), t.getBoundingClientRect().top]) \
+                 .sort((a, b) => a[0] - b[0]))",
+        )
+        .await;
+    for labels in axes.as_array().unwrap() {
+        let labels: Vec<(f64, f64)> = serde_json::from_value(labels.clone()).unwrap();
+        assert!(labels.len() >= 3, "{what}: {labels:?}");
+        let step = labels[1].0 - labels[0].0;
+        for pair in labels.windows(2) {
+            assert!(
+                ((pair[1].0 - pair[0].0) - step).abs() < 1e-9,
+                "{what}: the axis does not step evenly: {labels:?}"
+            );
+            assert!(
+                (pair[0].1 - pair[1].1) > 10.0,
+                "{what}: labels drawn over each other: {labels:?}"
+            );
+        }
+    }
 }
 
 /// The projects table shows each project once, by the name people read (not ccusage's
@@ -888,6 +996,28 @@ async fn the_page_fits_a_phone_a_tablet_and_a_desktop_without_sideways_scrolling
         if width < 600 {
             assert_eq!(fit[3], 1, "below 600 px the panels stand in one column");
         }
+        // Every card's text stays inside its border (the plan card's hint names a long
+        // setting), and no date outside a chart breaks across lines at its hyphens.
+        let broken = browser
+            .script(
+                "const out = []; \
+                 for (const card of document.querySelectorAll('.card')) { \
+                   const r = card.getBoundingClientRect(); \
+                   for (const part of card.children) { \
+                     if (part.getBoundingClientRect().right > r.right + 1) out.push('card ' + card.dataset.metric); } } \
+                 const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
+                 const date = /\\d{4}-\\d{2}(-\\d{2})?/g; \
+                 for (let n = walk.nextNode(); n; n = walk.nextNode()) { \
+                   if (n.parentElement.closest('svg, [hidden], script, style, .scroll')) continue; \
+                   for (const m of n.textContent.matchAll(date)) { \
+                     const range = document.createRange(); \
+                     range.setStart(n, m.index); range.setEnd(n, m.index + m[0].length); \
+                     const lines = new Set([...range.getClientRects()].map((x) => Math.round(x.top))); \
+                     if (lines.size > 1) out.push('date ' + m[0] + ' in ' + n.parentElement.className); } } \
+                 return out",
+            )
+            .await;
+        assert_eq!(broken, json!([]), "at {width} px");
         browser.screenshot(&format!("width-{width}")).await;
     }
     assert_eq!(browser.console_errors(), Vec::<String>::new());
@@ -1040,5 +1170,155 @@ async fn the_pages_csv_button_writes_formula_like_names_inert() {
             "a live formula: {line}"
         );
     }
+    browser.close().await;
+}
+
+/// Issue 28: the page warns where people look and draws only what compares something. Two
+/// machines import the same logs (a synced `~/.claude`): a banner says how many sessions are
+/// stored twice, what the fleet counts twice and which query lists them. A third machine's
+/// all-agent report holds Codex beside Claude: under `agent=codex` the panels that read Claude
+/// Code's own reports stand down, and a note names them. That machine's usage is of an earlier
+/// month: its month cards say so instead of "$0.00". One open block: "1 row", and a machine
+/// with none says so once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_warns_of_shared_logs_and_narrows_only_what_an_agent_filter_can() {
+    let env = TestEnv::new("dash_warn");
+    let claude = env.generate_logs(
+        "shared",
+        &["--days", "4", "--lines", "150", "--seed", "31", "--active"],
+    );
+    for machine in ["laptop", "desk"] {
+        env.importer(machine).logs(&claude).import_ok();
+    }
+    let (dir, bin) = fixture_stand_in(&env, "20.0.24", "20.0.24");
+    let day = "2026-11-20";
+    std::fs::write(
+        dir.join("agents.json"),
+        crate::hostile::agents_day(
+            day,
+            &[("claude", 1000, 500, 2.0), ("codex", 3000, 700, 1.25)],
+        ),
+    )
+    .unwrap();
+    env.importer("agents-box").ccusage(&bin).import_ok();
+    let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+    assert!(
+        env.sql(
+            "SELECT max(date) FROM ccusage_usage_daily FINAL WHERE machine_name = 'agents-box'"
+        )
+        .trim()
+            < this_month.as_str(),
+        "the precondition: agents-box has no usage this month"
+    );
+    let shared = env
+        .importer("laptop")
+        .args(["query", "fleet_shared_sessions", "--format", "json"])
+        .run()
+        .json();
+    let shared = shared.as_array().unwrap();
+    assert!(!shared.is_empty(), "the precondition: shared sessions");
+    let twice: f64 = shared
+        .iter()
+        .map(|r| r["counted_twice"].as_f64().unwrap())
+        .sum();
+
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+
+    // The fleet: the banner, with the figures of `query fleet_shared_sessions`.
+    assert_eq!(browser.open(&dashboard.url).await, "ready");
+    let banner = browser
+        .script(
+            "const b = document.getElementById('shared'); \
+             return [b.hidden, b.dataset.sessions, b.dataset.counted, b.textContent]",
+        )
+        .await;
+    assert_eq!(banner[0], false, "{banner}");
+    assert_eq!(banner[1], shared.len().to_string(), "{banner}");
+    let counted: f64 = banner[2].as_str().unwrap().parse().unwrap();
+    assert!(
+        (counted - twice).abs() < 0.01 * shared.len() as f64,
+        "{counted} vs {twice}"
+    );
+    let text = banner[3].as_str().unwrap();
+    assert!(
+        text.contains("(desk, laptop)")
+            && text.contains(&format!("count ${counted:.2}"))
+            && text.contains("ccusage-import query fleet_shared_sessions"),
+        "{text}"
+    );
+    // Two agents: their panels compare them, and draw.
+    assert!(!hidden_panels(&browser).await.contains(&"agents".to_owned()));
+    assert_all_drawn(&browser, "the fleet of three").await;
+
+    // Codex: the cards and days are Codex's; what reads Claude Code's reports stands down.
+    browser
+        .open(&format!("{}?agent=codex", dashboard.url))
+        .await;
+    let metrics = browser.metrics().await;
+    let cost: f64 = metrics["total_cost"].as_str().unwrap().parse().unwrap();
+    assert_eq!(cost, 1.25, "{metrics}");
+    for gone in ["month_cost", "projected_month_cost", "cache_saving"] {
+        let hidden = browser
+            .script(&format!(
+                "return document.querySelector('[data-metric={gone}]').hidden"
+            ))
+            .await;
+        assert_eq!(hidden, true, "{gone}");
+    }
+    let hidden = hidden_panels(&browser).await;
+    for panel in ["models", "projects", "sessions", "model_mix", "heatmap"] {
+        assert!(hidden.contains(&panel.to_owned()), "{panel}: {hidden:?}");
+    }
+    for kept in ["tokens_per_day", "days"] {
+        assert!(!hidden.contains(&kept.to_owned()), "{kept}: {hidden:?}");
+    }
+    let note = browser
+        .script("const n = document.getElementById('agent-note'); return [n.hidden, n.textContent]")
+        .await;
+    assert_eq!(note[0], false, "{note}");
+    let note = note[1].as_str().unwrap();
+    assert!(
+        note.contains("Agent codex")
+            && note.contains("Top projects")
+            && note.contains("Top sessions"),
+        "{note}"
+    );
+
+    // A machine without usage this month says so; it shares no logs and has no open block.
+    browser
+        .open(&format!("{}?machine=agents-box", dashboard.url))
+        .await;
+    let cards = browser
+        .script(
+            "return ['month_cost', 'projected_month_cost'].map((m) => \
+               document.querySelector('[data-metric=' + m + '] .value').textContent)",
+        )
+        .await;
+    assert_eq!(cards, json!(["No usage", "—"]));
+    assert_eq!(
+        browser
+            .script("return document.getElementById('shared').hidden")
+            .await,
+        true
+    );
+    let said = browser
+        .script(
+            "return document.querySelector('[data-panel=active_blocks]').textContent \
+             .split('No machine is in an open 5-hour block now.').length - 1",
+        )
+        .await;
+    assert_eq!(said, 1, "the empty message, once");
+
+    // One machine in an open block: one row, in the singular.
+    browser
+        .open(&format!("{}?machine=laptop", dashboard.url))
+        .await;
+    let info = browser
+        .script("return document.querySelector('#table-blocks .note').textContent")
+        .await;
+    assert_eq!(info, "1 row");
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
     browser.close().await;
 }

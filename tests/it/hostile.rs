@@ -7,10 +7,10 @@ use crate::harness::*;
 use crate::sequences::{add_logs, ccusage18};
 
 /// One agent's usage on a day: (agent, input, output, cost).
-type AgentUse<'a> = (&'a str, u64, u64, f64);
+pub type AgentUse<'a> = (&'a str, u64, u64, f64);
 
 /// The all-agent report (`daily --by-agent`) for one day, split by the agents given.
-fn agents_day(date: &str, agents: &[AgentUse]) -> String {
+pub fn agents_day(date: &str, agents: &[AgentUse]) -> String {
     let usage = |(agent, input, output, cost): &AgentUse| {
         format!(
             r#"{{"agent":"{agent}","inputTokens":{input},"outputTokens":{output},"cacheCreationTokens":0,"cacheReadTokens":0,"totalCost":{cost},"modelsUsed":["m-{agent}"],"modelBreakdowns":[{{"modelName":"m-{agent}","inputTokens":{input},"outputTokens":{output},"cacheCreationTokens":0,"cacheReadTokens":0,"cost":{cost}}}]}}"#

@@ -3,6 +3,7 @@
 
 mod attack;
 mod bad_input;
+mod budget;
 mod cluster;
 mod dashboard;
 mod endpoints;

@@ -61,10 +61,16 @@ pub async fn run(config: &Config, args: &DashboardArgs) -> Result<Exit, Failure>
             )));
         }
     }
+    let zone = args
+        .timezone
+        .as_deref()
+        .map(|value| filter::zone("--timezone", value))
+        .transpose()
+        .map_err(|bad| usage(anyhow!("{bad}")))?;
     let data = Data::new(dashboard_clickhouse(&config.clickhouse));
     match &args.html {
-        Some(file) => write_html(&data, args, file).await,
-        None => serve(data, args, token).await,
+        Some(file) => write_html(&data, args, zone, file).await,
+        None => serve(data, args, zone, token).await,
     }
 }
 
@@ -151,7 +157,12 @@ pub fn check_listen(listen: SocketAddr, token: Option<&str>) -> Result<()> {
     ))
 }
 
-async fn serve(data: Data, args: &DashboardArgs, token: Option<String>) -> Result<Exit, Failure> {
+async fn serve(
+    data: Data,
+    args: &DashboardArgs,
+    zone: Option<chrono_tz::Tz>,
+    token: Option<String>,
+) -> Result<Exit, Failure> {
     check_listen(args.listen, token.as_deref()).exit_code(Exit::Usage)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -185,7 +196,9 @@ async fn serve(data: Data, args: &DashboardArgs, token: Option<String>) -> Resul
     if args.open {
         open_browser(&url, token.as_deref());
     }
-    let state = Arc::new(api::AppState::new(data, token, args.plan_price));
+    let mut state = api::AppState::new(data, token, args.plan_price);
+    state.zone = zone;
+    let state = Arc::new(state);
     accept_until_stopped(listener, api::router(state)).await;
     Ok(Exit::Ok)
 }
@@ -282,14 +295,20 @@ async fn stop_signal() {
 }
 
 /// `--html FILE`: every panel under the flags' filter, written into one page.
-async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Exit, Failure> {
-    let filter = Filter::from_flags(
+async fn write_html(
+    data: &Data,
+    args: &DashboardArgs,
+    zone: Option<chrono_tz::Tz>,
+    file: &Path,
+) -> Result<Exit, Failure> {
+    let mut filter = Filter::from_flags(
         args.since.as_deref(),
         args.until.as_deref(),
         args.machine.as_deref(),
         args.agent.as_deref(),
     )
     .map_err(|bad| usage(anyhow!("{bad}")))?;
+    filter.zone = zone;
     let panels = data.all(&filter).await.exit_code(Exit::ClickHouse)?;
     // A report of a machine or agent that is not there would be all zeros, which reads as
     // "no usage" rather than as the typo it is.
@@ -303,7 +322,8 @@ async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Ex
     let embedded = json!({
         "config": {
             "plan_price": args.plan_price,
-            "today": generated.date_naive().to_string(),
+            "timezone": filter.zone_value(),
+            "today": crate::zone::today(zone).to_string(),
             "version": env!("CARGO_PKG_VERSION"),
             "static": true,
             "generated_at": generated.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -313,6 +333,7 @@ async fn write_html(data: &Data, args: &DashboardArgs, file: &Path) -> Result<Ex
             "until": filter.until.map(|d| d.to_string()),
             "machine": filter.machine,
             "agent": filter.agent,
+            "tz": filter.zone.map(|z| z.name()),
         },
         "panels": panels,
     });

@@ -18,11 +18,11 @@ use crate::harness::*;
 use crate::sequences::{assert_months_equal_their_days, ccusage18};
 
 /// One assistant entry: its time (RFC 3339), input and output tokens.
-type Entry<'a> = (&'a str, u64, u64);
+pub(crate) type Entry<'a> = (&'a str, u64, u64);
 
 /// Writes a main transcript as Claude Code does: `projects/<dir>/<session>.jsonl`, one
 /// assistant line per entry, with unique message and request ids.
-fn write_transcript(claude: &Path, session: &str, entries: &[Entry]) -> PathBuf {
+pub(crate) fn write_transcript(claude: &Path, session: &str, entries: &[Entry]) -> PathBuf {
     let dir = claude.join("projects").join("-home-alice-proj");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{session}.jsonl"));

@@ -21,5 +21,6 @@ mod report;
 mod secrets;
 mod sequences;
 mod sessions;
+mod timezones;
 mod tls;
 mod versions;

@@ -628,10 +628,11 @@ LIMIT 100
 -- Usage by hour of day and weekday (1 = Monday) in the zone picked, from the stored hours in
 -- the range: on how many days that hour had usage, its tokens and cost (exact to the hour,
 -- where 5-hour block starts put a whole block on its first hour). In a zone whose offset is
--- not whole hours (Asia/Kolkata) a UTC hour counts on the local hour it starts in.
+-- not whole hours (Asia/Kolkata) a UTC hour counts on the local hour it starts in. The weekday
+-- is the local day's: current releases read a second argument of toDayOfWeek as a week mode.
 -- name: block_heatmap
 SELECT
-    toDayOfWeek(at, {tz}) AS weekday,
+    toDayOfWeek(toDate(at, {tz})) AS weekday,
     toHour(at, {tz}) AS hour,
     count() AS hours,
     sum(total_tokens) AS tokens,

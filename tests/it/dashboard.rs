@@ -1121,4 +1121,31 @@ async fn the_zone_in_the_url_moves_days_and_hours_and_survives_a_reload() {
         assert!(text.contains("is not a time zone"), "{path}: {text}");
     }
     browser.close().await;
+
+    // --timezone sets the zone of a request without tz.
+    let la = Dashboard::start(env.importer("viewer"), &["--timezone", LA]);
+    let get = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}{path}", la.url)])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(get("api/config")["timezone"], LA);
+    let rows = get("api/panel/days")["rows"].clone();
+    let shown: Vec<(String, u64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), r[6].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("2026-11-09".to_owned(), 1100),
+            ("2026-11-10".to_owned(), 2750)
+        ]
+    );
+    let utc = get("api/panel/days?tz=UTC")["rows"].clone();
+    assert_eq!(utc.as_array().unwrap().len(), 2, "{utc}");
 }

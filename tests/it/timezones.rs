@@ -148,6 +148,21 @@ fn usage_at_three_utc_counts_on_the_day_before_in_los_angeles() {
         .map(|d| d.1)
         .sum();
     assert_eq!(all_la, 3850);
+
+    // A day stored before the machine's first stored hour (by an importer older than the
+    // hours, its logs gone since) has no hours: it stays on its UTC day in every zone.
+    env.sql(
+        "INSERT INTO ccusage_usage_daily (machine_name, date, input_tokens, output_tokens, \
+         total_tokens, total_cost, row_version) VALUES ('laptop', '2026-11-01', 700, 70, 770, 1, 1)",
+    );
+    assert_eq!(
+        days(&query(&env, "daily", &["--timezone", LA])),
+        [
+            day("2026-11-01", 770),
+            day("2026-11-09", 1100),
+            day("2026-11-10", 2750)
+        ]
+    );
 }
 
 #[test]

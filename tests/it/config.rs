@@ -589,6 +589,7 @@ fn every_setting_can_come_from_the_settings_file() {
         ("CH_MAX_RESPONSE", "1048576"),
         ("CCUSAGE_IMPORT_DASHBOARD_TOKEN_FILE", "/tmp/file.token"),
         ("CCUSAGE_IMPORT_PLAN_PRICE", "20"),
+        ("CCUSAGE_IMPORT_TIMEZONE", "America/Los_Angeles"),
         (
             "CCUSAGE_IMPORT_DASHBOARD_TOKEN",
             "a-token-of-the-file-0123456789",

@@ -2,16 +2,25 @@
 -- them all once. The page never sends SQL; it names a panel and a filter.
 --
 -- Each block is the comment lines saying what it answers, a "-- name:" line, then the SQL.
--- The filter is written as the markers {since}, {until} (UTC days, YYYY-MM-DD, both included),
--- {machine} and {agent} (empty: every machine, every agent). src/dashboard/data.rs turns every
--- marker into a "?" bind mark and binds the filter's value there, escaped by the client: no
--- value is ever spliced into the text, and no other "?" may appear.
+-- The filter is written as the markers {since}, {until} (days, YYYY-MM-DD, both included),
+-- {machine} and {agent} (empty: every machine, every agent) and {tz} (the IANA name of the zone
+-- days are counted in, UTC by default). src/dashboard/data.rs turns every marker into a "?"
+-- bind mark and binds the filter's value there, escaped by the client: no value is ever
+-- spliced into the text, and no other "?" may appear. The client sends the zone as a quoted
+-- constant, which is what 18.16's toDate(t, zone) and toHour(t, zone) need.
 --
 -- The rules of sql/queries.sql hold here too (tests check them): one report kind per statement
 -- (daily, sessions, blocks, projects_daily, the all-agent table, or the ledger), usage tables
 -- read with FINAL or through a ccusage_v_* view, and SQL that runs unchanged on ClickHouse
 -- 18.16 and current releases (at most one JOIN, no window functions, no query parameters).
--- "Today" is toDate(now(), 'UTC').
+-- "Today" is toDate(now(), 'UTC'), or toDate(now(), {tz}) in the zone variants.
+--
+-- The stored days are UTC days (ccusage runs with --timezone UTC). A statement NAME_zone
+-- stands in for NAME when the zone is not UTC: it counts days in the zone from the stored
+-- hours (ccusage_usage_hours, one row per machine and UTC hour) and, before a machine's first
+-- stored hour, from its stored days, which stay UTC days since their hours are not known.
+-- The two parts never overlap: days before the UTC day of the first stored hour, hours from
+-- it on. Panels by model or project have no hours and keep UTC days.
 
 -- The headline cards from the daily report: machines, active days, tokens by kind, the exact
 -- cost (a Decimal, as text), cost per active day and the cache hit rate (cache reads over all
@@ -35,6 +44,65 @@ SELECT
 FROM ccusage_v_daily_summary
 WHERE date >= toDate({since}) AND date <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
+
+-- The headline cards with days counted in the zone picked: from the stored hours (one row per
+-- machine and UTC hour), and before a machine's first stored hour from its stored days, which
+-- stay UTC days (no hour is known there). Used instead of headline for a zone other than UTC.
+-- name: headline_zone
+SELECT
+    uniqExact(machine_name) AS machines,
+    uniqExact(date) AS active_days,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    toString(sum(total_cost)) AS cost,
+    round(toFloat64(sum(total_cost)) / greatest(uniqExact(date), 1), 6) AS cost_per_active_day,
+    round(sum(cache_read_tokens)
+        / greatest(sum(input_tokens) + sum(cache_creation_tokens) + sum(cache_read_tokens), 1), 6)
+        AS cache_hit_rate,
+    if(count() = 0, '', toString(min(date))) AS first_day,
+    if(count() = 0, '', toString(max(date))) AS last_day
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        AND date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE addDays(toDate(hour), 1) >= toDate({since})
+        AND toDate(hour) <= addDays(toDate({until}), 1)
+        AND ({machine} = '' OR machine_name = {machine})
+)
+WHERE date >= toDate({since}) AND date <= toDate({until})
 
 -- The headline cards for one agent (Claude Code, Codex, OpenCode, …), from the all-agent
 -- report: used instead of headline when the filter names an agent.
@@ -73,6 +141,55 @@ SELECT
 FROM ccusage_v_machine_daily
 WHERE month = substring(toString(toDate(now(), 'UTC')), 1, 7)
     AND ({machine} = '' OR machine_name = {machine})
+
+-- The current month in the zone picked so far and its projection, as month_projection, with
+-- days counted in that zone (as headline_zone).
+-- name: month_projection_zone
+SELECT
+    substring(toString(toDate(now(), {tz})), 1, 7) AS current_month,
+    toDayOfMonth(toDate(now(), {tz})) AS days_elapsed,
+    toDayOfMonth(subtractDays(addMonths(toStartOfMonth(toDate(now(), {tz})), 1), 1))
+        AS days_in_month,
+    round(sum(toFloat64(total_cost)), 6) AS month_cost,
+    round(sum(toFloat64(total_cost)) / days_elapsed * days_in_month, 6) AS projected_cost
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        AND date >= subtractDays(toStartOfMonth(toDate(now(), {tz})), 1)
+        AND ({machine} = '' OR machine_name = {machine})
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE toDate(hour) >= subtractDays(toStartOfMonth(toDate(now(), {tz})), 1)
+        AND ({machine} = '' OR machine_name = {machine})
+)
+WHERE substring(toString(date), 1, 7) = substring(toString(toDate(now(), {tz})), 1, 7)
 
 -- What the cache saved over the range, from the daily report's model breakdowns: the cost of
 -- the same tokens without caching minus their cost, under Anthropic's price ratios (cache read
@@ -117,6 +234,59 @@ WHERE date >= toDate({since}) AND date <= toDate({until})
 GROUP BY date
 ORDER BY date
 
+-- Every day of the range with usage, days counted in the zone picked (as headline_zone).
+-- name: days_zone
+SELECT
+    date,
+    uniqExact(machine_name) AS machines,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 6) AS cost
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        AND date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE addDays(toDate(hour), 1) >= toDate({since})
+        AND toDate(hour) <= addDays(toDate({until}), 1)
+        AND ({machine} = '' OR machine_name = {machine})
+)
+WHERE date >= toDate({since}) AND date <= toDate({until})
+GROUP BY date
+ORDER BY date
+
 -- The same days for one agent, from the all-agent report (used when the filter names one).
 -- name: days_agent
 SELECT
@@ -156,6 +326,101 @@ SELECT
 FROM ccusage_v_machine_daily
 WHERE date >= toDate({since}) AND date <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
+GROUP BY date, series
+ORDER BY date, series
+
+-- Cost and tokens per day and machine, days counted in the zone picked (as headline_zone);
+-- the eight most expensive machines by name, the rest as "(others)".
+-- name: daily_by_machine_zone
+SELECT
+    date,
+    if(machine_name IN
+        (
+            SELECT machine_name
+            FROM
+            (
+                SELECT
+                    machine_name,
+                    date,
+                    input_tokens,
+                    output_tokens,
+                    cache_creation_tokens,
+                    cache_read_tokens,
+                    total_tokens,
+                    total_cost
+                FROM ccusage_v_daily_summary
+                ANY LEFT JOIN
+                (
+                    SELECT
+                        machine_name,
+                        min(hour) AS first_hour
+                    FROM ccusage_usage_hours FINAL
+                    GROUP BY machine_name
+                ) AS hours USING (machine_name)
+                WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+                    AND date >= toDate({since}) AND date <= toDate({until})
+                    AND ({machine} = '' OR machine_name = {machine})
+                UNION ALL
+                SELECT
+                    machine_name,
+                    toDate(hour, {tz}) AS date,
+                    input_tokens,
+                    output_tokens,
+                    cache_creation_tokens,
+                    cache_read_tokens,
+                    total_tokens,
+                    total_cost
+                FROM ccusage_usage_hours FINAL
+                WHERE addDays(toDate(hour), 1) >= toDate({since})
+                    AND toDate(hour) <= addDays(toDate({until}), 1)
+                    AND ({machine} = '' OR machine_name = {machine})
+            )
+            WHERE date >= toDate({since}) AND date <= toDate({until})
+            GROUP BY machine_name
+            ORDER BY toFloat64(sum(total_cost)) DESC, machine_name
+            LIMIT 8
+        ), machine_name, '(others)') AS series,
+    round(toFloat64(sum(total_cost)), 6) AS cost,
+    sum(total_tokens) AS tokens
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        AND date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE addDays(toDate(hour), 1) >= toDate({since})
+        AND toDate(hour) <= addDays(toDate({until}), 1)
+        AND ({machine} = '' OR machine_name = {machine})
+)
+WHERE date >= toDate({since}) AND date <= toDate({until})
 GROUP BY date, series
 ORDER BY date, series
 
@@ -316,7 +581,8 @@ GROUP BY project_name
 ORDER BY cost DESC, project
 LIMIT 100
 
--- The 200 most expensive sessions whose last activity falls in the range, from the session
+-- The 200 most expensive sessions whose last activity falls in the range (its day in the zone
+-- picked), from the session
 -- report (only each machine's current session scheme, through ccusage_v_session_summary).
 -- Sorted by the cost as Float64: 18.16 sorts a Decimal beside other keys a hundred times
 -- slower (8.5 s instead of 80 ms for 540,000 sessions, scripts/bench-dashboard.sh).
@@ -331,7 +597,8 @@ SELECT
     round(toFloat64(total_cost), 6) AS cost,
     length(models_used) AS models
 FROM ccusage_v_session_summary
-WHERE toDate(last_activity) >= toDate({since}) AND toDate(last_activity) <= toDate({until})
+WHERE toDate(last_activity, {tz}) >= toDate({since})
+    AND toDate(last_activity, {tz}) <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
 ORDER BY toFloat64(total_cost) DESC, machine, session_id
 LIMIT 200
@@ -358,13 +625,15 @@ WHERE is_active = 1 AND end_time > now()
 ORDER BY cost DESC, machine
 LIMIT 100
 
--- Usage by UTC hour of day and weekday (1 = Monday), from the stored hours in the range: on
--- how many days that hour had usage, its tokens and cost (exact to the hour, where 5-hour
--- block starts put a whole block on its first hour).
+-- Usage by hour of day and weekday (1 = Monday) in the zone picked, from the stored hours in
+-- the range: on how many days that hour had usage, its tokens and cost (exact to the hour,
+-- where 5-hour block starts put a whole block on its first hour). In a zone whose offset is
+-- not whole hours (Asia/Kolkata) a UTC hour counts on the local hour it starts in. The weekday
+-- is the local day's: current releases read a second argument of toDayOfWeek as a week mode.
 -- name: block_heatmap
 SELECT
-    toDayOfWeek(at) AS weekday,
-    toHour(at) AS hour,
+    toDayOfWeek(toDate(at, {tz})) AS weekday,
+    toHour(at, {tz}) AS hour,
     count() AS hours,
     sum(total_tokens) AS tokens,
     round(toFloat64(sum(total_cost)), 6) AS cost
@@ -376,7 +645,7 @@ FROM
         total_tokens,
         total_cost
     FROM ccusage_usage_hours FINAL
-    WHERE toDate(hour) >= toDate({since}) AND toDate(hour) <= toDate({until})
+    WHERE toDate(hour, {tz}) >= toDate({since}) AND toDate(hour, {tz}) <= toDate({until})
         AND ({machine} = '' OR machine_name = {machine})
 )
 GROUP BY weekday, hour
@@ -427,6 +696,56 @@ WHERE ({machine} = '' OR machine_name = {machine})
 GROUP BY machine_name
 ORDER BY cost DESC, machine
 
+-- Each machine's usage as machines_usage, days counted in the zone picked (as
+-- headline_zone): days since it was last used count from today in that zone.
+-- name: machines_usage_zone
+SELECT
+    machine_name AS machine,
+    min(date) AS first_day,
+    max(date) AS last_day,
+    toInt32(toDate(now(), {tz}) - max(date)) AS days_since_use,
+    uniqExactIf(date, date >= toDate({since}) AND date <= toDate({until})) AS active_days,
+    sumIf(total_tokens, date >= toDate({since}) AND date <= toDate({until})) AS tokens,
+    round(sumIf(toFloat64(total_cost), date >= toDate({since})
+        AND date <= toDate({until})), 6) AS cost
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        AND ({machine} = '' OR machine_name = {machine})
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE ({machine} = '' OR machine_name = {machine})
+)
+GROUP BY machine_name
+ORDER BY cost DESC, machine
+
 -- Each machine's imports, from the ledger: the last run and how it ended, the last successful
 -- one and the whole hours since it (-1: none ever), failed runs and the last failure's error,
 -- the ccusage version and the warnings of its last run, and a stale mark when no import
@@ -461,6 +780,55 @@ SELECT
 FROM ccusage_v_machine_daily
 WHERE date >= toDate({since}) AND date <= toDate({until})
     AND ({machine} = '' OR machine_name = {machine})
+GROUP BY month
+ORDER BY month
+
+-- API-equivalent cost per month of the range, months and days counted in the zone picked
+-- (as headline_zone), for the plan card.
+-- name: plan_zone
+SELECT
+    substring(toString(date), 1, 7) AS month,
+    uniqExact(date) AS active_days,
+    round(sum(toFloat64(total_cost)), 6) AS cost
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        AND date >= toDate({since}) AND date <= toDate({until})
+        AND ({machine} = '' OR machine_name = {machine})
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost
+    FROM ccusage_usage_hours FINAL
+    WHERE addDays(toDate(hour), 1) >= toDate({since})
+        AND toDate(hour) <= addDays(toDate({until}), 1)
+        AND ({machine} = '' OR machine_name = {machine})
+)
+WHERE date >= toDate({since}) AND date <= toDate({until})
 GROUP BY month
 ORDER BY month
 

@@ -5,6 +5,13 @@
 -- each "?" is bound to this machine's name (MACHINE_NAME, or --machine-name NAME before
 -- `query`), escaped by the client, so no other "?" may appear in the SQL.
 --
+-- A query that takes a range writes the markers {since} and {until} (days, both included;
+-- the widest days when `query` is given no --since/--until), and {tz} for the zone days and
+-- hours are counted in (--timezone, UTC by default). src/query.rs binds each marker as a
+-- value, as it binds "?". A query NAME_zone stands in for NAME under a zone other than UTC:
+-- days in the zone from the stored hours, and before a machine's first stored hour its stored
+-- days, which stay UTC days (see sql/dashboard.sql). It is not listed and not run by name.
+--
 -- Rules every query keeps (tests check them):
 --   * it reads exactly one report kind (daily, monthly, sessions, blocks, projects_daily), or
 --     the ledger, or the all-agent table: every kind, the all-agent one too, is a view of
@@ -15,11 +22,11 @@
 --   * the ledger counts runs by run_id: an insert that outlived --ch-timeout on the server
 --     and was sent again may leave a run's row twice, and it still counts once;
 --   * costs are USD: exact Decimal sums for the totals, Float64 rounded to cents elsewhere;
---   * days are UTC days, weeks start on Monday, months are "YYYY-MM"; "today" is
---     toDate(now(), 'UTC'), never today(), which is the server's local day.
+--   * days are UTC days (or days in {tz}), weeks start on Monday, months are "YYYY-MM";
+--     "today" is toDate(now(), 'UTC'), never today(), which is the server's local day.
 
--- This machine's totals over all time, from the daily report: the figures `ccusage daily`
--- prints as its totals, plus the first and last day.
+-- This machine's totals over all time (or --since/--until), from the daily report: the figures
+-- `ccusage daily` prints as its totals, plus the first and last day.
 -- name: totals
 SELECT
     machine_name AS machine,
@@ -33,7 +40,7 @@ SELECT
     sum(total_tokens) AS tokens,
     sum(total_cost) AS cost
 FROM ccusage_usage_daily FINAL
-WHERE machine_name = ?
+WHERE machine_name = ? AND date >= toDate({since}) AND date <= toDate({until})
 GROUP BY machine_name
 
 -- Cost and tokens per day on this machine.
@@ -48,7 +55,60 @@ SELECT
     round(cost_usd, 2) AS cost,
     model_count AS models
 FROM ccusage_v_machine_daily
-WHERE machine_name = ?
+WHERE machine_name = ? AND date >= toDate({since}) AND date <= toDate({until})
+ORDER BY date
+
+-- Cost and tokens per day on this machine, days counted in --timezone: from the stored hours,
+-- and before the machine's first stored hour from its stored (UTC) days.
+-- name: daily_zone
+SELECT
+    date,
+    sum(input_tokens) AS input,
+    sum(output_tokens) AS output,
+    sum(cache_creation_tokens) AS cache_write,
+    sum(cache_read_tokens) AS cache_read,
+    sum(total_tokens) AS tokens,
+    round(toFloat64(sum(total_cost)), 2) AS cost,
+    uniqExactArray(models_used) AS models
+FROM
+(
+    SELECT
+        machine_name,
+        date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost,
+        models_used
+    FROM ccusage_v_daily_summary
+    ANY LEFT JOIN
+    (
+        SELECT
+            machine_name,
+            min(hour) AS first_hour
+        FROM ccusage_usage_hours FINAL
+        WHERE machine_name = ?
+        GROUP BY machine_name
+    ) AS hours USING (machine_name)
+    WHERE machine_name = ? AND (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+    UNION ALL
+    SELECT
+        machine_name,
+        toDate(hour, {tz}) AS date,
+        input_tokens,
+        output_tokens,
+        cache_creation_tokens,
+        cache_read_tokens,
+        total_tokens,
+        total_cost,
+        models_used
+    FROM ccusage_usage_hours FINAL
+    WHERE machine_name = ?
+)
+WHERE date >= toDate({since}) AND date <= toDate({until})
+GROUP BY date
 ORDER BY date
 
 -- Cost and tokens per week (Monday to Sunday) on this machine, with the cost per active day.
@@ -112,7 +172,7 @@ SELECT
     round(cost_usd, 2) AS cost,
     model_count AS models
 FROM ccusage_v_machine_daily
-WHERE machine_name = ?
+WHERE machine_name = ? AND date >= toDate({since}) AND date <= toDate({until})
 ORDER BY cost_usd DESC, date
 LIMIT 10
 
@@ -260,9 +320,10 @@ ANY LEFT JOIN
         machine_name,
         sum(cost_usd) AS all_usd
     FROM ccusage_v_model_daily
+    WHERE date >= toDate({since}) AND date <= toDate({until})
     GROUP BY machine_name
 ) AS total USING machine_name
-WHERE machine_name = ?
+WHERE machine_name = ? AND date >= toDate({since}) AND date <= toDate({until})
 GROUP BY model_name, all_usd
 ORDER BY cost DESC, model
 
@@ -650,20 +711,22 @@ WHERE machine_name = ?
 GROUP BY hour_utc
 ORDER BY hour_utc
 
--- Usage by UTC hour of day on this machine, from the stored hours (exact to the hour, where
--- block starts put a whole block on its first hour): on how many days that hour had usage,
--- its entries, tokens and cost.
+-- Usage by hour of day in the zone (--timezone, UTC by default) on this machine, from the
+-- stored hours (exact to the hour, where block starts put a whole block on its first hour):
+-- on how many days that hour had usage, its entries, tokens and cost. In a zone whose offset
+-- is not whole hours (Asia/Kolkata) a UTC hour counts on the local hour it starts in.
 -- name: usage_by_hour
 SELECT
-    toHour(hour) AS hour_utc,
+    toHour(hour, {tz}) AS hour_of_day,
     count() AS active_days,
     sum(entries) AS entries,
     sum(total_tokens) AS tokens,
     round(toFloat64(sum(total_cost)), 2) AS cost
 FROM ccusage_usage_hours FINAL
 WHERE machine_name = ?
-GROUP BY hour_utc
-ORDER BY hour_utc
+    AND toDate(hour, {tz}) >= toDate({since}) AND toDate(hour, {tz}) <= toDate({until})
+GROUP BY hour_of_day
+ORDER BY hour_of_day
 
 -- Days between this machine's first and last stored day that hold no usage: idle days, or
 -- days whose logs were gone before the first import.
@@ -721,8 +784,8 @@ WHERE machine_name = ?
 GROUP BY ccusage_version
 ORDER BY first_day, ccusage
 
--- The fleet's totals over all time, from the daily report: the sum of every machine's
--- `ccusage daily` totals.
+-- The fleet's totals over all time (or --since/--until), from the daily report: the sum of
+-- every machine's `ccusage daily` totals.
 -- name: fleet_totals
 SELECT
     uniqExact(machine_name) AS machines,
@@ -736,6 +799,7 @@ SELECT
     sum(total_tokens) AS tokens,
     sum(total_cost) AS cost
 FROM ccusage_usage_daily FINAL
+WHERE date >= toDate({since}) AND date <= toDate({until})
 
 -- Machines compared: each machine's totals over all time and its share of the fleet's cost.
 -- name: fleet_machine_totals
@@ -765,6 +829,62 @@ SELECT
     round(sum(cost_usd), 2) AS cost,
     argMax(machine_name, cost_usd) AS top_machine
 FROM ccusage_v_machine_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
+GROUP BY date
+ORDER BY date
+
+-- The fleet per day, days counted in --timezone: from the stored hours, and before each
+-- machine's first stored hour from its stored (UTC) days.
+-- name: fleet_daily_zone
+SELECT
+    date,
+    uniqExact(machine_name) AS machines,
+    sum(machine_tokens) AS tokens,
+    round(sum(machine_usd), 2) AS cost,
+    argMax(machine_name, machine_usd) AS top_machine
+FROM
+(
+    SELECT
+        date,
+        machine_name,
+        sum(total_tokens) AS machine_tokens,
+        toFloat64(sum(total_cost)) AS machine_usd
+    FROM
+    (
+        SELECT
+            machine_name,
+            date,
+            input_tokens,
+            output_tokens,
+            cache_creation_tokens,
+            cache_read_tokens,
+            total_tokens,
+            total_cost
+        FROM ccusage_v_daily_summary
+        ANY LEFT JOIN
+        (
+            SELECT
+                machine_name,
+                min(hour) AS first_hour
+            FROM ccusage_usage_hours FINAL
+            GROUP BY machine_name
+        ) AS hours USING (machine_name)
+        WHERE (toUInt32(first_hour) = 0 OR date < toDate(first_hour))
+        UNION ALL
+        SELECT
+            machine_name,
+            toDate(hour, {tz}) AS date,
+            input_tokens,
+            output_tokens,
+            cache_creation_tokens,
+            cache_read_tokens,
+            total_tokens,
+            total_cost
+        FROM ccusage_usage_hours FINAL
+    )
+    WHERE date >= toDate({since}) AND date <= toDate({until})
+    GROUP BY date, machine_name
+)
 GROUP BY date
 ORDER BY date
 
@@ -783,8 +903,10 @@ ANY LEFT JOIN
         date,
         sum(cost_usd) AS day_usd
     FROM ccusage_v_machine_daily
+    WHERE date >= toDate({since}) AND date <= toDate({until})
     GROUP BY date
 ) AS total USING date
+WHERE date >= toDate({since}) AND date <= toDate({until})
 ORDER BY date, machine
 
 -- The fleet's week-over-week trend: each week's cost, machines used, the week before and the
@@ -966,9 +1088,10 @@ SELECT
     count() AS machine_days,
     sum(total_tokens) AS tokens,
     round(sum(cost_usd), 2) AS cost,
-    round(100 * sum(cost_usd) / (SELECT sum(cost_usd) FROM ccusage_v_model_daily), 1)
-        AS share_pct
+    round(100 * sum(cost_usd) / (SELECT sum(cost_usd) FROM ccusage_v_model_daily
+        WHERE date >= toDate({since}) AND date <= toDate({until})), 1) AS share_pct
 FROM ccusage_v_model_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
 GROUP BY model_name
 ORDER BY cost DESC, model
 
@@ -1016,6 +1139,7 @@ SELECT
     sum(total_tokens) AS tokens,
     round(sum(cost_usd), 2) AS cost
 FROM ccusage_v_project_daily
+WHERE date >= toDate({since}) AND date <= toDate({until})
 GROUP BY project_name
 ORDER BY cost DESC, project
 

@@ -8,6 +8,9 @@ use clap::{Parser, ValueEnum};
 /// The variable that gives the dashboard's token itself (`--token-file` gives a file).
 pub const DASHBOARD_TOKEN_VARIABLE: &str = "CCUSAGE_IMPORT_DASHBOARD_TOKEN";
 
+/// The variable of `--timezone` (dashboard and query).
+pub const TIMEZONE_VARIABLE: &str = "CCUSAGE_IMPORT_TIMEZONE";
+
 /// Settings read outside clap: the dashboard's token, and what is passed on to ccusage,
 /// which reads it (where the Claude logs are).
 pub const OTHER_VARIABLES: [&str; 2] = [DASHBOARD_TOKEN_VARIABLE, "CLAUDE_CONFIG_DIR"];
@@ -331,11 +334,12 @@ pub struct DashboardArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
-    /// With --html: the first UTC day (YYYY-MM-DD) [default: the first day stored].
+    /// With --html: the first day (YYYY-MM-DD, in --timezone) [default: the first day stored].
     #[arg(long, value_name = "DAY", requires = "html")]
     pub since: Option<String>,
 
-    /// With --html: the last UTC day (YYYY-MM-DD), included [default: the last day stored].
+    /// With --html: the last day (YYYY-MM-DD, in --timezone), included [default: the last day
+    /// stored].
     #[arg(long, value_name = "DAY", requires = "html")]
     pub until: Option<String>,
 
@@ -357,6 +361,11 @@ pub struct DashboardArgs {
     /// against what you pay).
     #[arg(long, value_name = "USD", env = "CCUSAGE_IMPORT_PLAN_PRICE")]
     pub plan_price: Option<f64>,
+
+    /// The time zone days, today, months and the hour heat map are counted in: an IANA name
+    /// such as America/Los_Angeles [default: UTC]. The page's zone picker overrides it.
+    #[arg(long, value_name = "ZONE", env = TIMEZONE_VARIABLE)]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -386,6 +395,19 @@ pub struct QueryArgs {
     /// How to print the answer.
     #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
     pub format: QueryFormat,
+
+    /// The first day (YYYY-MM-DD, in --timezone), for the queries that take a range.
+    #[arg(long, value_name = "DAY")]
+    pub since: Option<String>,
+
+    /// The last day (YYYY-MM-DD, in --timezone), included, for the queries that take a range.
+    #[arg(long, value_name = "DAY")]
+    pub until: Option<String>,
+
+    /// The time zone days are counted in: an IANA name such as America/Los_Angeles
+    /// [default: UTC].
+    #[arg(long, value_name = "ZONE", env = TIMEZONE_VARIABLE)]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

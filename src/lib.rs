@@ -35,6 +35,7 @@ mod source;
 pub mod sqlfile;
 mod suggest;
 pub mod transform;
+mod zone;
 
 /// docs/architecture.md's module table names every file and folder of `src/`: the layout is
 /// documented where a reader looks for it, and a new module cannot slip past it.

@@ -3,7 +3,8 @@
 //!
 //! Queries whose name starts with `fleet_` answer across machines. The others answer for one
 //! machine: every `?` in them is bound to the machine name (MACHINE_NAME or `--machine-name`),
-//! which the client escapes.
+//! which the client escapes. The markers `{since}`, `{until}` and `{tz}` of the queries that
+//! take a range (`--since`, `--until`) or a zone (`--timezone`) are bound the same way.
 
 use anyhow::{anyhow, Context as _};
 
@@ -17,11 +18,32 @@ use crate::sqlfile::{self, Named};
 /// Names of queries that answer across machines start with this.
 pub const FLEET_PREFIX: &str = "fleet_";
 
+/// A query `NAME_zone` stands in for `NAME` under a zone other than UTC; it is not listed.
+pub const ZONE_VARIANT: &str = "_zone";
+
+/// What a bind mark `?` of a query stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind {
+    Machine,
+    Since,
+    Until,
+    Zone,
+}
+
+const MARKERS: [(&str, Bind); 3] = [
+    ("{since}", Bind::Since),
+    ("{until}", Bind::Until),
+    ("{tz}", Bind::Zone),
+];
+
 /// Width `--list` wraps descriptions to.
 const LIST_WIDTH: usize = 100;
 
 pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
-    let queries = sqlfile::parse_named(sqlfile::QUERIES);
+    let (variants, queries): (Vec<Named<'_>>, Vec<Named<'_>>) =
+        sqlfile::parse_named(sqlfile::QUERIES)
+            .into_iter()
+            .partition(|q| q.name.ends_with(ZONE_VARIANT));
     if args.list {
         crate::log::stdout(&render_list(&queries, &config.machine_name)).exit_code(Exit::Other)?;
         return Ok(Exit::Ok);
@@ -43,13 +65,75 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
             ),
         });
     };
+    let usage = |bad: crate::dashboard::filter::BadParameter| Failure {
+        exit: Exit::Usage,
+        error: anyhow!("{bad}"),
+    };
+    let zone = args
+        .timezone
+        .as_deref()
+        .map(|value| crate::dashboard::filter::zone("--timezone", value))
+        .transpose()
+        .map_err(usage)?;
+    let range = crate::dashboard::filter::Filter::from_flags(
+        args.since.as_deref(),
+        args.until.as_deref(),
+        None,
+        None,
+    )
+    .map_err(usage)?;
+    let zoned = |q: &Named<'_>| {
+        q.sql.contains("{tz}")
+            || variants
+                .iter()
+                .any(|v| v.name.strip_suffix(ZONE_VARIANT) == Some(q.name))
+    };
+    let query = match variants
+        .iter()
+        .find(|v| v.name.strip_suffix(ZONE_VARIANT) == Some(name))
+    {
+        Some(variant) if !crate::zone::is_utc(zone) => variant,
+        _ => query,
+    };
+    let (sql, binds) = bind_marks(&query.sql);
+    if (args.since.is_some() || args.until.is_some()) && !binds.contains(&Bind::Since) {
+        let ranged: Vec<&str> = queries
+            .iter()
+            .filter(|q| q.sql.contains("{since}"))
+            .map(|q| q.name)
+            .collect();
+        return Err(Failure {
+            exit: Exit::Usage,
+            error: anyhow!(
+                "the query {name} takes no range: --since and --until apply to {}",
+                ranged.join(", ")
+            ),
+        });
+    }
+    if !crate::zone::is_utc(zone) && !binds.contains(&Bind::Zone) {
+        let listed: Vec<&str> = queries
+            .iter()
+            .filter(|q| zoned(q))
+            .map(|q| q.name)
+            .collect();
+        crate::log::emit(&format!(
+            "ccusage-import: note: {name} counts UTC days, as its report is stored; \
+             --timezone applies to {}\n",
+            listed.join(", ")
+        ));
+    }
     let mut sink = Sink::connect(&config.clickhouse)
         .await
         .exit_code(Exit::ClickHouse)?;
     sink.use_database();
-    let mut request = sink.client().query(&query.sql);
-    for _ in 0..placeholders(&query.sql) {
-        request = request.bind(config.machine_name.as_str());
+    let mut request = sink.client().query(&sql);
+    for bind in &binds {
+        request = match bind {
+            Bind::Machine => request.bind(config.machine_name.as_str()),
+            Bind::Since => request.bind(range.since_value()),
+            Bind::Until => request.bind(range.until_value()),
+            Bind::Zone => request.bind(crate::zone::name(zone)),
+        };
     }
     let format = match args.format {
         // CSV is written here from the typed answer, not by ClickHouse: text cells a
@@ -110,7 +194,38 @@ pub fn is_fleet(name: &str) -> bool {
     name.starts_with(FLEET_PREFIX)
 }
 
+/// The SQL with each marker (`{since}`, `{until}`, `{tz}`) turned into a bind mark `?`, and
+/// what every `?` binds, in order: a `?` written in the SQL is the machine's name.
+pub fn bind_marks(sql: &str) -> (String, Vec<Bind>) {
+    let mut out = String::with_capacity(sql.len());
+    let mut binds = Vec::new();
+    let mut rest = sql;
+    while let Some(at) = rest.find(['?', '{']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("??") {
+            // A literal `?` to the client.
+            out.push_str("??");
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix('?') {
+            out.push('?');
+            binds.push(Bind::Machine);
+            rest = after;
+        } else if let Some((marker, bind)) = MARKERS.iter().find(|(m, _)| tail.starts_with(m)) {
+            out.push('?');
+            binds.push(*bind);
+            rest = &tail[marker.len()..];
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    (out, binds)
+}
+
 /// How many `?` bind markers a query holds (`??` is a literal `?` to the client).
+#[cfg(test)]
 pub fn placeholders(sql: &str) -> usize {
     sql.replace("??", "").matches('?').count()
 }
@@ -616,7 +731,12 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(kinds.len(), 1, "{} reads {kinds:?}", q.name);
+            // A zone variant counts days from the stored hours and, before a machine's first
+            // stored hour only, from its stored days: the two never cover the same usage.
+            let stitched = q.name.ends_with(ZONE_VARIANT)
+                && q.sql.contains("date < toDate(first_hour)")
+                && kinds == BTreeSet::from(["daily", "hours"]);
+            assert!(kinds.len() == 1 || stitched, "{} reads {kinds:?}", q.name);
         }
     }
 
@@ -637,7 +757,7 @@ mod tests {
     fn the_list_shows_every_query_under_its_scope() {
         let all = queries();
         let list = render_list(&all, "laptop");
-        for q in &all {
+        for q in all.iter().filter(|q| !q.name.ends_with(ZONE_VARIANT)) {
             assert!(
                 list.lines()
                     .any(|l| l.trim_start().starts_with(&format!("{} ", q.name))),
@@ -660,6 +780,44 @@ mod tests {
         assert_eq!(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
         assert_eq!(wrap("", 5), Vec::<String>::new());
         assert_eq!(wrap("longerword x", 5), ["longerword", "x"]);
+    }
+
+    #[test]
+    fn markers_and_machine_marks_bind_in_order() {
+        let (sql, binds) = bind_marks(
+            "WHERE machine_name = ? AND toDate(h, {tz}) >= toDate({since}) AND x = '{y}??'",
+        );
+        assert_eq!(
+            sql,
+            "WHERE machine_name = ? AND toDate(h, ?) >= toDate(?) AND x = '{y}??'"
+        );
+        assert_eq!(binds, [Bind::Machine, Bind::Zone, Bind::Since]);
+        for q in queries() {
+            let (sql, binds) = bind_marks(&q.sql);
+            assert_eq!(placeholders(&sql), binds.len(), "{}", q.name);
+            assert!(
+                !sql.contains("{since") && !sql.contains("{tz"),
+                "{}",
+                q.name
+            );
+            // A range is both bounds; a zone variant stands in for a query that exists.
+            assert_eq!(
+                binds.contains(&Bind::Since),
+                binds.contains(&Bind::Until),
+                "{}",
+                q.name
+            );
+            if let Some(base) = q.name.strip_suffix(ZONE_VARIANT) {
+                let base = queries().into_iter().find(|b| b.name == base).unwrap();
+                assert!(binds.contains(&Bind::Zone), "{}", q.name);
+                assert_eq!(
+                    bind_marks(&base.sql).1.contains(&Bind::Since),
+                    binds.contains(&Bind::Since),
+                    "{}: the range as its query",
+                    q.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -53,16 +53,33 @@
     return Object.assign({}, axis, { min: 0, max: Math.ceil(top / step) * step, interval: step });
   }
 
-  // ---- the filter: the URL's since, until, machine, agent ----------------------------------
+  // ---- the filter: the URL's since, until, machine, agent, tz ------------------------------
   function urlFilter() {
     const params = new URLSearchParams(location.search);
     const get = (k) => params.get(k) || null;
-    return { since: get("since"), until: get("until"), machine: get("machine"), agent: get("agent") };
+    return { since: get("since"), until: get("until"), machine: get("machine"), agent: get("agent"), tz: get("tz") };
   }
   function query(filter) {
     const params = new URLSearchParams();
-    for (const k of ["since", "until", "machine", "agent"]) if (filter[k]) params.set(k, filter[k]);
+    for (const k of ["since", "until", "machine", "agent", "tz"]) if (filter[k]) params.set(k, filter[k]);
     return params.toString();
+  }
+  // The zone days are counted in: the URL's tz, else the dashboard's --timezone.
+  function zoneOf(data) {
+    return data.filter.tz || data.config.timezone || "UTC";
+  }
+  // Today in a zone, YYYY-MM-DD (en-CA writes days that way); null for a zone the browser
+  // does not know.
+  function todayIn(zone) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+    } catch (e) {
+      return null;
+    }
+  }
+  // The page's today: the report's own for a static report, else now in the zone shown.
+  function todayOf(data) {
+    return (!data.config.static && todayIn(zoneOf(data))) || data.config.today;
   }
   function go(filter) {
     const qs = query(filter);
@@ -382,10 +399,12 @@
   }
   function heatmap(data) {
     const rows = rowsOf(data.panels.block_heatmap);
+    // The cells with usage as "weekday:hour" (1 = Monday) in the zone shown, for scripts.
+    $("chart-heatmap").dataset.hours = rows.map((r) => r.weekday + ":" + r.hour).join(" ");
     if (!rows.length) return empty("chart-heatmap", "No usage by hour in this range.");
     const cells = rows.map((r) => [num(r.hour), num(r.weekday) - 1, num(r.tokens)]);
     chart("chart-heatmap", {
-      tooltip: { trigger: "item", formatter: (p) => WEEKDAYS[p.value[1]] + " " + p.value[0] + ":00 UTC: " + tokens(p.value[2]) + " tokens" },
+      tooltip: { trigger: "item", formatter: (p) => WEEKDAYS[p.value[1]] + " " + p.value[0] + ":00 " + zoneOf(data) + ": " + tokens(p.value[2]) + " tokens" },
       grid: { left: 50, right: 20, top: 10, bottom: 100 },
       xAxis: { type: "category", data: [...Array(24).keys()].map(String), splitArea: { show: true } },
       yAxis: { type: "category", data: WEEKDAYS, inverse: true, splitArea: { show: true } },
@@ -692,7 +711,12 @@
     $("until").value = f.until || "";
     fillSelect($("machine"), rowsOf(data.panels.meta_machines).map((r) => r.machine), f.machine);
     fillSelect($("agent"), rowsOf(data.panels.meta_agents).map((r) => r.agent), f.agent);
-    const today = data.config.today;
+    // The browser's own zone first, then UTC and the dashboard's default, then every zone the
+    // browser knows; the server checks the name (a 400 for one it does not know).
+    const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
+    const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    fillSelect($("tz"), [own, "UTC", data.config.timezone || "UTC"].concat(zones).filter(Boolean), zoneOf(data));
+    const today = todayOf(data);
     for (const button of document.querySelectorAll("[data-range]")) {
       const n = button.dataset.range;
       const since = n === "all" ? null : daysBefore(today, Number(n) - 1);
@@ -707,7 +731,7 @@
     const form = $("filters");
     for (const button of document.querySelectorAll("[data-range]")) {
       button.addEventListener("click", () => {
-        const today = (last && last.config.today) || new Date().toISOString().slice(0, 10);
+        const today = (last && todayOf(last)) || new Date().toISOString().slice(0, 10);
         const n = button.dataset.range;
         const f = urlFilter();
         f.since = n === "all" ? null : daysBefore(today, Number(n) - 1);
@@ -717,10 +741,24 @@
     }
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      // The zone goes into the URL unless it is the dashboard's default.
+      const zone = $("tz").value || null;
+      const fallback = (last && last.config.timezone) || "UTC";
       go({ since: $("since").value || null, until: $("until").value || null,
-        machine: $("machine").value || null, agent: $("agent").value || null });
+        machine: $("machine").value || null, agent: $("agent").value || null,
+        tz: zone && (zone !== fallback || urlFilter().tz) ? zone : null });
     });
-    for (const id of ["machine", "agent"]) $(id).addEventListener("change", () => form.requestSubmit());
+    for (const id of ["machine", "agent", "tz"]) $(id).addEventListener("change", () => form.requestSubmit());
+  }
+
+  // What "a day" means on the page: UTC days are the stored days; in another zone the days,
+  // today, months and the heat map come from the stored hours, and usage from before a
+  // machine's first stored hour keeps its UTC day (only days were stored then).
+  function zoneNote(data) {
+    const zone = zoneOf(data);
+    if (zone === "UTC") return "Days are UTC days.";
+    return "Days, months and hours are in " + zone + ", from the stored hours; usage before a machine's first stored hour stays on its UTC day," +
+      " and the model, project and agent panels count UTC days.";
   }
 
   // ---- drawing -------------------------------------------------------------------------------
@@ -742,7 +780,7 @@
     }
     const generated = data.config.generated_at ? ", generated " + data.config.generated_at : "";
     $("footer").textContent = "ccusage-import " + data.config.version + generated +
-      ". Days are UTC days. Costs are ccusage's API-equivalent estimates." +
+      ". " + zoneNote(data) + " Costs are ccusage's API-equivalent estimates." +
       (claudeOnly ? " The agent filter applies to the cards, days and agent panels; the other panels read Claude Code's reports." : "");
     keepDates($("footer"));
     document.body.dataset.scheme = dark.matches ? "dark" : "light";
@@ -755,9 +793,10 @@
       const f = EMBEDDED.filter;
       $("static-note").hidden = false;
       $("static-note").textContent = "Static report: " + (f.since || "first day") + " to " + (f.until || "last day") +
-        (f.machine ? ", machine " + f.machine : ", every machine") + (f.agent ? ", agent " + f.agent : "") + ".";
+        (f.machine ? ", machine " + f.machine : ", every machine") + (f.agent ? ", agent " + f.agent : "") +
+        (f.tz ? ", days in " + f.tz : "") + ".";
       keepDates($("static-note"));
-      last = { config: EMBEDDED.config, filter: { since: f.since, until: f.until, machine: f.machine, agent: f.agent }, panels: EMBEDDED.panels };
+      last = { config: EMBEDDED.config, filter: { since: f.since, until: f.until, machine: f.machine, agent: f.agent, tz: f.tz }, panels: EMBEDDED.panels };
       render(last);
       return;
     }
@@ -766,7 +805,7 @@
       // A database that exists but holds no usage at all is "empty" too (a filter that
       // matches nothing is not: that is an answer).
       const h = rowsOf(data.panels.headline)[0] || {};
-      if (!query(data.filter) && !Number(h.machines)) {
+      if (!query({ ...data.filter, tz: null }) && !Number(h.machines)) {
         const error = new Error(EMPTY);
         error.kind = "empty";
         throw error;

@@ -36,6 +36,8 @@ pub struct AppState {
     pub plan_price: Option<f64>,
     /// The budgets, as the page reads them (`super::budget_json`).
     pub budgets: serde_json::Value,
+    /// `--timezone`: the zone of a request without `tz` (`None`: UTC).
+    pub zone: Option<chrono_tz::Tz>,
     /// Whether the last ClickHouse read failed: a change is said once on stderr, not per
     /// request.
     failing: AtomicBool,
@@ -50,6 +52,7 @@ impl AppState {
             session,
             plan_price,
             budgets: serde_json::Value::Null,
+            zone: None,
             failing: AtomicBool::new(false),
         }
     }
@@ -370,11 +373,13 @@ async fn not_found() -> Response {
     plain(StatusCode::NOT_FOUND, "not found")
 }
 
-/// What the page needs besides data: the plan price and today's UTC day.
+/// What the page needs besides data: the plan price, the default zone (`--timezone`) and
+/// today's day there (the page counts today in a zone picked in the URL itself).
 async fn config(State(state): State<Shared>) -> Response {
     axum::Json(json!({
         "plan_price": state.plan_price,
-        "today": chrono::Utc::now().date_naive().to_string(),
+        "timezone": crate::zone::name(state.zone),
+        "today": crate::zone::today(state.zone).to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "static": false,
         "budget": state.budgets,
@@ -400,10 +405,11 @@ async fn panel(
     Path(name): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let filter = match Filter::from_pairs(&pairs, EXTRA) {
+    let mut filter = match Filter::from_pairs(&pairs, EXTRA) {
         Ok(filter) => filter,
         Err(bad) => return json_error(StatusCode::BAD_REQUEST, &bad.to_string()),
     };
+    filter.zone = filter.zone.or(state.zone);
     let csv = match pairs
         .iter()
         .find(|(k, _)| k == "format")

@@ -20,13 +20,15 @@ pub enum Param {
     Until,
     Machine,
     Agent,
+    Zone,
 }
 
-const MARKERS: [(&str, Param); 4] = [
+const MARKERS: [(&str, Param); 5] = [
     ("{since}", Param::Since),
     ("{until}", Param::Until),
     ("{machine}", Param::Machine),
     ("{agent}", Param::Agent),
+    ("{tz}", Param::Zone),
 ];
 
 /// One statement, its markers turned into `?` and the values to bind there, in order.
@@ -41,6 +43,14 @@ pub struct Statement {
 /// Panels whose statement has a variant for one agent (`NAME_agent`), used when the filter
 /// names an agent: the Claude-only reports cannot answer for Codex.
 const AGENT_VARIANT: &str = "_agent";
+
+/// Panels whose statement has a variant counting days in a zone other than UTC
+/// (`NAME_zone`), from the stored hours: the plain statement reads the stored UTC days.
+const ZONE_VARIANT: &str = "_zone";
+
+fn is_variant(name: &str) -> bool {
+    name.ends_with(AGENT_VARIANT) || name.ends_with(ZONE_VARIANT)
+}
 
 /// Every statement of sql/dashboard.sql, compiled once.
 pub fn statements() -> &'static [Statement] {
@@ -61,12 +71,12 @@ pub fn statements() -> &'static [Statement] {
     })
 }
 
-/// The panels the page and the API may ask for: every statement but the agent variants.
+/// The panels the page and the API may ask for: every statement but the variants.
 pub fn panels() -> impl Iterator<Item = &'static str> {
     statements()
         .iter()
         .map(|s| s.name)
-        .filter(|name| !name.ends_with(AGENT_VARIANT))
+        .filter(|name| !is_variant(name))
 }
 
 /// The panels an agent filter narrows (their statement, or its `_agent` variant, reads
@@ -108,15 +118,21 @@ pub fn compile(sql: &str) -> (String, Vec<Param>) {
     (out, params)
 }
 
-/// The statement answering `panel` under `filter`, or `None` for an unknown panel.
+/// The statement answering `panel` under `filter`, or `None` for an unknown panel. An agent
+/// variant wins over a zone variant: the all-agent report has days only (UTC days), no hours.
 pub fn statement_for(panel: &str, filter: &Filter) -> Option<&'static Statement> {
-    if panel.ends_with(AGENT_VARIANT) {
+    if is_variant(panel) {
         return None;
     }
     let find = |name: &str| statements().iter().find(|s| s.name == name);
     let base = find(panel)?;
     if filter.agent.is_some() {
         if let Some(variant) = find(&format!("{panel}{AGENT_VARIANT}")) {
+            return Some(variant);
+        }
+    }
+    if !crate::zone::is_utc(filter.zone) {
+        if let Some(variant) = find(&format!("{panel}{ZONE_VARIANT}")) {
             return Some(variant);
         }
     }
@@ -166,6 +182,7 @@ impl Data {
                         Param::Until => query.bind(filter.until_value()),
                         Param::Machine => query.bind(filter.machine_value()),
                         Param::Agent => query.bind(filter.agent_value()),
+                        Param::Zone => query.bind(filter.zone_value()),
                     };
                 }
                 async move { query.fetch_bytes("JSONCompact")?.collect().await }
@@ -316,17 +333,49 @@ mod tests {
         assert_eq!(statement_for("days", &codex).unwrap().name, "days_agent");
         assert_eq!(statement_for("models", &codex).unwrap().name, "models");
         assert!(statement_for("headline_agent", &any).is_none());
+        assert!(statement_for("headline_zone", &any).is_none());
         assert!(statement_for("nope", &any).is_none());
-        assert!(panels().all(|p| !p.ends_with("_agent")));
-        // Agent variants have the columns of the panel they stand in for.
-        for s in statements().iter().filter(|s| s.name.ends_with("_agent")) {
-            let base = statement_for(s.name.trim_end_matches("_agent"), &any).unwrap();
+        assert!(panels().all(|p| !is_variant(p)));
+        let la = Filter {
+            zone: Some(crate::zone::parse("America/Los_Angeles").unwrap()),
+            ..Filter::default()
+        };
+        let utc = Filter {
+            zone: Some(crate::zone::parse("Etc/UTC").unwrap()),
+            ..Filter::default()
+        };
+        assert_eq!(statement_for("days", &la).unwrap().name, "days_zone");
+        assert_eq!(statement_for("days", &utc).unwrap().name, "days");
+        assert_eq!(statement_for("models", &la).unwrap().name, "models");
+        let la_codex = Filter {
+            agent: Some("codex".into()),
+            ..la.clone()
+        };
+        assert_eq!(statement_for("days", &la_codex).unwrap().name, "days_agent");
+        // Variants have the columns of the panel they stand in for.
+        for s in statements().iter().filter(|s| is_variant(s.name)) {
+            let base_name = s
+                .name
+                .trim_end_matches(AGENT_VARIANT)
+                .trim_end_matches(ZONE_VARIANT);
+            let base = statement_for(base_name, &any).unwrap();
+            // The aliases of the outer SELECT: before the outer FROM, indented once or twice
+            // (a subquery in the list is indented deeper).
             let select = |sql: &str| -> Vec<String> {
                 sql.lines()
+                    .take_while(|l| !l.starts_with("FROM"))
+                    .filter(|l| (4..=8).contains(&(l.len() - l.trim_start().len())))
                     .filter_map(|l| {
-                        l.trim()
-                            .rsplit_once(" AS ")
-                            .map(|(_, a)| a.trim_end_matches(',').to_owned())
+                        let column = l.trim().trim_end_matches(',');
+                        match column.rsplit_once(" AS ") {
+                            Some((_, alias)) => Some(alias.to_owned()),
+                            // A column by its own name (`date,`).
+                            None => column
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                                .then(|| column.to_owned())
+                                .filter(|c| !c.is_empty()),
+                        }
                     })
                     .collect()
             };

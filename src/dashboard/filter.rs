@@ -1,10 +1,12 @@
-//! The dashboard's filter: the URL's query parameters `since`, `until` (UTC days, both
-//! included), `machine` and `agent`, checked before anything reaches ClickHouse. A bad value
+//! The dashboard's filter: the URL's query parameters `since`, `until` (days in the zone, both
+//! included), `machine`, `agent` and `tz` (the zone days are counted in, an IANA name), checked
+//! before anything reaches ClickHouse. A bad value
 //! names its parameter, so the page and a script can say which one to fix.
 
 use std::fmt;
 
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 
 /// The first and last day a filter without bounds covers (ClickHouse's `Date` range).
 pub const FIRST_DAY: &str = "1970-01-01";
@@ -19,6 +21,8 @@ pub struct Filter {
     pub until: Option<NaiveDate>,
     pub machine: Option<String>,
     pub agent: Option<String>,
+    /// The zone days are counted in; `None`: the dashboard's `--timezone` (UTC by default).
+    pub zone: Option<Tz>,
 }
 
 /// A parameter the dashboard cannot use, and why.
@@ -67,10 +71,11 @@ impl Filter {
                 "until" => filter.until = Some(day("until", value)?),
                 "machine" => filter.machine = Some(text("machine", value)?),
                 "agent" => filter.agent = Some(agent(value)?),
+                "tz" => filter.zone = Some(zone("tz", value)?),
                 other => {
                     return Err(bad(
                         other,
-                        "unknown; the dashboard takes since, until, machine and agent",
+                        "unknown; the dashboard takes since, until, machine, agent and tz",
                     ))
                 }
             }
@@ -91,6 +96,7 @@ impl Filter {
             until: until.map(|v| day("--until", v)).transpose()?,
             machine: machine.map(|v| text("--machine", v)).transpose()?,
             agent: agent_name.map(agent).transpose()?,
+            zone: None,
         };
         filter.check()?;
         Ok(filter)
@@ -125,6 +131,16 @@ impl Filter {
     pub fn agent_value(&self) -> &str {
         self.agent.as_deref().unwrap_or_default()
     }
+
+    /// The zone's IANA name, bound for `{tz}`.
+    pub fn zone_value(&self) -> &'static str {
+        crate::zone::name(self.zone)
+    }
+}
+
+/// A zone name (`tz`, `--timezone`), checked by [`crate::zone::parse`].
+pub fn zone(parameter: &str, value: &str) -> Result<Tz, BadParameter> {
+    crate::zone::parse(value).map_err(|reason| bad(parameter, reason))
 }
 
 fn day(parameter: &str, value: &str) -> Result<NaiveDate, BadParameter> {
@@ -200,6 +216,9 @@ mod tests {
         assert_eq!(f.until_value(), "2026-11-30");
         assert_eq!(f.machine_value(), "o'neil's laptop");
         assert_eq!(f.agent_value(), "codex");
+        assert_eq!(f.zone_value(), "UTC");
+        let la = parse(&[("tz", "America/Los_Angeles")]).unwrap();
+        assert_eq!(la.zone_value(), "America/Los_Angeles");
     }
 
     #[test]
@@ -227,6 +246,12 @@ mod tests {
             (&[("agent", "Codex; DROP")], "agent", "not an agent name"),
             (&[("machine", "a\nb")], "machine", "control character"),
             (&[("mashine", "laptop")], "mashine", "unknown"),
+            (
+                &[("tz", "America/Los_Angles")],
+                "tz",
+                "did you mean America/Los_Angeles?",
+            ),
+            (&[("tz", "PST8PDT'")], "tz", "is not a time zone"),
             (
                 &[("machine", "a"), ("machine", "b")],
                 "machine",

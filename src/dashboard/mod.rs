@@ -62,10 +62,16 @@ pub async fn run(config: &Config, args: &DashboardArgs) -> Result<Exit, Failure>
         }
     }
     let budgets = budget_json(&config.budgets().exit_code(Exit::Usage)?);
+    let zone = args
+        .timezone
+        .as_deref()
+        .map(|value| filter::zone("--timezone", value))
+        .transpose()
+        .map_err(|bad| usage(anyhow!("{bad}")))?;
     let data = Data::new(dashboard_clickhouse(&config.clickhouse));
     match &args.html {
-        Some(file) => write_html(&data, args, file, budgets).await,
-        None => serve(data, args, token, budgets).await,
+        Some(file) => write_html(&data, args, zone, file, budgets).await,
+        None => serve(data, args, zone, token, budgets).await,
     }
 }
 
@@ -160,6 +166,7 @@ pub fn check_listen(listen: SocketAddr, token: Option<&str>) -> Result<()> {
 async fn serve(
     data: Data,
     args: &DashboardArgs,
+    zone: Option<chrono_tz::Tz>,
     token: Option<String>,
     budgets: Value,
 ) -> Result<Exit, Failure> {
@@ -198,6 +205,7 @@ async fn serve(
     }
     let mut state = api::AppState::new(data, token, args.plan_price);
     state.budgets = budgets;
+    state.zone = zone;
     let state = Arc::new(state);
     accept_until_stopped(listener, api::router(state)).await;
     Ok(Exit::Ok)
@@ -298,16 +306,18 @@ async fn stop_signal() {
 async fn write_html(
     data: &Data,
     args: &DashboardArgs,
+    zone: Option<chrono_tz::Tz>,
     file: &Path,
     budgets: Value,
 ) -> Result<Exit, Failure> {
-    let filter = Filter::from_flags(
+    let mut filter = Filter::from_flags(
         args.since.as_deref(),
         args.until.as_deref(),
         args.machine.as_deref(),
         args.agent.as_deref(),
     )
     .map_err(|bad| usage(anyhow!("{bad}")))?;
+    filter.zone = zone;
     let panels = data.all(&filter).await.exit_code(Exit::ClickHouse)?;
     // A report of a machine or agent that is not there would be all zeros, which reads as
     // "no usage" rather than as the typo it is.
@@ -321,7 +331,8 @@ async fn write_html(
     let embedded = json!({
         "config": {
             "plan_price": args.plan_price,
-            "today": generated.date_naive().to_string(),
+            "timezone": filter.zone_value(),
+            "today": crate::zone::today(zone).to_string(),
             "version": env!("CARGO_PKG_VERSION"),
             "static": true,
             "budget": budgets,
@@ -333,6 +344,7 @@ async fn write_html(
             "until": filter.until.map(|d| d.to_string()),
             "machine": filter.machine,
             "agent": filter.agent,
+            "tz": filter.zone.map(|z| z.name()),
         },
         "panels": panels,
     });

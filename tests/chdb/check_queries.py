@@ -86,9 +86,13 @@ def quote(value):
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def bind(sql, machine):
-    """Binds every `?` to the machine's name, as the clickhouse crate does."""
-    return sql.replace("?", quote(machine)) if machine is not None else sql
+def bind(sql, machine, zone="UTC"):
+    """Binds every `?` to the machine's name, as the clickhouse crate does, and the markers of
+    the queries that take a range and a zone as src/query.rs does without --since/--until."""
+    sql = sql.replace("?", quote(machine)) if machine is not None else sql
+    for marker, value in (("since", FIRST_DAY), ("until", LAST_DAY), ("tz", zone)):
+        sql = sql.replace("{" + marker + "}", quote(value))
+    return sql
 
 
 # The bounds src/dashboard/filter.rs binds when the URL gives no date.
@@ -97,9 +101,10 @@ FIRST_DAY, LAST_DAY = "1970-01-01", "2105-12-31"
 
 def bind_filter(sql, filter_):
     """Binds sql/dashboard.sql's markers as src/dashboard/data.rs does (each becomes a bound
-    string): since, until, machine, agent; an absent one is the widest value."""
+    string): since, until, machine, agent, tz; an absent one is the widest value (UTC)."""
     values = {"since": filter_.get("since", FIRST_DAY), "until": filter_.get("until", LAST_DAY),
-              "machine": filter_.get("machine", ""), "agent": filter_.get("agent", "")}
+              "machine": filter_.get("machine", ""), "agent": filter_.get("agent", ""),
+              "tz": filter_.get("tz", "UTC")}
     for marker, value in values.items():
         sql = sql.replace("{" + marker + "}", quote(value))
     return sql
@@ -305,7 +310,9 @@ def check_dashboard(server, chdb, machines, report):
                  "fewer than 20")
     week = server.query("SELECT toString(today() - 6)", database=False).strip()
     filters = [("fleet", {})] + [(m, {"machine": m}) for m in machines] + [
-        ("7 days", {"since": week}), ("agent claude", {"agent": "claude"})]
+        ("7 days", {"since": week}), ("agent claude", {"agent": "claude"}),
+        ("Los Angeles", {"tz": "America/Los_Angeles"}),
+        ("Kolkata, 7 days", {"tz": "Asia/Kolkata", "since": week})]
     answers = {}
     for statement in statements:
         for label, filter_ in filters:
@@ -543,9 +550,11 @@ def main():
     for query in queries:
         name = query["name"]
         scopes = [None] if name.startswith("fleet_") else list(machines)
-        for machine in scopes:
+        zones = ["UTC", "America/Los_Angeles"] if "{tz}" in query["sql"] else ["UTC"]
+        for machine, zone in [(m, z) for m in scopes for z in zones]:
             what = name if machine is None else f"{name} [{machine}]"
-            sql = bind(query["sql"], machine)
+            what += "" if zone == "UTC" else f" [{zone}]"
+            sql = bind(query["sql"], machine, zone)
             try:
                 on_server = rows(server.query(sql + "\nFORMAT JSONEachRow"))
             except RuntimeError as e:
@@ -556,7 +565,8 @@ def main():
             except Exception as e:  # chdb raises its own error type
                 report.fail(what, f"fails in chdb: {str(e).splitlines()[0]}")
                 continue
-            answers[(name, machine)] = (on_server, in_chdb)
+            if zone == "UTC":
+                answers[(name, machine)] = (on_server, in_chdb)
             if same_rows(on_server, in_chdb):
                 report.ok(f"{what}: {len(on_server)} rows, the same on both")
             else:

@@ -1322,3 +1322,110 @@ async fn the_page_warns_of_shared_logs_and_narrows_only_what_an_agent_filter_can
     assert_eq!(browser.console_errors(), Vec::<String>::new());
     browser.close().await;
 }
+
+/// Issue 28: the zone picker lands in the URL as `tz`; days and the heat map's hours move to
+/// that zone (03:00 UTC is the evening before in Los Angeles), a reload keeps it, usage added
+/// later lands on the zone's day, and an unknown zone is a 400 that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zone_in_the_url_moves_days_and_hours_and_survives_a_reload() {
+    use crate::timezones::{first_logs, more_logs, LA};
+    let env = TestEnv::new("dash_tz");
+    let claude = env.path("claude");
+    first_logs(&claude);
+    env.importer("laptop").logs(&claude).import_ok();
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    let days = "return [...document.querySelectorAll('[data-table=days] tbody tr')]\
+                .map((r) => r.cells[0].textContent + ' ' + r.cells[6].title).join(', ')";
+    let hours = "return document.getElementById('chart-heatmap').dataset.hours";
+    let zone = "return document.getElementById('tz').value";
+
+    // UTC by default: one day, Tuesday's 03:00 and 20:00.
+    assert_eq!(browser.open(&dashboard.url).await, "ready");
+    assert_eq!(browser.script(days).await, "2026-11-10 3300");
+    assert_eq!(browser.script(hours).await, "2:3 2:20");
+    assert_eq!(browser.script(zone).await, "UTC");
+
+    // Los Angeles picked: Monday 19:00 and Tuesday noon, two days.
+    browser
+        .script(&format!(
+            "const s = document.getElementById('tz'); s.value = '{LA}'; \
+             s.dispatchEvent(new Event('change')); return null"
+        ))
+        .await;
+    wait_for_url(&browser, "tz=America%2FLos_Angeles").await;
+    assert_eq!(browser.settled().await, "ready");
+    assert_eq!(
+        browser.script(days).await,
+        "2026-11-10 2200, 2026-11-09 1100"
+    );
+    assert_eq!(browser.script(hours).await, "1:19 2:12");
+    let footer = browser
+        .script("return document.getElementById('footer').textContent")
+        .await;
+    assert!(footer.as_str().unwrap().contains(LA), "{footer}");
+
+    // A reload keeps the zone; usage imported meanwhile lands on the 10th in Los Angeles.
+    more_logs(&claude);
+    env.importer("laptop").logs(&claude).import_ok();
+    browser.client.refresh().await.unwrap();
+    assert_eq!(browser.settled().await, "ready");
+    assert_eq!(browser.script(zone).await, LA);
+    assert_eq!(
+        browser.script(days).await,
+        "2026-11-10 2750, 2026-11-09 1100"
+    );
+    assert_eq!(browser.script(hours).await, "1:19 2:12 2:18");
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+
+    // An unknown zone: the page and the API answer 400 with what is wrong.
+    browser
+        .client
+        .goto(&format!("{}?tz=America/Los_Angles", dashboard.url))
+        .await
+        .unwrap();
+    let shown = browser.error_text().await;
+    assert!(
+        shown.contains("bad parameter tz") && shown.contains("did you mean America/Los_Angeles?"),
+        "{shown}"
+    );
+    for path in ["?tz=Mars/Olympus", "api/panel/days?tz=Mars/Olympus"] {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .arg(format!("{}{path}", dashboard.url))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.ends_with("\n400"), "{path}: {text}");
+        assert!(text.contains("is not a time zone"), "{path}: {text}");
+    }
+    browser.close().await;
+
+    // --timezone sets the zone of a request without tz.
+    let la = Dashboard::start(env.importer("viewer"), &["--timezone", LA]);
+    let get = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}{path}", la.url)])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(get("api/config")["timezone"], LA);
+    let rows = get("api/panel/days")["rows"].clone();
+    let shown: Vec<(String, u64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), r[6].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("2026-11-09".to_owned(), 1100),
+            ("2026-11-10".to_owned(), 2750)
+        ]
+    );
+    let utc = get("api/panel/days?tz=UTC")["rows"].clone();
+    assert_eq!(utc.as_array().unwrap().len(), 2, "{utc}");
+}

@@ -25,6 +25,7 @@ mod sequences;
 mod sessions;
 mod settings;
 mod signals;
+mod timezones;
 mod tls;
 mod versions;
 

@@ -598,6 +598,7 @@ fn every_setting_can_come_from_the_settings_file() {
         ("CCUSAGE_IMPORT_PLAN_PRICE", "20"),
         ("CCUSAGE_IMPORT_BUDGET", "500"),
         ("CCUSAGE_IMPORT_BUDGET_FILE", "/tmp/file.budgets"),
+        ("CCUSAGE_IMPORT_TIMEZONE", "America/Los_Angeles"),
         (
             "CCUSAGE_IMPORT_DASHBOARD_TOKEN",
             "a-token-of-the-file-0123456789",

@@ -6,6 +6,7 @@
 //! private, so the compiler still reports code nothing uses.
 
 pub mod app;
+mod claude_logs;
 mod cli;
 mod cli_machine;
 mod config;

@@ -1,5 +1,6 @@
 //! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
+mod names;
 mod reports;
 
 use std::collections::BTreeMap;
@@ -100,7 +101,20 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     if let Some(stored) = &stored_machine {
         check_project_mode(config, stored)?;
     }
-    let projects = std::sync::Arc::new(load_projects(config, stored_machine.as_ref())?);
+    let stored_names = match &sink {
+        Some(sink) => match names::stored(sink, &config.machine_name, config.projects.mode).await {
+            Ok(names) => names,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => Vec::new(),
+    };
+    let projects = load_projects(config, stored_machine.as_ref())?
+        .with_stored_names(crate::transform::projects::stored_names(&stored_names));
+    let projects = std::sync::Arc::new(projects);
     crate::log::redact_projects_with(projects.clone());
 
     let last_tick = match &sink {
@@ -140,13 +154,24 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     )
     .await;
     run.fetch_time = fetch_started.elapsed();
+    let rekeyed = stored_machine
+        .as_ref()
+        .is_some_and(|stored| rekey_wanted(config, stored));
     if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
-        if rekey_wanted(config, stored) {
+        if rekeyed {
             if let Err(e) = rekey(sink, config, &ctx, stored, &mapped, &mut run).await {
                 run.clickhouse_error = Some(format!("{e:#}"));
                 run.duration = started.elapsed();
                 return Ok(run);
             }
+        }
+    }
+    // Only with the run's own projects (ccusage ran): a run that stopped before has none.
+    if let (Some(sink), Some(_), false) = (&sink, set, rekeyed) {
+        if let Err(e) = names::rename(sink, &ctx, &stored_names, &mut run).await {
+            run.clickhouse_error = Some(format!("{e:#}"));
+            run.duration = started.elapsed();
+            return Ok(run);
         }
     }
     summarise(&mut run, &mapped);

@@ -14,6 +14,7 @@ mod hours;
 mod import;
 mod integrity;
 mod join;
+mod names;
 mod projects;
 mod proxy;
 mod queries;

@@ -1,5 +1,6 @@
 //! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
+mod dry;
 mod names;
 mod reports;
 
@@ -42,6 +43,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         clickhouse_url: config.clickhouse.url.clone(),
         database: config.clickhouse.database.clone(),
         dry_run: config.mode == Mode::DryRun,
+        dry_run_uncompared: None,
         started_at,
         reports: BTreeMap::new(),
         tables: BTreeMap::new(),
@@ -67,8 +69,19 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.
-    let mut sink = None;
-    if !run.dry_run {
+    let sink;
+    if run.dry_run {
+        reporter.connect_started(&config.clickhouse.url, &config.clickhouse.database);
+        let connection = dry::connect(config).await;
+        match (&connection.server_version, &connection.uncompared) {
+            (Some(version), _) => reporter.connect_finished(Ok(version)),
+            (None, Some(why)) => reporter.connect_finished(Err(why)),
+            (None, None) => {}
+        }
+        run.server_version = connection.server_version;
+        run.dry_run_uncompared = connection.uncompared;
+        sink = connection.sink;
+    } else {
         reporter.connect_started(&config.clickhouse.url, &config.clickhouse.database);
         match connect(config).await {
             Ok(connected) => {
@@ -154,9 +167,10 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     )
     .await;
     run.fetch_time = fetch_started.elapsed();
-    let rekeyed = stored_machine
-        .as_ref()
-        .is_some_and(|stored| rekey_wanted(config, stored));
+    let rekeyed = !run.dry_run
+        && stored_machine
+            .as_ref()
+            .is_some_and(|stored| rekey_wanted(config, stored));
     if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
         if rekeyed {
             if let Err(e) = rekey(sink, config, &ctx, stored, &mapped, &mut run).await {
@@ -187,6 +201,11 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
 
     let write_started = Instant::now();
     match &sink {
+        Some(sink) if run.dry_run => {
+            if let Err(e) = dry::count(sink, &ctx, set, &mapped, &mut run).await {
+                run.clickhouse_error = Some(format!("{e:#}"));
+            }
+        }
         Some(sink) => {
             let stored_scheme = stored_machine.map(|m| m.session_scheme);
             let write =
@@ -205,6 +224,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
     run.write_time = write_started.elapsed();
+    // A dry run reads nothing back and leaves no ledger row.
+    let sink = sink.filter(|_| !run.dry_run);
     if let Some(sink) = &sink {
         history::read(sink, &mut run).await;
     }
@@ -851,7 +872,7 @@ impl Stored {
             let days = sink.stored_usage(machine, "stored_days", "daily").await?;
             stored.days = days
                 .into_iter()
-                .map(|(_, date, usage)| derive::StoredDay { date, usage })
+                .map(|(_, _, date, usage)| derive::StoredDay { date, usage })
                 .collect();
         }
         if report_ok(run, ReportKind::Hours) {
@@ -866,7 +887,7 @@ impl Stored {
                 .await?;
             stored.project_days = days
                 .into_iter()
-                .map(|(project, date, usage)| derive::StoredProjectDay {
+                .map(|(_, project, date, usage)| derive::StoredProjectDay {
                     project,
                     date,
                     usage,
@@ -877,7 +898,8 @@ impl Stored {
                 .await?;
             stored.sub_sessions = subs
                 .into_iter()
-                .map(|(project_path, _, usage)| derive::StoredSubSession {
+                .map(|(key, project_path, _, usage)| derive::StoredSubSession {
+                    key,
                     project_path,
                     usage,
                 })

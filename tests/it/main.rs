@@ -6,6 +6,7 @@ mod bad_input;
 mod cluster;
 mod config;
 mod dashboard;
+mod dry_run;
 mod faults;
 mod fleet;
 mod harness;

@@ -206,6 +206,33 @@ WHERE machine_name = ? AND start_time <
     SELECT min(hour) FROM ccusage_usage_hours WHERE machine_name = ?
 )
 
+-- The names this machine's project rows are stored under, each with its newest import: a
+-- key stored under two names (ccusage's text before anything could name it, the readable name
+-- later) has its rows stored again under one (see src/pipeline/names.rs). A ccusage 15-18
+-- session's project is its id for a whole project, else the text before the `/`.
+-- name: stored_project_names
+SELECT project, project_name, toUInt32(max(imported_at)) AS imported_at
+FROM
+(
+    SELECT project, project_name, imported_at
+    FROM ccusage_usage_projects_daily FINAL
+    WHERE machine_name = ? AND superseded = 0
+    UNION ALL
+    SELECT project_path AS project, project_name, imported_at
+    FROM ccusage_usage_session_days FINAL
+    WHERE machine_name = ? AND superseded = 0
+    UNION ALL
+    SELECT
+        if(project_path = 'Unknown Project'
+                AND toUInt32OrZero(splitByChar('.', ccusage_version)[1]) < 19,
+            session_id, splitByChar('/', project_path)[1]) AS project,
+        project_name,
+        imported_at
+    FROM ccusage_usage_sessions FINAL
+    WHERE machine_name = ? AND superseded = 0
+)
+GROUP BY project, project_name
+
 -- This machine's sessions, session days and project days as stored, whole, for
 -- --rekey-projects to store again under new keys (columns in the order of SessionRow,
 -- SessionDayRow and ProjectDailyRow).

@@ -17,6 +17,9 @@ use crate::sink::{CaCerts, ClickHouse, Secret};
 use crate::source::Limits;
 use crate::transform::projects::Mode as ProjectMode;
 
+/// Where ccusage reads the Claude logs; passed on to it, and read for project names.
+const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub mode: Mode,
@@ -326,6 +329,7 @@ impl Config {
                     .unwrap_or_else(crate::projects::default_key_path),
                 alias_file: cli.project_alias,
                 home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
+                claude_config_dir: std::env::var(CLAUDE_CONFIG_DIR).ok(),
                 rekey: cli.rekey_projects,
             },
             limits: Limits {
@@ -361,6 +365,10 @@ impl Config {
             .filter(|e| !crate::source::is_own_setting(&e.key))
             .map(|e| (e.key.clone(), e.value.clone()))
             .collect();
+        // ccusage gets the file's value over the environment's (`source::child_environment`).
+        if let Some(dir) = file.get(CLAUDE_CONFIG_DIR) {
+            self.projects.claude_config_dir = Some(dir.to_owned());
+        }
         if self.dashboard_token.is_none() {
             self.dashboard_token = file
                 .get(crate::cli::DASHBOARD_TOKEN_VARIABLE)

@@ -73,22 +73,11 @@ pub async fn run(
 /// The directories ccusage reads: CLAUDE_CONFIG_DIR's (comma-separated), else ~/.claude and
 /// ~/.config/claude.
 fn log_dirs() -> (Vec<PathBuf>, bool) {
-    match std::env::var("CLAUDE_CONFIG_DIR")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        Some(list) => (
-            list.split(',').map(|d| PathBuf::from(d.trim())).collect(),
-            true,
-        ),
-        None => {
-            let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-            (
-                vec![home.join(".claude"), home.join(".config/claude")],
-                false,
-            )
-        }
-    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    crate::claude_logs::dirs(
+        std::env::var("CLAUDE_CONFIG_DIR").ok().as_deref(),
+        home.as_deref(),
+    )
 }
 
 /// The newest `.jsonl` under `dir/projects`, by modification time; reads at most

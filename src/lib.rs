@@ -7,6 +7,7 @@
 
 pub mod app;
 mod budget;
+mod claude_logs;
 mod cli;
 mod cli_machine;
 mod config;

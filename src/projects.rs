@@ -20,6 +20,9 @@ pub struct ProjectSettings {
     pub alias_file: Option<PathBuf>,
     /// `$HOME`, for readable names.
     pub home: Option<String>,
+    /// `CLAUDE_CONFIG_DIR` as ccusage gets it (the settings file's, else the environment's):
+    /// where the transcripts whose `cwd` names each project are.
+    pub claude_config_dir: Option<String>,
     pub rekey: bool,
 }
 
@@ -87,13 +90,13 @@ pub fn load(settings: &ProjectSettings, create: Create) -> Result<Projects> {
         None => Default::default(),
     };
     let is_dir = Arc::new(|path: &Path| path.is_dir());
-    Ok(Projects::new(
-        settings.mode,
-        key,
-        aliases,
-        settings.home.clone(),
-        is_dir,
-    ))
+    let home = settings.home.as_deref().map(Path::new);
+    let (dirs, _) = crate::claude_logs::dirs(settings.claude_config_dir.as_deref(), home);
+    let logged_cwd = Arc::new(move |encoded: &str| crate::claude_logs::logged_cwd(&dirs, encoded));
+    Ok(
+        Projects::new(settings.mode, key, aliases, settings.home.clone(), is_dir)
+            .with_logged_cwd(logged_cwd),
+    )
 }
 
 /// Whether [`load`] may create a missing key file.

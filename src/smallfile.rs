@@ -26,6 +26,14 @@ pub fn read(path: &Path, limit: u64) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| anyhow!("it is not UTF-8 text"))
 }
 
+/// The first `limit` bytes of `path`, a regular file (opened as [`open_regular`] does): for
+/// files of any length whose start is all that is needed (a transcript's first lines).
+pub fn head(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_regular(path)?.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Opens `path` for reading without waiting (a FIFO would wait for a writer, and a blocked
 /// thread never sees SIGTERM) and refuses anything but a regular file, judged by the opened
 /// descriptor, since the path may change between a check and the open. For every file a

@@ -1,5 +1,7 @@
 //! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
+mod dry;
+mod names;
 mod reports;
 
 use std::collections::BTreeMap;
@@ -41,6 +43,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         clickhouse_url: config.clickhouse.url.clone(),
         database: config.clickhouse.database.clone(),
         dry_run: config.mode == Mode::DryRun,
+        dry_run_uncompared: None,
         started_at,
         reports: BTreeMap::new(),
         tables: BTreeMap::new(),
@@ -66,8 +69,19 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     };
 
     // ClickHouse first: when it is down there is no point in running ccusage for minutes.
-    let mut sink = None;
-    if !run.dry_run {
+    let sink;
+    if run.dry_run {
+        reporter.connect_started(&config.clickhouse.url, &config.clickhouse.database);
+        let connection = dry::connect(config).await;
+        match (&connection.server_version, &connection.uncompared) {
+            (Some(version), _) => reporter.connect_finished(Ok(version)),
+            (None, Some(why)) => reporter.connect_finished(Err(why)),
+            (None, None) => {}
+        }
+        run.server_version = connection.server_version;
+        run.dry_run_uncompared = connection.uncompared;
+        sink = connection.sink;
+    } else {
         reporter.connect_started(&config.clickhouse.url, &config.clickhouse.database);
         match connect(config).await {
             Ok(connected) => {
@@ -100,7 +114,20 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     if let Some(stored) = &stored_machine {
         check_project_mode(config, stored)?;
     }
-    let projects = std::sync::Arc::new(load_projects(config, stored_machine.as_ref())?);
+    let stored_names = match &sink {
+        Some(sink) => match names::stored(sink, &config.machine_name, config.projects.mode).await {
+            Ok(names) => names,
+            Err(e) => {
+                run.clickhouse_error = Some(format!("{e:#}"));
+                run.duration = started.elapsed();
+                return Ok(run);
+            }
+        },
+        None => Vec::new(),
+    };
+    let projects = load_projects(config, stored_machine.as_ref())?
+        .with_stored_names(crate::transform::projects::stored_names(&stored_names));
+    let projects = std::sync::Arc::new(projects);
     crate::log::redact_projects_with(projects.clone());
 
     let last_tick = match &sink {
@@ -140,13 +167,25 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     )
     .await;
     run.fetch_time = fetch_started.elapsed();
+    let rekeyed = !run.dry_run
+        && stored_machine
+            .as_ref()
+            .is_some_and(|stored| rekey_wanted(config, stored));
     if let (Some(sink), Some(stored)) = (&sink, &stored_machine) {
-        if rekey_wanted(config, stored) {
+        if rekeyed {
             if let Err(e) = rekey(sink, config, &ctx, stored, &mapped, &mut run).await {
                 run.clickhouse_error = Some(format!("{e:#}"));
                 run.duration = started.elapsed();
                 return Ok(run);
             }
+        }
+    }
+    // Only with the run's own projects (ccusage ran): a run that stopped before has none.
+    if let (Some(sink), Some(_), false) = (&sink, set, rekeyed) {
+        if let Err(e) = names::rename(sink, &ctx, &stored_names, &mut run).await {
+            run.clickhouse_error = Some(format!("{e:#}"));
+            run.duration = started.elapsed();
+            return Ok(run);
         }
     }
     summarise(&mut run, &mapped);
@@ -162,6 +201,11 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
 
     let write_started = Instant::now();
     match &sink {
+        Some(sink) if run.dry_run => {
+            if let Err(e) = dry::count(sink, &ctx, set, &mapped, &mut run).await {
+                run.clickhouse_error = Some(format!("{e:#}"));
+            }
+        }
         Some(sink) => {
             let stored_scheme = stored_machine.map(|m| m.session_scheme);
             let write =
@@ -180,6 +224,8 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         }
     }
     run.write_time = write_started.elapsed();
+    // A dry run reads nothing back and leaves no ledger row.
+    let sink = sink.filter(|_| !run.dry_run);
     if let Some(sink) = &sink {
         history::read(sink, &mut run).await;
         match config.budgets() {
@@ -830,7 +876,7 @@ impl Stored {
             let days = sink.stored_usage(machine, "stored_days", "daily").await?;
             stored.days = days
                 .into_iter()
-                .map(|(_, date, usage)| derive::StoredDay { date, usage })
+                .map(|(_, _, date, usage)| derive::StoredDay { date, usage })
                 .collect();
         }
         if report_ok(run, ReportKind::Hours) {
@@ -845,7 +891,7 @@ impl Stored {
                 .await?;
             stored.project_days = days
                 .into_iter()
-                .map(|(project, date, usage)| derive::StoredProjectDay {
+                .map(|(_, project, date, usage)| derive::StoredProjectDay {
                     project,
                     date,
                     usage,
@@ -856,7 +902,8 @@ impl Stored {
                 .await?;
             stored.sub_sessions = subs
                 .into_iter()
-                .map(|(project_path, _, usage)| derive::StoredSubSession {
+                .map(|(key, project_path, _, usage)| derive::StoredSubSession {
+                    key,
                     project_path,
                     usage,
                 })

@@ -98,9 +98,15 @@ pub trait Mapped: Send + Sync {
         sink: &'a Sink,
         machine: &'a str,
     ) -> BoxFuture<'a, (WriteStats, Result<()>)>;
+    /// What `write` would write, counted against what is stored, and those rows' keys
+    /// (`--dry-run`).
+    fn count<'a>(&'a self, sink: &'a Sink, machine: &'a str) -> BoxFuture<'a, Result<Counted>>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
+
+/// What a dry run would write of one table, and the keys of those rows.
+pub type Counted = (WriteStats, std::collections::HashSet<String>);
 
 type Summarise<R> = fn(&[Record<R>], &mut RunReport, &mut DigestBuilder);
 
@@ -154,6 +160,10 @@ impl<R: Table + 'static> Mapped for Rows<R> {
         machine: &'a str,
     ) -> BoxFuture<'a, (WriteStats, Result<()>)> {
         Box::pin(sink.write(machine, &self.records))
+    }
+
+    fn count<'a>(&'a self, sink: &'a Sink, machine: &'a str) -> BoxFuture<'a, Result<Counted>> {
+        Box::pin(sink.count(machine, &self.records))
     }
 
     fn as_any(&self) -> &dyn Any {

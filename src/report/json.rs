@@ -120,6 +120,8 @@ pub fn to_json(run: &RunReport) -> Value {
         "server_version": run.server_version,
         "database": run.database,
         "dry_run": run.dry_run,
+        // Why a dry run's `tables` are the rows mapped, not what a run would write.
+        "dry_run_uncompared": run.dry_run_uncompared,
         "ok": run.exit().code() == 0,
         "exit_code": run.exit().code(),
         "reports": reports,

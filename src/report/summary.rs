@@ -210,7 +210,11 @@ fn table_rank(table: &str) -> usize {
 
 fn records(run: &RunReport) -> Section {
     let mut s = Section::new("Records");
-    let verb = if run.dry_run { "to write" } else { "written" };
+    let verb = match (run.dry_run, &run.dry_run_uncompared) {
+        (false, _) => "written",
+        (true, None) => "to write",
+        (true, Some(_)) => "mapped",
+    };
     let mut tables: Vec<(&str, String)> = run
         .tables
         .iter()
@@ -220,6 +224,9 @@ fn records(run: &RunReport) -> Section {
     let width = tables.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
     for (table, rows) in tables {
         s.line(table, format!("{rows:>width$} {verb}"));
+    }
+    if let Some(why) = run.dry_run_uncompared.as_ref().filter(|_| run.dry_run) {
+        s.line("not compared", format!("with what is stored: {why}"));
     }
     if run.dry_run {
         return s;
@@ -699,6 +706,14 @@ all machines: 4 machines, $812.40 in 93 days
         ] {
             assert!(!text.contains(absent), "{absent}: {text}");
         }
+        // ClickHouse could not be read: the counts say what they are.
+        run.dry_run_uncompared = Some("cannot reach ClickHouse at http://db:8123".into());
+        let text = render(&run, Look::PLAIN);
+        assert!(
+            text.contains("  ccusage_usage_daily               2 mapped\n")
+                && text.contains("with what is stored: cannot reach ClickHouse"),
+            "{text}"
+        );
     }
 
     #[test]

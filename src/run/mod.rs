@@ -97,6 +97,9 @@ pub struct RunReport {
     pub clickhouse_url: String,
     pub database: String,
     pub dry_run: bool,
+    /// In a dry run, why `tables` counts the rows mapped rather than what a run would write
+    /// (ClickHouse could not be read); `None` when they were compared with what is stored.
+    pub dry_run_uncompared: Option<String>,
     pub started_at: DateTime<Utc>,
     pub reports: BTreeMap<ReportKind, ReportOutcome>,
     /// Rows written per table (with `--dry-run`: rows that would be written).

@@ -9,7 +9,7 @@ pub mod migrate;
 pub mod retry;
 pub mod verify;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -159,6 +159,15 @@ struct Stored {
     total_tokens: u64,
 }
 
+/// What [`Sink::schema_state`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaState {
+    Missing,
+    /// A run would change it first (or refuse to write).
+    Older,
+    Current,
+}
+
 impl Sink {
     /// Connects to the first endpoint that answers and asks its version. The database may
     /// not exist yet.
@@ -265,6 +274,22 @@ impl Sink {
         }
         self.use_database();
         Ok(())
+    }
+
+    /// For `--dry-run`, which sends no DDL: whether the database is there and up to date
+    /// (then the sink reads it, and what a run would write can be counted against it).
+    pub async fn schema_state(&mut self) -> Result<SchemaState> {
+        let live = migrate::read(self).await?;
+        if !live.database_exists {
+            return Ok(SchemaState::Missing);
+        }
+        let findings = migrate::review(&self.schema, &live, &self.database);
+        if !migrate::mismatches(&findings).is_empty() || !migrate::plan(&live, &findings).is_empty()
+        {
+            return Ok(SchemaState::Older);
+        }
+        self.use_database();
+        Ok(SchemaState::Current)
     }
 
     /// Runs one schema change. A refusal names the statement, so a user without DDL rights
@@ -402,6 +427,31 @@ impl Sink {
         let mut stats = WriteStats::default();
         let result = self.write_counting(machine, records, &mut stats).await;
         (stats, result)
+    }
+
+    /// What [`Sink::write`] would write, counted the same way, written not (`--dry-run`);
+    /// with the keys of the rows it would write.
+    pub async fn count<R: Table>(
+        &self,
+        machine: &str,
+        records: &[Record<R>],
+    ) -> Result<(WriteStats, HashSet<String>)> {
+        let stored = self.stored::<R>(machine).await?;
+        let fresh: Vec<&Record<R>> = records
+            .iter()
+            .filter(|record| needs_writing(record, stored.get(&record.key)))
+            .collect();
+        let stats = WriteStats {
+            written: fresh.len(),
+            unchanged: records.len() - fresh.len(),
+            breakdowns: fresh.iter().map(|r| r.breakdowns.len()).sum(),
+            models: fresh.iter().map(|r| r.models.len()).sum(),
+            new: fresh
+                .iter()
+                .filter(|r| !stored.contains_key(&r.key))
+                .count(),
+        };
+        Ok((stats, fresh.iter().map(|r| r.key.clone()).collect()))
     }
 
     async fn write_counting<R: Table>(
@@ -560,13 +610,13 @@ impl Sink {
 
     /// Stored rows of one kind with their model breakdowns, for coarse rows summed from
     /// them: `query` names a `stored_*` statement, `parent_kind` its breakdowns. Returns each
-    /// row's name, day and usage.
+    /// row's key, name, day and usage.
     pub async fn stored_usage(
         &self,
         machine: &str,
         query: &str,
         parent_kind: &str,
-    ) -> Result<Vec<(String, chrono::NaiveDate, Usage)>> {
+    ) -> Result<Vec<(String, String, chrono::NaiveDate, Usage)>> {
         let rows_sql = sqlfile::import(query);
         let rows = self
             .request(&format!("read {query}"), || {
@@ -592,7 +642,7 @@ impl Sink {
                     models_used: r.models_used,
                     breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
                 };
-                (r.name, r.date, usage)
+                (r.key, r.name, r.date, usage)
             })
             .collect())
     }

@@ -94,6 +94,8 @@ impl StoredProjectDay {
 /// under `project_path` = "<project>/<parent session>".
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSubSession {
+    /// The session's key (`rows::session_key`).
+    pub key: String,
     pub project_path: String,
     pub usage: Usage,
 }
@@ -102,6 +104,7 @@ impl StoredSubSession {
     pub fn of_record(record: &Record<SessionRow>) -> StoredSubSession {
         let row = &record.row;
         StoredSubSession {
+            key: record.key.clone(),
             project_path: row.project_path.clone(),
             usage: Usage::of_record(record, row.total_cost, &row.models_used),
         }

@@ -62,8 +62,12 @@ impl Mode {
     }
 }
 
-/// Tells whether a directory exists: the one piece of the disk that naming needs.
+/// Tells whether a directory exists: the piece of the disk that decoding a name needs.
 pub type IsDir = dyn Fn(&Path) -> bool + Send + Sync;
+
+/// The `cwd` Claude Code logged in a transcript of the project directory it named `encoded`
+/// (read from the first lines of one file, see `crate::claude_logs`); `None` when there is none.
+pub type LoggedCwd = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 /// Everything that turns ccusage's project text into what is stored.
 #[derive(Clone)]
@@ -76,7 +80,12 @@ pub struct Projects {
     /// `$HOME`, for readable names; `None` keeps ccusage's text.
     home: Option<String>,
     is_dir: Arc<IsDir>,
-    /// Readable names already decoded: each looks at the disk once per run.
+    logged_cwd: Arc<LoggedCwd>,
+    /// The readable names this machine stored before, by key: what a project is called when
+    /// neither its logs nor the disk can tell any more, so a name never falls back to
+    /// ccusage's text once it was known.
+    stored: Arc<HashMap<String, String>>,
+    /// Readable names already decoded: each looks at the logs and the disk once per run.
     names: Arc<Mutex<HashMap<String, String>>>,
 }
 
@@ -118,8 +127,22 @@ impl Projects {
             aliases: Arc::new(aliases),
             home: home.map(|h| h.trim_end_matches('/').to_owned()),
             is_dir,
+            logged_cwd: Arc::new(|_| None),
+            stored: Arc::default(),
             names: Arc::default(),
         }
+    }
+
+    /// Names read from the `cwd` of the logs first (see [`LoggedCwd`]).
+    pub fn with_logged_cwd(mut self, logged_cwd: Arc<LoggedCwd>) -> Projects {
+        self.logged_cwd = logged_cwd;
+        self
+    }
+
+    /// The names this machine stored (see [`stored_names`]), for what nothing else can name.
+    pub fn with_stored_names(mut self, stored: HashMap<String, String>) -> Projects {
+        self.stored = Arc::new(stored);
+        self
     }
 
     /// The keyed hash of `text`, as hex.
@@ -184,16 +207,24 @@ impl Projects {
         }
     }
 
-    /// The plain name of `key`, decoded once.
+    /// The plain name of `key`, found once: from the `cwd` its logs hold (exact, and there
+    /// on every line Claude Code writes, wherever the logs came from and whether or not the
+    /// directory still exists), else from this disk, else the name stored before, else
+    /// ccusage's text.
     fn readable(&self, key: &str) -> String {
-        let Some(home) = &self.home else {
-            return key.to_owned();
-        };
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        names
-            .entry(key.to_owned())
-            .or_insert_with(|| decode(key, home, &*self.is_dir).unwrap_or_else(|| key.to_owned()))
-            .clone()
+        if let Some(name) = names.get(key) {
+            return name.clone();
+        }
+        let home = self.home.as_deref();
+        let name = (self.logged_cwd)(key)
+            .filter(|cwd| encodes_to(cwd, key))
+            .map(|cwd| path_name(&cwd, home))
+            .or_else(|| home.and_then(|home| decode(key, home, &*self.is_dir)))
+            .or_else(|| self.stored.get(key).cloned())
+            .unwrap_or_else(|| key.to_owned());
+        names.insert(key.to_owned(), name.clone());
+        name
     }
 
     /// Text about to leave the machine in a hash or hidden run (an error, a command line):
@@ -266,6 +297,153 @@ fn redact_quoted(text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether Claude Code names the project directory `cwd` as `encoded`: every character but
+/// ASCII letters and digits written as `-` (one per UTF-16 unit), or, in older versions, only
+/// `/` and `.` (the others kept).
+pub fn encodes_to(cwd: &str, encoded: &str) -> bool {
+    if cwd.is_empty() {
+        return false;
+    }
+    let mut want = encoded.chars().peekable();
+    for c in cwd.chars() {
+        if c.is_ascii_alphanumeric() || (c != '/' && c != '.' && want.peek() == Some(&c)) {
+            if want.next() != Some(c) {
+                return false;
+            }
+            continue;
+        }
+        for _ in 0..c.len_utf16() {
+            if want.next() != Some('-') {
+                return false;
+            }
+        }
+    }
+    want.next().is_none()
+}
+
+/// The name people read for the directory `cwd`: relative to `home` (`~` for the home
+/// itself), or to the home it lies in on another machine or of another user (`/home/<user>`,
+/// `/Users/<user>`, `/root`, `C:\Users\<user>`), so one project is named alike on Linux and
+/// macOS; else the whole path.
+pub fn path_name(cwd: &str, home: Option<&str>) -> String {
+    let windows = cwd.as_bytes().get(1) == Some(&b':') && cwd.contains('\\');
+    let cwd = if windows {
+        cwd.replace('\\', "/")
+    } else {
+        cwd.to_owned()
+    };
+    let path = match cwd.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
+    if let Some(home) = home
+        .map(|h| h.trim_end_matches('/'))
+        .filter(|h| !h.is_empty())
+    {
+        if path == home {
+            return "~".to_owned();
+        }
+        if let Some(rest) = path.strip_prefix(home).and_then(|r| r.strip_prefix('/')) {
+            return rest.to_owned();
+        }
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let depth = match parts.get(1).copied() {
+        Some("home" | "Users") if parts.get(2).is_some_and(|u| !u.is_empty()) => 3,
+        Some("root") if !windows => 2,
+        _ => 0,
+    };
+    if depth == 0 {
+        return path.to_owned();
+    }
+    match parts[depth..].join("/") {
+        rest if rest.is_empty() => "~".to_owned(),
+        rest => rest,
+    }
+}
+
+/// Lines of a transcript looked at for a `cwd`: the first lines carry it (every line does).
+const CWD_LINES: usize = 64;
+
+/// The first `cwd` in `head` (the first bytes of a transcript, maybe cut mid-line) that
+/// Claude Code named `encoded` after. The lines are not parsed whole: a line may be cut, and
+/// may be megabytes long; a `"cwd"` key of a tool's input that names another directory does
+/// not match `encoded` and is passed over.
+pub fn logged_cwd_in(head: &[u8], encoded: &str) -> Option<String> {
+    const KEY: &[u8] = b"\"cwd\"";
+    for line in head.split(|b| *b == b'\n').take(CWD_LINES) {
+        let mut rest = line;
+        while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
+            rest = &rest[at + KEY.len()..];
+            let value = rest.trim_ascii_start();
+            let Some(value) = value.strip_prefix(b":") else {
+                continue;
+            };
+            if let Some(cwd) = json_string(value.trim_ascii_start()) {
+                if encodes_to(&cwd, encoded) {
+                    return Some(cwd);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The JSON string `text` starts with, if it is whole.
+fn json_string(text: &[u8]) -> Option<String> {
+    if text.first() != Some(&b'"') {
+        return None;
+    }
+    let mut escaped = false;
+    for (i, b) in text.iter().enumerate().skip(1) {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => return serde_json::from_slice(&text[..=i]).ok(),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// One project name stored for a key, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredName {
+    pub project: String,
+    pub name: String,
+    pub imported_at: u32,
+}
+
+/// The readable name stored for each key: the newest name that is not the key itself
+/// (ccusage's text, stored while nothing could name it).
+pub fn stored_names(stored: &[StoredName]) -> HashMap<String, String> {
+    let mut best: HashMap<&str, &StoredName> = HashMap::new();
+    for s in stored {
+        if s.name == s.project || s.name.is_empty() || s.project == UNKNOWN_PROJECT {
+            continue;
+        }
+        let newer = best
+            .get(s.project.as_str())
+            .is_none_or(|b| (b.imported_at, &b.name) < (s.imported_at, &s.name));
+        if newer {
+            best.insert(&s.project, s);
+        }
+    }
+    best.into_iter()
+        .map(|(project, s)| (project.to_owned(), s.name.clone()))
+        .collect()
+}
+
+/// The keys whose stored rows carry another name than this run gives them: their rows are
+/// stored again under the name (one project, one name, however its rows were first named).
+pub fn renamed(stored: &[StoredName], projects: &Projects) -> std::collections::BTreeSet<String> {
+    stored
+        .iter()
+        .filter(|s| s.project != UNKNOWN_PROJECT && projects.name_of(&s.project) != s.name)
+        .map(|s| s.project.clone())
+        .collect()
 }
 
 /// The readable name of `encoded` relative to `home`: `~` for the home itself, `a/b.c` below
@@ -427,6 +605,121 @@ mod tests {
         assert_eq!(name("-srv-app", "/home/dev", &other), None);
         assert_eq!(name("-home-devops-x", "/home/dev", &other), None);
         assert_eq!(name("-home-dev-x", "/", &["/home/dev/x"]), None);
+    }
+
+    #[test]
+    fn the_logged_cwd_names_a_project_whether_or_not_its_directory_exists() {
+        let cases = [
+            // A deleted worktree under this home, with dashes and dots.
+            (
+                "/home/dev/projects/spotter/worktrees/w0",
+                Some("/home/dev"),
+                "projects/spotter/worktrees/w0",
+            ),
+            (
+                "/home/dev/my-app.v2/src",
+                Some("/home/dev"),
+                "my-app.v2/src",
+            ),
+            ("/home/dev", Some("/home/dev/"), "~"),
+            // Logs of another machine: a macOS home on Linux, another user, root, Windows.
+            (
+                "/Users/alice/work/acme-payments",
+                Some("/home/dev"),
+                "work/acme-payments",
+            ),
+            ("/home/devops/x.y", Some("/home/dev"), "x.y"),
+            ("/root/work/api-server", None, "work/api-server"),
+            ("C:\\Users\\bob\\repo-1", None, "repo-1"),
+            ("/Users/alice", None, "~"),
+            // Outside any home: the path itself.
+            ("/srv/app.d/api", Some("/home/dev"), "/srv/app.d/api"),
+        ];
+        for (cwd, home, want) in cases {
+            assert_eq!(path_name(cwd, home), want, "{cwd}");
+        }
+        let logged: Arc<LoggedCwd> = Arc::new(|key: &str| match key {
+            "-home-dev-projects-spotter-worktrees-w0" => {
+                Some("/home/dev/projects/spotter/worktrees/w0".into())
+            }
+            // A cwd that is not this directory's is not believed.
+            "-home-dev-a" => Some("/home/dev/b".into()),
+            _ => None,
+        });
+        let plain = Projects::new(
+            Mode::Plain,
+            vec![],
+            HashMap::new(),
+            Some("/home/dev".into()),
+            disk(&["/home/dev"]),
+        )
+        .with_logged_cwd(logged)
+        .with_stored_names([("-home-dev-gone".to_owned(), "gone".to_owned())].into());
+        assert_eq!(
+            plain.name_of("-home-dev-projects-spotter-worktrees-w0"),
+            "projects/spotter/worktrees/w0"
+        );
+        assert_eq!(plain.name_of("-home-dev-a"), "-home-dev-a");
+        // Neither logs nor disk: the name stored before, never ccusage's text again.
+        assert_eq!(plain.name_of("-home-dev-gone"), "gone");
+    }
+
+    #[test]
+    fn a_cwd_matches_the_directory_name_of_every_claude_code_encoding() {
+        assert!(encodes_to("/home/dev/my-app.v2", "-home-dev-my-app-v2"));
+        assert!(encodes_to("/home/dev/my_app", "-home-dev-my-app"));
+        assert!(encodes_to("/home/dev/my_app", "-home-dev-my_app"));
+        assert!(encodes_to("/home/o'neil/café", "-home-o-neil-caf-"));
+        assert!(encodes_to("C:\\Users\\bob", "C--Users-bob"));
+        assert!(!encodes_to("/home/dev/my-app", "-home-dev-my-app-v2"));
+        assert!(!encodes_to("/home/dev/x", "-home-dev-y"));
+        assert!(!encodes_to("", ""));
+    }
+
+    #[test]
+    fn the_cwd_is_found_in_cut_and_odd_first_lines() {
+        let encoded = "-home-dev-p-q";
+        let head = concat!(
+            "{\"type\":\"summary\",\"summary\":\"has \\\"cwd\\\":\\\"/x\\\" in text\"}\n",
+            "not json at all \"cwd\"\n",
+            "{\"type\":\"assistant\",\"message\":{\"input\":{\"cwd\":\"/tmp\"}},",
+            "\"cwd\" : \"/home/dev/p.q\",\"sessionId\":\"s\"}\n",
+            "{\"cwd\":\"/home/dev/p-q\"",
+        );
+        assert_eq!(
+            logged_cwd_in(head.as_bytes(), encoded).as_deref(),
+            Some("/home/dev/p.q")
+        );
+        // Cut inside the value: nothing.
+        assert_eq!(logged_cwd_in(b"{\"cwd\":\"/home/dev/p-", encoded), None);
+        let escaped = br#"{"cwd":"/home/dev/a\"b"}"#;
+        assert_eq!(
+            logged_cwd_in(escaped, "-home-dev-a-b").as_deref(),
+            Some("/home/dev/a\"b")
+        );
+    }
+
+    #[test]
+    fn stored_names_prefer_the_newest_readable_and_mismatches_are_renamed() {
+        let at = |project: &str, name: &str, imported_at| StoredName {
+            project: project.into(),
+            name: name.into(),
+            imported_at,
+        };
+        let stored = [
+            at("-root-work-api-server", "-root-work-api-server", 1),
+            at("-root-work-api-server", "work/api-server", 2),
+            at("-home-x-old", "old", 1),
+            at("-home-x-old", "older", 0),
+            at(UNKNOWN_PROJECT, UNKNOWN_PROJECT_NAME, 3),
+        ];
+        let names = stored_names(&stored);
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(names["-root-work-api-server"], "work/api-server");
+        assert_eq!(names["-home-x-old"], "old");
+        let plain = Projects::default().with_stored_names(names);
+        let renamed: Vec<_> = renamed(&stored, &plain).into_iter().collect();
+        assert_eq!(renamed, ["-home-x-old", "-root-work-api-server"]);
     }
 
     #[test]

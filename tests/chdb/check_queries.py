@@ -404,6 +404,26 @@ def check_doctor(server, chdb, machines, report):
                              describe_difference(on_server, in_chdb))
 
 
+def check_project_names(server, chdb, machines, report):
+    """sql/import.sql's stored_project_names (each run's read of the names a machine's
+    project rows are stored under, three tables through FINAL in one UNION ALL) runs on both
+    engines and answers the same."""
+    sql = next(s["sql"] for s in parse_named((ROOT / "sql/import.sql").read_text())
+               if s["name"] == "stored_project_names")
+    for machine in machines:
+        what = f"stored_project_names [{machine}]"
+        ordered = f"SELECT * FROM ({bind(sql, machine)}) ORDER BY project, project_name"
+        try:
+            on_server = rows(server.query(ordered + "\nFORMAT JSONEachRow"))
+            in_chdb = rows(chdb.query(ordered, "JSONEachRow"))
+        except Exception as e:  # the server's RuntimeError or chdb's own type
+            report.fail(what, f"fails: {str(e).splitlines()[0]}")
+            continue
+        report.check(len(on_server) > 0 and same_rows(on_server, in_chdb),
+                     f"{what}: {len(on_server)} rows, the same on both",
+                     describe_difference(on_server, in_chdb))
+
+
 def check_fleet_statements(server, chdb, machines, report):
     """sql/import.sql's bounded fleet reads: the totals table and the session-owners table each
     import writes for its own machine give the same fleet line as the daily view, and the
@@ -539,6 +559,7 @@ def main():
 
     check_views(chdb, args.database, report)
     check_doctor(server, chdb, machines, report)
+    check_project_names(server, chdb, machines, report)
 
     queries = parse_named((ROOT / "sql/queries.sql").read_text())
     fleet = [q for q in queries if q["name"].startswith("fleet_")]

@@ -520,7 +520,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::report::fixture::{at, run};
+    use crate::output::fixture::{at, run};
 
     /// The snapshot: what a cron log holds after a run. Update it deliberately.
     const EXPECTED: &str = r"ccusage-import: machine laptop, run at 2026-11-22 17:25:30 UTC
@@ -648,7 +648,7 @@ all machines: 4 machines, $812.40 in 93 days
         assert!(text.contains("\n  time left       -\n"), "{text}");
         assert!(text.contains("\n  burn rate       -\n"), "{text}");
         assert!(text.contains("\n  projected       -\n"), "{text}");
-        let value = crate::report::json::to_json(&run);
+        let value = crate::output::json::to_json(&run);
         let block = &value["active_block"];
         assert!(block["burn_rate_cost_per_hour"].is_null(), "{block}");
         assert!(block["projected_total_tokens"].is_null(), "{block}");

@@ -24,6 +24,7 @@ mod output;
 mod pipeline;
 mod projects;
 mod query;
+mod reports;
 mod run;
 mod schedule;
 mod schema;

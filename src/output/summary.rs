@@ -188,20 +188,11 @@ fn reports(run: &RunReport, look: Look) -> Section {
     s
 }
 
-/// Tables in the order of the reports they come from, then the child tables.
+/// Tables in the order of the reports they come from (the registry's), then the child tables.
 fn table_rank(table: &str) -> usize {
-    use crate::transform::rows;
-    use crate::transform::rows::Table;
-    let order = [
-        rows::DailyRow::TABLE,
-        rows::MonthlyRow::TABLE,
-        rows::SessionRow::TABLE,
-        rows::BlockRow::TABLE,
-        rows::ProjectDailyRow::TABLE,
-        rows::AgentDailyRow::TABLE,
-        BREAKDOWNS_TABLE,
-        MODELS_USED_TABLE,
-    ];
+    let order: Vec<&str> = crate::reports::summary_tables()
+        .chain([BREAKDOWNS_TABLE, MODELS_USED_TABLE])
+        .collect();
     order
         .iter()
         .position(|t| *t == table)

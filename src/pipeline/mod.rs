@@ -1,7 +1,5 @@
 //! One import: ccusage (its reports at once) → rows → ClickHouse → a [`RunReport`].
 
-mod reports;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -20,7 +18,7 @@ use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
 use crate::transform::rows::{self, Context, Tokens};
-use reports::{records_of, Mapped, Rows};
+use crate::reports::{self, records_of, Mapped, Rows};
 
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
 /// ClickHouse end up in the report; only setup errors are returned as `Err`.

@@ -487,7 +487,9 @@ impl Sink {
         let sql = sqlfile::import("last_tick");
         self.request("read this machine's last import tick", || {
             let mut query = self.client().query(&sql);
-            for _ in 0..9 {
+            // One `?` (the machine) per table of its UNION: counted from the statement, so a
+            // table added to it needs no count kept here.
+            for _ in 0..sql.matches('?').count() {
                 query = query.bind(machine);
             }
             query.fetch_one::<u64>()

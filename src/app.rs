@@ -137,7 +137,7 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // On Ctrl-C or SIGTERM the import is dropped, which kills every ccusage process group
     // it started; nothing half-written stays, since every insert is whole or not at all.
     let run = tokio::select! {
-        run = pipeline::import(config, reporter) => run.map_err(failure_of),
+        run = pipeline::import(config, reporter) => run,
         exit = stop_signal() => Err(Failure {
             exit,
             error: anyhow::anyhow!(
@@ -182,18 +182,6 @@ fn print_warnings(warnings: &[String]) {
     for warning in warnings {
         let warning = log::printable(warning);
         log::emit(&format!("ccusage-import: warning: {warning}\n"));
-    }
-}
-
-/// An import's error keeps the exit code it was tagged with (a refused project mode, an
-/// unreadable key file: 2), else it is [`Exit::Other`].
-fn failure_of(error: anyhow::Error) -> Failure {
-    match error.downcast::<Failure>() {
-        Ok(failure) => failure,
-        Err(error) => Failure {
-            exit: Exit::Other,
-            error,
-        },
     }
 }
 

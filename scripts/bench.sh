@@ -196,7 +196,10 @@ if not commands:
 # The same dispatch as tests/it/harness.rs `stand_in`, in the same order.
 def report_name(args):
     words = set(args)
-    for flag, name in (("--instances", "instances"), ("--by-agent", "agents")):
+    if "--since" in words:  # a one-day session report (19+): one per day
+        return "session_" + args[args.index("--since") + 1]
+    for flag, name in (("--instances", "instances"), ("--by-agent", "agents"),
+                       ("--session-length", "hours")):
         if flag in words:
             return name
     for word in ("monthly", "session", "blocks", "daily"):
@@ -207,13 +210,22 @@ names = [report_name(a) for a in commands]
 if len(set(names)) != len(names):
     sys.exit(f"bench.sh: two commands map to the same report: {names}")
 
+# The reports at once; then, as the importer does (19+), the one-day session reports, at most
+# as many at once as there are reports (its default --jobs).
 def launch_all(redirect):
     lines = ["#!/bin/sh", "TZ=UTC; export TZ"]
+    days = []
     for i, (args, name) in enumerate(zip(commands, names)):
         words = " ".join(q(w) for w in [ccusage, *args])
+        if name.startswith("session_"):
+            days.append(f"{words} </dev/null {redirect(name)}")
+            continue
         lines.append(f"{words} </dev/null {redirect(name)} & p{i}=$!")
     lines.append("s=0")
-    lines += [f"wait $p{i} || s=1" for i in range(len(commands))]
+    lines += [f"wait $p{i} || s=1" for i, n in enumerate(names) if not n.startswith("session_")]
+    if days:
+        jobs = len(names) - len(days)
+        lines.append(f"printf '%s\\n' {' '.join(q(d) for d in days)} | xargs -d '\\n' -P {jobs} -n 1 sh -c || s=1")
     lines.append("exit $s")
     return "\n".join(lines) + "\n"
 
@@ -224,7 +236,10 @@ put("capture.sh", launch_all(lambda n: f">{q(os.path.join(cap, n + '.json'))} 2>
 
 # D's ccusage: answers --version like the real one, cats the captured report.
 cases = [f"  *\" --version \"*) printf '%s\\n' {q(version_text)}; exit 0 ;;"]
-for flag, name in (("--instances", "instances"), ("--by-agent", "agents"), ("monthly", "monthly"),
+for name in names:  # one-day session reports first: they are session reports too
+    if name.startswith("session_"):
+        cases.append(f"  *\" --since {name[8:]} \"*) exec cat {q(os.path.join(cap, name + '.json'))} ;;")
+for flag, name in (("--session-length", "hours"), ("--instances", "instances"), ("--by-agent", "agents"), ("monthly", "monthly"),
                    ("session", "session"), ("blocks", "blocks"), ("daily", "daily")):
     if name in names:
         cases.append(f"  *\" {flag} \"*) exec cat {q(os.path.join(cap, name + '.json'))} ;;")

@@ -9,7 +9,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Mode, Output, Provenance};
 use crate::envfile::EnvFile;
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::{cli, config, dashboard, lock, log, machine, pipeline, query, report, settings, sink};
+use crate::{cli, config, dashboard, lock, log, machine, output, pipeline, query, settings, sink};
 
 /// Runs the program: parses the command line, runs the mode it asks for, and turns the
 /// outcome into the process's exit code.
@@ -129,15 +129,15 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     // The live view (spinners on stderr) only when config decided it (a terminal, colour
     // allowed, no --verbose lines to tear it); --json, --quiet and plain output (cron logs,
     // pipes, NO_COLOR) show nothing while the run goes.
-    let live = matches!(config.output, Output::Human { live: true, .. }).then(report::Live::new);
-    let reporter: &dyn report::Reporter = match &live {
+    let live = matches!(config.output, Output::Human { live: true, .. }).then(output::Live::new);
+    let reporter: &dyn output::Reporter = match &live {
         Some(live) => live,
-        None => &report::Silent,
+        None => &output::Silent,
     };
     // On Ctrl-C or SIGTERM the import is dropped, which kills every ccusage process group
     // it started; nothing half-written stays, since every insert is whole or not at all.
     let run = tokio::select! {
-        run = pipeline::import(config, reporter) => run.map_err(failure_of),
+        run = pipeline::import(config, reporter) => run,
         exit = stop_signal() => Err(Failure {
             exit,
             error: anyhow::anyhow!(
@@ -151,11 +151,11 @@ async fn import(config: &Config) -> Result<Exit, Failure> {
     }
     let run = run?;
     let printed = match config.output {
-        Output::Json => log::stdout_json(report::json::to_json(&run)),
-        Output::Quiet => log::stdout(&format!("{}\n", report::summary::closing_line(&run))),
+        Output::Json => log::stdout_json(output::json::to_json(&run)),
+        Output::Quiet => log::stdout(&format!("{}\n", output::summary::closing_line(&run))),
         Output::Human { color, live } => {
-            let look = report::summary::Look { color, live };
-            log::stdout(&report::summary::render(&run, look))
+            let look = output::summary::Look { color, live };
+            log::stdout(&output::summary::render(&run, look))
         }
     };
     // One line each, whatever ccusage or the server put into them; the settings file's were
@@ -182,18 +182,6 @@ fn print_warnings(warnings: &[String]) {
     for warning in warnings {
         let warning = log::printable(warning);
         log::emit(&format!("ccusage-import: warning: {warning}\n"));
-    }
-}
-
-/// An import's error keeps the exit code it was tagged with (a refused project mode, an
-/// unreadable key file: 2), else it is [`Exit::Other`].
-fn failure_of(error: anyhow::Error) -> Failure {
-    match error.downcast::<Failure>() {
-        Ok(failure) => failure,
-        Err(error) => Failure {
-            exit: Exit::Other,
-            error,
-        },
     }
 }
 

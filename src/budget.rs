@@ -133,7 +133,7 @@ pub fn warning(whose: &str, month: Month, budget: f64, source: &str) -> Option<S
     if projected <= budget {
         return None;
     }
-    let usd = crate::report::format::usd;
+    let usd = crate::output::format::usd;
     let already = if month.cost > budget {
         ", already over it"
     } else {

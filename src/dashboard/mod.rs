@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::cli::DashboardArgs;
 use crate::config::Config;
 use crate::exit::{Exit, ExitContext, Failure};
-use crate::report::format;
+use crate::output::format;
 use crate::sink::ClickHouse;
 use data::Data;
 use filter::Filter;

@@ -2,7 +2,6 @@
 
 mod dry;
 mod names;
-mod reports;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -12,7 +11,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
-use crate::exit::ExitContext as _;
+use crate::exit::{ExitContext as _, Failure};
+use crate::reports::{self, records_of, Mapped, Rows};
 use crate::run::digest::{Digest, DigestBuilder};
 use crate::run::Reporter;
 use crate::run::{PreviousImport, ReportOutcome, RunReport};
@@ -22,11 +22,11 @@ use crate::sink::{Sink, WriteStats, BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 use crate::source::{self, CommandSet, Launcher, ReportKind};
 use crate::transform::derive;
 use crate::transform::rows::{self, Context, Tokens};
-use reports::{records_of, Mapped, Rows};
 
 /// Runs one import (or dry run) from start to end. Failures of single reports or of
-/// ClickHouse end up in the report; only setup errors are returned as `Err`.
-pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport> {
+/// ClickHouse end up in the report; only setup errors are returned as `Err`, each with the
+/// exit code it ends the program with.
+pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunReport, Failure> {
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(0);
     let mut run = RunReport {
@@ -649,7 +649,7 @@ async fn write_everything(
 /// Refuses a run whose `--projects` mode differs from the one this machine's rows are stored
 /// in: the same usage would be stored again under new keys, and every project and session
 /// sum would count it twice.
-fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> Result<()> {
+fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> Result<(), Failure> {
     let wanted = config.projects.mode;
     let Some(was) = crate::transform::projects::Mode::parse(&stored.project_mode) else {
         return Err(anyhow::anyhow!(
@@ -657,8 +657,7 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
             stored.project_mode,
             config.machine_name
         ))
-        .exit_code(crate::exit::Exit::Usage)
-        .map_err(Into::into);
+        .exit_code(crate::exit::Exit::Usage);
     };
     if was == wanted {
         return Ok(());
@@ -669,8 +668,7 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
             config.machine_name,
             wanted.as_str()
         ))
-        .exit_code(crate::exit::Exit::Usage)
-        .map_err(Into::into);
+        .exit_code(crate::exit::Exit::Usage);
     }
     if config.projects.rekey {
         return Ok(());
@@ -684,7 +682,6 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
         wanted.as_str()
     ))
     .exit_code(crate::exit::Exit::Usage)
-    .map_err(Into::into)
 }
 
 /// The run's projects, from a key file that must be the one the machine's rows were stored
@@ -693,7 +690,7 @@ fn check_project_mode(config: &Config, stored: &crate::sink::StoredMachine) -> R
 fn load_projects(
     config: &Config,
     stored: Option<&crate::sink::StoredMachine>,
-) -> Result<crate::transform::projects::Projects> {
+) -> Result<crate::transform::projects::Projects, Failure> {
     use crate::projects::{load, Create};
     use crate::transform::projects::Mode;
     let keyed = stored.filter(|s| {
@@ -743,7 +740,6 @@ fn load_projects(
         fingerprint.get(..8).unwrap_or_default(),
     ))
     .exit_code(crate::exit::Exit::Usage)
-    .map_err(Into::into)
 }
 
 fn rekey_wanted(config: &Config, stored: &crate::sink::StoredMachine) -> bool {

@@ -2,33 +2,35 @@
 //! replaces instead of adding, and unchanged rows are not sent at all.
 
 mod connection;
+mod error;
 pub mod history;
 mod http;
 pub mod ledger;
 pub mod migrate;
 pub mod retry;
+mod stored;
 pub mod verify;
 
-use std::collections::{HashMap, HashSet};
-use std::future::Future;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result};
 use clickhouse::sql::Identifier;
-use clickhouse::{Client, Row, RowOwned, RowWrite};
-use serde::Deserialize;
+use clickhouse::{Client, RowOwned, RowWrite};
 
 use crate::log::verbose;
 pub use crate::run::WriteStats;
-use crate::transform::derive::{StoredHour, StoredSessionDay, Usage};
 use crate::transform::rekey::Rekeyed;
 use crate::transform::rows::{
-    MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, Tokens, UsageRecord,
+    MachineRow, ModelBreakdownRow, ModelFigures, ModelUsedRow, Record, Table, UsageRecord,
 };
 use crate::{schema, sqlfile};
 pub use connection::{CaCerts, ClickHouse, Secret};
+pub use error::describe;
 use retry::RetryPolicy;
+use stored::Stored;
+pub use stored::{StoredHours, StoredMachine};
 
 /// A connected ClickHouse with the database selected.
 pub struct Sink {
@@ -58,106 +60,6 @@ const ANNOUNCED_WAIT: Duration = Duration::from_millis(500);
 
 pub use crate::run::{BREAKDOWNS_TABLE, MODELS_USED_TABLE};
 pub const MACHINES_TABLE: &str = "ccusage_machines";
-
-/// A machine's row of `ccusage_machines` as the importer reads it.
-#[derive(Debug, Clone, Row, Deserialize)]
-pub struct StoredMachine {
-    pub session_scheme: String,
-    /// Empty in rows written before project modes existed (all plain).
-    pub project_mode: String,
-    /// [`crate::transform::projects::Projects::fingerprint`] of the key the rows were
-    /// stored with; empty in plain mode and in rows written before fingerprints.
-    pub key_fingerprint: String,
-}
-
-/// A row of a `stored_*` statement in `sql/import.sql`.
-#[derive(Debug, Row, Deserialize)]
-struct StoredUsage {
-    key: String,
-    name: String,
-    #[serde(with = "clickhouse::serde::chrono::date")]
-    date: chrono::NaiveDate,
-    input_tokens: u64,
-    output_tokens: u64,
-    cache_creation_tokens: u64,
-    cache_read_tokens: u64,
-    total_cost: i64,
-    models_used: Vec<String>,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct StoredSessionDayRow {
-    key: String,
-    session_id: String,
-    project_path: String,
-    project_name: String,
-    #[serde(with = "clickhouse::serde::chrono::date")]
-    date: chrono::NaiveDate,
-    #[serde(with = "clickhouse::serde::chrono::datetime::option")]
-    first_activity: Option<chrono::DateTime<chrono::Utc>>,
-    #[serde(with = "clickhouse::serde::chrono::datetime")]
-    last_activity: chrono::DateTime<chrono::Utc>,
-    input_tokens: u64,
-    output_tokens: u64,
-    cache_creation_tokens: u64,
-    cache_read_tokens: u64,
-    total_cost: i64,
-    models_used: Vec<String>,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct StoredDate {
-    #[serde(with = "clickhouse::serde::chrono::date")]
-    date: chrono::NaiveDate,
-}
-
-/// What [`Sink::stored_hours`] reads.
-#[derive(Debug, Default)]
-pub struct StoredHours {
-    pub hours: Vec<StoredHour>,
-    pub history_until: Option<chrono::DateTime<chrono::Utc>>,
-    pub blocks: std::collections::BTreeMap<chrono::DateTime<chrono::Utc>, u64>,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct StoredHourRow {
-    #[serde(with = "clickhouse::serde::chrono::datetime")]
-    hour: chrono::DateTime<chrono::Utc>,
-    #[serde(with = "clickhouse::serde::chrono::datetime")]
-    last_entry: chrono::DateTime<chrono::Utc>,
-    entries: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    cache_creation_tokens: u64,
-    cache_read_tokens: u64,
-    total_cost: i64,
-    models_used: Vec<String>,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct StoredBlockStart {
-    #[serde(with = "clickhouse::serde::chrono::datetime")]
-    start_time: chrono::DateTime<chrono::Utc>,
-    total_tokens: u64,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct StoredModel {
-    parent_key: String,
-    model_name: String,
-    input_tokens: u64,
-    output_tokens: u64,
-    cache_creation_tokens: u64,
-    cache_read_tokens: u64,
-    cost: i64,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct Stored {
-    key: String,
-    content_hash: u64,
-    total_tokens: u64,
-}
 
 /// What [`Sink::schema_state`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -484,22 +386,6 @@ impl Sink {
         Ok(())
     }
 
-    /// What `ccusage_machines` holds for `machine` (`None` before its first import).
-    pub async fn stored_machine(&self, machine: &str) -> Result<Option<StoredMachine>> {
-        let sql = sqlfile::import("stored_machine");
-        self.request(
-            "read this machine's session scheme and project mode",
-            || {
-                self.client()
-                    .query(&sql)
-                    .bind(machine)
-                    .fetch_optional::<StoredMachine>()
-            },
-        )
-        .await
-        .context("cannot read ccusage_machines")
-    }
-
     /// Records the machine's session scheme and project mode when either changed, so the
     /// sessions view reads the scheme of the ccusage it runs now and a run in another mode is
     /// refused. Returns whether a row was written.
@@ -530,214 +416,6 @@ impl Sink {
         })
         .await
         .context("cannot fill in the model breakdown of days stored by an older importer")
-    }
-
-    /// The tick of this machine's newest stored rows (0 when it stored none).
-    pub async fn last_tick(&self, machine: &str) -> Result<u64> {
-        let sql = sqlfile::import("last_tick");
-        self.request("read this machine's last import tick", || {
-            let mut query = self.client().query(&sql);
-            for _ in 0..9 {
-                query = query.bind(machine);
-            }
-            query.fetch_one::<u64>()
-        })
-        .await
-        .context("cannot read this machine's last import")
-    }
-
-    /// What the 5-hour blocks are derived from (see `derive::blocks`): this machine's stored
-    /// hours, where its blocks stored before the hours end, and the derived blocks stored as
-    /// current (start → tokens).
-    pub async fn stored_hours(&self, machine: &str) -> Result<StoredHours> {
-        let hours_sql = sqlfile::import("stored_hours");
-        let hours = self
-            .request("read the stored hours", || {
-                self.client()
-                    .query(&hours_sql)
-                    .bind(machine)
-                    .fetch_all::<StoredHourRow>()
-            })
-            .await
-            .context("cannot read ccusage_usage_hours")?;
-        let until_sql = sqlfile::import("blocks_history_until");
-        let until = self
-            .request("read where the blocks stored before the hours end", || {
-                self.client()
-                    .query(&until_sql)
-                    .bind(machine)
-                    .bind(machine)
-                    .fetch_one::<u32>()
-            })
-            .await
-            .context("cannot read ccusage_usage_blocks")?;
-        let blocks_sql = sqlfile::import("stored_derived_blocks");
-        let blocks = self
-            .request("read the stored derived blocks", || {
-                self.client()
-                    .query(&blocks_sql)
-                    .bind(machine)
-                    .fetch_all::<StoredBlockStart>()
-            })
-            .await
-            .context("cannot read ccusage_usage_derived_blocks")?;
-        Ok(StoredHours {
-            hours: hours
-                .into_iter()
-                .map(|h| StoredHour {
-                    hour: h.hour,
-                    last_entry: h.last_entry,
-                    entries: h.entries,
-                    tokens: Tokens {
-                        input: h.input_tokens,
-                        output: h.output_tokens,
-                        cache_creation: h.cache_creation_tokens,
-                        cache_read: h.cache_read_tokens,
-                    },
-                    total_cost: h.total_cost,
-                    models: h.models_used,
-                })
-                .collect(),
-            history_until: (until > 0)
-                .then(|| chrono::DateTime::from_timestamp(i64::from(until), 0))
-                .flatten(),
-            blocks: blocks
-                .into_iter()
-                .map(|b| (b.start_time, b.total_tokens))
-                .collect(),
-        })
-    }
-
-    /// Stored rows of one kind with their model breakdowns, for coarse rows summed from
-    /// them: `query` names a `stored_*` statement, `parent_kind` its breakdowns. Returns each
-    /// row's key, name, day and usage.
-    pub async fn stored_usage(
-        &self,
-        machine: &str,
-        query: &str,
-        parent_kind: &str,
-    ) -> Result<Vec<(String, String, chrono::NaiveDate, Usage)>> {
-        let rows_sql = sqlfile::import(query);
-        let rows = self
-            .request(&format!("read {query}"), || {
-                self.client()
-                    .query(&rows_sql)
-                    .bind(machine)
-                    .fetch_all::<StoredUsage>()
-            })
-            .await
-            .with_context(|| format!("cannot read {query}"))?;
-        let mut by_parent = self.stored_breakdowns(machine, parent_kind).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let usage = Usage {
-                    tokens: Tokens {
-                        input: r.input_tokens,
-                        output: r.output_tokens,
-                        cache_creation: r.cache_creation_tokens,
-                        cache_read: r.cache_read_tokens,
-                    },
-                    total_cost: r.total_cost,
-                    models_used: r.models_used,
-                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
-                };
-                (r.key, r.name, r.date, usage)
-            })
-            .collect())
-    }
-
-    /// This machine's stored session days with their model breakdowns (see `derive::sessions`).
-    pub async fn stored_session_days(&self, machine: &str) -> Result<Vec<StoredSessionDay>> {
-        let sql = sqlfile::import("stored_session_days");
-        let rows = self
-            .request("read stored_session_days", || {
-                self.client()
-                    .query(&sql)
-                    .bind(machine)
-                    .fetch_all::<StoredSessionDayRow>()
-            })
-            .await
-            .context("cannot read stored_session_days")?;
-        let mut by_parent = self.stored_breakdowns(machine, "session_day").await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredSessionDay {
-                session_id: r.session_id,
-                project_path: r.project_path,
-                project_name: r.project_name,
-                date: r.date,
-                first_activity: r.first_activity,
-                last_activity: r.last_activity,
-                usage: Usage {
-                    tokens: Tokens {
-                        input: r.input_tokens,
-                        output: r.output_tokens,
-                        cache_creation: r.cache_creation_tokens,
-                        cache_read: r.cache_read_tokens,
-                    },
-                    total_cost: r.total_cost,
-                    models_used: r.models_used,
-                    breakdowns: by_parent.remove(&r.key).unwrap_or_default(),
-                },
-            })
-            .collect())
-    }
-
-    /// The days whose sessions this machine stored.
-    pub async fn session_day_dates(
-        &self,
-        machine: &str,
-    ) -> Result<std::collections::BTreeSet<chrono::NaiveDate>> {
-        let sql = sqlfile::import("session_day_dates");
-        let dates = self
-            .request("read the days whose sessions are stored", || {
-                self.client()
-                    .query(&sql)
-                    .bind(machine)
-                    .fetch_all::<StoredDate>()
-            })
-            .await
-            .context("cannot read ccusage_usage_session_days")?;
-        Ok(dates.into_iter().map(|d| d.date).collect())
-    }
-
-    /// The winning model breakdowns of one kind of this machine's stored rows, by parent key.
-    async fn stored_breakdowns(
-        &self,
-        machine: &str,
-        parent_kind: &str,
-    ) -> Result<HashMap<String, Vec<ModelFigures>>> {
-        let models_sql = sqlfile::import("stored_models");
-        let models = self
-            .request(&format!("read the {parent_kind} model breakdowns"), || {
-                self.client()
-                    .query(&models_sql)
-                    .bind(machine)
-                    .bind(parent_kind)
-                    .bind(machine)
-                    .bind(parent_kind)
-                    .fetch_all::<StoredModel>()
-            })
-            .await
-            .context("cannot read ccusage_model_breakdowns")?;
-        let mut by_parent: HashMap<String, Vec<ModelFigures>> = HashMap::new();
-        for m in models {
-            by_parent
-                .entry(m.parent_key)
-                .or_default()
-                .push(ModelFigures {
-                    model_name: m.model_name,
-                    tokens: Tokens {
-                        input: m.input_tokens,
-                        output: m.output_tokens,
-                        cache_creation: m.cache_creation_tokens,
-                        cache_read: m.cache_read_tokens,
-                    },
-                    cost: m.cost,
-                });
-        }
-        Ok(by_parent)
     }
 
     /// `--rekey-projects`: this machine's rows of one table as stored (`query` names a
@@ -792,21 +470,6 @@ impl Sink {
         Ok(records.len() + rekeyed.superseded.len())
     }
 
-    async fn stored<R: Table>(&self, machine: &str) -> Result<HashMap<String, Stored>> {
-        let sql = sqlfile::import(R::EXISTING);
-        let what = format!("read what {} holds for this machine", R::TABLE);
-        let rows = self
-            .request(&what, || {
-                self.client()
-                    .query(&sql)
-                    .bind(machine)
-                    .fetch_all::<Stored>()
-            })
-            .await
-            .with_context(|| format!("cannot read {}", R::TABLE))?;
-        Ok(rows.into_iter().map(|s| (s.key.clone(), s)).collect())
-    }
-
     /// One INSERT with named columns, sent as RowBinary: values never become SQL text.
     /// A retried insert sends the same rows again; the tables replace equal keys, so a retry
     /// after a lost answer never counts anything twice.
@@ -838,92 +501,6 @@ impl Sink {
             insert.write(row).await?;
         }
         insert.end().await
-    }
-
-    /// Sends one request, bounded by the timeout, again after a transient failure with
-    /// backoff; the final error is one line that says what to do.
-    pub async fn request<T, F, Fut>(&self, what: &str, mut send: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = clickhouse::error::Result<T>>,
-    {
-        let mut attempt = 0;
-        // Endpoints refused in a row: a connection failure moves to the next one at once,
-        // until every endpoint has failed; then the retries wait as usual.
-        let mut unreachable = 0;
-        loop {
-            let started = Instant::now();
-            let result = self.bounded(send()).await;
-            let url = self.serving_url().to_owned();
-            verbose!("{what}: {} ms ({url})", started.elapsed().as_millis());
-            let error = match result {
-                Ok(value) => return Ok(value),
-                Err(e) => e,
-            };
-            let reason = match retry::classify(&error) {
-                retry::Verdict::Final(reason) => {
-                    verbose!("{what} failed ({error}); not retried: {reason}");
-                    return Err(describe(error, &url, &self.user));
-                }
-                retry::Verdict::Retry(reason) => reason,
-            };
-            let connection_failed = matches!(error, clickhouse::error::Error::Network(_));
-            if connection_failed && unreachable + 1 < self.clients.len() && self.next_endpoint() {
-                unreachable += 1;
-                verbose!(
-                    "{what}: {url} cannot be reached ({error}); moving to {}",
-                    self.serving_url()
-                );
-                continue;
-            }
-            unreachable = 0;
-            if attempt >= self.retry.max_retries {
-                verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
-                return Err(describe(error, &url, &self.user));
-            }
-            let delay = self.retry.delay(attempt, retry::jitter());
-            if Instant::now() + delay > self.retries_end {
-                verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
-                let budget = self.retry.deadline.as_secs();
-                return Err(describe(error, &url, &self.user).context(format!(
-                    "ClickHouse kept failing and the run's retry budget (--ch-deadline \
-                     {budget} s) is spent; fix the server or raise --ch-deadline"
-                )));
-            }
-            attempt += 1;
-            if attempt == 1 && connection_failed && delay >= ANNOUNCED_WAIT {
-                crate::log::emit(&format!(
-                    "ccusage-import: ClickHouse at {url} cannot be reached: retrying (up to {} \
-                     times within {} s; --max-retries, --ch-deadline)\n",
-                    self.retry.max_retries,
-                    self.retry.deadline.as_secs()
-                ));
-            }
-            if self.next_endpoint() {
-                verbose!(
-                    "{what} failed at {url} ({error}); retried: {reason}; retry {attempt} in {} ms at {}",
-                    delay.as_millis(),
-                    self.serving_url()
-                );
-            } else {
-                verbose!(
-                    "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
-                    delay.as_millis()
-                );
-            }
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    /// Runs a request under the configured timeout, once; [`Sink::request`] adds retries.
-    pub async fn bounded<T>(
-        &self,
-        work: impl Future<Output = clickhouse::error::Result<T>>,
-    ) -> clickhouse::error::Result<T> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(clickhouse::error::Error::TimedOut),
-        }
     }
 }
 
@@ -960,103 +537,4 @@ fn needs_writing<R: UsageRecord>(record: &Record<R>, stored: Option<&Stored>) ->
                 && s.total_tokens <= record.row.total_tokens()
         }
     }
-}
-
-/// Turns a client error into one line that says what failed and what to do. The password is
-/// redacted from it, since a server or a proxy may echo what it was sent.
-pub fn describe(error: clickhouse::error::Error, url: &str, user: &str) -> anyhow::Error {
-    anyhow!(crate::log::redact(&describe_text(error, url, user)).into_owned())
-}
-
-fn describe_text(error: clickhouse::error::Error, url: &str, user: &str) -> String {
-    use clickhouse::error::Error;
-    let text = match &error {
-        Error::Network(source) if http::too_large(source.as_ref()).is_some() => {
-            let limit = http::too_large(source.as_ref()).unwrap_or_default();
-            format!(
-                "ClickHouse at {url} answered more than {limit} bytes, the bound on an answer \
-                 (CH_MAX_RESPONSE): is CH_URL a ClickHouse server? If it is, raise \
-                 CH_MAX_RESPONSE"
-            )
-        }
-        Error::Network(source) => {
-            let chain = error_chain(source.as_ref());
-            let hint = if chain.contains("refused") {
-                "is the server running? check CH_HOST and CH_PORT"
-            } else if chain.contains("dns") || chain.contains("resolve") || chain.contains("lookup")
-            {
-                "check CH_HOST"
-            } else {
-                "check CH_HOST, CH_PORT and CH_SECURE"
-            };
-            format!("cannot reach ClickHouse at {url}: {chain}; {hint}")
-        }
-        Error::TimedOut => format!(
-            "ClickHouse at {url} did not answer in time; check the server or raise --ch-timeout"
-        ),
-        Error::BadResponse(message) => match retry::proxy_page(message) {
-            Some(page) => {
-                let status = page
-                    .status
-                    .map_or_else(|| "with an HTML page".to_owned(), |s| format!("HTTP {s}"));
-                format!(
-                    "ClickHouse at {url} did not answer: a proxy answered {status} instead; \
-                     check that the server behind it is running, and CH_URL"
-                )
-            }
-            None => {
-                let first = message.lines().next().unwrap_or_default();
-                // Said in our words: the server's text adds only its exception boilerplate.
-                if retry::is_login_refused(first) {
-                    let user = crate::log::printable(user);
-                    return format!(
-                        "ClickHouse at {url} refused the login for user {user}: check CH_USER \
-                         and CH_PASSWORD"
-                    );
-                }
-                let hint = server_error_hint(first);
-                format!(
-                    "ClickHouse at {url} refused: {}{hint}",
-                    crate::log::printable(first)
-                )
-            }
-        },
-        other => format!("ClickHouse at {url}: {other}"),
-    };
-    text
-}
-
-fn server_error_hint(message: &str) -> &'static str {
-    match retry::server_code(message) {
-        Some(164 | 497) => "; the user may not write: grant it INSERT and CREATE on the database",
-        Some(81) => "; check CH_DATABASE",
-        Some(242 | 225 | 999) => {
-            "; ClickHouse has no ZooKeeper session (replicated tables are read-only and ON \
-             CLUSTER changes cannot be queued without it): is ZooKeeper running and reachable \
-             from every node? Nothing stored was changed; run again once it is back"
-        }
-        Some(285 | 286 | 319) => {
-            "; in this cluster an insert is acknowledged once two replicas of its shard hold it \
-             (insert_quorum), and a replica is down or behind: start it; nothing was lost, and \
-             the next run writes what is missing"
-        }
-        Some(392) => {
-            "; the user may not run DDL (allow_ddl=0) and the database needs this change: \
-             run ccusage-import once as a user who may"
-        }
-        _ => "",
-    }
-}
-
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }

@@ -4,6 +4,14 @@ use std::time::Duration;
 
 use clickhouse::error::Error;
 
+use std::future::Future;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::{describe, Sink, ANNOUNCED_WAIT};
+use crate::log::verbose;
+
 /// Server error codes that say "not now" rather than "never", with what each means.
 const TRANSIENT_CODES: [(u32, &str); 11] = [
     (159, "the query timed out on the server"),
@@ -78,6 +86,95 @@ fn final_meaning(code: u32) -> &'static str {
         192 | 193 | 194 | 516 => "means authentication failed",
         164 | 497 => "means the user lacks a right",
         _ => "is not a passing condition",
+    }
+}
+
+/// The retry loop beside its classifier: every ClickHouse request of the run goes through it.
+impl Sink {
+    /// Sends one request, bounded by the timeout, again after a transient failure with
+    /// backoff; the final error is one line that says what to do.
+    pub async fn request<T, F, Fut>(&self, what: &str, mut send: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = clickhouse::error::Result<T>>,
+    {
+        let mut attempt = 0;
+        // Endpoints refused in a row: a connection failure moves to the next one at once,
+        // until every endpoint has failed; then the retries wait as usual.
+        let mut unreachable = 0;
+        loop {
+            let started = Instant::now();
+            let result = self.bounded(send()).await;
+            let url = self.serving_url().to_owned();
+            verbose!("{what}: {} ms ({url})", started.elapsed().as_millis());
+            let error = match result {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let reason = match classify(&error) {
+                Verdict::Final(reason) => {
+                    verbose!("{what} failed ({error}); not retried: {reason}");
+                    return Err(describe(error, &url, &self.user));
+                }
+                Verdict::Retry(reason) => reason,
+            };
+            let connection_failed = matches!(error, clickhouse::error::Error::Network(_));
+            if connection_failed && unreachable + 1 < self.clients.len() && self.next_endpoint() {
+                unreachable += 1;
+                verbose!(
+                    "{what}: {url} cannot be reached ({error}); moving to {}",
+                    self.serving_url()
+                );
+                continue;
+            }
+            unreachable = 0;
+            if attempt >= self.retry.max_retries {
+                verbose!("{what} failed ({error}); {reason}, but --max-retries is used up");
+                return Err(describe(error, &url, &self.user));
+            }
+            let delay = self.retry.delay(attempt, jitter());
+            if Instant::now() + delay > self.retries_end {
+                verbose!("{what} failed ({error}); {reason}, but the retry budget is spent");
+                let budget = self.retry.deadline.as_secs();
+                return Err(describe(error, &url, &self.user).context(format!(
+                    "ClickHouse kept failing and the run's retry budget (--ch-deadline \
+                     {budget} s) is spent; fix the server or raise --ch-deadline"
+                )));
+            }
+            attempt += 1;
+            if attempt == 1 && connection_failed && delay >= ANNOUNCED_WAIT {
+                crate::log::emit(&format!(
+                    "ccusage-import: ClickHouse at {url} cannot be reached: retrying (up to {} \
+                     times within {} s; --max-retries, --ch-deadline)\n",
+                    self.retry.max_retries,
+                    self.retry.deadline.as_secs()
+                ));
+            }
+            if self.next_endpoint() {
+                verbose!(
+                    "{what} failed at {url} ({error}); retried: {reason}; retry {attempt} in {} ms at {}",
+                    delay.as_millis(),
+                    self.serving_url()
+                );
+            } else {
+                verbose!(
+                    "{what} failed ({error}); retried: {reason}; retry {attempt} in {} ms",
+                    delay.as_millis()
+                );
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Runs a request under the configured timeout, once; [`Sink::request`] adds retries.
+    pub async fn bounded<T>(
+        &self,
+        work: impl Future<Output = clickhouse::error::Result<T>>,
+    ) -> clickhouse::error::Result<T> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(clickhouse::error::Error::TimedOut),
+        }
     }
 }
 

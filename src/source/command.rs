@@ -60,30 +60,18 @@ impl CommandSet {
         }
     }
 
-    /// The full argument list for `kind`, with the flags that make output dependable:
+    /// The full argument list for `kind`: its command (from the report's file in
+    /// `src/reports/`), with the flags that make output dependable:
     /// JSON, no network for prices, UTC days, ascending order, and an empty config file so a
     /// user's own `ccusage.json` cannot change any of that.
     pub fn args(self, kind: ReportKind, empty_config: &Path) -> Vec<String> {
-        let claude = self == CommandSet::ClaudeSubcommand;
-        let mut args: Vec<&str> = match kind {
-            ReportKind::Blocks => vec!["blocks"],
-            // Blocks one hour long are the calendar hours with usage (19+ under `claude`;
-            // 18.0.11 takes the flag on the top-level command).
-            ReportKind::Hours => vec!["blocks", "--session-length", "1"],
-            ReportKind::Daily | ReportKind::ProjectsDaily => vec!["daily"],
-            ReportKind::Session => vec!["session"],
-            // The top-level report covers every agent; 20 rejects the unknown --mode there.
-            ReportKind::AgentsDaily => vec!["daily", "--by-agent"],
-        };
-        if claude && !matches!(kind, ReportKind::Blocks | ReportKind::AgentsDaily) {
-            // `claude blocks --session-length 1` reports Claude only, as the other reports.
+        let command = crate::reports::of(kind).command;
+        let mut args: Vec<&str> = command.words.to_vec();
+        if self == CommandSet::ClaudeSubcommand && command.under_claude {
             args.insert(0, "claude");
         }
-        if kind == ReportKind::ProjectsDaily {
-            args.push("--instances");
-        }
         args.extend(["--json", "--offline"]);
-        if kind != ReportKind::AgentsDaily {
+        if command.mode_auto {
             args.extend(["--mode", "auto"]);
         }
         args.extend(["--order", "asc", "--timezone", "UTC", "--config"]);

@@ -93,7 +93,7 @@ pub const MAX_USD: f64 = 999_999_999.0;
 
 /// A cost above [`MAX_USD`]: no machine spends it, but a corrupt log line (9·10¹⁵ tokens) makes
 /// ccusage print one. Its own type, so that only the rows holding it are refused
-/// (`pipeline::reports::map`), while other bad costs fail the report.
+/// (`reports::map`), while other bad costs fail the report.
 #[derive(Debug)]
 pub struct CostTooLarge(pub f64);
 

@@ -1,4 +1,4 @@
-//! Report: what a person (or a script) sees of a run. The pipeline talks to a [`Reporter`];
+//! Output: what a person (or a script) sees of a run. The pipeline talks to a [`Reporter`];
 //! only this module knows about terminals.
 
 #[cfg(test)]

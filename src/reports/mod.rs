@@ -1,10 +1,18 @@
-//! The ccusage reports an import reads, one unit each: which kind it is (and so which command
-//! gives it), its JSON, the rows it maps into, and what it lends the run's summary. The path
-//! from output to written rows is written once, generically, in [`map`] and [`Mapped`].
+//! The ccusage reports an import reads, one file each: which kind it is, the command that gives
+//! it, its JSON, the rows it maps into, which tables it shows in the summary and what it lends
+//! the run's digest. [`REPORTS`] lists them once; the command lines (`source/command.rs`), the
+//! summary's order of tables (`output/summary.rs`) and the checks on the ledger's columns and
+//! on `sql/import.sql` read that list. The path from output to written rows is written once,
+//! generically, in [`map`] and [`Mapped`].
 //!
-//! Adding a report: its kind and command in `src/source/command.rs`, its JSON model and rows in
-//! `src/transform/`, and a `Report` here (with its line in [`map`]); its table in
-//! `sql/schema.sql` and its read-back statement in `sql/import.sql`.
+//! Adding a report: see docs/architecture.md ("A new report").
+
+mod agents_daily;
+mod blocks;
+mod daily;
+mod hours;
+mod projects_daily;
+mod session;
 
 use std::any::Any;
 
@@ -15,13 +23,35 @@ use serde::de::DeserializeOwned;
 use crate::run::digest::DigestBuilder;
 use crate::run::{ReportKind, RunReport, WriteStats};
 use crate::sink::Sink;
-use crate::transform::json::{self, parse_report};
-use crate::transform::rows::{self, Context, Record, Table, UsageRecord};
-use crate::transform::{costcap, privacy, unique_keys};
+use crate::transform::json::parse_report;
+use crate::transform::rows::{self, Context, Record, Table};
+use crate::transform::{costcap, unique_keys};
+
+pub use agents_daily::AgentsDaily;
+pub use blocks::Blocks;
+pub use daily::Daily;
+pub use hours::Hours;
+pub use projects_daily::ProjectsDaily;
+pub use session::Session;
+
+/// What every report file needs.
+mod prelude {
+    pub(super) use super::{Command, Report};
+    pub(super) use crate::run::digest::DigestBuilder;
+    pub(super) use crate::run::{ReportKind, RunReport};
+    pub(super) use crate::transform::json;
+    pub(super) use crate::transform::rows::{self, Context, Record, Table as _, UsageRecord as _};
+    pub(super) use anyhow::Result;
+}
 
 /// One ccusage report.
 pub trait Report {
     const KIND: ReportKind;
+    /// The ccusage command that prints it.
+    const COMMAND: Command;
+    /// The tables the summary lists for it, in this order (after those of the reports listed
+    /// before it in [`REPORTS`]).
+    const SUMMARY_TABLES: &'static [&'static str];
     /// What ccusage prints.
     type Json: DeserializeOwned;
     /// What it is stored as.
@@ -38,17 +68,77 @@ pub trait Report {
     }
 }
 
+/// The words of a report's command line before the flags every report gets (see
+/// `source::CommandSet::args`).
+#[derive(Debug, Clone, Copy)]
+pub struct Command {
+    pub words: &'static [&'static str],
+    /// From 19 the top-level reports cover all agents: a Claude-only report is asked under
+    /// `claude` there.
+    pub under_claude: bool,
+    /// Whether it takes `--mode auto` (costs from the logs where they have them).
+    pub mode_auto: bool,
+}
+
+impl Command {
+    /// A Claude-only report with `--mode auto`: what most reports are.
+    pub const fn claude(words: &'static [&'static str]) -> Command {
+        Command {
+            words,
+            under_claude: true,
+            mode_auto: true,
+        }
+    }
+}
+
 type MapFn = fn(&[u8], &Context) -> Result<(usize, Box<dyn Mapped>)>;
 
-/// Every report the importer knows, by kind.
-const REPORTS: [(ReportKind, MapFn); 6] = [
-    (Daily::KIND, map_report::<Daily>),
-    (Session::KIND, map_report::<Session>),
-    (Blocks::KIND, map_report::<Blocks>),
-    (Hours::KIND, map_report::<Hours>),
-    (ProjectsDaily::KIND, map_report::<ProjectsDaily>),
-    (AgentsDaily::KIND, map_report::<AgentsDaily>),
+/// One report in the registry: what the rest of the importer reads of it.
+pub struct Entry {
+    pub kind: ReportKind,
+    pub command: Command,
+    pub summary_tables: &'static [&'static str],
+    /// Its table, for the checks on `sql/import.sql`.
+    #[cfg(test)]
+    pub table: &'static str,
+    map: MapFn,
+}
+
+const fn entry<R: Report>() -> Entry {
+    Entry {
+        kind: R::KIND,
+        command: R::COMMAND,
+        summary_tables: R::SUMMARY_TABLES,
+        #[cfg(test)]
+        table: <R::Row as Table>::TABLE,
+        map: map_report::<R>,
+    }
+}
+
+/// Every report the importer knows, once.
+pub const REPORTS: [Entry; 6] = [
+    entry::<Daily>(),
+    entry::<Session>(),
+    entry::<Blocks>(),
+    entry::<Hours>(),
+    entry::<ProjectsDaily>(),
+    entry::<AgentsDaily>(),
 ];
+
+/// The registry's line for `kind`.
+pub fn of(kind: ReportKind) -> &'static Entry {
+    REPORTS
+        .iter()
+        .find(|entry| entry.kind == kind)
+        .expect("every report kind has a Report")
+}
+
+/// The tables the summary lists first, in the registry's order.
+pub fn summary_tables() -> impl Iterator<Item = &'static str> {
+    REPORTS
+        .iter()
+        .flat_map(|entry| entry.summary_tables.iter().copied())
+}
 
 /// Parses and maps one report's stdout; returns the number of rows ccusage printed, and a
 /// warning when rows were refused for a cost above the cap (the rest are imported).
@@ -57,10 +147,7 @@ pub fn map(
     stdout: &[u8],
     ctx: &Context,
 ) -> Result<(usize, Box<dyn Mapped>, Option<String>)> {
-    let (_, map) = REPORTS
-        .iter()
-        .find(|(known, _)| *known == kind)
-        .expect("every report kind has a Report");
+    let map = of(kind).map;
     match map(stdout, ctx) {
         Err(e) if e.chain().any(|c| c.is::<rows::CostTooLarge>()) => {
             let (kept, days) = costcap::refuse_rows(stdout)?;
@@ -175,128 +262,6 @@ impl<R: Table + 'static> Mapped for Rows<R> {
     }
 }
 
-pub struct Daily;
-
-impl Report for Daily {
-    const KIND: ReportKind = ReportKind::Daily;
-    type Json = json::DailyReport;
-    type Row = rows::DailyRow;
-
-    fn printed(json: &Self::Json) -> usize {
-        json.daily.len()
-    }
-
-    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        rows::map_daily(json, ctx)
-    }
-
-    /// The run's totals and date range come from the daily report, like ccusage's own.
-    fn summarise(records: &[Record<Self::Row>], run: &mut RunReport, digest: &mut DigestBuilder) {
-        for record in records {
-            let row = &record.row;
-            run.totals.add(&row.tokens());
-            run.total_cost = run.total_cost.saturating_add(row.total_cost);
-            run.first_date = run.first_date.min(Some(row.date)).or(Some(row.date));
-            run.last_date = run.last_date.max(Some(row.date));
-        }
-        digest.daily(records);
-    }
-}
-
-pub struct Session;
-
-impl Report for Session {
-    const KIND: ReportKind = ReportKind::Session;
-    type Json = json::SessionReport;
-    type Row = rows::SessionRow;
-
-    fn printed(json: &Self::Json) -> usize {
-        json.sessions.len()
-    }
-
-    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        // Keys are checked as ccusage printed them, then put in the run's project mode.
-        privacy::sessions(unique_keys(rows::map_sessions(json, ctx)?)?, ctx)
-    }
-
-    fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
-        digest.sessions(records);
-    }
-}
-
-pub struct Blocks;
-
-impl Report for Blocks {
-    const KIND: ReportKind = ReportKind::Blocks;
-    type Json = json::BlocksReport;
-    type Row = rows::BlockRow;
-
-    fn printed(json: &Self::Json) -> usize {
-        json.blocks.len()
-    }
-
-    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        rows::map_blocks(json, ctx)
-    }
-
-    fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
-        digest.blocks(records);
-    }
-}
-
-/// ccusage's blocks one hour long: the hours the 5-hour blocks are derived from.
-pub struct Hours;
-
-impl Report for Hours {
-    const KIND: ReportKind = ReportKind::Hours;
-    type Json = json::BlocksReport;
-    type Row = rows::HourRow;
-
-    fn printed(json: &Self::Json) -> usize {
-        json.blocks.len()
-    }
-
-    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        rows::map_hours(json, ctx)
-    }
-}
-
-pub struct ProjectsDaily;
-
-impl Report for ProjectsDaily {
-    const KIND: ReportKind = ReportKind::ProjectsDaily;
-    type Json = json::ProjectsReport;
-    type Row = rows::ProjectDailyRow;
-
-    fn printed(json: &Self::Json) -> usize {
-        json.projects.values().map(Vec::len).sum()
-    }
-
-    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        privacy::projects_daily(unique_keys(rows::map_projects_daily(json, ctx)?)?, ctx)
-    }
-
-    fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
-        digest.projects_daily(records);
-    }
-}
-
-pub struct AgentsDaily;
-
-impl Report for AgentsDaily {
-    const KIND: ReportKind = ReportKind::AgentsDaily;
-    type Json = json::AgentsReport;
-    type Row = rows::AgentDailyRow;
-
-    fn printed(json: &Self::Json) -> usize {
-        json.daily.len()
-    }
-
-    fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
-        rows::map_agents_daily(json, ctx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,11 +278,43 @@ mod tests {
         ];
         for kind in all {
             assert_eq!(
-                REPORTS.iter().filter(|(k, _)| *k == kind).count(),
+                REPORTS.iter().filter(|entry| entry.kind == kind).count(),
                 1,
                 "{kind}"
             );
         }
         assert_eq!(REPORTS.len(), all.len());
+    }
+
+    /// The ledger keeps one status and one row count per report, for the queries that read
+    /// it: a report added to the registry needs its two columns.
+    #[test]
+    fn the_ledger_has_the_columns_of_every_report() {
+        use clickhouse::Row as _;
+        let columns = crate::sink::ledger::RunRow::COLUMN_NAMES;
+        for entry in &REPORTS {
+            for column in ["status", "rows"] {
+                let name = format!("{}_{column}", entry.kind.name());
+                assert!(columns.contains(&name.as_str()), "{name}");
+            }
+        }
+    }
+
+    /// The import's tick is read from every table it writes: a report's table missing from
+    /// `last_tick` could let a later import tie with an earlier one there.
+    #[test]
+    fn the_last_tick_reads_every_reports_table() {
+        let sql = crate::sqlfile::import("last_tick");
+        for entry in &REPORTS {
+            assert!(
+                sql.contains(&format!(" FROM {} WHERE", entry.table)),
+                "{}",
+                entry.table
+            );
+        }
+        assert_eq!(
+            sql.matches('?').count(),
+            sql.matches("UNION ALL").count() + 1
+        );
     }
 }

@@ -188,20 +188,11 @@ fn reports(run: &RunReport, look: Look) -> Section {
     s
 }
 
-/// Tables in the order of the reports they come from, then the child tables.
+/// Tables in the order of the reports they come from (the registry's), then the child tables.
 fn table_rank(table: &str) -> usize {
-    use crate::transform::rows;
-    use crate::transform::rows::Table;
-    let order = [
-        rows::DailyRow::TABLE,
-        rows::MonthlyRow::TABLE,
-        rows::SessionRow::TABLE,
-        rows::BlockRow::TABLE,
-        rows::ProjectDailyRow::TABLE,
-        rows::AgentDailyRow::TABLE,
-        BREAKDOWNS_TABLE,
-        MODELS_USED_TABLE,
-    ];
+    let order: Vec<&str> = crate::reports::summary_tables()
+        .chain([BREAKDOWNS_TABLE, MODELS_USED_TABLE])
+        .collect();
     order
         .iter()
         .position(|t| *t == table)
@@ -527,7 +518,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::report::fixture::{at, run};
+    use crate::output::fixture::{at, run};
 
     /// The snapshot: what a cron log holds after a run. Update it deliberately.
     const EXPECTED: &str = r"ccusage-import: machine laptop, run at 2026-11-22 17:25:30 UTC
@@ -655,7 +646,7 @@ all machines: 4 machines, $812.40 in 93 days
         assert!(text.contains("\n  time left       -\n"), "{text}");
         assert!(text.contains("\n  burn rate       -\n"), "{text}");
         assert!(text.contains("\n  projected       -\n"), "{text}");
-        let value = crate::report::json::to_json(&run);
+        let value = crate::output::json::to_json(&run);
         let block = &value["active_block"];
         assert!(block["burn_rate_cost_per_hour"].is_null(), "{block}");
         assert!(block["projected_total_tokens"].is_null(), "{block}");

@@ -174,7 +174,7 @@ pub fn to_json(run: &RunReport) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture::run;
+    use crate::output::fixture::run;
 
     #[test]
     fn the_digest_changes_and_fleet_are_in_the_json() {

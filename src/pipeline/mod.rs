@@ -286,6 +286,31 @@ async fn fetch_all(
     ctx.tick = rows::next_tick(ctx.tick, last_tick);
     ctx.projects = projects.clone();
 
+    // An hourly run asks today's one-day session report (and yesterday's until today's
+    // sessions are stored) whatever the daily report says, unless today has no usage: start
+    // it with the reports instead of after them, where it added a whole ccusage run to the
+    // import's time. A first import asks every day after the reports, as before.
+    let today = imported_at.date_naive();
+    let mut early = JoinSet::new();
+    let early_days: Vec<chrono::NaiveDate> =
+        if set == CommandSet::ClaudeSubcommand && !session_dates.is_empty() {
+            let yesterday = today.pred_opt().filter(|_| !session_dates.contains(&today));
+            yesterday.into_iter().chain([today]).collect()
+        } else {
+            Vec::new()
+        };
+    if !early_days.is_empty() {
+        let (days, launcher, path) = (
+            early_days.clone(),
+            launcher.clone(),
+            empty_config.path().to_owned(),
+        );
+        let (slots, ctx, limits) = (slots.clone(), ctx.clone(), config.limits);
+        early.spawn(async move {
+            fetch_session_days(&days, set, &launcher, &path, limits, &slots, &ctx).await
+        });
+    }
+
     let mut tasks = JoinSet::new();
     let mut kinds = std::collections::HashMap::new();
     for kind in set.reports() {
@@ -354,10 +379,36 @@ async fn fetch_all(
                 .map(|time| time.date_naive())
                 .collect()
         };
-        let days = session_days_to_ask(dates, session_dates, imported_at.date_naive());
+        let days = session_days_to_ask(dates, session_dates, today);
         let started = Instant::now();
-        let result =
-            fetch_session_days(&days, set, &launcher, &empty_config, config, &slots, &ctx).await;
+        let later: Vec<_> = days
+            .iter()
+            .filter(|day| !early_days.contains(day))
+            .copied()
+            .collect();
+        let (path, limits) = (empty_config.path(), config.limits);
+        let mut result =
+            fetch_session_days(&later, set, &launcher, path, limits, &slots, &ctx).await;
+        if let Some(joined) = early.join_next().await {
+            // Only the days this run asks count: a day without usage is left out, as before.
+            let early_result = match joined {
+                Ok(result) => result,
+                Err(e) => Err(format!(
+                    "ccusage-import crashed while reading a one-day session report ({})",
+                    panic_text(e)
+                )),
+            };
+            let wanted = |day: &chrono::NaiveDate| days.contains(day);
+            result = match (result, early_result) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Err(e)) if early_days.iter().any(wanted) => Err(e),
+                (Ok(mut all), Ok(records)) => {
+                    all.extend(records.into_iter().filter(|r| wanted(&r.row.date)));
+                    Ok(all)
+                }
+                (Ok(all), Err(_)) => Ok(all),
+            };
+        }
         let outcome = run
             .reports
             .get_mut(&ReportKind::Session)
@@ -402,15 +453,15 @@ async fn fetch_session_days(
     days: &[chrono::NaiveDate],
     set: CommandSet,
     launcher: &Launcher,
-    empty_config: &tempfile::NamedTempFile,
-    config: &Config,
+    empty_config: &std::path::Path,
+    limits: source::Limits,
     slots: &std::sync::Arc<tokio::sync::Semaphore>,
     ctx: &Context,
 ) -> Result<Vec<rows::Record<rows::SessionDayRow>>, String> {
     let mut tasks = JoinSet::new();
     for &date in days {
-        let args = set.session_day_args(date, empty_config.path());
-        let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
+        let args = set.session_day_args(date, empty_config);
+        let (launcher, ctx) = (launcher.clone(), ctx.clone());
         let slots = slots.clone();
         tasks.spawn(async move {
             let _slot = slots

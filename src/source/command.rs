@@ -48,11 +48,12 @@ impl CommandSet {
 
     /// How many reports may run at once by default. Up to 18 a report can take 1 to 3.6 GB on
     /// a heavy user's logs, so run as many as a 4 GB share of the available memory allows;
-    /// from 19 on a report takes about 200 MB and all run at once.
+    /// from 19 on a report takes about 200 MB and all run at once, with the one-day session
+    /// reports of today and yesterday an hourly run starts beside them.
     pub fn default_jobs(self, available_memory: Option<u64>) -> usize {
         const PER_OLD_REPORT: u64 = 4 << 30;
         match self {
-            CommandSet::ClaudeSubcommand => self.reports().len(),
+            CommandSet::ClaudeSubcommand => self.reports().len() + 2,
             CommandSet::Classic => {
                 let fit = available_memory.map_or(1, |bytes| bytes / PER_OLD_REPORT);
                 (fit as usize).clamp(1, ReportKind::CLAUDE.len())
@@ -179,7 +180,7 @@ mod tests {
         assert_eq!(old.default_jobs(Some(9 * gib)), 2);
         assert_eq!(old.default_jobs(Some(64 * gib)), 5);
         assert_eq!(old.default_jobs(None), 1);
-        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 6);
+        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 8);
     }
 
     #[test]

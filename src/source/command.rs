@@ -37,6 +37,14 @@ impl CommandSet {
         }
     }
 
+    /// The generation whose [`CommandSet::session_scheme`] is `scheme`, as stored for a
+    /// machine by its last import; `None` for an empty or unknown one.
+    pub fn of_scheme(scheme: &str) -> Option<CommandSet> {
+        [CommandSet::Classic, CommandSet::ClaudeSubcommand]
+            .into_iter()
+            .find(|set| set.session_scheme() == scheme)
+    }
+
     /// The reports this generation can give.
     pub fn reports(self) -> Vec<ReportKind> {
         let mut kinds = ReportKind::CLAUDE.to_vec();
@@ -181,6 +189,14 @@ mod tests {
         assert_eq!(old.default_jobs(Some(64 * gib)), 5);
         assert_eq!(old.default_jobs(None), 1);
         assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 8);
+    }
+
+    #[test]
+    fn a_stored_scheme_names_its_command_set() {
+        for set in [CommandSet::Classic, CommandSet::ClaudeSubcommand] {
+            assert_eq!(CommandSet::of_scheme(set.session_scheme()), Some(set));
+        }
+        assert_eq!(CommandSet::of_scheme(""), None);
     }
 
     #[test]

@@ -237,12 +237,13 @@ fn a_session_that_loses_a_sub_agent_file_while_it_grows_keeps_its_usage() {
     assert_as_printed(&env, "after the cleanup", &expected);
 }
 
-/// An hourly run starts today's one-day session report with the other reports, not after
-/// them (issue 29: it added a whole ccusage run to every import). The real ccusage runs
-/// behind a wrapper that logs when each command starts and ends; the stored sessions are
-/// what ccusage prints.
+/// An hourly run starts its reports while ccusage is asked its version (with the command set
+/// of the machine's last import), and today's one-day session report with the other reports,
+/// not after them (issue 29: each added a whole ccusage run to every import). The real
+/// ccusage runs behind a wrapper that logs when each command starts and ends; the stored
+/// sessions are what ccusage prints.
 #[test]
-fn an_hourly_run_asks_for_today_while_the_reports_run() {
+fn an_hourly_run_asks_the_version_the_reports_and_today_at_once() {
     let env = TestEnv::new("session_early_day");
     let claude = env.path("claude");
     write_session(&claude, "old", &[(days_ago(3, 10), 1_000, 100)]);
@@ -286,5 +287,17 @@ fn an_hourly_run_asks_for_today_while_the_reports_run() {
     assert!(
         day_started < last_report_ended,
         "today's one-day report waited for the reports: {calls}"
+    );
+    let version_ended = lines
+        .iter()
+        .position(|l| l.starts_with("end ") && l.contains("--version"))
+        .unwrap_or_else(|| panic!("no version asked: {calls}"));
+    let first_report_started = lines
+        .iter()
+        .position(|l| l.starts_with("start ") && !l.contains("--version"))
+        .unwrap_or_else(|| panic!("no report: {calls}"));
+    assert!(
+        first_report_started < version_ended,
+        "the reports waited for the version: {calls}"
     );
 }

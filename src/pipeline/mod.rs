@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
@@ -133,7 +133,6 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         config,
         &projects,
         &mut run,
-        started_at,
         last_tick,
         &session_dates,
         stored_machine
@@ -204,12 +203,12 @@ async fn fetch_all(
     config: &Config,
     projects: &std::sync::Arc<crate::transform::projects::Projects>,
     run: &mut RunReport,
-    imported_at: DateTime<Utc>,
     last_tick: u64,
     session_dates: &std::collections::BTreeSet<chrono::NaiveDate>,
     stored_set: Option<CommandSet>,
     reporter: &dyn Reporter,
 ) -> (Vec<Box<dyn Mapped>>, Context, Option<CommandSet>) {
+    let imported_at = run.started_at;
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -366,12 +365,11 @@ async fn fetch_all(
         let later: Vec<_> = days
             .iter()
             .filter(|day| !early_days.contains(day))
-            .copied()
+            .map(|&day| (day, set.session_day_args(day, empty_config.path())))
             .collect();
-        let (path, limits) = (empty_config.path(), config.limits);
         let ready = tokio::sync::watch::channel(Some(ctx.ccusage_version.clone())).1;
-        let mut result =
-            fetch_session_days(&later, set, &launcher, path, limits, &slots, &ctx, &ready).await;
+        let limits = config.limits;
+        let mut result = fetch_session_days(&later, &launcher, limits, &slots, &ctx, &ready).await;
         if let Some(joined) = early.join_next().await {
             // Only the days this run asks count: a day without usage is left out, as before.
             let early_result = match joined {
@@ -433,18 +431,16 @@ fn session_days_to_ask(
 /// Runs the one-day session report for each of `days`, as many at once as `--jobs` allows,
 /// and maps each session's row as a row of its day.
 async fn fetch_session_days(
-    days: &[chrono::NaiveDate],
-    set: CommandSet,
+    days: &[(chrono::NaiveDate, Vec<String>)],
     launcher: &Launcher,
-    empty_config: &std::path::Path,
     limits: source::Limits,
     slots: &std::sync::Arc<tokio::sync::Semaphore>,
     ctx: &Context,
     version: &KnownVersion,
 ) -> Result<Vec<rows::Record<rows::SessionDayRow>>, String> {
     let mut tasks = JoinSet::new();
-    for &date in days {
-        let args = set.session_day_args(date, empty_config);
+    for (date, args) in days {
+        let (date, args) = (*date, args.clone());
         let (launcher, ctx, version) = (launcher.clone(), ctx.clone(), version.clone());
         let slots = slots.clone();
         tasks.spawn(async move {
@@ -573,15 +569,19 @@ fn start_reports(
             Vec::new()
         };
     if !early_days.is_empty() {
-        let (days, launcher, path) = (
-            early_days.clone(),
+        let days: Vec<_> = early_days
+            .iter()
+            .map(|&day| (day, set.session_day_args(day, empty_config.path())))
+            .collect();
+        let (launcher, slots, ctx, limits, known) = (
             launcher.clone(),
-            empty_config.path().to_owned(),
+            slots.clone(),
+            ctx.clone(),
+            config.limits,
+            known.clone(),
         );
-        let (slots, ctx, limits, known) =
-            (slots.clone(), ctx.clone(), config.limits, known.clone());
         early.spawn(async move {
-            fetch_session_days(&days, set, &launcher, &path, limits, &slots, &ctx, &known).await
+            fetch_session_days(&days, &launcher, limits, &slots, &ctx, &known).await
         });
     }
     let mut tasks = JoinSet::new();

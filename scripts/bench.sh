@@ -196,6 +196,8 @@ if not commands:
 # The same dispatch as tests/it/harness.rs `stand_in`, in the same order.
 def report_name(args):
     words = set(args)
+    if "--since" in words:  # a one-day session report (ccusage 19+), one per day
+        return "session_day_" + args[args.index("--since") + 1]
     for flag, name in (("--instances", "instances"), ("--by-agent", "agents")):
         if flag in words:
             return name
@@ -224,6 +226,10 @@ put("capture.sh", launch_all(lambda n: f">{q(os.path.join(cap, n + '.json'))} 2>
 
 # D's ccusage: answers --version like the real one, cats the captured report.
 cases = [f"  *\" --version \"*) printf '%s\\n' {q(version_text)}; exit 0 ;;"]
+for name in names:  # before "session": their command lines hold it too
+    if name.startswith("session_day_"):
+        day = name[len("session_day_"):]
+        cases.append(f"  *\" --since {day} \"*) exec cat {q(os.path.join(cap, name + '.json'))} ;;")
 for flag, name in (("--instances", "instances"), ("--by-agent", "agents"), ("monthly", "monthly"),
                    ("session", "session"), ("blocks", "blocks"), ("daily", "daily")):
     if name in names:

@@ -171,8 +171,9 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_output: u64,
 
-    /// How many ccusage reports may run at once [default: all from ccusage 19; up to 18, one
-    /// per 4 GB of available memory, since each can take 1 to 3.6 GB].
+    /// How many ccusage reports may run at once [default: all from ccusage 19, and two one-day
+    /// session reports; up to 18, one per 4 GB of available memory, since each can take 1 to
+    /// 3.6 GB].
     #[arg(long, env = "CCUSAGE_JOBS", value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=16))]
     pub jobs: Option<u64>,

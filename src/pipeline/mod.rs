@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
@@ -160,9 +160,11 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         config,
         &projects,
         &mut run,
-        started_at,
         last_tick,
         &session_dates,
+        stored_machine
+            .as_ref()
+            .and_then(|m| CommandSet::of_scheme(&m.session_scheme)),
         reporter,
     )
     .await;
@@ -251,11 +253,12 @@ async fn fetch_all(
     config: &Config,
     projects: &std::sync::Arc<crate::transform::projects::Projects>,
     run: &mut RunReport,
-    imported_at: DateTime<Utc>,
     last_tick: u64,
     session_dates: &std::collections::BTreeSet<chrono::NaiveDate>,
+    stored_set: Option<CommandSet>,
     reporter: &dyn Reporter,
 ) -> (Vec<Box<dyn Mapped>>, Context, Option<CommandSet>) {
+    let imported_at = run.started_at;
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
             run.reports.insert(
@@ -282,6 +285,27 @@ async fn fetch_all(
             );
         }
     };
+    let empty_config = match empty_config_file() {
+        Ok(file) => file,
+        Err(e) => {
+            fail_all(run, format!("{e:#}"));
+            return (
+                Vec::new(),
+                Context::new(&config.machine_name, "", imported_at),
+                None,
+            );
+        }
+    };
+    let mut ctx = Context::new(&config.machine_name, "", imported_at);
+    ctx.tick = rows::next_tick(ctx.tick, last_tick);
+    ctx.projects = projects.clone();
+    // The reports of the command set this machine's last import used start while ccusage is
+    // asked its version, which cost a whole ccusage start before them (issue 29). They map
+    // nothing before the version is known, and are stopped and run again with the right set
+    // if the version says otherwise (an upgrade from 18 to 19 or a downgrade).
+    let start =
+        |set: CommandSet| start_reports(set, &launcher, &empty_config, config, &ctx, session_dates);
+    let speculative = stored_set.map(start);
     let version = match source::version(&launcher, config.limits).await {
         Ok(version) => version,
         Err(e) => {
@@ -316,44 +340,26 @@ async fn fetch_all(
             source::NEWEST_TESTED_MAJOR
         ));
     }
-    let empty_config = match empty_config_file() {
-        Ok(file) => file,
-        Err(e) => {
-            fail_all(run, format!("{e:#}"));
-            return (
-                Vec::new(),
-                Context::new(&config.machine_name, "", imported_at),
-                None,
-            );
-        }
-    };
     let set = CommandSet::for_major(version.major);
-    let jobs = config
-        .jobs
-        .unwrap_or_else(|| set.default_jobs(source::available_memory()));
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
-    let mut ctx = Context::new(&config.machine_name, &version.to_string(), imported_at);
-    ctx.tick = rows::next_tick(ctx.tick, last_tick);
-    ctx.projects = projects.clone();
-
-    let mut tasks = JoinSet::new();
-    let mut kinds = std::collections::HashMap::new();
+    // A speculative start with another set is dropped here, which stops its children.
+    let Started {
+        mut tasks,
+        kinds,
+        mut early,
+        early_days,
+        slots,
+        version: known,
+        ..
+    } = match speculative {
+        Some(started) if started.set == set => started,
+        _ => start(set),
+    };
+    ctx.ccusage_version = version.to_string();
+    known.send_replace(Some(ctx.ccusage_version.clone()));
     for kind in set.reports() {
         reporter.report_started(kind);
-        let args = set.args(kind, empty_config.path());
-        let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
-        let slots = slots.clone();
-        let task = tasks.spawn(async move {
-            let _slot = slots
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let started = Instant::now();
-            let result = fetch_one(kind, &launcher, &args, limits, &ctx).await;
-            (kind, started.elapsed(), result)
-        });
-        kinds.insert(task.id(), kind);
     }
+    let today = imported_at.date_naive();
     let mut mapped = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         // A panic inside one report's task is that report's failure, not the run's.
@@ -404,10 +410,36 @@ async fn fetch_all(
                 .map(|time| time.date_naive())
                 .collect()
         };
-        let days = session_days_to_ask(dates, session_dates, imported_at.date_naive());
+        let days = session_days_to_ask(dates, session_dates, today);
         let started = Instant::now();
-        let result =
-            fetch_session_days(&days, set, &launcher, &empty_config, config, &slots, &ctx).await;
+        let later: Vec<_> = days
+            .iter()
+            .filter(|day| !early_days.contains(day))
+            .map(|&day| (day, set.session_day_args(day, empty_config.path())))
+            .collect();
+        let ready = tokio::sync::watch::channel(Some(ctx.ccusage_version.clone())).1;
+        let limits = config.limits;
+        let mut result = fetch_session_days(&later, &launcher, limits, &slots, &ctx, &ready).await;
+        if let Some(joined) = early.join_next().await {
+            // Only the days this run asks count: a day without usage is left out, as before.
+            let early_result = match joined {
+                Ok(result) => result,
+                Err(e) => Err(format!(
+                    "ccusage-import crashed while reading a one-day session report ({})",
+                    panic_text(e)
+                )),
+            };
+            let wanted = |day: &chrono::NaiveDate| days.contains(day);
+            result = match (result, early_result) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Err(e)) if early_days.iter().any(wanted) => Err(e),
+                (Ok(mut all), Ok(records)) => {
+                    all.extend(records.into_iter().filter(|r| wanted(&r.row.date)));
+                    Ok(all)
+                }
+                (Ok(all), Err(_)) => Ok(all),
+            };
+        }
         let outcome = run
             .reports
             .get_mut(&ReportKind::Session)
@@ -449,18 +481,17 @@ fn session_days_to_ask(
 /// Runs the one-day session report for each of `days`, as many at once as `--jobs` allows,
 /// and maps each session's row as a row of its day.
 async fn fetch_session_days(
-    days: &[chrono::NaiveDate],
-    set: CommandSet,
+    days: &[(chrono::NaiveDate, Vec<String>)],
     launcher: &Launcher,
-    empty_config: &tempfile::NamedTempFile,
-    config: &Config,
+    limits: source::Limits,
     slots: &std::sync::Arc<tokio::sync::Semaphore>,
     ctx: &Context,
+    version: &KnownVersion,
 ) -> Result<Vec<rows::Record<rows::SessionDayRow>>, String> {
     let mut tasks = JoinSet::new();
-    for &date in days {
-        let args = set.session_day_args(date, empty_config.path());
-        let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
+    for (date, args) in days {
+        let (date, args) = (*date, args.clone());
+        let (launcher, ctx, version) = (launcher.clone(), ctx.clone(), version.clone());
         let slots = slots.clone();
         tasks.spawn(async move {
             let _slot = slots
@@ -468,7 +499,7 @@ async fn fetch_session_days(
                 .await
                 .expect("the semaphore is never closed");
             let (_, mapped, _, _) =
-                fetch_one(ReportKind::Session, &launcher, &args, limits, &ctx).await?;
+                fetch_one(ReportKind::Session, &launcher, &args, limits, &ctx, version).await?;
             let sessions = mapped
                 .as_any()
                 .downcast_ref::<Rows<rows::SessionRow>>()
@@ -542,21 +573,121 @@ fn empty_config_file() -> Result<tempfile::NamedTempFile> {
     Ok(file)
 }
 
-/// Runs, parses and maps one report. The error is one line: the cause, the command line,
-/// and the start of what ccusage printed.
+/// ccusage's version once it is known: the reports may start before it (see [`Started`]).
+type KnownVersion = tokio::sync::watch::Receiver<Option<String>>;
+
+type FetchResult = Result<(usize, Box<dyn Mapped>, Option<String>, Duration), String>;
+
+/// The reports of one command set, started (each waits for a slot), and the one-day session
+/// reports an hourly run starts beside them.
+struct Started {
+    set: CommandSet,
+    tasks: JoinSet<(ReportKind, Duration, FetchResult)>,
+    kinds: std::collections::HashMap<tokio::task::Id, ReportKind>,
+    early: JoinSet<Result<Vec<rows::Record<rows::SessionDayRow>>, String>>,
+    early_days: Vec<chrono::NaiveDate>,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Sends the version; the reports map their output once it is sent.
+    version: tokio::sync::watch::Sender<Option<String>>,
+}
+
+/// Starts `set`'s reports with `ctx` (its version still empty). An hourly run asks today's
+/// one-day session report (and yesterday's until today's sessions are stored) whatever the
+/// daily report says, unless today has no usage: it starts here with the reports instead of
+/// after them, where it added a whole ccusage run to the import's time (issue 29). A first
+/// import asks every day after the reports.
+fn start_reports(
+    set: CommandSet,
+    launcher: &Launcher,
+    empty_config: &tempfile::NamedTempFile,
+    config: &Config,
+    ctx: &Context,
+    session_dates: &std::collections::BTreeSet<chrono::NaiveDate>,
+) -> Started {
+    let jobs = config
+        .jobs
+        .unwrap_or_else(|| set.default_jobs(source::available_memory()));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs));
+    let (version, known) = tokio::sync::watch::channel(None);
+    let today = ctx.imported_at.date_naive();
+    let mut early = JoinSet::new();
+    let early_days: Vec<chrono::NaiveDate> =
+        if set == CommandSet::ClaudeSubcommand && !session_dates.is_empty() {
+            let yesterday = today.pred_opt().filter(|_| !session_dates.contains(&today));
+            yesterday.into_iter().chain([today]).collect()
+        } else {
+            Vec::new()
+        };
+    if !early_days.is_empty() {
+        let days: Vec<_> = early_days
+            .iter()
+            .map(|&day| (day, set.session_day_args(day, empty_config.path())))
+            .collect();
+        let (launcher, slots, ctx, limits, known) = (
+            launcher.clone(),
+            slots.clone(),
+            ctx.clone(),
+            config.limits,
+            known.clone(),
+        );
+        early.spawn(async move {
+            fetch_session_days(&days, &launcher, limits, &slots, &ctx, &known).await
+        });
+    }
+    let mut tasks = JoinSet::new();
+    let mut kinds = std::collections::HashMap::new();
+    for kind in set.reports() {
+        let args = set.args(kind, empty_config.path());
+        let (launcher, ctx, limits) = (launcher.clone(), ctx.clone(), config.limits);
+        let (slots, known) = (slots.clone(), known.clone());
+        let task = tasks.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let started = Instant::now();
+            let result = fetch_one(kind, &launcher, &args, limits, &ctx, known).await;
+            (kind, started.elapsed(), result)
+        });
+        kinds.insert(task.id(), kind);
+    }
+    Started {
+        set,
+        tasks,
+        kinds,
+        early,
+        early_days,
+        slots,
+        version,
+    }
+}
+
+/// Runs, parses and maps one report (once `version` is known: `ctx`'s may be empty). The
+/// error is one line: the cause, the command line, and the start of what ccusage printed.
 async fn fetch_one(
     kind: ReportKind,
     launcher: &Launcher,
     args: &[String],
     limits: source::Limits,
     ctx: &Context,
-) -> Result<(usize, Box<dyn Mapped>, Option<String>, Duration), String> {
+    mut version: KnownVersion,
+) -> FetchResult {
     // In hash and hidden runs an error leaves the machine too: it loses what could name a
     // project (ccusage's output, ids, keys, the home directory).
     let redact = |text: String| ctx.projects.redact(&text);
     let output = source::run(launcher, args, limits)
         .await
         .map_err(|e| redact(e.to_string()))?;
+    let known = version
+        .wait_for(Option::is_some)
+        .await
+        .map_err(|_| "stopped: ccusage's version asks for other reports".to_owned())?
+        .clone()
+        .unwrap_or_default();
+    let ctx = &Context {
+        ccusage_version: known,
+        ..ctx.clone()
+    };
     let command_line = launcher.display(args);
     let map_started = Instant::now();
     panic_on_request(kind);

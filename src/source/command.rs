@@ -37,6 +37,14 @@ impl CommandSet {
         }
     }
 
+    /// The generation whose [`CommandSet::session_scheme`] is `scheme`, as stored for a
+    /// machine by its last import; `None` for an empty or unknown one.
+    pub fn of_scheme(scheme: &str) -> Option<CommandSet> {
+        [CommandSet::Classic, CommandSet::ClaudeSubcommand]
+            .into_iter()
+            .find(|set| set.session_scheme() == scheme)
+    }
+
     /// The reports this generation can give.
     pub fn reports(self) -> Vec<ReportKind> {
         let mut kinds = ReportKind::CLAUDE.to_vec();
@@ -48,11 +56,12 @@ impl CommandSet {
 
     /// How many reports may run at once by default. Up to 18 a report can take 1 to 3.6 GB on
     /// a heavy user's logs, so run as many as a 4 GB share of the available memory allows;
-    /// from 19 on a report takes about 200 MB and all run at once.
+    /// from 19 on a report takes about 200 MB and all run at once, with the one-day session
+    /// reports of today and yesterday an hourly run starts beside them.
     pub fn default_jobs(self, available_memory: Option<u64>) -> usize {
         const PER_OLD_REPORT: u64 = 4 << 30;
         match self {
-            CommandSet::ClaudeSubcommand => self.reports().len(),
+            CommandSet::ClaudeSubcommand => self.reports().len() + 2,
             CommandSet::Classic => {
                 let fit = available_memory.map_or(1, |bytes| bytes / PER_OLD_REPORT);
                 (fit as usize).clamp(1, ReportKind::CLAUDE.len())
@@ -167,7 +176,15 @@ mod tests {
         assert_eq!(old.default_jobs(Some(9 * gib)), 2);
         assert_eq!(old.default_jobs(Some(64 * gib)), 5);
         assert_eq!(old.default_jobs(None), 1);
-        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 6);
+        assert_eq!(CommandSet::ClaudeSubcommand.default_jobs(Some(gib)), 8);
+    }
+
+    #[test]
+    fn a_stored_scheme_names_its_command_set() {
+        for set in [CommandSet::Classic, CommandSet::ClaudeSubcommand] {
+            assert_eq!(CommandSet::of_scheme(set.session_scheme()), Some(set));
+        }
+        assert_eq!(CommandSet::of_scheme(""), None);
     }
 
     #[test]

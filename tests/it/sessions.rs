@@ -174,3 +174,68 @@ fn a_session_that_loses_a_sub_agent_file_while_it_grows_keeps_its_usage() {
     expected.get_mut("grow").unwrap().1 = shown["grow"].1;
     assert_as_printed(&env, "after the cleanup", &expected);
 }
+
+/// An hourly run starts its reports while ccusage is asked its version (with the command set
+/// of the machine's last import), and today's one-day session report with the other reports,
+/// not after them (issue 29: each added a whole ccusage run to every import). The real
+/// ccusage runs behind a wrapper that logs when each command starts and ends; the stored
+/// sessions are what ccusage prints.
+#[test]
+fn an_hourly_run_asks_the_version_the_reports_and_today_at_once() {
+    let env = TestEnv::new("session_early_day");
+    let claude = env.path("claude");
+    write_transcript(&claude, "old", &[(days_ago(3, 10), 1_000, 100)]);
+    let log = env.path("ccusage-calls.log");
+    let wrapper = env.path("ccusage-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"start $*\" >> '{log}'\nccusage \"$@\"\nrc=$?\necho \"end $*\" >> '{log}'\nexit $rc\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    make_executable(&wrapper);
+    env.importer("laptop")
+        .logs(&claude)
+        .ccusage(&wrapper)
+        .import_ok();
+    assert_as_printed(&env, "first import", &printed(&claude));
+
+    let now = Utc::now() - Duration::minutes(1);
+    write_transcript(&claude, "new", &[(now, 2_000, 200)]);
+    std::fs::write(&log, "").unwrap();
+    env.importer("laptop")
+        .logs(&claude)
+        .ccusage(&wrapper)
+        .import_ok();
+    assert_as_printed(&env, "the hourly run", &printed(&claude));
+
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    let today = now.format("--since %Y%m%d").to_string();
+    let day_started = lines
+        .iter()
+        .position(|l| l.starts_with("start ") && l.contains(&today))
+        .unwrap_or_else(|| panic!("no one-day report of today: {calls}"));
+    let last_report_ended = lines
+        .iter()
+        .rposition(|l| l.starts_with("end ") && !l.contains("--since") && !l.contains("--version"))
+        .unwrap_or_else(|| panic!("no report: {calls}"));
+    assert!(
+        day_started < last_report_ended,
+        "today's one-day report waited for the reports: {calls}"
+    );
+    let version_ended = lines
+        .iter()
+        .position(|l| l.starts_with("end ") && l.contains("--version"))
+        .unwrap_or_else(|| panic!("no version asked: {calls}"));
+    let first_report_started = lines
+        .iter()
+        .position(|l| l.starts_with("start ") && !l.contains("--version"))
+        .unwrap_or_else(|| panic!("no report: {calls}"));
+    assert!(
+        first_report_started < version_ended,
+        "the reports waited for the version: {calls}"
+    );
+}

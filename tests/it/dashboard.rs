@@ -528,6 +528,13 @@ async fn the_page_shows_what_ccusage_counts_for_the_fleet_a_machine_and_a_week()
     assert!(rebound.ends_with("\n403"), "{rebound}");
     assert!(rebound.contains("token"), "{rebound}");
     assert!(addressed_to("localhost:8787").ends_with("\n200"));
+    let icon = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("{}favicon.ico", dashboard.url))
+        .output()
+        .unwrap();
+    // The icon browsers ask for after a page without one (the 400 above) is no error.
+    assert_eq!(String::from_utf8_lossy(&icon.stdout), "204");
 
     // The static report, opened from disk, shows the same figures with no server.
     let file = env.path("report.html");

@@ -7,7 +7,7 @@
 //!
 //! Adding a report: see docs/architecture.md ("A new report").
 
-mod agents_daily;
+pub(crate) mod agents_daily;
 mod blocks;
 mod daily;
 mod hours;

@@ -2,7 +2,7 @@
 //!
 //! The library holds the whole importer and exposes only what its users need: the binary
 //! (`src/main.rs`) calls [`app::main`], the fuzz target (`fuzz/`) maps JSON with
-//! [`transform`], and the integration tests read the SQL files with [`sqlfile`]. The rest stays
+//! [`transform`] and [`fuzzing`], and the integration tests read the SQL files with [`sqlfile`]. The rest stays
 //! private, so the compiler still reports code nothing uses.
 
 pub mod app;
@@ -38,6 +38,13 @@ pub mod sqlfile;
 mod suggest;
 pub mod transform;
 mod zone;
+
+/// The JSON models and mappings that live in a report's own file (`reports/`), for the fuzz
+/// target.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::reports::agents_daily::{map_agents_daily, AgentsReport};
+}
 
 /// docs/architecture.md's module table names every file and folder of `src/`: the layout is
 /// documented where a reader looks for it, and a new module cannot slip past it.

@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
+use ccusage_import::fuzzing;
 use ccusage_import::transform::derive;
 use ccusage_import::transform::json::{self, parse_report};
 use ccusage_import::transform::rows::{self, Context, Record, UsageRecord};
@@ -78,8 +79,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            if let Ok(report) = parse_report::<json::AgentsReport>(text) {
-                if let Ok(records) = rows::map_agents_daily(report.as_ref(), &ctx) {
+            if let Ok(report) = parse_report::<fuzzing::AgentsReport>(text) {
+                if let Ok(records) = fuzzing::map_agents_daily(report.as_ref(), &ctx) {
                     check(&records);
                 }
             }

@@ -9,18 +9,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::Result;
 use chrono::{DateTime, SubsecRound, Utc};
 
-use super::{add_stats, derive, records_of, Mapped, Stored};
+use super::{add_stats, derive, Stored};
 use crate::config::Config;
+use crate::reports::{records, MappedReports, Rows};
 use crate::run::RunReport;
 use crate::sink::{SchemaState, Sink};
 use crate::source::CommandSet;
 use crate::transform::derive::{
     StoredDay, StoredHour, StoredProjectDay, StoredSessionDay, StoredSubSession,
 };
-use crate::transform::rows::{
-    project_day_key, session_day_key, Context, DailyRow, HourRow, ProjectDailyRow, Record,
-    SessionDayRow, SessionRow, Table,
-};
+use crate::transform::rows::{project_day_key, session_day_key, Context, Record, Table};
 
 /// What a dry run found at the server.
 pub(super) struct Connection {
@@ -72,12 +70,12 @@ pub(super) async fn count(
     sink: &Sink,
     ctx: &Context,
     set: Option<CommandSet>,
-    mapped: &[Box<dyn Mapped>],
+    mapped: &MappedReports,
     run: &mut RunReport,
 ) -> Result<()> {
     let machine = &ctx.machine_name;
     let mut fresh = HashMap::new();
-    for report in mapped {
+    for report in mapped.all() {
         let (stats, keys) = report.count(sink, machine).await?;
         add_stats(run, report.table(), stats);
         fresh.insert(report.table(), keys);
@@ -94,28 +92,26 @@ pub(super) async fn count(
 }
 
 /// This run's rows that a run would write, as they would be read back (whole seconds).
-fn written(mapped: &[Box<dyn Mapped>], fresh: &HashMap<&'static str, HashSet<String>>) -> Stored {
+fn written(mapped: &MappedReports, fresh: &HashMap<&'static str, HashSet<String>>) -> Stored {
     fn of<'a, R: Table + 'static>(
-        mapped: &'a [Box<dyn Mapped>],
+        rows: &'a Option<Rows<R>>,
         fresh: &'a HashMap<&'static str, HashSet<String>>,
     ) -> impl Iterator<Item = &'a Record<R>> {
         let keys = fresh.get(R::TABLE);
-        records_of::<R>(mapped)
+        records(rows)
             .iter()
             .filter(move |r| keys.is_some_and(|k| k.contains(&r.key)))
     }
     let second = |t: DateTime<Utc>| t.trunc_subsecs(0);
     Stored {
-        days: of::<DailyRow>(mapped, fresh)
-            .map(StoredDay::of_record)
-            .collect(),
-        project_days: of::<ProjectDailyRow>(mapped, fresh)
+        days: of(&mapped.daily, fresh).map(StoredDay::of_record).collect(),
+        project_days: of(&mapped.projects_daily, fresh)
             .map(StoredProjectDay::of_record)
             .collect(),
-        sub_sessions: of::<SessionRow>(mapped, fresh)
+        sub_sessions: of(&mapped.session, fresh)
             .map(StoredSubSession::of_record)
             .collect(),
-        session_days: of::<SessionDayRow>(mapped, fresh)
+        session_days: of(&mapped.session_days, fresh)
             .map(|r| {
                 let mut day = StoredSessionDay::of_record(r);
                 day.first_activity = day.first_activity.map(second);
@@ -124,7 +120,7 @@ fn written(mapped: &[Box<dyn Mapped>], fresh: &HashMap<&'static str, HashSet<Str
             })
             .collect(),
         hours: crate::sink::StoredHours {
-            hours: of::<HourRow>(mapped, fresh)
+            hours: of(&mapped.hours, fresh)
                 .map(|r| {
                     let mut hour = StoredHour::of_record(r);
                     hour.last_entry = second(hour.last_entry);

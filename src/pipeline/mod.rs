@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, Mode};
 use crate::exit::{ExitContext as _, Failure};
-use crate::reports::{self, records_of, Mapped, Rows};
+use crate::reports::{self, records, Mapped, MappedReports, Rows};
 use crate::run::digest::{Digest, DigestBuilder};
 use crate::run::Reporter;
 use crate::run::{PreviousImport, ReportOutcome, RunReport};
@@ -217,10 +217,13 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
             }
         }
         None => {
-            count_dry_run(&mapped, &mut run);
+            count_dry_run(&mapped.all(), &mut run);
             let stored = Stored::of_run(&mapped);
             match derive(&stored, &ctx, set, &mut run) {
-                Ok(derived) => count_dry_run(&derived, &mut run),
+                Ok(derived) => {
+                    let derived: Vec<&dyn Mapped> = derived.iter().map(|rows| &**rows).collect();
+                    count_dry_run(&derived, &mut run);
+                }
                 Err(e) => run.warnings.push(format!("{e:#}")),
             }
         }
@@ -257,7 +260,7 @@ async fn fetch_all(
     session_dates: &std::collections::BTreeSet<chrono::NaiveDate>,
     stored_set: Option<CommandSet>,
     reporter: &dyn Reporter,
-) -> (Vec<Box<dyn Mapped>>, Context, Option<CommandSet>) {
+) -> (MappedReports, Context, Option<CommandSet>) {
     let imported_at = run.started_at;
     let fail_all = |run: &mut RunReport, error: String| {
         for kind in ReportKind::CLAUDE {
@@ -279,7 +282,7 @@ async fn fetch_all(
         Err(e) => {
             fail_all(run, format!("{e:#}"));
             return (
-                Vec::new(),
+                MappedReports::default(),
                 Context::new(&config.machine_name, "", imported_at),
                 None,
             );
@@ -290,7 +293,7 @@ async fn fetch_all(
         Err(e) => {
             fail_all(run, format!("{e:#}"));
             return (
-                Vec::new(),
+                MappedReports::default(),
                 Context::new(&config.machine_name, "", imported_at),
                 None,
             );
@@ -311,7 +314,7 @@ async fn fetch_all(
         Err(e) => {
             fail_all(run, format!("{e:#}"));
             return (
-                Vec::new(),
+                MappedReports::default(),
                 Context::new(&config.machine_name, "", imported_at),
                 None,
             );
@@ -328,7 +331,7 @@ async fn fetch_all(
         );
         fail_all(run, error);
         return (
-            Vec::new(),
+            MappedReports::default(),
             Context::new(&config.machine_name, "", imported_at),
             None,
         );
@@ -360,7 +363,7 @@ async fn fetch_all(
         reporter.report_started(kind);
     }
     let today = imported_at.date_naive();
-    let mut mapped = Vec::new();
+    let mut mapped = MappedReports::default();
     while let Some(joined) = tasks.join_next().await {
         // A panic inside one report's task is that report's failure, not the run's.
         let (kind, elapsed, result) = match joined {
@@ -378,7 +381,7 @@ async fn fetch_all(
             Ok((rows, records, warning, map_time)) => {
                 run.map_time += map_time;
                 run.warnings.extend(warning);
-                mapped.push(records);
+                mapped.merge(records);
                 ReportOutcome {
                     rows,
                     elapsed,
@@ -398,12 +401,9 @@ async fn fetch_all(
         // The days with usage are the daily report's; when it failed, the days the sessions
         // began and ended on (a day left out is not stored, so a later run asks for it).
         let dates: Vec<chrono::NaiveDate> = if report_ok(run, ReportKind::Daily) {
-            records_of::<rows::DailyRow>(&mapped)
-                .iter()
-                .map(|r| r.row.date)
-                .collect()
+            records(&mapped.daily).iter().map(|r| r.row.date).collect()
         } else {
-            records_of::<rows::SessionRow>(&mapped)
+            records(&mapped.session)
                 .iter()
                 .flat_map(|r| [r.row.first_activity, Some(r.row.last_activity)])
                 .flatten()
@@ -446,7 +446,7 @@ async fn fetch_all(
             .expect("the session report ran");
         outcome.elapsed += started.elapsed();
         match result {
-            Ok(session_days) => mapped.push(Box::new(Rows::derived(session_days))),
+            Ok(session_days) => mapped.session_days = Some(Rows::derived(session_days)),
             // Without every asked day the sessions are not summed: they stay as stored.
             Err(error) => outcome.error = Some(error),
         }
@@ -501,9 +501,8 @@ async fn fetch_session_days(
             let (_, mapped, _, _) =
                 fetch_one(ReportKind::Session, &launcher, &args, limits, &ctx, version).await?;
             let sessions = mapped
-                .as_any()
-                .downcast_ref::<Rows<rows::SessionRow>>()
-                .expect("the session report maps session rows");
+                .session
+                .expect("the session report maps into its own rows");
             sessions
                 .records
                 .iter()
@@ -576,7 +575,7 @@ fn empty_config_file() -> Result<tempfile::NamedTempFile> {
 /// ccusage's version once it is known: the reports may start before it (see [`Started`]).
 type KnownVersion = tokio::sync::watch::Receiver<Option<String>>;
 
-type FetchResult = Result<(usize, Box<dyn Mapped>, Option<String>, Duration), String>;
+type FetchResult = Result<(usize, MappedReports, Option<String>, Duration), String>;
 
 /// The reports of one command set, started (each waits for a slot), and the one-day session
 /// reports an hourly run starts beside them.
@@ -703,9 +702,9 @@ async fn fetch_one(
 
 /// `totals` and the date range come from the daily report, like ccusage's own totals; the
 /// digest (models, sessions, projects, active block) from the report that holds each.
-fn summarise(run: &mut RunReport, mapped: &[Box<dyn Mapped>]) {
+fn summarise(run: &mut RunReport, mapped: &MappedReports) {
     let mut digest = DigestBuilder::default();
-    for report in mapped {
+    for report in mapped.all() {
         report.summarise(run, &mut digest);
     }
     run.digest = digest.finish();
@@ -716,7 +715,7 @@ fn summarise(run: &mut RunReport, mapped: &[Box<dyn Mapped>]) {
 async fn write_all(
     sink: &Sink,
     machine: &str,
-    mapped: &[Box<dyn Mapped>],
+    mapped: &[&dyn Mapped],
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
@@ -754,15 +753,16 @@ async fn write_everything(
     ctx: &Context,
     set: Option<CommandSet>,
     stored_scheme: Option<String>,
-    mapped: &[Box<dyn Mapped>],
+    mapped: &MappedReports,
     run: &mut RunReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let machine = &ctx.machine_name;
     sink.fill_day_breakdowns(machine).await?;
-    write_all(sink, machine, mapped, run, reporter).await?;
+    write_all(sink, machine, &mapped.all(), run, reporter).await?;
     let stored = Stored::read(sink, machine, set, run).await?;
     let derived = derive(&stored, ctx, set, run)?;
+    let derived: Vec<&dyn Mapped> = derived.iter().map(|rows| &**rows).collect();
     write_all(sink, machine, &derived, run, reporter).await?;
     // The machine's row records its project mode on every run that wrote, and its session
     // scheme once the sessions are in (until then, the scheme stored before).
@@ -886,7 +886,7 @@ async fn rekey(
     config: &Config,
     ctx: &Context,
     stored: &crate::sink::StoredMachine,
-    mapped: &[Box<dyn Mapped>],
+    mapped: &MappedReports,
     run: &mut RunReport,
 ) -> Result<()> {
     use crate::transform::rekey::{self as rekeying, Translation};
@@ -905,10 +905,7 @@ async fn rekey(
     )
     .exit_code(crate::exit::Exit::Usage)?;
     let mut translation = Translation::new(&old, &ctx.projects);
-    translation.learn(
-        records_of::<rows::SessionRow>(mapped),
-        records_of::<rows::ProjectDailyRow>(mapped),
-    );
+    translation.learn(records(&mapped.session), records(&mapped.projects_daily));
     let machine = &ctx.machine_name;
     let sessions = sink
         .rekey_rows(
@@ -955,23 +952,19 @@ async fn rekey(
 
 /// ccusage 15–18 print a whole project as one session that shrinks and grows; it is summed
 /// from the project's stored days instead (see `derive::project_sessions`).
-fn leave_whole_projects_to_derive(mapped: &mut [Box<dyn Mapped>]) {
-    for report in mapped {
-        if let Some(sessions) = report.as_any_mut().downcast_mut::<Rows<rows::SessionRow>>() {
-            sessions
-                .records
-                .retain(|r| !derive::is_whole_project(&r.row));
-        }
+fn leave_whole_projects_to_derive(mapped: &mut MappedReports) {
+    if let Some(sessions) = &mut mapped.session {
+        sessions
+            .records
+            .retain(|r| !derive::is_whole_project(&r.row));
     }
 }
 
 /// ccusage 19+ sessions are summed from their stored days (see `derive::sessions`): the
 /// report's own whole-session rows lend the summary their figures and are not stored.
-fn leave_sessions_to_derive(mapped: &mut [Box<dyn Mapped>]) {
-    for report in mapped {
-        if let Some(sessions) = report.as_any_mut().downcast_mut::<Rows<rows::SessionRow>>() {
-            sessions.records.clear();
-        }
+fn leave_sessions_to_derive(mapped: &mut MappedReports) {
+    if let Some(sessions) = &mut mapped.session {
+        sessions.records.clear();
     }
 }
 
@@ -1040,26 +1033,26 @@ impl Stored {
     }
 
     /// In a dry run nothing is read: the coarse rows are summed from this run's rows alone.
-    fn of_run(mapped: &[Box<dyn Mapped>]) -> Stored {
+    fn of_run(mapped: &MappedReports) -> Stored {
         Stored {
-            days: records_of::<rows::DailyRow>(mapped)
+            days: records(&mapped.daily)
                 .iter()
                 .map(derive::StoredDay::of_record)
                 .collect(),
-            project_days: records_of::<rows::ProjectDailyRow>(mapped)
+            project_days: records(&mapped.projects_daily)
                 .iter()
                 .map(derive::StoredProjectDay::of_record)
                 .collect(),
-            sub_sessions: records_of::<rows::SessionRow>(mapped)
+            sub_sessions: records(&mapped.session)
                 .iter()
                 .map(derive::StoredSubSession::of_record)
                 .collect(),
-            session_days: records_of::<rows::SessionDayRow>(mapped)
+            session_days: records(&mapped.session_days)
                 .iter()
                 .map(derive::StoredSessionDay::of_record)
                 .collect(),
             hours: crate::sink::StoredHours {
-                hours: records_of::<rows::HourRow>(mapped)
+                hours: records(&mapped.hours)
                     .iter()
                     .map(derive::StoredHour::of_record)
                     .collect(),
@@ -1105,8 +1098,8 @@ fn derive(
     Ok(derived)
 }
 
-fn count_dry_run(mapped: &[Box<dyn Mapped>], run: &mut RunReport) {
-    for report in mapped {
+fn count_dry_run(mapped: &[&dyn Mapped], run: &mut RunReport) {
+    for &report in mapped {
         let (breakdowns, models) = report.children();
         *run.tables.entry(report.table()).or_default() += report.len();
         *run.tables.entry(BREAKDOWNS_TABLE).or_default() += breakdowns;

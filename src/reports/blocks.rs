@@ -23,6 +23,10 @@ impl Report for Blocks {
         rows::map_blocks(json, ctx)
     }
 
+    fn rows(mapped: &mut MappedReports) -> &mut Option<Rows<Self::Row>> {
+        &mut mapped.blocks
+    }
+
     fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
         digest.blocks(records);
     }

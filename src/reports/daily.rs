@@ -22,6 +22,10 @@ impl Report for Daily {
         rows::map_daily(json, ctx)
     }
 
+    fn rows(mapped: &mut MappedReports) -> &mut Option<Rows<Self::Row>> {
+        &mut mapped.daily
+    }
+
     /// The run's totals and date range come from the daily report, like ccusage's own.
     fn summarise(records: &[Record<Self::Row>], run: &mut RunReport, digest: &mut DigestBuilder) {
         for record in records {

@@ -23,4 +23,8 @@ impl Report for Hours {
     fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>> {
         rows::map_hours(json, ctx)
     }
+
+    fn rows(mapped: &mut MappedReports) -> &mut Option<Rows<Self::Row>> {
+        &mut mapped.hours
+    }
 }

@@ -7,14 +7,12 @@
 //!
 //! Adding a report: see docs/architecture.md ("A new report").
 
-mod agents_daily;
+pub(crate) mod agents_daily;
 mod blocks;
 mod daily;
 mod hours;
 mod projects_daily;
 mod session;
-
-use std::any::Any;
 
 use anyhow::{Context as _, Result};
 use futures_util::future::BoxFuture;
@@ -36,7 +34,7 @@ pub use session::Session;
 
 /// What every report file needs.
 mod prelude {
-    pub(super) use super::{Command, Report};
+    pub(super) use super::{Command, MappedReports, Report, Rows};
     pub(super) use crate::run::digest::DigestBuilder;
     pub(super) use crate::run::{ReportKind, RunReport};
     pub(super) use crate::transform::json;
@@ -59,6 +57,8 @@ pub trait Report {
     /// Rows in ccusage's output, for the summary and the ledger (blocks include gaps).
     fn printed(json: &Self::Json) -> usize;
     fn map(json: Option<&Self::Json>, ctx: &Context) -> Result<Vec<Record<Self::Row>>>;
+    /// Its field in [`MappedReports`].
+    fn rows(mapped: &mut MappedReports) -> &mut Option<Rows<Self::Row>>;
     /// What the report lends the summary: most lend the digest something.
     fn summarise(
         _records: &[Record<Self::Row>],
@@ -91,7 +91,7 @@ impl Command {
     }
 }
 
-type MapFn = fn(&[u8], &Context) -> Result<(usize, Box<dyn Mapped>)>;
+type MapFn = fn(&[u8], &Context) -> Result<(usize, MappedReports)>;
 
 /// One report in the registry: what the rest of the importer reads of it.
 pub struct Entry {
@@ -146,7 +146,7 @@ pub fn map(
     kind: ReportKind,
     stdout: &[u8],
     ctx: &Context,
-) -> Result<(usize, Box<dyn Mapped>, Option<String>)> {
+) -> Result<(usize, MappedReports, Option<String>)> {
     let map = of(kind).map;
     match map(stdout, ctx) {
         Err(e) if e.chain().any(|c| c.is::<rows::CostTooLarge>()) => {
@@ -165,11 +165,86 @@ pub fn map(
     }
 }
 
-fn map_report<P: Report>(stdout: &[u8], ctx: &Context) -> Result<(usize, Box<dyn Mapped>)> {
+/// Parses and maps one report's stdout into its own field of an otherwise empty
+/// [`MappedReports`].
+fn map_report<P: Report>(stdout: &[u8], ctx: &Context) -> Result<(usize, MappedReports)> {
     let json = parse_report::<P::Json>(stdout).context("output is not the expected JSON")?;
     let printed = json.as_ref().map_or(0, P::printed);
     let records = unique_keys(P::map(json.as_ref(), ctx)?)?;
-    Ok((printed, Box::new(Rows::new(records, P::summarise))))
+    let mut mapped = MappedReports::default();
+    *P::rows(&mut mapped) = Some(Rows::new(records, P::summarise));
+    Ok((printed, mapped))
+}
+
+/// Every report's rows of one run, one typed field each; `None` where the report failed or
+/// did not run. A report names its field ([`Report::rows`]), so reading a report's rows as
+/// another table's is a compile error, not an empty list.
+#[derive(Default)]
+pub struct MappedReports {
+    pub daily: Option<Rows<rows::DailyRow>>,
+    pub session: Option<Rows<rows::SessionRow>>,
+    pub blocks: Option<Rows<rows::BlockRow>>,
+    pub hours: Option<Rows<rows::HourRow>>,
+    pub projects_daily: Option<Rows<rows::ProjectDailyRow>>,
+    pub agents_daily: Option<Rows<rows::AgentDailyRow>>,
+    /// The one-day session reports' rows (ccusage 19+), which the sessions are summed from.
+    pub session_days: Option<Rows<rows::SessionDayRow>>,
+}
+
+impl MappedReports {
+    /// Takes the reports `other` holds (each report is mapped on its own, then gathered).
+    pub fn merge(&mut self, other: MappedReports) {
+        // Destructured whole, so a new field cannot be forgotten here.
+        let MappedReports {
+            daily,
+            session,
+            blocks,
+            hours,
+            projects_daily,
+            agents_daily,
+            session_days,
+        } = other;
+        fn take<R>(mine: &mut Option<Rows<R>>, theirs: Option<Rows<R>>) {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+        take(&mut self.daily, daily);
+        take(&mut self.session, session);
+        take(&mut self.blocks, blocks);
+        take(&mut self.hours, hours);
+        take(&mut self.projects_daily, projects_daily);
+        take(&mut self.agents_daily, agents_daily);
+        take(&mut self.session_days, session_days);
+    }
+
+    /// Every report's rows that are there, as the tables they write.
+    pub fn all(&self) -> Vec<&dyn Mapped> {
+        let MappedReports {
+            daily,
+            session,
+            blocks,
+            hours,
+            projects_daily,
+            agents_daily,
+            session_days,
+        } = self;
+        fn some<R: Table + 'static>(rows: &Option<Rows<R>>) -> Option<&dyn Mapped> {
+            rows.as_ref().map(|rows| rows as &dyn Mapped)
+        }
+        [
+            some(daily),
+            some(session),
+            some(blocks),
+            some(hours),
+            some(projects_daily),
+            some(agents_daily),
+            some(session_days),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }
 
 /// A report's rows, ready to write: whatever the report, one interface.
@@ -188,8 +263,6 @@ pub trait Mapped: Send + Sync {
     /// What `write` would write, counted against what is stored, and those rows' keys
     /// (`--dry-run`).
     fn count<'a>(&'a self, sink: &'a Sink, machine: &'a str) -> BoxFuture<'a, Result<Counted>>;
-    fn as_any(&self) -> &dyn Any;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 /// What a dry run would write of one table, and the keys of those rows.
@@ -214,12 +287,9 @@ impl<R> Rows<R> {
     }
 }
 
-/// The records of table `R` among `mapped` (none when that report failed).
-pub fn records_of<R: Table + 'static>(mapped: &[Box<dyn Mapped>]) -> &[Record<R>] {
-    mapped
-        .iter()
-        .find_map(|m| m.as_any().downcast_ref::<Rows<R>>())
-        .map_or(&[], |rows| &rows.records)
+/// The records of one report's rows (none when that report failed or did not run).
+pub fn records<R>(rows: &Option<Rows<R>>) -> &[Record<R>] {
+    rows.as_ref().map_or(&[], |rows| &rows.records)
 }
 
 impl<R: Table + 'static> Mapped for Rows<R> {
@@ -252,14 +322,6 @@ impl<R: Table + 'static> Mapped for Rows<R> {
     fn count<'a>(&'a self, sink: &'a Sink, machine: &'a str) -> BoxFuture<'a, Result<Counted>> {
         Box::pin(sink.count(machine, &self.records))
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 #[cfg(test)]
@@ -284,6 +346,19 @@ mod tests {
             );
         }
         assert_eq!(REPORTS.len(), all.len());
+    }
+
+    /// Each report's rows land in its own field of [`MappedReports`], and in no other: the
+    /// run reads a report's rows from that field.
+    #[test]
+    fn every_report_maps_into_its_own_field() {
+        let ctx = Context::new("m", "20.0.24", chrono::Utc::now());
+        for entry in &REPORTS {
+            let (printed, mapped, warning) = map(entry.kind, b"[]", &ctx).unwrap();
+            assert_eq!((printed, warning), (0, None));
+            let tables: Vec<_> = mapped.all().iter().map(|rows| rows.table()).collect();
+            assert_eq!(tables, [entry.table], "{}", entry.kind);
+        }
     }
 
     /// The ledger keeps one status and one row count per report, for the queries that read

@@ -20,6 +20,10 @@ impl Report for ProjectsDaily {
         privacy::projects_daily(unique_keys(rows::map_projects_daily(json, ctx)?)?, ctx)
     }
 
+    fn rows(mapped: &mut MappedReports) -> &mut Option<Rows<Self::Row>> {
+        &mut mapped.projects_daily
+    }
+
     fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
         digest.projects_daily(records);
     }

@@ -21,6 +21,10 @@ impl Report for Session {
         privacy::sessions(unique_keys(rows::map_sessions(json, ctx)?)?, ctx)
     }
 
+    fn rows(mapped: &mut MappedReports) -> &mut Option<Rows<Self::Row>> {
+        &mut mapped.session
+    }
+
     fn summarise(records: &[Record<Self::Row>], _run: &mut RunReport, digest: &mut DigestBuilder) {
         digest.sessions(records);
     }

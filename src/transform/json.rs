@@ -125,47 +125,6 @@ where
     deserializer.deserialize_map(Unique(std::marker::PhantomData))
 }
 
-/// The all-agent daily report of ccusage 19+ (`ccusage daily --by-agent`): one row per
-/// day across every agent found, split per agent in `agents`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct AgentsReport {
-    pub daily: Vec<AgentPeriod>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentPeriod {
-    pub period: String,
-    /// Per-agent rows; missing where `--by-agent` is not honoured.
-    pub agents: Option<Vec<AgentUsage>>,
-    pub metadata: Option<AgentMetadata>,
-    #[serde(flatten)]
-    pub usage: AgentUsage,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentMetadata {
-    #[serde(default)]
-    pub agents: Vec<String>,
-}
-
-/// One agent's usage on one day (or, at the period level, all agents' together).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentUsage {
-    pub agent: Option<String>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cache_creation_tokens: u64,
-    pub cache_read_tokens: u64,
-    pub total_cost: f64,
-    #[serde(default)]
-    pub models_used: Vec<String>,
-    #[serde(default)]
-    pub model_breakdowns: Vec<ModelBreakdown>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct BlocksReport {
     pub blocks: Vec<Block>,

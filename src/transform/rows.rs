@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clickhouse::{Row, RowOwned, RowWrite};
 use serde::Serialize;
 
-use super::json::{AgentPeriod, AgentUsage, AgentsReport, ModelBreakdown, UsageRow};
 use super::json::{Block, BlocksReport, DailyReport, ProjectsReport, SessionReport};
+use super::json::{ModelBreakdown, UsageRow};
 use super::projects::{Projects, UNKNOWN_PROJECT};
 use std::sync::Arc;
 
@@ -194,7 +194,7 @@ fn hash_of(content: &impl Serialize) -> Result<u64> {
 }
 
 /// What a classic row lends its child rows.
-pub(super) trait ClassicRow {
+pub(crate) trait ClassicRow {
     fn version_and_models(&self) -> (u64, &[String]);
 }
 
@@ -744,7 +744,7 @@ impl ClassicRow for AgentDailyRow {
 }
 
 impl AgentDailyRow {
-    pub(super) fn new(
+    pub(crate) fn new(
         ctx: &Context,
         figures: Figures,
         agent: String,
@@ -1010,7 +1010,7 @@ pub struct ModelUsedRow {
 
 /// The parent kinds child rows refer to.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum ParentKind {
+pub(crate) enum ParentKind {
     Daily,
     Monthly,
     Session,
@@ -1035,7 +1035,7 @@ impl ParentKind {
 }
 
 /// The figures every classic report row has, checked and converted once.
-pub(super) struct Figures {
+pub(crate) struct Figures {
     pub tokens: Tokens,
     pub total_tokens: u64,
     pub total_cost: Nanodollars,
@@ -1043,7 +1043,11 @@ pub(super) struct Figures {
 }
 
 impl Figures {
-    fn check(tokens: Tokens, total_cost: f64, models_used: &[String]) -> Result<Figures> {
+    pub(crate) fn check(
+        tokens: Tokens,
+        total_cost: f64,
+        models_used: &[String],
+    ) -> Result<Figures> {
         Ok(Figures {
             total_tokens: tokens.total()?,
             tokens,
@@ -1139,7 +1143,7 @@ pub(super) fn children<P>(
 }
 
 /// A classic row with the child rows that belong to exactly this version of it.
-fn classic_record<R: ClassicRow>(
+pub(crate) fn classic_record<R: ClassicRow>(
     ctx: &Context,
     kind: ParentKind,
     key: String,
@@ -1167,7 +1171,7 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
 const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
 const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2105, 12, 31).unwrap();
 
-fn parse_date(text: &str) -> Result<NaiveDate> {
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate> {
     let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .with_context(|| format!("`{text}` is not a YYYY-MM-DD date"))?;
     ensure!(
@@ -1194,7 +1198,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>> {
 }
 
 /// Maps rows one by one, naming the failing row in the error.
-fn each<T, R>(items: &[T], what: &str, map: impl Fn(&T) -> Result<R>) -> Result<Vec<R>> {
+pub(crate) fn each<T, R>(items: &[T], what: &str, map: impl Fn(&T) -> Result<R>) -> Result<Vec<R>> {
     items
         .iter()
         .enumerate()
@@ -1290,69 +1294,6 @@ pub fn map_projects_daily(
 /// The key text of an agent-day, built like [`project_day_key`].
 pub fn agent_day_key(date: NaiveDate, agent: &str) -> String {
     format!("{date} {agent}")
-}
-
-/// Maps the all-agent report: one row per agent and day. Where ccusage did not split a day by
-/// agent, the day goes to its only agent, or to `all` when it names several.
-pub fn map_agents_daily(
-    report: Option<&AgentsReport>,
-    ctx: &Context,
-) -> Result<Vec<Record<AgentDailyRow>>> {
-    let periods = report.map_or(&[][..], |r| &r.daily[..]);
-    let per_period = each(periods, "agent day", |period| {
-        let date = parse_date(&period.period)?;
-        each(&agents_of(period), "agent", |(agent, usage)| {
-            map_agent_day(date, agent, usage, ctx)
-        })
-    })?;
-    Ok(per_period.into_iter().flatten().collect())
-}
-
-fn agents_of(period: &AgentPeriod) -> Vec<(String, &AgentUsage)> {
-    match &period.agents {
-        Some(agents) if !agents.is_empty() => agents
-            .iter()
-            .map(|usage| {
-                (
-                    usage.agent.clone().unwrap_or_else(|| "unknown".into()),
-                    usage,
-                )
-            })
-            .collect(),
-        _ => {
-            let named = period.metadata.as_ref().map_or(&[][..], |m| &m.agents[..]);
-            let agent = match named {
-                [only] => only.clone(),
-                _ => "all".to_owned(),
-            };
-            vec![(agent, &period.usage)]
-        }
-    }
-}
-
-fn map_agent_day(
-    date: NaiveDate,
-    agent: &str,
-    usage: &AgentUsage,
-    ctx: &Context,
-) -> Result<Record<AgentDailyRow>> {
-    ensure!(!agent.is_empty(), "empty agent name");
-    let tokens = Tokens {
-        input: usage.input_tokens,
-        output: usage.output_tokens,
-        cache_creation: usage.cache_creation_tokens,
-        cache_read: usage.cache_read_tokens,
-    };
-    let figures = Figures::check(tokens, usage.total_cost, &usage.models_used)?;
-    let row = AgentDailyRow::new(ctx, figures, agent.to_owned(), date)?;
-    let key = agent_day_key(date, agent);
-    classic_record(
-        ctx,
-        ParentKind::AgentDaily,
-        key,
-        row,
-        &usage.model_breakdowns,
-    )
 }
 
 pub fn map_blocks(report: Option<&BlocksReport>, ctx: &Context) -> Result<Vec<Record<BlockRow>>> {
@@ -1499,15 +1440,16 @@ fn non_negative_whole(value: f64) -> Result<u64> {
     Ok(value.round() as u64)
 }
 
+/// The fixture tests' helpers are shared with the report files' tests (`reports/`).
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::transform::derive::{months, StoredDay};
     use crate::transform::json::parse_report;
     use serde_json::Value;
     use std::path::PathBuf;
 
-    fn fixture(version: &str, file: &str) -> Vec<u8> {
+    pub(crate) fn fixture(version: &str, file: &str) -> Vec<u8> {
         let path: PathBuf = [
             env!("CARGO_MANIFEST_DIR"),
             "tests/fixtures/ccusage",
@@ -1519,12 +1461,12 @@ mod tests {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
-    fn expected() -> Value {
+    pub(crate) fn expected() -> Value {
         serde_json::from_slice(&fixture("", "expected-summary.json")).unwrap()
     }
 
     /// ccusage up to 18 keeps the first copy of a repeated API response, 19+ the largest.
-    fn truth_for(version: &str) -> Value {
+    pub(crate) fn truth_for(version: &str) -> Value {
         let policy = if version.starts_with("18.") {
             "firstWins"
         } else {
@@ -1533,11 +1475,11 @@ mod tests {
         expected()[policy].clone()
     }
 
-    fn ctx() -> Context {
+    pub(crate) fn ctx() -> Context {
         Context::new("laptop", "20.0.24", "2026-11-22T18:00:00Z".parse().unwrap())
     }
 
-    fn tokens_of<R: UsageRecord>(records: &[Record<R>]) -> Tokens {
+    pub(crate) fn tokens_of<R: UsageRecord>(records: &[Record<R>]) -> Tokens {
         let mut sum = Tokens::default();
         for record in records {
             sum.add(&record.row.tokens());
@@ -1545,7 +1487,7 @@ mod tests {
         sum
     }
 
-    fn truth_tokens(v: &Value) -> Tokens {
+    pub(crate) fn truth_tokens(v: &Value) -> Tokens {
         Tokens {
             input: v["input"].as_u64().unwrap(),
             output: v["output"].as_u64().unwrap(),
@@ -1643,35 +1585,6 @@ mod tests {
             assert_eq!(active.len(), 1);
             assert!(active[0].row.projected_total_tokens > 0);
         }
-    }
-
-    #[test]
-    fn the_all_agent_report_splits_days_by_agent_and_adds_up() {
-        let want = truth_tokens(&truth_for("20.0.24")["totals"]);
-        for file in ["daily.json", "daily-sections-by-agent.json"] {
-            let report = parse_report(&fixture("20.0.24", file)).unwrap();
-            let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
-            assert_eq!(records.len(), 8, "{file}");
-            assert!(records.iter().all(|r| r.row.agent == "claude"), "{file}");
-            assert_eq!(tokens_of(&records), want, "{file}");
-            assert!(records.iter().all(|r| !r.breakdowns.is_empty()));
-        }
-        let mixed = br#"{"daily":[{"period":"2026-11-20","agent":"all",
-            "agents":[{"agent":"claude","inputTokens":1,"outputTokens":2,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.1},
-                      {"agent":"codex","inputTokens":3,"outputTokens":4,"cacheCreationTokens":0,
-                       "cacheReadTokens":0,"totalCost":0.2}],
-            "metadata":{"agents":["claude","codex"]},
-            "inputTokens":4,"outputTokens":6,"cacheCreationTokens":0,"cacheReadTokens":0,
-            "totalCost":0.3}]}"#;
-        let report = parse_report(mixed).unwrap();
-        let records = map_agents_daily(report.as_ref(), &ctx()).unwrap();
-        let agents: Vec<(&str, u64)> = records
-            .iter()
-            .map(|r| (r.row.agent.as_str(), r.row.total_tokens))
-            .collect();
-        assert_eq!(agents, [("claude", 3), ("codex", 7)]);
-        assert_eq!(records[1].key, "2026-11-20 codex");
     }
 
     #[test]

@@ -1323,6 +1323,45 @@ async fn the_page_warns_of_shared_logs_and_narrows_only_what_an_agent_filter_can
     browser.close().await;
 }
 
+/// Review of issue 28: the shared-logs banner follows the filter. Two machines import the same
+/// logs; over a range with no activity, and under another agent than Claude Code, the panel
+/// finds no shared session (it gave the all-time figures whatever the range and agent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_logs_banner_follows_the_date_range_and_the_agent() {
+    let env = TestEnv::new("dash_shared_range");
+    let claude = env.generate_logs("shared", &["--days", "3", "--lines", "60", "--seed", "32"]);
+    for machine in ["laptop", "desk"] {
+        env.importer(machine).logs(&claude).import_ok();
+    }
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let sessions = |query: &str| -> u64 {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "30"])
+            .arg(format!(
+                "{}api/panel/shared_sessions?{query}",
+                dashboard.url
+            ))
+            .output()
+            .unwrap();
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = &body["rows"][0][0];
+        n.as_u64()
+            .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or_else(|| panic!("{query}: {body}"))
+    };
+    let all = "since=2000-01-01&until=2100-12-31";
+    let shared = sessions(all);
+    assert!(shared > 0, "the precondition: shared sessions");
+    assert_eq!(sessions(&format!("{all}&agent=claude")), shared);
+    assert_eq!(sessions(&format!("{all}&machine=desk")), shared);
+    assert_eq!(
+        sessions("since=2001-01-01&until=2001-01-31"),
+        0,
+        "a range without activity"
+    );
+    assert_eq!(sessions(&format!("{all}&agent=codex")), 0, "another agent");
+}
+
 /// Issue 28: the zone picker lands in the URL as `tz`; days and the heat map's hours move to
 /// that zone (03:00 UTC is the evening before in Los Angeles), a reload keeps it, usage added
 /// later lands on the zone's day, and an unknown zone is a 400 that says so.

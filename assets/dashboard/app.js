@@ -399,6 +399,8 @@
   }
   function heatmap(data) {
     const rows = rowsOf(data.panels.block_heatmap);
+    // It sums the tokens of each hour (not blocks), in the zone shown: the title says which.
+    document.querySelector("[data-panel=heatmap] h2").textContent = "Tokens by hour and weekday (" + zoneOf(data) + ")";
     // The cells with usage as "weekday:hour" (1 = Monday) in the zone shown, for scripts.
     $("chart-heatmap").dataset.hours = rows.map((r) => r.weekday + ":" + r.hour).join(" ");
     if (!rows.length) return empty("chart-heatmap", "No usage by hour in this range.");
@@ -635,7 +637,8 @@
     ]);
     table("table-sessions", "sessions", rowsOf(data.panels.sessions), [
       ["machine", "Machine"], ["project", "Project"], ["session_id", "Session"],
-      ["first_activity", "First activity"], ["last_activity", "Last activity"],
+      // Stored and shown as UTC instants, whatever the zone picked: the headers say so.
+      ["first_activity", "First activity (UTC)"], ["last_activity", "Last activity (UTC)"],
       ["tokens", "Tokens", tokens], ["cost", "Cost", usd], ["models", "Models", int],
     ]);
     table("table-models", "models", rowsOf(data.panels.models), [

@@ -1400,6 +1400,20 @@ async fn the_zone_in_the_url_moves_days_and_hours_and_survives_a_reload() {
         "2026-11-10 2200, 2026-11-09 1100"
     );
     assert_eq!(browser.script(hours).await, "1:19 2:12");
+    // The heat map's title names the zone (it said UTC in every zone); the sessions' times
+    // stay UTC instants and their headers say so.
+    let titles = browser
+        .script(
+            "return [document.querySelector('[data-panel=heatmap] h2').textContent,              [...document.querySelectorAll('[data-table=sessions] th')].map((t) => t.textContent)              .filter((t) => t.includes('activity')).join(', ')]",
+        )
+        .await;
+    assert_eq!(
+        titles,
+        json!([
+            format!("Tokens by hour and weekday ({LA})"),
+            "First activity (UTC), Last activity (UTC)"
+        ])
+    );
     let footer = browser
         .script("return document.getElementById('footer').textContent")
         .await;

@@ -180,6 +180,18 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
              none, or that block has ended\n",
             config.machine_name
         ));
+    } else if rows == 0 && (args.since.is_some() || args.until.is_some()) {
+        // The machine may well be right: the range is what holds nothing.
+        crate::log::emit(&format!(
+            "ccusage-import: no usage from {} to {} (both days included){}; widen --since/--until\n",
+            range.since_value(),
+            range.until_value(),
+            if is_fleet(name) {
+                String::new()
+            } else {
+                format!(" for machine {:?}", config.machine_name)
+            }
+        ));
     } else if rows == 0 && !is_fleet(name) {
         crate::log::emit(&format!(
             "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \

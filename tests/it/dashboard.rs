@@ -849,6 +849,9 @@ async fn the_page_says_when_clickhouse_is_down_and_recovers_when_it_is_back() {
             .contains("check that the server runs"),
         "{sentence}"
     );
+    // It says once that it retries (the server's sentence said so too).
+    let sentence = sentence.as_str().unwrap().to_lowercase();
+    assert_eq!(sentence.matches("retr").count(), 1, "{sentence}");
     let folded = browser
         .script("return document.querySelector('#error details').open")
         .await;

@@ -191,7 +191,22 @@ fn an_unknown_zone_or_a_range_a_query_cannot_take_is_one_line_and_exit_2() {
     let claude = env.path("claude");
     first_logs(&claude);
     env.importer("laptop").logs(&claude).import_ok();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["query", "daily", "--timezone", ""],
+            "--timezone: is empty",
+        ),
+        (
+            &[
+                "query",
+                "daily",
+                "--since",
+                "2026-11-02",
+                "--until",
+                "2026-11-01",
+            ],
+            "bad parameter --until: 2026-11-01 is before --since",
+        ),
         (
             &["query", "daily", "--timezone", "America/Los_Angles"],
             "did you mean America/Los_Angeles?",

@@ -592,6 +592,28 @@ mod tests {
         queries().into_iter().chain(dashboard).collect()
     }
 
+    /// docs/queries.md counts the queries `query --list` lists (its zone variants are not
+    /// listed), and those across machines: a query added without the doc fails here.
+    #[test]
+    fn the_doc_counts_the_queries_the_list_shows() {
+        let doc = include_str!("../docs/queries.md");
+        let listed: Vec<Named<'_>> = queries()
+            .into_iter()
+            .filter(|q| !q.name.ends_with(ZONE_VARIANT))
+            .collect();
+        let fleet = listed.iter().filter(|q| is_fleet(q.name)).count();
+        let says = format!("holds {} named queries", listed.len());
+        assert!(
+            doc.replace('\n', " ").contains(&says),
+            "docs/queries.md: {says}"
+        );
+        let says = format!("The {fleet} whose names start with `fleet_`");
+        assert!(
+            doc.replace('\n', " ").contains(&says),
+            "docs/queries.md: {says}"
+        );
+    }
+
     #[test]
     fn there_are_forty_named_queries_and_thirteen_across_machines() {
         let all = queries();

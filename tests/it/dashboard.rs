@@ -1365,6 +1365,77 @@ async fn the_shared_logs_banner_follows_the_date_range_and_the_agent() {
     assert_eq!(sessions(&format!("{all}&agent=codex")), 0, "another agent");
 }
 
+/// Review of issue 28: the plan card's average per month is over the months of the range,
+/// from the first with usage to its end, not only the months with usage. Usage in March and
+/// in June; the range March to August: six months, four of them without usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_average_per_month_counts_the_months_without_usage() {
+    let env = TestEnv::new("dash_months");
+    for (machine, now, seed) in [
+        ("march-box", "2026-03-15T12:00:00Z", "51"),
+        ("june-box", "2026-06-15T12:00:00Z", "52"),
+    ] {
+        let args = ["--days", "2", "--lines", "40", "--seed", seed, "--now", now];
+        let claude = env.generate_logs(machine, &args);
+        env.importer(machine).logs(&claude).import_ok();
+    }
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let range = "since=2026-03-01&until=2026-08-31";
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .arg(format!("{}api/panel/plan?{range}", dashboard.url))
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = plan["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "the precondition: two months with usage: {plan}"
+    );
+    let cost_at = plan["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c == "cost" || c["name"] == "cost")
+        .unwrap_or_else(|| panic!("{plan}"));
+    let total: f64 = rows
+        .iter()
+        .map(|r| {
+            let v = &r[cost_at];
+            v.as_f64()
+                .unwrap_or_else(|| v.as_str().unwrap().parse().unwrap())
+        })
+        .sum();
+
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    assert_eq!(
+        browser.open(&format!("{}?{range}", dashboard.url)).await,
+        "ready"
+    );
+    let metrics = browser.metrics().await;
+    let average: f64 = metrics["monthly_average_cost"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (average - total / 6.0).abs() < 1e-5,
+        "{average} vs {total} / 6"
+    );
+    let hint = browser
+        .script("return document.querySelector('[data-metric=monthly_average_cost]').textContent")
+        .await;
+    assert!(
+        hint.as_str()
+            .unwrap()
+            .contains("over 6 months, 2026-03 to 2026-08 (2 with usage)"),
+        "{hint}"
+    );
+    browser.close().await;
+}
+
 /// Issue 28: the zone picker lands in the URL as `tz`; days and the heat map's hours move to
 /// that zone (03:00 UTC is the evening before in Los Angeles), a reload keeps it, usage added
 /// later lands on the zone's day, and an unknown zone is a 400 that says so.

@@ -107,10 +107,12 @@ pub fn load(fleet: Option<f64>, file: Option<&Path>, explicit: bool) -> Result<B
 }
 
 /// Why a budget file's name is unlikely to be a machine's (they are hostnames, lowercased,
-/// unless MACHINE_NAME says otherwise), or `None`.
+/// unless MACHINE_NAME says otherwise), or `None`. A warning, not a refusal: MACHINE_NAME
+/// may be set to any of these.
 pub fn unlikely_name(name: &str) -> Option<&'static str> {
-    if crate::config::check_machine_name(name).is_err() {
-        Some("cannot be a machine name")
+    // (The machine name's own check is config's, which reads this module: not called here.)
+    if name.chars().any(char::is_control) {
+        Some("holds a control character")
     } else if name.starts_with(['"', '\'']) || name.ends_with(['"', '\'']) {
         Some("is quoted (write it bare)")
     } else if name.chars().any(char::is_whitespace) {

@@ -854,9 +854,11 @@ ORDER BY agent
 -- stored each session; the import's shared-logs check fills it): machines that import the
 -- same Claude logs (a synced ~/.claude) make every fleet figure count those sessions twice.
 -- How many sessions, what all their copies cost, what the fleet counts twice (every copy but
--- the largest) and the machines involved, for the page's banner. Ignores the date range and
--- the agent (a shared log is shared whenever it was used); follows the machine (the sessions
--- it shares with others). ccusage 15-18's whole-project rows are never in that table.
+-- the largest) and the machines involved, for the page's banner. Follows the date range (the
+-- sessions whose activity, first to last, touches it: otherwise a month's view would warn with
+-- all-time figures), the machine (the sessions it shares with others) and the agent (these are
+-- Claude Code's sessions: under another agent there is nothing to warn of). ccusage 15-18's
+-- whole-project rows are never in that table.
 -- name: shared_sessions
 SELECT
     count() AS sessions,
@@ -871,6 +873,14 @@ FROM
         groupUniqArray(machine_name) AS owners
     FROM ccusage_session_owners FINAL
     WHERE superseded = 0
+        AND ({agent} = '' OR {agent} = 'claude')
+        AND (project_path, session_id) IN
+        (
+            SELECT project_path, session_id
+            FROM ccusage_v_session_summary
+            WHERE toDate(last_activity, {tz}) >= toDate({since})
+                AND toDate(ifNull(first_activity, last_activity), {tz}) <= toDate({until})
+        )
     GROUP BY project_path, session_id
     HAVING length(owners) > 1
         AND ({machine} = '' OR has(owners, {machine}))

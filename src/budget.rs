@@ -45,18 +45,23 @@ pub fn default_path() -> Option<PathBuf> {
     crate::envfile::user_file().map(|settings| settings.with_file_name("budgets"))
 }
 
-/// `--budget`'s parser: USD per month, a finite amount above zero.
+/// The smallest budget taken: a cent, what the cards can show.
+pub const MIN_USD: f64 = 0.01;
+/// The largest: a billion USD a month; beyond it the cards and charts lose their scale.
+pub const MAX_USD: f64 = 1e9;
+
+/// `--budget`'s parser: USD per month, from a cent to a billion.
 pub fn parse_usd(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()
         .trim_start_matches('$')
         .parse()
         .map_err(|_| format!("{text:?} is not an amount of USD (e.g. 500 or 120.50)"))?;
-    if value.is_finite() && value > 0.0 {
+    if (MIN_USD..=MAX_USD).contains(&value) {
         Ok(value)
     } else {
         Err(format!(
-            "{text:?} is not a budget: give USD per month above 0"
+            "{text:?} is not a budget: give USD per month from 0.01 to 1000000000"
         ))
     }
 }
@@ -83,8 +88,40 @@ pub fn load(fleet: Option<f64>, file: Option<&Path>, explicit: bool) -> Result<B
             path.display()
         )
     })?;
+    // Read, but never matched if no machine is so named: said, not ignored silently.
+    for (name, why) in budgets
+        .machines
+        .keys()
+        .filter_map(|name| unlikely_name(name).map(|why| (name, why)))
+    {
+        crate::log::emit(&format!(
+            "ccusage-import: warning: the budget file {} names {:?}, which {why}: its budget \
+             counts only for a machine named exactly so (`ccusage-import query fleet_machines` \
+             lists them)\n",
+            path.display(),
+            crate::log::printable(name)
+        ));
+    }
     budgets.file = Some(path.to_path_buf());
     Ok(budgets)
+}
+
+/// Why a budget file's name is unlikely to be a machine's (they are hostnames, lowercased,
+/// unless MACHINE_NAME says otherwise), or `None`. A warning, not a refusal: MACHINE_NAME
+/// may be set to any of these.
+pub fn unlikely_name(name: &str) -> Option<&'static str> {
+    // (The machine name's own check is config's, which reads this module: not called here.)
+    if name.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else if name.starts_with(['"', '\'']) || name.ends_with(['"', '\'']) {
+        Some("is quoted (write it bare)")
+    } else if name.chars().any(char::is_whitespace) {
+        Some("holds a space")
+    } else if name.chars().any(char::is_uppercase) {
+        Some("has capital letters (machine names default to the hostname in lower case)")
+    } else {
+        None
+    }
 }
 
 /// `NAME = USD` lines; `#` starts a comment, blank lines are skipped. A machine named twice is
@@ -220,5 +257,22 @@ mod tests {
             .contains("already over it"));
         assert_eq!(parse_usd("$500"), Ok(500.0));
         assert!(parse_usd("0").is_err() && parse_usd("inf").is_err());
+    }
+
+    #[test]
+    fn a_budget_is_a_cent_to_a_billion_and_odd_names_are_told() {
+        assert_eq!(parse_usd("0.01"), Ok(0.01));
+        assert_eq!(parse_usd("1e9"), Ok(1e9));
+        for bad in ["1e308", "1e-9", "0.009", "1000000001", "NaN"] {
+            let error = parse_usd(bad).unwrap_err();
+            assert!(error.contains("from 0.01 to 1000000000"), "{bad}: {error}");
+        }
+        assert!(format!("{:#}", parse("laptop = 1e308").unwrap_err()).contains("line 1"));
+        for odd in ["LAPTOP", "lap top", "\"laptop\"", "'laptop'"] {
+            assert!(unlikely_name(odd).is_some(), "{odd}");
+        }
+        for plain in ["laptop", "build-vm", "dev.example.com", "ноутбук"] {
+            assert_eq!(unlikely_name(plain), None, "{plain}");
+        }
     }
 }

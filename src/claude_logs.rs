@@ -1,6 +1,6 @@
 //! Where Claude Code's logs are, and the working directory its transcripts name: the one
-//! thing of the logs the importer reads itself (ccusage reads the rest). Bounded: a few
-//! transcripts of a project directory, the first KiB of each, regular files only.
+//! thing of the logs the importer reads itself (ccusage reads the rest). Bounded: the largest
+//! transcripts of a project directory, the first KiB of each within a total, regular files only.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +8,13 @@ use crate::transform::projects::logged_cwd_in;
 
 /// Bytes read from the start of one transcript: its first lines carry the `cwd`.
 const HEAD_BYTES: u64 = 16 * 1024;
-/// Transcripts of one project directory tried before giving up on it.
-const MAX_FILES: usize = 3;
+/// Transcripts of one project directory tried before giving up on it: enough to get past
+/// the summary-only transcripts a directory may hold many of.
+const MAX_FILES: usize = 32;
+/// Bytes read from one project directory's transcripts in all.
+const MAX_BYTES: u64 = 256 * 1024;
 /// Entries of one project directory looked at to find them.
-const MAX_ENTRIES: usize = 256;
+const MAX_ENTRIES: usize = 4096;
 
 /// The directories ccusage reads: `CLAUDE_CONFIG_DIR`'s (comma-separated) when it is set,
 /// else `~/.claude` and `~/.config/claude`; and whether the setting named them.
@@ -48,17 +51,26 @@ pub fn logged_cwd(dirs: &[PathBuf], encoded: &str) -> Option<String> {
 
 fn cwd_in_dir(dir: &Path, encoded: &str) -> Option<String> {
     let entries = std::fs::read_dir(dir).ok()?;
-    entries
+    // Largest first, then by name: a summary-only transcript (no cwd) is small, and the
+    // order is the same on every machine holding the same logs, not the directory's.
+    let mut files: Vec<(u64, PathBuf)> = entries
         .take(MAX_ENTRIES)
         .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
-        .take(MAX_FILES)
-        .find_map(|path| {
-            // A FIFO or a device named `*.jsonl` is refused without blocking.
-            let head = crate::smallfile::head(&path, HEAD_BYTES).ok()?;
-            logged_cwd_in(&head, encoded)
-        })
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "jsonl"))
+        .map(|entry| (entry.metadata().map_or(0, |m| m.len()), entry.path()))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let mut budget = MAX_BYTES;
+    files.into_iter().take(MAX_FILES).find_map(|(_, path)| {
+        let bytes = HEAD_BYTES.min(budget);
+        if bytes == 0 {
+            return None;
+        }
+        // A FIFO or a device named `*.jsonl` is refused without blocking.
+        let head = crate::smallfile::head(&path, bytes).ok()?;
+        budget -= (head.len() as u64).min(budget);
+        logged_cwd_in(&head, encoded)
+    })
 }
 
 #[cfg(test)]
@@ -89,6 +101,25 @@ mod tests {
         assert_eq!(logged_cwd(&dirs, "-Users-alice-other"), None);
         assert_eq!(logged_cwd(&dirs, "../b/projects"), None);
         assert_eq!(logged_cwd(&[a], encoded), None);
+    }
+
+    /// Many summary-only transcripts (no cwd) before the one that names the project, whatever
+    /// the directory's order: the largest is read first, and more than three are tried.
+    #[test]
+    fn the_cwd_is_found_past_many_summary_only_transcripts() {
+        let root = tempfile::tempdir().unwrap();
+        let cwd = "/home/dev/projects/spotter";
+        let encoded = "-home-dev-projects-spotter";
+        let project = root.path().join("projects").join(encoded);
+        std::fs::create_dir_all(&project).unwrap();
+        for i in 0..40 {
+            let summary = format!("{{\"type\":\"summary\",\"summary\":\"s{i}\"}}\n");
+            std::fs::write(project.join(format!("{i:02}-summary.jsonl")), summary).unwrap();
+        }
+        let line = format!("{{\"type\":\"user\",\"cwd\":\"{cwd}\",\"message\":\"hello\"}}\n");
+        std::fs::write(project.join("zz-session.jsonl"), line.repeat(4)).unwrap();
+        let dirs = vec![root.path().to_path_buf()];
+        assert_eq!(logged_cwd(&dirs, encoded).as_deref(), Some(cwd));
     }
 
     #[test]

@@ -180,6 +180,18 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<Exit, Failure> {
              none, or that block has ended\n",
             config.machine_name
         ));
+    } else if rows == 0 && (args.since.is_some() || args.until.is_some()) {
+        // The machine may well be right: the range is what holds nothing.
+        crate::log::emit(&format!(
+            "ccusage-import: no usage from {} to {} (both days included){}; widen --since/--until\n",
+            range.since_value(),
+            range.until_value(),
+            if is_fleet(name) {
+                String::new()
+            } else {
+                format!(" for machine {:?}", config.machine_name)
+            }
+        ));
     } else if rows == 0 && !is_fleet(name) {
         crate::log::emit(&format!(
             "ccusage-import: no rows for machine {:?}; name another with --machine-name NAME \
@@ -578,6 +590,28 @@ mod tests {
             sql: s.sql.clone(),
         });
         queries().into_iter().chain(dashboard).collect()
+    }
+
+    /// docs/queries.md counts the queries `query --list` lists (its zone variants are not
+    /// listed), and those across machines: a query added without the doc fails here.
+    #[test]
+    fn the_doc_counts_the_queries_the_list_shows() {
+        let doc = include_str!("../docs/queries.md");
+        let listed: Vec<Named<'_>> = queries()
+            .into_iter()
+            .filter(|q| !q.name.ends_with(ZONE_VARIANT))
+            .collect();
+        let fleet = listed.iter().filter(|q| is_fleet(q.name)).count();
+        let says = format!("holds {} named queries", listed.len());
+        assert!(
+            doc.replace('\n', " ").contains(&says),
+            "docs/queries.md: {says}"
+        );
+        let says = format!("The {fleet} whose names start with `fleet_`");
+        assert!(
+            doc.replace('\n', " ").contains(&says),
+            "docs/queries.md: {says}"
+        );
     }
 
     #[test]

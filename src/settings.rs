@@ -256,6 +256,13 @@ fn resolved(cli: &Cli, config: &Config, file: &EnvFile, from: &Provenance) -> Ve
             config.budget_file.as_ref().map(|p| p.display().to_string()),
             "read when it exists",
         ),
+        // A subcommand's (dashboard, query): unset means UTC days, as the stored ones are.
+        setting(
+            crate::cli::TIMEZONE_VARIABLE,
+            None,
+            from.variable(crate::cli::TIMEZONE_VARIABLE),
+            "UTC",
+        ),
         setting(
             crate::cli::DASHBOARD_TOKEN_VARIABLE,
             None,

@@ -19,8 +19,14 @@ const MAX_NAME: usize = 64;
 
 /// An IANA zone name, or why it is not one (with the nearest known name, if one is close).
 pub fn parse(value: &str) -> Result<Tz, String> {
+    if value.is_empty() {
+        return Err("is empty: give an IANA name such as America/Los_Angeles or UTC".to_owned());
+    }
     if value.len() > MAX_NAME || value.chars().any(char::is_control) {
-        return Err("is not a time zone name".to_owned());
+        // Named, so the line says what was refused, but cut short: the value may be huge.
+        let shown: String = value.chars().take(MAX_NAME).collect();
+        let more = if shown.len() < value.len() { "…" } else { "" };
+        return Err(format!("{shown:?}{more} is not a time zone name"));
     }
     Tz::from_str(value).map_err(|_| {
         let hint = crate::suggest::nearest(value, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()))
@@ -95,6 +101,23 @@ mod tests {
         assert!(parse("UTC'); DROP TABLE x; --").is_err());
         assert!(parse(&"A".repeat(100)).is_err());
         assert!(parse("Europe/Berlin\n").is_err());
+    }
+
+    #[test]
+    fn an_empty_a_huge_or_a_control_character_name_is_named_in_the_refusal() {
+        let empty = parse("").unwrap_err();
+        assert!(
+            empty.starts_with("is empty") && !empty.contains("did you mean"),
+            "{empty}"
+        );
+        let huge = parse(&"A".repeat(100_000)).unwrap_err();
+        assert!(
+            huge.starts_with(&format!("{:?}…", "A".repeat(MAX_NAME))),
+            "{huge}"
+        );
+        assert!(huge.len() < 200, "{huge}");
+        let nul = parse("Europe/Berlin\0").unwrap_err();
+        assert_eq!(nul, r#""Europe/Berlin\0" is not a time zone name"#);
     }
 
     #[test]

@@ -216,15 +216,29 @@
       el.dataset.over = over ? "1" : "0";
     }
   }
+  // Months from one YYYY-MM to another, both counted.
+  function monthsFrom(first, last) {
+    const [y1, m1] = first.split("-").map(Number);
+    const [y2, m2] = last.split("-").map(Number);
+    return (y2 - y1) * 12 + (m2 - m1) + 1;
+  }
   function planCards(data) {
     const months = rowsOf(data.panels.plan);
     const box = $("plan-cards");
     box.textContent = "";
     const total = months.reduce((s, r) => s + num(r.cost), 0);
-    const average = months.length ? total / months.length : 0;
+    // Over every month from the first with usage to the range's end (its last day, or today
+    // when that is later): a month without usage cost nothing and counts as $0, or a plan
+    // would look worth more than it is.
+    const first = months.length ? months[0].month : null;
+    const today = todayOf(data);
+    const end = (data.filter.until && data.filter.until < today ? data.filter.until : today).slice(0, 7);
+    const span = first ? Math.max(months.length, monthsFrom(first, end)) : 0;
+    const average = span ? total / span : 0;
     const price = data.config.plan_price;
     card(box, "monthly_average_cost", "Average per month", average.toFixed(6), usd(average),
-      months.length + " month" + (months.length === 1 ? "" : "s") + " in the range");
+      first ? "over " + plural(span, "month") + ", " + first + " to " + (span === 1 ? first : end) + " (" +
+        months.length + " with usage)" : "no usage in the range");
     if (price === null || price === undefined) {
       card(box, "plan_price", "Plan price", "", "not set", "--plan-price or CCUSAGE_IMPORT_PLAN_PRICE");
     } else {
@@ -399,6 +413,8 @@
   }
   function heatmap(data) {
     const rows = rowsOf(data.panels.block_heatmap);
+    // It sums the tokens of each hour (not blocks), in the zone shown: the title says which.
+    document.querySelector("[data-panel=heatmap] h2").textContent = "Tokens by hour and weekday (" + zoneOf(data) + ")";
     // The cells with usage as "weekday:hour" (1 = Monday) in the zone shown, for scripts.
     $("chart-heatmap").dataset.hours = rows.map((r) => r.weekday + ":" + r.hour).join(" ");
     if (!rows.length) return empty("chart-heatmap", "No usage by hour in this range.");
@@ -635,7 +651,8 @@
     ]);
     table("table-sessions", "sessions", rowsOf(data.panels.sessions), [
       ["machine", "Machine"], ["project", "Project"], ["session_id", "Session"],
-      ["first_activity", "First activity"], ["last_activity", "Last activity"],
+      // Stored and shown as UTC instants, whatever the zone picked: the headers say so.
+      ["first_activity", "First activity (UTC)"], ["last_activity", "Last activity (UTC)"],
       ["tokens", "Tokens", tokens], ["cost", "Cost", usd], ["models", "Models", int],
     ]);
     table("table-models", "models", rowsOf(data.panels.models), [

@@ -479,8 +479,7 @@ async fn panel(
                 );
             }
             let sentence = "The dashboard cannot read ClickHouse: check that the server runs and \
-                            that CH_HOST, CH_PORT, CH_USER, CH_PASSWORD and CH_DATABASE name it. \
-                            It retries every few seconds.";
+                            that CH_HOST, CH_PORT, CH_USER, CH_PASSWORD and CH_DATABASE name it.";
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(json!({ "error": sentence, "details": message })),

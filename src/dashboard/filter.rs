@@ -80,7 +80,7 @@ impl Filter {
                 }
             }
         }
-        filter.check()?;
+        filter.check("since", "until")?;
         Ok(filter)
     }
 
@@ -98,16 +98,18 @@ impl Filter {
             agent: agent_name.map(agent).transpose()?,
             zone: None,
         };
-        filter.check()?;
+        filter.check("--since", "--until")?;
         Ok(filter)
     }
 
-    fn check(&self) -> Result<(), BadParameter> {
+    /// The range's days in order; the error names them as the person wrote them (URL
+    /// parameters or flags).
+    fn check(&self, since_name: &str, until_name: &str) -> Result<(), BadParameter> {
         if let (Some(since), Some(until)) = (self.since, self.until) {
             if since > until {
                 return Err(bad(
-                    "until",
-                    format!("{until} is before since ({since}); both days are included"),
+                    until_name,
+                    format!("{until} is before {since_name} ({since}); both days are included"),
                 ));
             }
         }
@@ -279,5 +281,11 @@ mod tests {
         assert_eq!(f.machine.as_deref(), Some("laptop"));
         let error = Filter::from_flags(Some("11/01/2026"), None, None, None).unwrap_err();
         assert_eq!(error.parameter, "--since");
+        let error =
+            Filter::from_flags(Some("2026-11-02"), Some("2026-11-01"), None, None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bad parameter --until: 2026-11-01 is before --since (2026-11-02); both days are included"
+        );
     }
 }

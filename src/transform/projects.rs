@@ -382,13 +382,22 @@ pub fn logged_cwd_in(head: &[u8], encoded: &str) -> Option<String> {
                 continue;
             };
             if let Some(cwd) = json_string(value.trim_ascii_start()) {
-                if encodes_to(&cwd, encoded) {
+                // A cwd with a control character (ESC, BEL) or a bidi override would be
+                // stored raw and rewrite a terminal or reorder a page: refused, as if none.
+                if encodes_to(&cwd, encoded) && !cwd.chars().any(unsafe_in_a_name) {
                     return Some(cwd);
                 }
             }
         }
     }
     None
+}
+
+/// Characters a stored name must not carry: controls (C0, DEL, C1) and the bidi marks,
+/// embeddings, overrides and isolates that make text display other than it reads.
+fn unsafe_in_a_name(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The JSON string `text` starts with, if it is whole.
@@ -692,6 +701,15 @@ mod tests {
         );
         // Cut inside the value: nothing.
         assert_eq!(logged_cwd_in(b"{\"cwd\":\"/home/dev/p-", encoded), None);
+        // Control characters and bidi overrides: refused, as if no cwd were logged.
+        for (cwd, encoded) in [
+            (r"/home/dev/a\u001b[2Jb", "-home-dev-a--2Jb"),
+            (r"/home/dev/a\u0007b", "-home-dev-a-b"),
+            (r"/home/dev/a\u202eb", "-home-dev-a-b"),
+        ] {
+            let line = format!("{{\"cwd\":\"{cwd}\"}}\n");
+            assert_eq!(logged_cwd_in(line.as_bytes(), encoded), None, "{cwd}");
+        }
         let escaped = br#"{"cwd":"/home/dev/a\"b"}"#;
         assert_eq!(
             logged_cwd_in(escaped, "-home-dev-a-b").as_deref(),

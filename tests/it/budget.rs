@@ -103,7 +103,10 @@ fn the_import_warns_when_the_month_is_projected_past_a_budget_until_it_is_raised
     let file = env.path("budgets");
     std::fs::write(
         &file,
-        format!("# USD per month\nlaptop = {:.2}\n", after / 2.0),
+        format!(
+            "# USD per month\nlaptop = {:.2}\nLAPTOP = 10\n",
+            after / 2.0
+        ),
     )
     .unwrap();
     let run = env
@@ -117,6 +120,23 @@ fn the_import_warns_when_the_month_is_projected_past_a_budget_until_it_is_raised
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert!(warned[0].contains(MACHINE_WARNING), "{warned:?}");
     assert!(warned[0].contains("the budget file"), "{warned:?}");
+    // A name no machine is likely to have is said, not ignored silently.
+    assert!(
+        run.stderr
+            .contains("names \"LAPTOP\", which has capital letters"),
+        "{}",
+        run.stderr
+    );
+    // A budget no card can show is refused: a cent to a billion.
+    for bad in ["1e308", "1e-9"] {
+        let run = env.importer("laptop").args(["--budget", bad]).run();
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("from 0.01 to 1000000000"),
+            "{}",
+            run.stderr
+        );
+    }
 
     // A broken budget file is a warning naming the line; the import itself goes on.
     std::fs::write(&file, "laptop 5\n").unwrap();

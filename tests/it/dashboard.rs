@@ -856,6 +856,9 @@ async fn the_page_says_when_clickhouse_is_down_and_recovers_when_it_is_back() {
             .contains("check that the server runs"),
         "{sentence}"
     );
+    // It says once that it retries (the server's sentence said so too).
+    let sentence = sentence.as_str().unwrap().to_lowercase();
+    assert_eq!(sentence.matches("retr").count(), 1, "{sentence}");
     let folded = browser
         .script("return document.querySelector('#error details').open")
         .await;
@@ -1330,6 +1333,116 @@ async fn the_page_warns_of_shared_logs_and_narrows_only_what_an_agent_filter_can
     browser.close().await;
 }
 
+/// Review of issue 28: the shared-logs banner follows the filter. Two machines import the same
+/// logs; over a range with no activity, and under another agent than Claude Code, the panel
+/// finds no shared session (it gave the all-time figures whatever the range and agent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_logs_banner_follows_the_date_range_and_the_agent() {
+    let env = TestEnv::new("dash_shared_range");
+    let claude = env.generate_logs("shared", &["--days", "3", "--lines", "60", "--seed", "32"]);
+    for machine in ["laptop", "desk"] {
+        env.importer(machine).logs(&claude).import_ok();
+    }
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let sessions = |query: &str| -> u64 {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "30"])
+            .arg(format!(
+                "{}api/panel/shared_sessions?{query}",
+                dashboard.url
+            ))
+            .output()
+            .unwrap();
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = &body["rows"][0][0];
+        n.as_u64()
+            .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or_else(|| panic!("{query}: {body}"))
+    };
+    let all = "since=2000-01-01&until=2100-12-31";
+    let shared = sessions(all);
+    assert!(shared > 0, "the precondition: shared sessions");
+    assert_eq!(sessions(&format!("{all}&agent=claude")), shared);
+    assert_eq!(sessions(&format!("{all}&machine=desk")), shared);
+    assert_eq!(
+        sessions("since=2001-01-01&until=2001-01-31"),
+        0,
+        "a range without activity"
+    );
+    assert_eq!(sessions(&format!("{all}&agent=codex")), 0, "another agent");
+}
+
+/// Review of issue 28: the plan card's average per month is over the months of the range,
+/// from the first with usage to its end, not only the months with usage. Usage in March and
+/// in June; the range March to August: six months, four of them without usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_average_per_month_counts_the_months_without_usage() {
+    let env = TestEnv::new("dash_months");
+    for (machine, now, seed) in [
+        ("march-box", "2026-03-15T12:00:00Z", "51"),
+        ("june-box", "2026-06-15T12:00:00Z", "52"),
+    ] {
+        let args = ["--days", "2", "--lines", "40", "--seed", seed, "--now", now];
+        let claude = env.generate_logs(machine, &args);
+        env.importer(machine).logs(&claude).import_ok();
+    }
+    let dashboard = Dashboard::start(env.importer("viewer"), &[]);
+    let range = "since=2026-03-01&until=2026-08-31";
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .arg(format!("{}api/panel/plan?{range}", dashboard.url))
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = plan["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "the precondition: two months with usage: {plan}"
+    );
+    let cost_at = plan["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c == "cost" || c["name"] == "cost")
+        .unwrap_or_else(|| panic!("{plan}"));
+    let total: f64 = rows
+        .iter()
+        .map(|r| {
+            let v = &r[cost_at];
+            v.as_f64()
+                .unwrap_or_else(|| v.as_str().unwrap().parse().unwrap())
+        })
+        .sum();
+
+    let _one = BROWSER.lock().await;
+    let browser = Browser::start().await;
+    assert_eq!(
+        browser.open(&format!("{}?{range}", dashboard.url)).await,
+        "ready"
+    );
+    let metrics = browser.metrics().await;
+    let average: f64 = metrics["monthly_average_cost"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (average - total / 6.0).abs() < 1e-5,
+        "{average} vs {total} / 6"
+    );
+    let hint = browser
+        .script("return document.querySelector('[data-metric=monthly_average_cost]').textContent")
+        .await;
+    assert!(
+        hint.as_str()
+            .unwrap()
+            .contains("over 6 months, 2026-03 to 2026-08 (2 with usage)"),
+        "{hint}"
+    );
+    browser.close().await;
+}
+
 /// Issue 28: the zone picker lands in the URL as `tz`; days and the heat map's hours move to
 /// that zone (03:00 UTC is the evening before in Los Angeles), a reload keeps it, usage added
 /// later lands on the zone's day, and an unknown zone is a 400 that says so.
@@ -1368,6 +1481,20 @@ async fn the_zone_in_the_url_moves_days_and_hours_and_survives_a_reload() {
         "2026-11-10 2200, 2026-11-09 1100"
     );
     assert_eq!(browser.script(hours).await, "1:19 2:12");
+    // The heat map's title names the zone (it said UTC in every zone); the sessions' times
+    // stay UTC instants and their headers say so.
+    let titles = browser
+        .script(
+            "return [document.querySelector('[data-panel=heatmap] h2').textContent,              [...document.querySelectorAll('[data-table=sessions] th')].map((t) => t.textContent)              .filter((t) => t.includes('activity')).join(', ')]",
+        )
+        .await;
+    assert_eq!(
+        titles,
+        json!([
+            format!("Tokens by hour and weekday ({LA})"),
+            "First activity (UTC), Last activity (UTC)"
+        ])
+    );
     let footer = browser
         .script("return document.getElementById('footer').textContent")
         .await;

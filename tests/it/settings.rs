@@ -114,6 +114,13 @@ fn config_shows_each_setting_and_where_it_came_from_but_never_the_password() {
         port_line.contains(&format!(" {port} ")) && port_line.ends_with("file .env"),
         "{port_line}"
     );
+    // Unset, the zone is UTC, as docs/configuration.md says (not a bare "default").
+    let zone_line = table
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("CCUSAGE_IMPORT_TIMEZONE "))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(zone_line.ends_with("default: UTC"), "{zone_line}");
     let get = |args: &[&str]| {
         let run = args
             .iter()

@@ -141,6 +141,27 @@ fn usage_at_three_utc_counts_on_the_day_before_in_los_angeles() {
     );
     let totals = query(&env, "totals", &utc_day);
     assert_eq!(totals[0]["tokens"], 550, "{totals:?}");
+    // A range without usage is blamed on the range, not on the machine's name.
+    let empty = env
+        .importer("laptop")
+        .args([
+            "query",
+            "totals",
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-10-02",
+        ])
+        .run();
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    assert!(
+        empty
+            .stderr
+            .contains("no usage from 2026-10-01 to 2026-10-02")
+            && !empty.stderr.contains("--machine-name"),
+        "{}",
+        empty.stderr
+    );
     // Coarse = Σ fine: the zone moves usage between days, never adds or drops any.
     let all_la: u64 = days(&query(&env, "daily", &["--timezone", LA]))
         .iter()
@@ -170,7 +191,22 @@ fn an_unknown_zone_or_a_range_a_query_cannot_take_is_one_line_and_exit_2() {
     let claude = env.path("claude");
     first_logs(&claude);
     env.importer("laptop").logs(&claude).import_ok();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["query", "daily", "--timezone", ""],
+            "--timezone: is empty",
+        ),
+        (
+            &[
+                "query",
+                "daily",
+                "--since",
+                "2026-11-02",
+                "--until",
+                "2026-11-01",
+            ],
+            "bad parameter --until: 2026-11-01 is before --since",
+        ),
         (
             &["query", "daily", "--timezone", "America/Los_Angles"],
             "did you mean America/Los_Angeles?",

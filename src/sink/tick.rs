@@ -64,7 +64,8 @@ impl Sink {
     /// their breakdown arrays those arrays, which this release's rows always carry: the fill
     /// reads all the machine's days and breakdowns, so it is not run hourly.
     pub async fn fence(&self, machine: &str, tick: u64, last: LastTick) -> Result<()> {
-        if !last.kept {
+        // A machine with no stored row (tick 0) has no day to fill.
+        if !last.kept && last.tick > 0 {
             self.fill_day_breakdowns(machine).await?;
         }
         if last.kept && tick <= last.tick {

@@ -97,6 +97,12 @@ SELECT max(tick) AS tick FROM
     SELECT max(bitAnd(row_version, 16777215)) AS tick FROM ccusage_usage_session_days WHERE machine_name = ?
 )
 
+-- The newest tick this machine's imports wrote into ccusage_machine_ticks (none: stored by an
+-- older release, or never; then last_tick reads its rows). Not FINAL: the largest of its rows
+-- is the one a merge keeps, and max() reads it without merging.
+-- name: stored_tick
+SELECT count() AS stored, max(tick) AS tick FROM ccusage_machine_ticks WHERE machine_name = ?
+
 -- Stored rows that coarse rows are summed from (see src/transform/derive.rs): each with its key
 -- as the model breakdowns name it, the name it is grouped by, and its day.
 -- The days this machine stored (each day's winning figure), to sum the monthly table from.

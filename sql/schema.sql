@@ -336,6 +336,21 @@ CREATE TABLE IF NOT EXISTS ccusage_machine_totals
 ENGINE = ReplacingMergeTree(row_version)
 ORDER BY machine_name
 ;
+-- One row per machine: the tick of its newest import (the low 24 bits of row_version), so the
+-- next import's versions are raised past it by reading one row instead of every table's rows of
+-- the machine (issue 29). Written before that import's first row (sql/import.sql: write_tick):
+-- a run that fails after it leaves the tick ahead of the rows, never behind, and the next run
+-- still versions above everything stored. A machine without a row here (stored by an older
+-- release) reads its tick from its rows once (last_tick).
+CREATE TABLE IF NOT EXISTS ccusage_machine_ticks
+(
+    machine_name String,
+    tick UInt64 COMMENT 'the newest import tick of this machine: the largest wins'
+)
+ENGINE = ReplacingMergeTree(tick)
+ORDER BY machine_name
+SETTINGS index_granularity = 128
+;
 -- Which machines stored each session, keyed by the session first, so the shared-logs check
 -- looks up this machine's sessions by key instead of reading every machine's sessions (issue
 -- 29). Each import copies its own changed sessions here (sql/import.sql: session_owners).

@@ -139,7 +139,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
                 return Ok(run);
             }
         },
-        None => 0,
+        None => Default::default(),
     };
 
     // The days whose sessions are stored: a past one is not asked again (see session_days_to_ask).
@@ -160,7 +160,7 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
         config,
         &projects,
         &mut run,
-        last_tick,
+        last_tick.tick,
         &session_dates,
         stored_machine
             .as_ref()
@@ -169,6 +169,14 @@ pub async fn import(config: &Config, reporter: &dyn Reporter) -> Result<RunRepor
     )
     .await;
     run.fetch_time = fetch_started.elapsed();
+    // Before any row of this run is written (rekey and rename write too): see Sink::fence.
+    if let (Some(sink), false) = (&sink, run.dry_run) {
+        if let Err(e) = sink.fence(&config.machine_name, ctx.tick, last_tick).await {
+            run.clickhouse_error = Some(format!("{e:#}"));
+            run.duration = started.elapsed();
+            return Ok(run);
+        }
+    }
     let rekeyed = !run.dry_run
         && stored_machine
             .as_ref()
@@ -758,7 +766,6 @@ async fn write_everything(
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let machine = &ctx.machine_name;
-    sink.fill_day_breakdowns(machine).await?;
     write_all(sink, machine, &mapped.all(), run, reporter).await?;
     let stored = Stored::read(sink, machine, set, run).await?;
     let derived = derive(&stored, ctx, set, run)?;

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod migrate;
 pub mod retry;
 mod stored;
+mod tick;
 pub mod verify;
 
 use std::collections::HashSet;

@@ -130,8 +130,9 @@ impl Sink {
         .context("cannot read ccusage_machines")
     }
 
-    /// The tick of this machine's newest stored rows (0 when it stored none).
-    pub async fn last_tick(&self, machine: &str) -> Result<u64> {
+    /// The tick of this machine's newest stored rows (0 when it stored none): read from every
+    /// table, only when `ccusage_machine_ticks` has no row for the machine (see `last_tick`).
+    pub(super) async fn last_row_tick(&self, machine: &str) -> Result<u64> {
         let sql = sqlfile::import("last_tick");
         self.request("read this machine's last import tick", || {
             let mut query = self.client().query(&sql);

@@ -102,3 +102,68 @@ fn one_machines_import_reads_as_many_rows_with_twice_the_fleet() {
     let fleet = &run.json()["fleet"];
     assert_eq!(fleet["machines"], 4001, "{fleet}");
 }
+
+/// The statements of one import of `machine` as `ccusage_logged`, each with the rows it read.
+fn import_statements(env: &TestEnv, machine: &str, claude: &std::path::Path) -> String {
+    sql("default", "SYSTEM FLUSH LOGS");
+    let since = sql("default", "SELECT toUInt32(now())").trim().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let run = env
+        .importer(machine)
+        .logs(claude)
+        .env("CH_USER", "ccusage_logged")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    sql("default", "SYSTEM FLUSH LOGS");
+    sql(
+        "default",
+        &format!(
+            "SELECT concat(toString(read_rows), ' ', replaceRegexpAll(query, '\\\\s+', ' ')) \
+             FROM system.query_log WHERE type = 2 AND user = 'ccusage_logged' \
+             AND event_time > toDateTime({since}) AND query NOT LIKE 'SYSTEM%'"
+        ),
+    )
+}
+
+/// The newest tick of `machine`'s rows in the tables `last_tick` reads, and its kept tick.
+fn ticks(env: &TestEnv, machine: &str) -> (u64, u64) {
+    let rows = env.sql(&format!(
+        "SELECT max(bitAnd(row_version, 16777215)) FROM ccusage_usage_daily \
+         WHERE machine_name = '{machine}'"
+    ));
+    let kept = env.sql(&format!(
+        "SELECT max(tick) FROM ccusage_machine_ticks WHERE machine_name = '{machine}'"
+    ));
+    (rows.trim().parse().unwrap(), kept.trim().parse().unwrap())
+}
+
+#[test]
+fn an_import_reads_its_tick_from_one_row_and_fills_old_days_once() {
+    let env = TestEnv::new("fleet_tick");
+    let claude = env.generate_logs("claude", SMALL);
+    env.importer("alpha").logs(&claude).import_ok();
+    let (rows, kept) = ticks(&env, "alpha");
+    assert!(rows > 0 && kept >= rows, "rows' tick {rows}, kept {kept}");
+    // Every later import: the tick from its one row, no read of every table's versions, and
+    // no fill of days older releases stored without their breakdown arrays.
+    let union = "bitAnd(row_version, 16777215)";
+    let fill = "empty(breakdown_models)";
+    let statements = import_statements(&env, "alpha", &claude);
+    assert!(statements.contains("ccusage_machine_ticks"), "{statements}");
+    assert!(!statements.contains(union), "{statements}");
+    assert!(!statements.contains(fill), "{statements}");
+    let (_, after) = ticks(&env, "alpha");
+    assert!(after > kept, "a later import's tick {after} is past {kept}");
+    // A database an older release wrote (no tick kept): its rows' tick is read once, the
+    // fill runs once, and the import's versions are still past everything stored.
+    let (stored, _) = ticks(&env, "alpha");
+    env.sql("TRUNCATE TABLE ccusage_machine_ticks");
+    let older = import_statements(&env, "alpha", &claude);
+    assert!(older.contains(union), "{older}");
+    assert!(older.contains(fill), "{older}");
+    let (_, kept) = ticks(&env, "alpha");
+    assert!(kept > stored, "kept {kept}, stored rows' {stored}");
+    let again = import_statements(&env, "alpha", &claude);
+    assert!(!again.contains(union), "{again}");
+    assert!(!again.contains(fill), "{again}");
+}

@@ -708,11 +708,22 @@
       el.hidden = true;
     }
     const note = $("agent-note");
-    note.hidden = !hidden.length;
     note.dataset.hidden = String(hidden.length);
-    note.textContent = hidden.length ? "Agent " + agent + ": hidden here are the panels and cards that read " +
-      "Claude Code's own reports, which the agent filter cannot narrow: " + hidden.join(", ") +
-      ". The other cards and the days are " + agent + "'s." : "";
+    if (hidden.length) {
+      note.hidden = false;
+      note.textContent = "Agent " + agent + ": hidden here are the panels and cards that read " +
+        "Claude Code's own reports, which the agent filter cannot narrow: " + hidden.join(", ") +
+        ". The other cards and the days are " + agent + "'s.";
+      return;
+    }
+    // Under "All agents" the cards and charts still read Claude Code's own reports: say so when
+    // another agent holds usage in the range, rather than let its cost go unseen.
+    const others = agent ? [] : rowsOf(data.panels.agents).filter((r) => r.agent !== "claude" && Number(r.cost) > 0);
+    note.hidden = !others.length;
+    note.dataset.others = String(others.length);
+    note.textContent = others.length ? "All agents: the cards and charts count Claude Code's usage; " +
+      others.map((r) => r.agent + " (" + usd(Number(r.cost)) + ")").join(", ") +
+      " is counted only in Cost by agent and Cost per day by agent." : "";
   }
 
   // ---- filters -------------------------------------------------------------------------------

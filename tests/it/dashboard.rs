@@ -1261,6 +1261,17 @@ async fn the_page_warns_of_shared_logs_and_narrows_only_what_an_agent_filter_can
     // Two agents: their panels compare them, and draw.
     assert!(!hidden_panels(&browser).await.contains(&"agents".to_owned()));
     assert_all_drawn(&browser, "the fleet of three").await;
+    // Under "All agents" the cards count Claude Code's reports: the note says Codex's cost is
+    // elsewhere (the hostile review found it unseen).
+    let note = browser
+        .script("const n = document.getElementById('agent-note'); return [n.hidden, n.textContent]")
+        .await;
+    assert_eq!(note[0], false, "{note}");
+    let note = note[1].as_str().unwrap();
+    assert!(
+        note.starts_with("All agents") && note.contains("codex ($1.25)"),
+        "{note}"
+    );
 
     // Codex: the cards and days are Codex's; what reads Claude Code's reports stands down.
     browser

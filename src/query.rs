@@ -236,12 +236,6 @@ pub fn bind_marks(sql: &str) -> (String, Vec<Bind>) {
     (out, binds)
 }
 
-/// How many `?` bind markers a query holds (`??` is a literal `?` to the client).
-#[cfg(test)]
-pub fn placeholders(sql: &str) -> usize {
-    sql.replace("??", "").matches('?').count()
-}
-
 /// `--list`: the machine queries, then the fleet queries, each with what it answers.
 pub fn render_list(queries: &[Named<'_>], machine: &str) -> String {
     let width = queries.iter().map(|q| q.name.len()).max().unwrap_or(0) + 2;
@@ -658,7 +652,7 @@ mod tests {
     #[test]
     fn machine_queries_bind_the_machine_and_fleet_queries_bind_nothing() {
         for q in queries() {
-            let n = placeholders(&q.sql);
+            let n = crate::sqlfile::placeholders(&q.sql);
             if is_fleet(q.name) {
                 assert_eq!(n, 0, "{} answers across machines", q.name);
             } else {
@@ -828,7 +822,12 @@ mod tests {
         assert_eq!(binds, [Bind::Machine, Bind::Zone, Bind::Since]);
         for q in queries() {
             let (sql, binds) = bind_marks(&q.sql);
-            assert_eq!(placeholders(&sql), binds.len(), "{}", q.name);
+            assert_eq!(
+                crate::sqlfile::placeholders(&sql),
+                binds.len(),
+                "{}",
+                q.name
+            );
             assert!(
                 !sql.contains("{since") && !sql.contains("{tz"),
                 "{}",
@@ -852,13 +851,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn placeholders_count_bind_markers_only() {
-        assert_eq!(placeholders("SELECT 1 WHERE a = ? AND b = ?"), 2);
-        assert_eq!(placeholders("SELECT '??'"), 0);
-        assert_eq!(placeholders("SELECT 1"), 0);
     }
 
     const TSV: &str = "date\tproject\ttokens\tcost\tchange_pct\tmodels\n\

@@ -65,6 +65,12 @@ pub fn import(name: &str) -> String {
 
 /// The schema's statements in order, comments dropped. Statements are separated by a line
 /// holding only `;`.
+/// How many `?` bind markers a statement holds (`??` is a literal `?` to the client): for
+/// statements that bind one value to every marker, so no count is kept beside the SQL.
+pub fn placeholders(sql: &str) -> usize {
+    sql.replace("??", "").matches('?').count()
+}
+
 pub fn schema_statements() -> Vec<String> {
     SCHEMA
         .split("\n;\n")
@@ -84,6 +90,13 @@ pub fn schema_statements() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_count_bind_markers_only() {
+        assert_eq!(placeholders("SELECT 1 WHERE a = ? AND b = ?"), 2);
+        assert_eq!(placeholders("SELECT '??'"), 0);
+        assert_eq!(placeholders("SELECT 1"), 0);
+    }
 
     #[test]
     fn every_statement_name_is_used_once() {

@@ -300,7 +300,7 @@ mod tests {
     fn every_statement_binds_only_markers_and_every_marker_is_known() {
         for s in statements() {
             assert_eq!(
-                crate::query::placeholders(&s.sql),
+                crate::sqlfile::placeholders(&s.sql),
                 s.params.len(),
                 "{}: a bare ? in the SQL",
                 s.name

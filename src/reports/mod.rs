@@ -388,7 +388,7 @@ mod tests {
             );
         }
         assert_eq!(
-            sql.matches('?').count(),
+            crate::sqlfile::placeholders(&sql),
             sql.matches("UNION ALL").count() + 1
         );
     }

@@ -138,7 +138,7 @@ impl Sink {
             let mut query = self.client().query(&sql);
             // One `?` (the machine) per table of its UNION: counted from the statement, so a
             // table added to it needs no count kept here.
-            for _ in 0..sql.matches('?').count() {
+            for _ in 0..sqlfile::placeholders(&sql) {
                 query = query.bind(machine);
             }
             query.fetch_one::<u64>()
